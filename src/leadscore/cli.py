@@ -1,11 +1,31 @@
-"""The `leadscore` command line (SPEC §3)."""
+"""The `leadscore` command line (SPEC §3).
+
+Errors a user can fix (a bad model, a bad file or row) print to stderr, each naming the file,
+the line or row and the reason, and exit with code 2; they never show a traceback.
+"""
 
 from __future__ import annotations
 
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
 import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+from rich.table import Table
 
 from leadscore import demo
+from leadscore.core.loader import ModelError, load_model_file
+from leadscore.core.model import Model
+from leadscore.core.timestamps import TimestampError, format_timestamp, parse_timestamp, to_micros
+from leadscore.engine.io import InputError, detect_format, write_scores
 from leadscore.ml import commands as ml_commands
+from leadscore.offline import score_files
 
 app = typer.Typer(
     name="leadscore",
@@ -14,6 +34,152 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def fail(message: str) -> typer.Exit:
+    """Print a one-line error to stderr and return the exit-2 to raise."""
+    err.print(f"error: {message}", markup=False)
+    return typer.Exit(2)
+
+
+def load_model_or_exit(path: Path) -> Model:
+    try:
+        return load_model_file(path)
+    except ModelError as exc:
+        for problem in exc.problems:
+            err.print(f"{exc.source}: {problem}", markup=False)
+        raise typer.Exit(2) from None
+    except OSError as exc:
+        raise fail(f"{path}: cannot read the model: {exc.strerror or exc}") from None
+
+
+def parse_as_of(text: str | None) -> int:
+    if text is None:
+        return to_micros(datetime.now(UTC))
+    try:
+        return parse_timestamp(text)
+    except TimestampError as exc:
+        raise fail(f"--as-of: {exc}") from None
+
+
+@contextmanager
+def progress_bar(total: int, label: str) -> Iterator:
+    """A Rich progress bar on stderr when it is a terminal; a no-op otherwise."""
+    if not sys.stderr.isatty():
+        yield lambda n=1: None
+        return
+    columns = (label, BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=err, transient=True) as bar:
+        task = bar.add_task(label, total=total)
+        yield lambda n=1: bar.advance(task, n)
+
+
+ModelPath = Annotated[Path, typer.Option("--model", "-m", help="The scoring model YAML file.")]
+
+
+@app.command()
+def validate(model: Annotated[Path, typer.Argument(help="The model YAML file.")]) -> None:
+    """Check a model file: print `ok`, or every error with its key path (exit 2)."""
+    load_model_or_exit(model)
+    typer.echo("ok")
+
+
+@app.command()
+def score(
+    model: ModelPath,
+    leads: Annotated[Path, typer.Option(help="Leads: CSV, JSON Lines or Parquet (.gz too).")],
+    events: Annotated[Path | None, typer.Option(help="Events of those leads.")] = None,
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="ISO 8601 time to score at (default now, UTC).")
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Output file (.csv/.jsonl/.parquet); default stdout.")
+    ] = None,
+    explain: Annotated[bool, typer.Option(help="Include each score's explanation.")] = False,
+    skip_invalid: Annotated[
+        bool, typer.Option(help="Skip bad rows (each reported on stderr) instead of failing.")
+    ] = False,
+) -> None:
+    """Score leads from files (SPEC §3): one row per lead, in the order of the leads file."""
+    scoring = load_model_or_exit(model)
+    moment = parse_as_of(as_of)
+    if out is not None:
+        try:
+            detect_format(out)
+        except InputError as exc:
+            raise fail(f"--out {exc}") from None
+    skipped: list[InputError] = []
+
+    def report_bad_row(error: InputError) -> None:
+        skipped.append(error)
+        err.print(f"skipped: {error}", markup=False)
+
+    try:
+        results = score_files(
+            scoring, leads, events, moment, report_bad_row if skip_invalid else None
+        )
+        write_scores(results, out, explain)
+    except InputError as exc:
+        raise fail(str(exc)) from None
+    except OSError as exc:
+        raise fail(f"{exc.filename or out}: {exc.strerror or exc}") from None
+    if skipped:
+        err.print(f"{len(skipped)} invalid row(s) skipped", markup=False)
+
+
+@app.command()
+def top(
+    model: ModelPath,
+    leads: Annotated[Path, typer.Option(help="Leads file.")],
+    events: Annotated[Path | None, typer.Option(help="Events file.")] = None,
+    as_of: Annotated[str | None, typer.Option("--as-of", help="ISO 8601 time.")] = None,
+    limit: Annotated[int, typer.Option(help="How many leads to show.")] = 20,
+) -> None:
+    """Show the best-scoring leads with the reasons behind their scores."""
+    scoring = load_model_or_exit(model)
+    moment = parse_as_of(as_of)
+    try:
+        results = score_files(scoring, leads, events, moment)
+    except InputError as exc:
+        raise fail(str(exc)) from None
+    best = sorted(results, key=lambda r: (-r.score, r.lead_id))[:limit]
+    table = Table(title=f"Top {len(best)} of {len(results)} leads at {format_timestamp(moment)}")
+    for column in ("lead", "score", "fit", "engagement", "grade", "tier", "stage", "top reasons"):
+        table.add_column(column, justify="right" if column in ("score", "fit") else "left")
+    for result in best:
+        reasons = sorted(
+            (c for c in result.contributions if c.kind == "rule"), key=lambda c: -abs(c.score)
+        )[:3]
+        table.add_row(
+            result.lead_id,
+            f"{result.score:.2f}",
+            f"{result.fit:.2f}",
+            f"{result.engagement:.2f}",
+            result.grade or "",
+            result.tier or "",
+            result.stage or "",
+            ", ".join(f"{c.id} {c.score:+.1f}" for c in reasons),
+        )
+    console = Console()
+    if not console.is_terminal:
+        console = Console(width=160)
+    console.print(table)
+
+
+@app.command()
+def schema() -> None:
+    """Print the JSON Schema of the model file (for editors and UI builders)."""
+    typer.echo(json.dumps(Model.model_json_schema(), indent=2))
+
 
 demo.register(app)
 ml_commands.register(app)
+
+
+def main() -> None:  # pragma: no cover - the console script
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

@@ -1,0 +1,192 @@
+"""YAML text → Model, with every error of the file at once, each with its key path and line.
+
+The YAML is read with the 1.2 core schema (only true/false are booleans, so a country code
+`NO` stays a string); a key repeated in one mapping is an error like any other. Loading
+never half-applies: the result is a whole valid Model or a ModelError.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from pathlib import Path
+
+from pydantic import ValidationError
+from ruamel.yaml import YAML
+from ruamel.yaml.error import MarkedYAMLError
+from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from leadscore.core.model import Model, cross_field_errors
+
+
+@dataclass(frozen=True)
+class Problem:
+    path: str
+    message: str
+    line: int | None = None
+
+    def __str__(self) -> str:
+        where = f" (line {self.line})" if self.line else ""
+        return f"{self.path or '<model>'}: {self.message}{where}"
+
+
+class ModelError(ValueError):
+    """An invalid model file; `problems` lists every error found."""
+
+    def __init__(self, problems: list[Problem], source: str = "model") -> None:
+        self.problems = problems
+        self.source = source
+        super().__init__("\n".join(f"{source}: {p}" for p in problems))
+
+
+def load_model_file(path: str | Path) -> Model:
+    """Load and validate a model file; raises ModelError (or OSError for an unreadable file)."""
+    path = Path(path)
+    return load_model_text(path.read_text(encoding="utf-8"), source=str(path))
+
+
+def load_model_text(text: str, source: str = "model") -> Model:
+    """Load and validate model YAML text."""
+    data, lines, problems = _read_yaml(text)
+    if data is None:
+        raise ModelError(problems, source)
+    return validate_model_data(data, lines, source, problems)
+
+
+def validate_model_data(
+    data: object,
+    lines: dict[str, int] | None = None,
+    source: str = "model",
+    yaml_problems: list[Problem] = (),
+) -> Model:
+    """Validate already-parsed data (e.g. a JSON body) into a Model or raise ModelError."""
+    lines = lines or {}
+    found: dict[str, str] = {p.path: p.message for p in yaml_problems}
+    for path, message in cross_field_errors(data):
+        found.setdefault(path, message)
+    if not isinstance(data, dict):
+        found[""] = "a model file must be a mapping of keys (name, fit, engagement, …)"
+    else:
+        try:
+            model = Model.model_validate(data)
+        except ValidationError as exc:
+            for path, message in _pydantic_problems(exc):
+                found.setdefault(path, message)
+        else:
+            if not found:
+                return model
+    known_lines = {p.path: p.line for p in yaml_problems}
+    problems = [
+        Problem(path, message, known_lines.get(path) or _line_of(path, lines))
+        for path, message in found.items()
+    ]
+    problems.sort(key=lambda p: (p.line or 0, p.path))
+    raise ModelError(problems, source)
+
+
+def _pydantic_problems(exc: ValidationError):
+    for error in exc.errors():
+        path = _format_loc(error["loc"])
+        kind = error["type"]
+        if kind == "condition":
+            for sub, message in error["ctx"]["errors"]:
+                yield path + sub, message
+        elif kind == "extra_forbidden":
+            yield path, _unknown_key(error["loc"])
+        elif kind == "missing":
+            yield path, "required"
+        elif kind == "value_error":
+            yield path, str(error["ctx"]["error"])
+        else:
+            message = error["msg"]
+            message = message[0].lower() + message[1:]
+            yield path, f"{message} (got {error['input']!r})"
+
+
+_KNOWN_KEYS = {
+    "model": "name version combine fit engagement grades tiers stages predictive accounts",
+    "section": "weight min max groups rules",
+    "rule": "id group event where when points min max half_life expires_after once count "
+    "inactive_for",
+    "stage": "name when min_score demote",
+}
+
+
+def _unknown_key(loc: tuple) -> str:
+    key = str(loc[-1])
+    known = " ".join(_KNOWN_KEYS.values()).split()
+    close = difflib.get_close_matches(key, known, n=1, cutoff=0.75)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    return f"unknown key {key!r}{hint}"
+
+
+def _format_loc(loc: tuple) -> str:
+    text = ""
+    for part in loc:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        else:
+            text += f".{part}" if text else str(part)
+    return text
+
+
+def _line_of(path: str, lines: dict[str, int]) -> int | None:
+    """The line of the longest prefix of `path` that the YAML file located."""
+    while path:
+        if path in lines:
+            return lines[path]
+        cut = max(path.rfind("."), path.rfind("["))
+        if cut <= 0:
+            break
+        path = path[:cut]
+    return lines.get(path)
+
+
+# ---------------------------------------------------------------------------------------
+# YAML with key paths and duplicate keys
+
+
+def _read_yaml(text: str) -> tuple[object, dict[str, int], list[Problem]]:
+    yaml = YAML(typ="safe", pure=True)
+    yaml.version = (1, 2)
+    try:
+        root = yaml.compose(text)
+    except MarkedYAMLError as exc:
+        line = exc.problem_mark.line + 1 if exc.problem_mark else None
+        return None, {}, [Problem("", f"not valid YAML: {exc.problem}", line)]
+    if root is None:
+        return None, {}, [Problem("", "the file is empty")]
+    if not isinstance(root, MappingNode):
+        return None, {}, [Problem("", "a model file must be a mapping of keys (name, fit, …)")]
+    lines: dict[str, int] = {}
+    problems: list[Problem] = []
+    data = _build(root, "", yaml.constructor, lines, problems)
+    return data, lines, problems
+
+
+def _build(node: Node, path: str, constructor, lines: dict[str, int], problems: list[Problem]):
+    lines.setdefault(path, node.start_mark.line + 1)
+    if isinstance(node, MappingNode):
+        result: dict = {}
+        for key_node, value_node in node.value:
+            key = _build(key_node, path, constructor, {}, problems)
+            if isinstance(key, list | dict):
+                problems.append(
+                    Problem(path, "a key must be a plain value", key_node.start_mark.line + 1)
+                )
+                continue
+            child = f"{path}.{key}" if path else str(key)
+            if key in result:
+                line = key_node.start_mark.line + 1
+                problems.append(Problem(child, f"key {key!r} is repeated in one mapping", line))
+                continue
+            result[key] = _build(value_node, child, constructor, lines, problems)
+            lines[child] = key_node.start_mark.line + 1
+        return result
+    if isinstance(node, SequenceNode):
+        return [
+            _build(item, f"{path}[{i}]", constructor, lines, problems)
+            for i, item in enumerate(node.value)
+        ]
+    assert isinstance(node, ScalarNode)
+    return constructor.construct_object(node, deep=True)

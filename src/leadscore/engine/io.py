@@ -1,0 +1,375 @@
+"""Reading leads and events, writing scores: CSV, JSON Lines and Parquet, optionally gzipped.
+
+Every problem names the file and where in it: `line N` (1-based, the CSV header is line 1;
+JSON Lines count every line) or `row N` (Parquet, 1-based). Output goes to a temporary file
+that replaces the target only when everything was written, so a failed run leaves no
+partial file behind.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import json
+import os
+import sys
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import IO
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from leadscore.core.explain import ScoreResult
+from leadscore.core.records import Event, Lead
+from leadscore.core.timestamps import TimestampError, parse_timestamp, to_micros
+
+FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet"}
+EVENT_COLUMNS = ("id", "lead_id", "type", "occurred_at", "source")
+OUTPUT_COLUMNS = ("lead_id", "score", "fit", "engagement", "grade", "tier", "stage")
+
+
+class InputError(ValueError):
+    """A bad file or row: `str()` names the file, the line or row, and the reason."""
+
+    def __init__(self, file: str | Path, where: str | None, reason: str) -> None:
+        self.file, self.where, self.reason = str(file), where, reason
+        super().__init__(f"{file}: {where}: {reason}" if where else f"{file}: {reason}")
+
+
+OnBadRow = Callable[[InputError], None]
+"""Called with each bad row when --skip-invalid is on; without it a bad row raises."""
+
+
+def detect_format(path: str | Path) -> tuple[str, bool]:
+    """(csv | jsonl | parquet, gzipped?) from the file name."""
+    name = Path(path).name.lower()
+    gz = name.endswith(".gz")
+    if gz:
+        name = name[:-3]
+    for suffix, kind in FORMATS.items():
+        if name.endswith(suffix):
+            return kind, gz
+    raise InputError(path, None, "unknown file type: use .csv, .jsonl or .parquet (optionally .gz)")
+
+
+# --- reading rows ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    where: str
+    values: dict
+
+
+def read_rows(path: str | Path, required: Iterable[str] = ()) -> Iterator[Row]:
+    """Yield each record with its location; check that the `required` columns exist."""
+    kind, gz = detect_format(path)
+    if not Path(path).is_file():
+        raise InputError(path, None, "no such file")
+    if kind == "csv":
+        yield from _csv_rows(path, gz, tuple(required))
+    elif kind == "jsonl":
+        yield from _jsonl_rows(path, gz)
+    else:
+        yield from _parquet_rows(path, gz, tuple(required))
+
+
+def _open_text(path, gz: bool) -> IO[str]:
+    if gz:
+        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8-sig", newline="")
+    return open(path, encoding="utf-8-sig", newline="")  # noqa: SIM115
+
+
+def _csv_rows(path, gz: bool, required: tuple[str, ...]) -> Iterator[Row]:
+    try:
+        with _open_text(path, gz) as handle:
+            reader = csv.reader(handle, strict=True)
+            header = next(reader, None)
+            if header is None:
+                raise InputError(path, None, "the file is empty (no header line)")
+            header = [h.strip() for h in header]
+            _check_header(path, header, required)
+            previous = reader.line_num
+            for cells in reader:
+                where = f"line {previous + 1}"
+                previous = reader.line_num
+                if not cells:
+                    continue
+                if len(cells) != len(header):
+                    raise InputError(
+                        path, where, f"{len(cells)} cells where the header has {len(header)}"
+                    )
+                yield Row(
+                    where, {h: (c if c != "" else None) for h, c in zip(header, cells, strict=True)}
+                )
+    except csv.Error as exc:
+        raise InputError(path, f"line {reader.line_num}", f"malformed CSV: {exc}") from None
+    except (UnicodeDecodeError, OSError, EOFError) as exc:
+        raise InputError(path, None, f"cannot be read: {exc}") from None
+
+
+def _check_header(path, header: list[str], required: tuple[str, ...]) -> None:
+    seen = set()
+    for name in header:
+        if name in seen:
+            raise InputError(path, "line 1", f"column {name!r} appears twice in the header")
+        seen.add(name)
+    for name in required:
+        if name not in seen:
+            raise InputError(path, "line 1", f"missing required column {name!r}")
+
+
+def _jsonl_rows(path, gz: bool) -> Iterator[Row]:
+    try:
+        with _open_text(path, gz) as handle:
+            for number, line in enumerate(handle, start=1):
+                if not line.strip():
+                    continue
+                where = f"line {number}"
+                try:
+                    record = json.loads(line)
+                except json.JSONDecodeError as exc:
+                    raise InputError(path, where, f"not valid JSON: {exc.msg}") from None
+                if not isinstance(record, dict):
+                    raise InputError(path, where, "each line must be a JSON object")
+                yield Row(where, record)
+    except (UnicodeDecodeError, OSError, EOFError) as exc:
+        raise InputError(path, None, f"cannot be read: {exc}") from None
+
+
+def _parquet_rows(path, gz: bool, required: tuple[str, ...]) -> Iterator[Row]:
+    try:
+        if gz:
+            with gzip.open(path, "rb") as handle:
+                source = pa.BufferReader(handle.read())
+        else:
+            source = str(path)
+        parquet = pq.ParquetFile(source)
+    except (OSError, pa.ArrowException, EOFError) as exc:
+        raise InputError(path, None, f"not a readable Parquet file: {exc}") from None
+    names = parquet.schema_arrow.names
+    _check_header(path, names, required)
+    number = 0
+    for batch in parquet.iter_batches(batch_size=65_536):
+        columns = [_column_values(batch.column(i)) for i in range(batch.num_columns)]
+        for values in zip(*columns, strict=True):
+            number += 1
+            yield Row(f"row {number}", dict(zip(names, values, strict=True)))
+
+
+def _column_values(column: pa.Array) -> list:
+    """Python values of a column; timestamps as aware/naive datetimes at µs precision."""
+    if pa.types.is_timestamp(column.type) and column.type.unit == "ns":
+        column = column.cast(pa.timestamp("us", column.type.tz), safe=False)
+    return column.to_pylist()
+
+
+# --- leads and events --------------------------------------------------------------------
+
+
+def _text_id(value: object) -> str | None:
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    text = str(value).strip()
+    return text or None
+
+
+def read_leads(path: str | Path, on_bad_row: OnBadRow | None = None) -> list[Lead]:
+    """Leads in file order: `id` (required), optional `email`, every other column an attribute."""
+    leads: list[Lead] = []
+    seen: dict[str, str] = {}
+    for row in read_rows(path, required=("id",)):
+        try:
+            lead = _lead(path, row)
+            if lead.id in seen:
+                raise InputError(path, row.where, f"lead id {lead.id!r} repeats {seen[lead.id]}")
+        except InputError as error:
+            _bad(error, on_bad_row)
+            continue
+        seen[lead.id] = row.where
+        leads.append(lead)
+    return leads
+
+
+def _lead(path, row: Row) -> Lead:
+    values = dict(row.values)
+    if "id" not in values:
+        raise InputError(path, row.where, "no id")
+    lead_id = _text_id(values.pop("id"))
+    if lead_id is None:
+        raise InputError(path, row.where, "id is empty")
+    email = values.pop("email", None)
+    if email is not None and not isinstance(email, str):
+        raise InputError(path, row.where, f"email must be text, not {email!r}")
+    nested = values.pop("attributes", None)
+    if isinstance(nested, dict):
+        values = {**nested, **values}
+    elif nested is not None:
+        values["attributes"] = nested
+    return Lead(lead_id, email, values)
+
+
+def read_events(
+    path: str | Path, lead_ids: set[str] | None = None, on_bad_row: OnBadRow | None = None
+) -> dict[str, list[Event]]:
+    """Events grouped by lead id. A repeated event id keeps its first row; only then are
+    events of leads outside `lead_ids` dropped (§3). Rows with an empty id are all distinct.
+    """
+    by_lead: dict[str, list[Event]] = {}
+    seen_ids: set[str] = set()
+    for row in read_rows(path, required=("lead_id", "type", "occurred_at")):
+        try:
+            lead_id, event = _event(path, row)
+        except InputError as error:
+            _bad(error, on_bad_row)
+            continue
+        if event.id is not None:
+            if event.id in seen_ids:
+                continue
+            seen_ids.add(event.id)
+        if lead_id is None or (lead_ids is not None and lead_id not in lead_ids):
+            continue
+        by_lead.setdefault(lead_id, []).append(event)
+    return by_lead
+
+
+def _event(path, row: Row) -> tuple[str | None, Event]:
+    values = dict(row.values)
+    for column in ("lead_id", "type", "occurred_at"):
+        if column not in values:
+            raise InputError(path, row.where, f"no {column}")
+    lead_id = _text_id(values.pop("lead_id"))
+    event_type = values.pop("type")
+    if not isinstance(event_type, str) or not event_type.strip():
+        raise InputError(path, row.where, f"type must be a non-empty text, not {event_type!r}")
+    occurred_at = _moment(path, row.where, values.pop("occurred_at"))
+    event_id = _text_id(values.pop("id", None))
+    source = values.pop("source", None)
+    properties = values.pop("properties", None)
+    if isinstance(properties, str):
+        try:
+            properties = json.loads(properties)
+        except json.JSONDecodeError:
+            raise InputError(path, row.where, "properties is not a JSON object") from None
+    if properties is None:
+        properties = {}
+    if not isinstance(properties, dict):
+        raise InputError(path, row.where, "properties must be a JSON object")
+    properties = {**values, **properties}
+    source = None if source is None else str(source)
+    return lead_id, Event(event_type.strip(), occurred_at, properties, source, event_id)
+
+
+def _moment(path, where: str, value: object) -> int:
+    if isinstance(value, datetime | date):
+        return to_micros(value)
+    if value is None:
+        raise InputError(path, where, "occurred_at is empty")
+    if not isinstance(value, str):
+        raise InputError(path, where, f"occurred_at {value!r} is not an ISO 8601 timestamp")
+    try:
+        return parse_timestamp(value)
+    except TimestampError as exc:
+        raise InputError(path, where, f"occurred_at {exc}") from None
+
+
+def _bad(error: InputError, on_bad_row: OnBadRow | None) -> None:
+    if on_bad_row is None:
+        raise error
+    on_bad_row(error)
+
+
+# --- writing scores ----------------------------------------------------------------------
+
+
+def _number(value: float) -> str:
+    return f"{value:.2f}"
+
+
+def write_scores(results: Iterable[ScoreResult], out: str | Path | None, explain: bool) -> None:
+    """Write results to `out` by extension, or to stdout (CSV; JSON Lines with `explain`)."""
+    if out is None:
+        if explain:
+            _write_jsonl(results, sys.stdout)
+        else:
+            _write_csv(results, sys.stdout, explain=False)
+        sys.stdout.flush()
+        return
+    kind, gz = detect_format(out)
+    with _atomic(out) as tmp:
+        if kind == "parquet":
+            table = _table(results, explain)
+            if gz:
+                with gzip.open(tmp, "wb") as handle:
+                    pq.write_table(table, handle)
+            else:
+                pq.write_table(table, tmp)
+            return
+        opener = gzip.open if gz else open
+        with opener(tmp, "wt", encoding="utf-8", newline="") as handle:
+            if kind == "jsonl":
+                _write_jsonl(results, handle)
+            else:
+                _write_csv(results, handle, explain)
+
+
+@contextmanager
+def _atomic(target: str | Path):
+    target = Path(target)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent or ".")
+    os.close(fd)
+    try:
+        yield tmp
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _write_csv(results: Iterable[ScoreResult], handle: IO[str], explain: bool) -> None:
+    writer = csv.writer(handle, lineterminator="\n")
+    writer.writerow(OUTPUT_COLUMNS + (("explanation",) if explain else ()))
+    for result in results:
+        row = [
+            result.lead_id,
+            _number(result.score),
+            _number(result.fit),
+            _number(result.engagement),
+            result.grade or "",
+            result.tier or "",
+            result.stage or "",
+        ]
+        if explain:
+            row.append(json.dumps(result.explained()["contributions"]))
+        writer.writerow(row)
+
+
+def _write_jsonl(results: Iterable[ScoreResult], handle: IO[str]) -> None:
+    for result in results:
+        handle.write(json.dumps(result.explained(), ensure_ascii=False) + "\n")
+
+
+def _table(results: Iterable[ScoreResult], explain: bool) -> pa.Table:
+    rows = list(results)
+    columns = {
+        "lead_id": pa.array([r.lead_id for r in rows], pa.string()),
+        "score": pa.array([r.score for r in rows], pa.float64()),
+        "fit": pa.array([r.fit for r in rows], pa.float64()),
+        "engagement": pa.array([r.engagement for r in rows], pa.float64()),
+        "grade": pa.array([r.grade for r in rows], pa.string()),
+        "tier": pa.array([r.tier for r in rows], pa.string()),
+        "stage": pa.array([r.stage for r in rows], pa.string()),
+    }
+    if explain:
+        columns["explanation"] = pa.array(
+            [json.dumps(r.explained()["contributions"]) for r in rows], pa.string()
+        )
+    return pa.table(columns)

@@ -1,0 +1,1 @@
+"""Test support that tests and users can reuse: random models and data (needs hypothesis)."""
