@@ -158,7 +158,11 @@ def test_out_file_by_extension(files: Path, suffix: str) -> None:
         rows = [json.loads(line) for line in out.read_text().splitlines()]
         assert rows[1]["score"] == 70.0 and rows[1]["contributions"]
     else:
-        text = gzip.open(out, "rt").read() if suffix.endswith(".gz") else out.read_text()
+        text = (
+            gzip.decompress(out.read_bytes()).decode()
+            if suffix.endswith(".gz")
+            else out.read_text()
+        )
         assert text.splitlines()[2].startswith("L1,70.00")
 
 

@@ -221,3 +221,15 @@ def test_stage_conditions_accept_no_event_at_any_depth() -> None:
 def test_json_schema_is_exported() -> None:
     schema = Model.model_json_schema()
     assert "fit" in schema["properties"] and "$defs" in schema
+
+
+def test_yaml_dates_stay_text() -> None:
+    from leadscore.core.conditions import EvalContext
+    from leadscore.core.records import Lead
+
+    model = load_model_text(
+        "combine: sum\nfit: {rules: [{id: d, when: {field: day, equals: 2024-01-05}, points: 1}]}\n"
+    )
+    condition = model.fit.rules[0].when
+    assert condition.operand == "2024-01-05"
+    assert condition.holds(Lead("x", None, {"day": " 2024-01-05"}).get, EvalContext(as_of=0))

@@ -189,4 +189,6 @@ def _build(node: Node, path: str, constructor, lines: dict[str, int], problems: 
             for i, item in enumerate(node.value)
         ]
     assert isinstance(node, ScalarNode)
+    if node.tag.endswith(":timestamp"):
+        return node.value  # YAML 1.2 has no timestamps: a date stays the text written
     return constructor.construct_object(node, deep=True)

@@ -178,8 +178,8 @@ def _text_id(value: object) -> str | None:
         return None
     if isinstance(value, float) and value.is_integer():
         value = int(value)
-    text = str(value).strip()
-    return text or None
+    text = str(value)
+    return text if text else None
 
 
 def read_leads(path: str | Path, on_bad_row: OnBadRow | None = None) -> list[Lead]:
@@ -265,7 +265,7 @@ def _event(path, row: Row) -> tuple[str | None, Event]:
         raise InputError(path, row.where, "properties must be a JSON object")
     properties = {**values, **properties}
     source = None if source is None else str(source)
-    return lead_id, Event(event_type.strip(), occurred_at, properties, source, event_id)
+    return lead_id, Event(event_type, occurred_at, properties, source, event_id)
 
 
 def _moment(path, where: str, value: object) -> int:
