@@ -21,12 +21,14 @@ lint: $(STAMP)
 test: lint
 	$(BIN)/pytest -q
 
+DEMO_END := 2026-11-01
+
 run: $(STAMP)
-	$(BIN)/leadscore demo-data --leads 2000 --seed 7 --out demo
+	$(BIN)/leadscore demo-data --leads 2000 --seed 7 --end $(DEMO_END) --out demo
 	$(BIN)/leadscore score --model examples/b2b-saas.yaml --leads demo/leads.parquet \
-	    --events demo/events.parquet --as-of 2026-01-01T00:00:00Z --out demo/scores.csv
+	    --events demo/events.parquet --as-of $(DEMO_END) --out demo/scores.csv
 	$(BIN)/leadscore top --model examples/b2b-saas.yaml --leads demo/leads.parquet \
-	    --events demo/events.parquet --as-of 2026-01-01T00:00:00Z --limit 15
+	    --events demo/events.parquet --as-of $(DEMO_END) --limit 15
 
 clean:
 	rm -rf $(VENV) demo build *.egg-info src/*.egg-info
