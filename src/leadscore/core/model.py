@@ -66,8 +66,8 @@ EventTypes = Annotated[
 ]
 
 
-def _version(raw: object) -> str | int:
-    if isinstance(raw, str | int) and not isinstance(raw, bool):
+def _version(raw: object) -> str | int | float:
+    if isinstance(raw, str | int | float) and not isinstance(raw, bool):
         return raw
     raise ValueError("must be a number or a string")
 
@@ -143,7 +143,7 @@ class Stage(Strict):
 class Predictive(Strict):
     """Blend of a predictive model's probability into the total (SPEC §7); no effect offline."""
 
-    model: Annotated[str | int, BeforeValidator(_version)]
+    model: Annotated[str | int | float, BeforeValidator(_version)]
     weight: float = Field(ge=0, le=1)
 
 
@@ -156,7 +156,7 @@ class Accounts(Strict):
 
 class Model(Strict):
     name: str = "model"
-    version: Annotated[str | int, BeforeValidator(_version)] = 1
+    version: Annotated[str | int | float, BeforeValidator(_version)] = 1
     combine: Literal["weighted", "sum"] = "weighted"
     fit: FitSection = Field(default_factory=FitSection)
     engagement: EngagementSection = Field(default_factory=EngagementSection)
