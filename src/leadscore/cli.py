@@ -25,6 +25,7 @@ from leadscore.core.model import Model
 from leadscore.core.timestamps import TimestampError, format_timestamp, parse_timestamp, to_micros
 from leadscore.engine.io import InputError, detect_format, write_scores
 from leadscore.ml import commands as ml_commands
+from leadscore.tuning import commands as tuning_commands
 from leadscore.offline import score_files
 
 app = typer.Typer(
@@ -175,6 +176,7 @@ def schema() -> None:
 
 demo.register(app)
 ml_commands.register(app)
+tuning_commands.register(app)
 
 
 def main() -> None:  # pragma: no cover - the console script
