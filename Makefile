@@ -23,12 +23,24 @@ test: lint
 
 DEMO_END := 2026-11-01
 
-run: $(STAMP)
+# Scores demo data offline and shows the best leads, with no database or server.
+demo: $(STAMP)
 	$(BIN)/leadscore demo-data --leads 2000 --seed 7 --end $(DEMO_END) --out demo
 	$(BIN)/leadscore score --model examples/b2b-saas.yaml --leads demo/leads.parquet \
 	    --events demo/events.parquet --as-of $(DEMO_END) --out demo/scores.csv
 	$(BIN)/leadscore top --model examples/b2b-saas.yaml --leads demo/leads.parquet \
 	    --events demo/events.parquet --as-of $(DEMO_END) --limit 15
 
+# Initialises ./leadscore.db with the example model and demo leads (once), creates an admin
+# key, and serves the API on http://127.0.0.1:8000.
+run: $(STAMP)
+	@$(BIN)/leadscore init-demo > .leadscore-init.log; status=$$?; cat .leadscore-init.log; exit $$status
+	@echo
+	@echo "leadscore is starting on http://127.0.0.1:8000  (API docs: http://127.0.0.1:8000/docs)"
+	@echo "Log in to the API with the header:  Authorization: Bearer $$(tail -1 .leadscore-init.log)"
+	@echo "For example: curl -H 'Authorization: Bearer $$(tail -1 .leadscore-init.log)' http://127.0.0.1:8000/api/v1/leads?limit=5"
+	@rm -f .leadscore-init.log
+	$(BIN)/leadscore serve --host 127.0.0.1 --port 8000
+
 clean:
-	rm -rf $(VENV) demo build *.egg-info src/*.egg-info
+	rm -rf $(VENV) demo build *.egg-info src/*.egg-info leadscore.db leadscore.db-wal leadscore.db-shm

@@ -25,8 +25,9 @@ from leadscore.core.model import Model
 from leadscore.core.timestamps import TimestampError, format_timestamp, parse_timestamp, to_micros
 from leadscore.engine.io import InputError, detect_format, write_scores
 from leadscore.ml import commands as ml_commands
-from leadscore.tuning import commands as tuning_commands
 from leadscore.offline import score_files
+from leadscore.service import commands as service_commands
+from leadscore.tuning import commands as tuning_commands
 
 app = typer.Typer(
     name="leadscore",
@@ -176,6 +177,7 @@ def schema() -> None:
 
 demo.register(app)
 ml_commands.register(app)
+service_commands.register(app)
 tuning_commands.register(app)
 
 

@@ -1,0 +1,268 @@
+"""Benchmark the live service (SPEC §10): ingest + rescore latency, HTTP throughput.
+
+Run `python bench/service.py` from the repository root (add `--backend sqlite` to skip
+PostgreSQL, `--postgres-url` to point elsewhere). For each backend a fresh database gets the
+example model and the demo data (`--leads`, with ~20 events each), then:
+
+1. in-process latency of `service.events.ingest_events` for one event on a random lead
+   (lock → insert → read the lead's events → score → update → history), p50 and p99;
+2. HTTP single-event throughput: one `leadscore` server process (uvicorn) and `--clients`
+   concurrent keep-alive connections from a light asyncio client posting one event each;
+3. HTTP batch throughput: POST /events with `--batch` events per request over random leads.
+
+Each figure is the median of `--runs` runs. The client runs on the same machine as the
+server, as the SPEC's 2-core target implies, so it takes some of the CPU it measures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+EXAMPLE = REPO / "examples" / "b2b-saas.yaml"
+SERVER = (
+    "import sys, uvicorn; from leadscore.api import create_app; "
+    "uvicorn.run(create_app(), host='127.0.0.1', port=int(sys.argv[1]), log_level='warning')"
+)
+TARGETS = {"p99_ms": 10.0, "single_per_s": 1_500.0, "batch_per_s": 50_000.0}
+EVENT_KINDS = (
+    ("page_viewed", {"url": "/pricing"}),
+    ("page_viewed", {"url": "/blog/mql-vs-sql"}),
+    ("email_opened", {"campaign": "Newsletter"}),
+    ("email_clicked", {"campaign": "Newsletter"}),
+    ("content_downloaded", {"content_type": "case_study"}),
+)
+
+
+def event_body(rng: random.Random, lead_ids: list[str]) -> dict:
+    kind, properties = rng.choice(EVENT_KINDS)
+    return {"lead_id": rng.choice(lead_ids), "type": kind, "properties": properties}
+
+
+# --- setup -------------------------------------------------------------------------------
+
+
+@contextmanager
+def database(backend: str, postgres_url: str):
+    """A fresh, migrated database URL of the backend."""
+    if backend == "sqlite":
+        with tempfile.TemporaryDirectory(prefix="leadscore-bench-") as folder:
+            yield f"sqlite:///{folder}/bench.db"
+    else:
+        from leadscore.store import scratch
+
+        with scratch.scratch_postgres(postgres_url) as url:
+            yield url
+
+
+def load(url: str, n_leads: int) -> tuple[list[str], str]:
+    """Example model, demo leads/events/outcomes and an admin key; returns (lead ids, key)."""
+    from leadscore import demo
+    from leadscore.service import keys, scoring_models
+    from leadscore.service.context import Context
+    from leadscore.service.imports import import_file
+    from leadscore.settings import Settings
+
+    with Context.open(Settings(database_url=url)) as ctx, tempfile.TemporaryDirectory() as tmp:
+        version = scoring_models.upload(ctx, EXAMPLE.read_text(), "bench")["version"]
+        scoring_models.activate(ctx, version, "bench")
+        data = demo.generate(n_leads, seed=1)
+        paths = demo.write(data, tmp)
+        for kind in ("leads", "events", "outcomes"):
+            import_file(ctx, kind, paths[kind])
+        key = keys.create_key(ctx, f"bench-{os.getpid()}-{time.time_ns()}", "admin")
+        return data.leads["id"].to_list(), key
+
+
+# --- 1. in-process latency ---------------------------------------------------------------
+
+
+def latency(url: str, lead_ids: list[str], n: int, seed: int) -> tuple[float, float]:
+    """(p50, p99) in ms of ingesting one event, in this process."""
+    from leadscore.service.context import Context
+    from leadscore.service.events import ingest_events
+    from leadscore.service.inputs import EventIn
+    from leadscore.settings import Settings
+
+    rng = random.Random(seed)
+    with Context.open(Settings(database_url=url)) as ctx:
+        for _ in range(100):  # warm caches and statements
+            ingest_events(ctx, [EventIn(**event_body(rng, lead_ids))])
+        times = []
+        for _ in range(n):
+            item = EventIn(**event_body(rng, lead_ids))
+            start = time.perf_counter()
+            ingest_events(ctx, [item])
+            times.append(time.perf_counter() - start)
+    times.sort()
+    return times[len(times) // 2] * 1e3, times[int(len(times) * 0.99)] * 1e3
+
+
+# --- 2. and 3. over HTTP -----------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def server(url: str):
+    """One API server process (scheduler off); yields its port."""
+    port = free_port()
+    env = {**os.environ, "LEADSCORE_DATABASE_URL": url, "LEADSCORE_SCHEDULER_ENABLED": "false"}
+    process = subprocess.Popen([sys.executable, "-c", SERVER, str(port)], env=env)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    sys.exit("the API server did not start")
+                time.sleep(0.1)
+        yield port
+    finally:
+        process.terminate()
+        process.wait(30)
+
+
+async def _post_loop(port: int, key: str, bodies, deadline: float, counts: dict) -> None:
+    """One keep-alive connection posting bodies until the deadline (a minimal HTTP/1.1
+    client, so that the load generator takes little of the CPU it measures)."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    head = f"POST /api/v1/events HTTP/1.1\r\nHost: bench\r\nAuthorization: Bearer {key}\r\n"
+    head += "Content-Type: application/json\r\n"
+    try:
+        while time.perf_counter() < deadline:
+            body, events = next(bodies)
+            writer.write(f"{head}Content-Length: {len(body)}\r\n\r\n".encode() + body)
+            response = await reader.readuntil(b"\r\n\r\n")
+            length = 0
+            for line in response.split(b"\r\n"):
+                if line.lower().startswith(b"content-length:"):
+                    length = int(line.split(b":", 1)[1])
+            await reader.readexactly(length)
+            status = int(response[9:12])
+            counts[status] = counts.get(status, 0) + events
+    finally:
+        writer.close()
+
+
+def throughput(port: int, key: str, bodies, clients: int, seconds: float) -> float:
+    """Events per second stored by `clients` connections over `seconds`."""
+    counts: dict[int, int] = {}
+
+    async def run() -> float:
+        deadline = time.perf_counter() + seconds
+        start = time.perf_counter()
+        loops = [_post_loop(port, key, bodies, deadline, counts) for _ in range(clients)]
+        await asyncio.gather(*loops)
+        return time.perf_counter() - start
+
+    elapsed = asyncio.run(run())
+    bad = {status: n for status, n in counts.items() if status not in (200, 201)}
+    if bad:
+        sys.exit(f"the server answered errors: {bad}")
+    return sum(counts.values()) / elapsed
+
+
+def single_bodies(lead_ids: list[str], seed: int):
+    rng = random.Random(seed)
+    while True:
+        yield json.dumps(event_body(rng, lead_ids)).encode(), 1
+
+
+def batch_bodies(lead_ids: list[str], size: int, seed: int):
+    rng = random.Random(seed)
+    while True:
+        events = [event_body(rng, lead_ids) for _ in range(size)]
+        yield json.dumps({"events": events}).encode(), size
+
+
+# --- main --------------------------------------------------------------------------------
+
+
+def bench_backend(backend: str, options) -> dict:
+    with ExitStack() as stack:
+        url = stack.enter_context(database(backend, options.postgres_url))
+        start = time.perf_counter()
+        lead_ids, key = load(url, options.leads)
+        took = time.perf_counter() - start
+        print(f"  {backend}: {options.leads:,} demo leads loaded in {took:.1f} s", flush=True)
+        lat = [latency(url, lead_ids, options.events, seed) for seed in range(options.runs)]
+        port = stack.enter_context(server(url))
+        throughput(port, key, single_bodies(lead_ids, 99), options.clients, 1.0)  # warm up
+        single = [
+            throughput(port, key, single_bodies(lead_ids, s), options.clients, options.seconds)
+            for s in range(options.runs)
+        ]
+        batch = [
+            throughput(port, key, batch_bodies(lead_ids, options.batch, s), 2, options.seconds)
+            for s in range(options.runs)
+        ]
+    return {
+        "p50_ms": statistics.median(p50 for p50, _ in lat),
+        "p99_ms": statistics.median(p99 for _, p99 in lat),
+        "single_per_s": statistics.median(single),
+        "batch_per_s": statistics.median(batch),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--backend", choices=("sqlite", "postgres", "both"), default="both")
+    parser.add_argument(
+        "--postgres-url",
+        default=os.environ.get(
+            "LEADSCORE_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1/test"
+        ),
+        help="any database on the server; a scratch database is created there and dropped",
+    )
+    parser.add_argument("--leads", type=int, default=5_000, help="demo leads in the store")
+    parser.add_argument("--events", type=int, default=2_000, help="events per latency run")
+    parser.add_argument("--clients", type=int, default=16, help="concurrent HTTP connections")
+    parser.add_argument("--seconds", type=float, default=5.0, help="length of an HTTP run")
+    parser.add_argument("--batch", type=int, default=5_000, help="events per batch request")
+    parser.add_argument("--runs", type=int, default=3)
+    options = parser.parse_args()
+    backends = ("sqlite", "postgres") if options.backend == "both" else (options.backend,)
+    print(
+        f"live service, {options.leads:,} demo leads, {os.cpu_count()} CPUs, "
+        f"load average {os.getloadavg()[0]:.1f}, Python {platform.python_version()}, "
+        f"medians of {options.runs} runs"
+    )
+    results = {backend: bench_backend(backend, options) for backend in backends}
+    print()
+    print(f"{'':38}" + "".join(f"{b:>12}" for b in backends) + f"{'target':>12}")
+    rows = (
+        ("ingest + rescore, one event, p50 (ms)", "p50_ms", None),
+        ("ingest + rescore, one event, p99 (ms)", "p99_ms", "≤ 10"),
+        (f"HTTP single events/s ({options.clients} clients)", "single_per_s", "≥ 1,500"),
+        (f"HTTP batch events/s ({options.batch:,}/request)", "batch_per_s", "≥ 50,000"),
+    )
+    for label, key, target in rows:
+        cells = "".join(
+            f"{results[b][key]:>12,.1f}" if "ms" in key else f"{results[b][key]:>12,.0f}"
+            for b in backends
+        )
+        print(f"{label:38}{cells}{target or '':>12}")
+
+
+if __name__ == "__main__":
+    main()

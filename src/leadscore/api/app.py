@@ -1,0 +1,129 @@
+"""The FastAPI application: `create_app(settings)` connects to the database (migrating it),
+mounts the routes under /api/v1 and, while serving, runs the scheduler and the event writer
+(group commit, `service.group_commit`)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.openapi.utils import get_openapi
+from fastapi.responses import JSONResponse, RedirectResponse
+from pydantic.json_schema import models_json_schema
+from sqlalchemy import select
+
+from leadscore import __version__
+from leadscore.api import errors, schemas
+from leadscore.api.routes import ingest, leads, models
+from leadscore.scheduler import Scheduler
+from leadscore.service.context import Context
+from leadscore.service.group_commit import GroupCommit
+from leadscore.service.inputs import EventBatch, EventIn, LeadBatch, LeadIn, OutcomeBatch, OutcomeIn
+from leadscore.settings import Settings
+from leadscore.store.tables import model_versions
+
+PREFIX = "/api/v1"
+BODY_MODELS = (EventIn, EventBatch, LeadIn, LeadBatch, OutcomeIn, OutcomeBatch)
+"""Request bodies parsed by hand (one item or a batch), added to the OpenAPI components."""
+
+DESCRIPTION = """\
+The live lead scoring service: ingest leads, events and outcomes; every event rescores its
+lead at once. Authenticate with `Authorization: Bearer <key>` (create one with
+`leadscore apikey create --name NAME --scopes read,write,admin`). See docs/api.md.
+"""
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    context: Context | None = None,
+    scheduler: bool | None = None,
+) -> FastAPI:
+    """The API app. It opens (and migrates) the configured database unless a `context` is
+    given; the scheduler runs while it serves unless disabled by `scheduler=False` or
+    LEADSCORE_SCHEDULER_ENABLED=false."""
+    ctx = context or Context.open(settings or Settings())
+    run_scheduler = ctx.settings.scheduler_enabled if scheduler is None else scheduler
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.writer = GroupCommit(ctx)
+        cron = Scheduler(ctx) if run_scheduler else None
+        if cron is not None:
+            cron.start()
+        try:
+            yield
+        finally:
+            if cron is not None:
+                cron.stop()
+            app.state.writer.close()
+            app.state.writer = None
+            if context is None:
+                ctx.close()
+
+    app = FastAPI(
+        title="leadscore",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        docs_url="/docs",
+        openapi_url="/openapi.json",
+    )
+    app.state.ctx = ctx
+    errors.install(app)
+
+    api = APIRouter(prefix=PREFIX)
+    api.include_router(leads.router)
+    api.include_router(ingest.router)
+    api.include_router(models.router)
+    api.add_api_route(
+        "/health", health, methods=["GET"], response_model=schemas.Health, tags=["health"]
+    )
+    app.include_router(api)
+    app.add_api_route("/health", health, methods=["GET"], include_in_schema=False)
+
+    @app.get("/", include_in_schema=False)
+    def root() -> RedirectResponse:
+        return RedirectResponse("/docs")
+
+    app.openapi = lambda: _openapi(app)
+    return app
+
+
+def health(request: Request) -> JSONResponse:
+    """Liveness and database check; needs no key."""
+    ctx: Context = request.app.state.ctx
+    try:
+        with ctx.db.read() as conn:
+            active = conn.scalar(
+                select(model_versions.c.version).where(model_versions.c.active.is_(True))
+            )
+    except Exception as exc:  # any database failure makes the process unhealthy
+        body = {"status": "error", "version": __version__, "database": str(exc)[:200]}
+        return JSONResponse(body, status_code=503)
+    body = {"status": "ok", "version": __version__, "database": "ok", "active_model": active}
+    return JSONResponse(body)
+
+
+def _openapi(app: FastAPI) -> dict:
+    if app.openapi_schema is None:
+        schema = get_openapi(
+            title=app.title,
+            version=app.version,
+            description=app.description,
+            routes=app.routes,
+        )
+        _, defs = models_json_schema(
+            [(m, "validation") for m in BODY_MODELS],
+            ref_template="#/components/schemas/{model}",
+        )
+        schema.setdefault("components", {}).setdefault("schemas", {}).update(defs["$defs"])
+        app.openapi_schema = schema
+    return app.openapi_schema
+
+
+def app_from_env() -> FastAPI:
+    """The app for `uvicorn --factory` (as `leadscore serve` runs it): settings from the
+    LEADSCORE_* environment."""
+    return create_app(Settings())

@@ -1,0 +1,40 @@
+"""`Authorization: Bearer <key>` on every endpoint but health: 401 without a valid key, 403
+for a key without the scope the endpoint needs (admin implies read and write)."""
+
+from __future__ import annotations
+
+from fastapi import Depends, HTTPException, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from leadscore.service.keys import Principal, authenticate
+
+bearer = HTTPBearer(auto_error=False, description="An API key: `leadscore apikey create`.")
+
+
+def require(scope: str):
+    """A dependency giving the caller's Principal when its key has `scope`."""
+
+    def dependency(
+        request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(bearer)
+    ) -> Principal:
+        if credentials is None:
+            raise HTTPException(
+                401,
+                "missing API key: send the header Authorization: Bearer <key>",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+        principal = authenticate(request.app.state.ctx, credentials.credentials)
+        if principal is None:
+            raise HTTPException(
+                401, "invalid or revoked API key", headers={"WWW-Authenticate": "Bearer"}
+            )
+        if not principal.allows(scope):
+            raise HTTPException(403, f"this API key lacks the {scope!r} scope")
+        return principal
+
+    return dependency
+
+
+Read = Depends(require("read"))
+Write = Depends(require("write"))
+Admin = Depends(require("admin"))

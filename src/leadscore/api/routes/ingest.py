@@ -1,0 +1,76 @@
+"""Writing events and outcomes (§4 ingest): each event rescores its lead at once."""
+
+from __future__ import annotations
+
+import asyncio
+
+from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+
+from leadscore.api import schemas
+from leadscore.api.auth import Write
+from leadscore.api.bodies import body_loc, json_body, one_or_batch, request_body
+from leadscore.service.events import ingest_events
+from leadscore.service.inputs import EventBatch, EventIn, OutcomeBatch, OutcomeIn
+from leadscore.service.keys import Principal
+from leadscore.service.outcomes import record_outcomes
+
+router = APIRouter(tags=["ingest"])
+
+
+@router.post(
+    "/events",
+    summary="Ingest one event or a batch of up to 10,000",
+    openapi_extra=request_body(EventIn, EventBatch),
+    responses={
+        201: {"model": schemas.EventWritten, "description": "One event, stored"},
+        200: {
+            "model": schemas.EventBatchWritten | schemas.EventWritten,
+            "description": "A batch; or one event whose id was seen before (a duplicate)",
+        },
+        404: {"model": schemas.Error, "description": "An unknown lead_id"},
+        422: {"model": schemas.Error},
+    },
+    status_code=201,
+)
+async def post_events(request: Request, principal: Principal = Write) -> JSONResponse:
+    """Store the event(s) and rescore each lead in the same transaction. The response
+    carries each lead's new score, its stage and the change. A batch is all or nothing."""
+    items, is_batch = one_or_batch(await json_body(request), EventIn, EventBatch, "events")
+    loc_of = body_loc("events", is_batch)
+    writer = getattr(request.app.state, "writer", None)
+    if writer is not None and len(items) <= writer.max_events:  # commit with others waiting
+        done = await asyncio.wrap_future(writer.submit(items, loc_of))
+    else:
+        done = await run_in_threadpool(ingest_events, request.app.state.ctx, items, loc_of)
+    leads = done.lead_dicts()
+    if is_batch:
+        body = {
+            "stored": done.stored,
+            "duplicates": len(done.events) - done.stored,
+            "events": done.events,
+            "leads": leads,
+        }
+        return JSONResponse(body, status_code=200)
+    status = 201 if done.stored else 200
+    return JSONResponse({"event": done.events[0], "lead": leads[0]}, status_code=status)
+
+
+@router.post(
+    "/outcomes",
+    summary="Record that leads converted or were lost",
+    openapi_extra=request_body(OutcomeIn, OutcomeBatch),
+    response_model=schemas.OutcomesWritten,
+    responses={404: {"model": schemas.Error}, 422: {"model": schemas.Error}},
+    status_code=201,
+)
+async def post_outcomes(request: Request, principal: Principal = Write) -> dict:
+    """One outcome or `{"outcomes": [...]}`; by default the lead moves to `customer` or
+    `lost`. A repeated outcome (same lead, outcome and time) is stored once."""
+    items, is_batch = one_or_batch(await json_body(request), OutcomeIn, OutcomeBatch, "outcomes")
+    loc_of = body_loc("outcomes", is_batch)
+    written = await run_in_threadpool(
+        record_outcomes, request.app.state.ctx, items, principal.name, loc_of
+    )
+    return {"outcomes": written}

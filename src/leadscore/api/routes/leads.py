@@ -1,0 +1,174 @@
+"""Leads: upsert, list, read one with its events, history and as-of score; overrides."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+
+from leadscore.api import schemas
+from leadscore.api.auth import Read, Write
+from leadscore.api.bodies import body_loc, json_body, one_or_batch, request_body
+from leadscore.core.timestamps import TimestampError, parse_timestamp
+from leadscore.service import queries
+from leadscore.service.errors import Invalid, Problem
+from leadscore.service.inputs import LeadBatch, LeadIn, OverrideIn
+from leadscore.service.keys import Principal
+from leadscore.service.leads import upsert_leads
+from leadscore.service.overrides import add_override, delete_override
+
+router = APIRouter(prefix="/leads", tags=["leads"])
+
+Limit = Annotated[int, Query(ge=1, le=queries.MAX_LIMIT, description="Page size.")]
+Cursor = Annotated[str | None, Query(description="next_cursor of the previous page.")]
+Many = Annotated[list[str] | None, Query()]
+NOT_FOUND = {404: {"model": schemas.Error, "description": "No such lead"}}
+
+
+@router.post(
+    "",
+    summary="Create or update a lead (upsert by id, e-mail or external id)",
+    openapi_extra=request_body(LeadIn, LeadBatch),
+    responses={
+        201: {"model": schemas.LeadWritten, "description": "Created"},
+        200: {"model": schemas.LeadWritten | schemas.LeadBatchWritten, "description": "Updated"},
+        409: {"model": schemas.Error, "description": "The keys name different leads"},
+        422: {"model": schemas.Error},
+    },
+    status_code=201,
+)
+async def post_lead(request: Request, principal: Principal = Write) -> JSONResponse:
+    """One lead, or `{"leads": [...]}` (up to 1,000, all or nothing). The lead is rescored:
+    the response carries its new score."""
+    ctx = request.app.state.ctx
+    items, is_batch = one_or_batch(await json_body(request), LeadIn, LeadBatch, "leads")
+    loc_of = body_loc("leads", is_batch) if is_batch else None
+    done = await run_in_threadpool(upsert_leads, ctx, items, principal.name, loc_of)
+    if is_batch:
+        return JSONResponse({"leads": [c.to_dict(created=new) for c, new in done]})
+    change, created = done[0]
+    lead = await run_in_threadpool(queries.get_lead, ctx, change.lead_id)
+    return JSONResponse({**lead, "created": created}, status_code=201 if created else 200)
+
+
+@router.get("", response_model=schemas.LeadPage, summary="List leads")
+def list_leads(
+    request: Request,
+    principal: Principal = Read,
+    stage: Many = None,
+    tier: Many = None,
+    grade: Many = None,
+    owner: Many = None,
+    source: Many = None,
+    min_score: float | None = None,
+    max_score: float | None = None,
+    sort: Annotated[
+        str, Query(description="score, fit, engagement, created_at or updated_at; - for desc")
+    ] = "-score",
+    cursor: Cursor = None,
+    limit: Limit = 50,
+) -> dict:
+    """Leads filtered (repeat a filter for several values: `?stage=mql&stage=sql`), sorted,
+    and paginated with an opaque cursor."""
+    filters = queries.LeadFilters(stage, tier, grade, owner, source, min_score, max_score)
+    return queries.list_leads(request.app.state.ctx, filters, sort, cursor, limit)
+
+
+@router.get(
+    "/{lead_id}", response_model=schemas.LeadDetail, responses=NOT_FOUND, summary="One lead"
+)
+def get_lead(request: Request, lead_id: str, principal: Principal = Read) -> dict:
+    """The lead, its score with the explanation, overrides in force and outcomes."""
+    return queries.get_lead(request.app.state.ctx, lead_id)
+
+
+@router.get(
+    "/{lead_id}/events",
+    response_model=schemas.EventPage,
+    responses=NOT_FOUND,
+    summary="A lead's events, newest first",
+)
+def get_events(
+    request: Request,
+    lead_id: str,
+    principal: Principal = Read,
+    cursor: Cursor = None,
+    limit: Limit = 50,
+) -> dict:
+    return queries.lead_events(request.app.state.ctx, lead_id, cursor, limit)
+
+
+@router.get(
+    "/{lead_id}/history",
+    response_model=schemas.HistoryPage,
+    responses=NOT_FOUND,
+    summary="A lead's score changes, newest first",
+)
+def get_history(
+    request: Request,
+    lead_id: str,
+    principal: Principal = Read,
+    cursor: Cursor = None,
+    limit: Limit = 50,
+) -> dict:
+    return queries.lead_history(request.app.state.ctx, lead_id, cursor, limit)
+
+
+@router.get(
+    "/{lead_id}/score",
+    response_model=schemas.ScoreAsOf,
+    responses={**NOT_FOUND, 409: {"model": schemas.Error, "description": "No model then"}},
+    summary="A lead's score as of a time",
+)
+def get_score(
+    request: Request,
+    lead_id: str,
+    principal: Principal = Read,
+    as_of: Annotated[
+        str | None, Query(description="ISO 8601; no zone means UTC; default now")
+    ] = None,
+) -> dict:
+    """Rescored from the stored events up to `as_of`, with the model active then and the
+    overrides in force then (attributes are the current ones)."""
+    ctx = request.app.state.ctx
+    if as_of is None:
+        moment = ctx.now()
+    else:
+        try:
+            moment = parse_timestamp(as_of)
+        except TimestampError as exc:
+            raise Invalid([Problem(("query", "as_of"), str(exc))]) from None
+    return queries.score_as_of(ctx, lead_id, moment)
+
+
+@router.post(
+    "/{lead_id}/overrides",
+    response_model=schemas.OverrideWritten,
+    response_model_exclude_unset=True,
+    responses={**NOT_FOUND, 422: {"model": schemas.Error}},
+    status_code=201,
+    summary="Add points to a lead's score, or pin its stage",
+)
+def post_override(
+    request: Request, lead_id: str, body: OverrideIn, principal: Principal = Write
+) -> dict:
+    """`{"points": 10, "reason": …}` or `{"stage": "sql", "reason": …}`, with an optional
+    `author` (default: the key's name) and `expires_at`. A new pin replaces the old one."""
+    override, change = add_override(request.app.state.ctx, lead_id, body, principal.name)
+    return {"override": override, "lead": change.to_dict()}
+
+
+@router.delete(
+    "/{lead_id}/overrides/{override_id}",
+    response_model=schemas.OverrideDeleted,
+    response_model_exclude_unset=True,
+    responses=NOT_FOUND,
+    summary="Remove an override",
+)
+def remove_override(
+    request: Request, lead_id: str, override_id: int, principal: Principal = Write
+) -> dict:
+    change = delete_override(request.app.state.ctx, lead_id, override_id, principal.name)
+    return {"lead": change.to_dict()}

@@ -1,0 +1,96 @@
+"""Scoring-model versions: upload YAML, list, read, activate, roll back (admin scope)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.concurrency import run_in_threadpool
+
+from leadscore.api import schemas
+from leadscore.api.auth import Admin, Read
+from leadscore.service import scoring_models
+from leadscore.service.keys import Principal
+
+router = APIRouter(prefix="/models", tags=["models"])
+
+YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml", "text/plain")
+NOT_FOUND = {404: {"model": schemas.Error, "description": "No such version"}}
+
+
+@router.post(
+    "",
+    response_model=schemas.ModelUploaded,
+    response_model_exclude_unset=True,
+    status_code=201,
+    summary="Upload a model (YAML) as a new version",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/yaml": {"schema": {"type": "string"}},
+                "text/plain": {"schema": {"type": "string"}},
+            },
+        }
+    },
+    responses={
+        415: {"model": schemas.Error, "description": "Not a YAML content type"},
+        422: {"model": schemas.Error, "description": "Every model error, with path and line"},
+    },
+)
+async def upload(request: Request, activate: bool = False, principal: Principal = Admin) -> dict:
+    """The body is the model file (content type application/yaml or text/plain). It is
+    validated as `leadscore validate` does; an invalid one is rejected with every error
+    (`path`, `line`, `msg`) and stores nothing. `?activate=true` activates it at once."""
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type not in YAML_TYPES:
+        raise HTTPException(415, f"send the model as YAML ({', '.join(YAML_TYPES)})")
+    try:
+        text = (await request.body()).decode("utf-8")
+    except UnicodeDecodeError:
+        raise HTTPException(400, "the model must be UTF-8 text") from None
+    ctx = request.app.state.ctx
+    stored = await run_in_threadpool(scoring_models.upload, ctx, text, principal.name)
+    if not activate:
+        return stored
+    done = await run_in_threadpool(scoring_models.activate, ctx, stored["version"], principal.name)
+    now = await run_in_threadpool(scoring_models.get_version, ctx, stored["version"])
+    return {**{k: v for k, v in now.items() if k != "yaml"}, "activation": done}
+
+
+@router.get("", response_model=list[schemas.ModelVersion], summary="List model versions")
+def list_versions(request: Request, principal: Principal = Read) -> list[dict]:
+    return scoring_models.list_versions(request.app.state.ctx)
+
+
+@router.get(
+    "/{version}",
+    response_model=schemas.ModelVersionText,
+    responses=NOT_FOUND,
+    summary="One model version with its YAML",
+)
+def get_version(request: Request, version: int, principal: Principal = Read) -> dict:
+    return scoring_models.get_version(request.app.state.ctx, version)
+
+
+@router.post(
+    "/{version}/activate",
+    response_model=schemas.Activation,
+    response_model_exclude_unset=True,
+    responses=NOT_FOUND,
+    summary="Activate a version and rescore every lead",
+)
+def activate(request: Request, version: int, principal: Principal = Admin) -> dict:
+    """Every lead is rescored with it before the response (history cause `model`)."""
+    return scoring_models.activate(request.app.state.ctx, version, principal.name)
+
+
+@router.post(
+    "/{version}/rollback",
+    response_model=schemas.Activation,
+    response_model_exclude_unset=True,
+    responses={**NOT_FOUND, 409: {"model": schemas.Error, "description": "Not active"}},
+    summary="Undo the activation of the active version",
+)
+def rollback(request: Request, version: int, principal: Principal = Admin) -> dict:
+    """`version` must be the active one; the version active before it is activated again,
+    and every lead rescored."""
+    return scoring_models.rollback(request.app.state.ctx, version, principal.name)

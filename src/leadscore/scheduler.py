@@ -1,0 +1,103 @@
+"""The scheduled recompute (§4): a small cron loop inside the server process, guarded by a
+database lease so that several processes never run it twice.
+
+Every `scheduler_poll_seconds` the loop asks which scheduled time (`recompute_cron`, UTC) is
+the latest one due; if no process has completed it, it takes the lease, recomputes every lead
+(renewing the lease between batches), and records the slot as done. A process that dies
+mid-run lets its lease expire; the next one to poll takes over the slot.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from croniter import croniter
+
+from leadscore.core.timestamps import format_timestamp, to_micros
+from leadscore.service.context import Context
+from leadscore.service.recompute import RecomputeReport, recompute
+from leadscore.store import leases
+
+log = logging.getLogger("leadscore.scheduler")
+
+JOB = "recompute"
+
+
+class LeaseLost(RuntimeError):
+    """Our lease expired and another process took the job over."""
+
+
+def due_slot(expression: str, now: int) -> int:
+    """The latest time before `now` (epoch µs) that the cron expression names."""
+    moment = datetime.fromtimestamp(now / 1_000_000, UTC)
+    return to_micros(croniter(expression, moment).get_prev(datetime))
+
+
+class Scheduler:
+    """Runs `job` (default: a recompute of every lead) once per cron slot across processes."""
+
+    def __init__(
+        self,
+        ctx: Context,
+        cron: str | None = None,
+        job: Callable[[Callable[[], None]], object] | None = None,
+        holder: str | None = None,
+    ) -> None:
+        self.ctx = ctx
+        self.cron = cron or ctx.settings.recompute_cron
+        self.job = job or self._recompute
+        self.holder = holder or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.ttl = int(ctx.settings.lease_seconds * 1_000_000)
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    # --- the loop ----------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._loop, name="leadscore-scheduler", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.tick()
+            except Exception:
+                log.exception("scheduled recompute failed; it is retried at the next poll")
+            self._stop.wait(self.ctx.settings.scheduler_poll_seconds)
+
+    def tick(self) -> bool:
+        """Run the job if a slot is due and this process wins the lease; True if it ran."""
+        now = self.ctx.now()
+        slot = due_slot(self.cron, now)
+        if not leases.acquire(self.ctx.db, JOB, self.holder, now, self.ttl, slot):
+            return False
+        log.info("scheduled recompute for %s starts", format_timestamp(slot))
+        done = None
+        try:
+            self.job(self._renew)
+            done = slot
+        finally:
+            leases.release(self.ctx.db, JOB, self.holder, self.ctx.now(), done)
+        return True
+
+    def _renew(self) -> None:
+        if self._stop.is_set():
+            raise LeaseLost("the scheduler is stopping")
+        if not leases.renew(self.ctx.db, JOB, self.holder, self.ctx.now(), self.ttl):
+            raise LeaseLost(f"lease {JOB!r} was taken over")
+
+    def _recompute(self, between_batches: Callable[[], None]) -> RecomputeReport:
+        report = recompute(self.ctx, between_batches=between_batches)
+        log.info("scheduled recompute: %d leads, %d changed", report.leads, report.changed)
+        return report

@@ -1,0 +1,2 @@
+"""Use cases of the live service over the scoring core and the store, with no HTTP in them:
+the API and the command line both call these modules."""

@@ -1,0 +1,355 @@
+"""The live service's commands: serve, apikey, import, model, recompute, init-demo.
+
+Each reads its database from LEADSCORE_DATABASE_URL (default ./leadscore.db) and brings the
+schema up to date first. Errors a user can fix print `error: …` on stderr and exit with 2.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+from rich.table import Table
+
+from leadscore.core.timestamps import TimestampError, parse_timestamp
+from leadscore.engine.io import InputError
+from leadscore.service import keys, scoring_models
+from leadscore.service.context import Context
+from leadscore.service.errors import ServiceError
+from leadscore.service.imports import ImportFailed, import_file, parse_mapping
+from leadscore.service.recompute import count_leads, recompute
+from leadscore.settings import Settings
+
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+MAX_REPORTED_ROWS = 50
+DEMO_MODEL = Path("examples/b2b-saas.yaml")
+
+
+class Kind(StrEnum):
+    leads = "leads"
+    events = "events"
+    outcomes = "outcomes"
+
+
+def fail(message: str) -> typer.Exit:
+    err.print(f"error: {message}", markup=False)
+    return typer.Exit(2)
+
+
+@contextmanager
+def service() -> Iterator[Context]:
+    """The configured database, migrated; service errors become exit 2."""
+    try:
+        settings = Settings()
+    except ValueError as exc:
+        raise fail(f"invalid LEADSCORE_* setting: {exc}") from None
+    ctx = Context.open(settings)
+    try:
+        yield ctx
+    except ServiceError as exc:
+        raise fail(str(exc)) from None
+    finally:
+        ctx.close()
+
+
+@contextmanager
+def progress_bar(label: str):
+    """A Rich progress bar on stderr, updated by `advance(phase, done, total)`."""
+    columns = ("{task.description}", BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=err, transient=True, disable=not err.is_terminal) as bar:
+        tasks: dict[str, int] = {}
+
+        def advance(phase: str, done: int, total: int | None = None) -> None:
+            if phase not in tasks:
+                tasks[phase] = bar.add_task(f"{label}: {phase}", total=total)
+            bar.update(tasks[phase], completed=done, total=total)
+
+        yield advance
+
+
+def register(app: typer.Typer) -> None:
+    """Add the live service's commands to the `leadscore` CLI."""
+    app.command("serve")(serve)
+    app.command("import")(import_command)
+    app.command("recompute")(recompute_command)
+    app.command("init-demo")(init_demo)
+    apikey = typer.Typer(help="Create, list and revoke API keys.", no_args_is_help=True)
+    apikey.command("create")(apikey_create)
+    apikey.command("list")(apikey_list)
+    apikey.command("revoke")(apikey_revoke)
+    app.add_typer(apikey, name="apikey")
+    model = typer.Typer(help="Upload, list, activate and roll back models.", no_args_is_help=True)
+    model.command("upload")(model_upload)
+    model.command("list")(model_list)
+    model.command("activate")(model_activate)
+    model.command("rollback")(model_rollback)
+    app.add_typer(model, name="model")
+
+
+# --- serve -------------------------------------------------------------------------------
+
+
+def serve(
+    host: Annotated[
+        str | None, typer.Option(help="Interface to listen on [LEADSCORE_HOST or 127.0.0.1].")
+    ] = None,
+    port: Annotated[int | None, typer.Option(help="Port [LEADSCORE_PORT or 8000].")] = None,
+    scheduler: Annotated[
+        bool, typer.Option(help="Run the scheduled recompute in this process.")
+    ] = True,
+    workers: Annotated[int, typer.Option(min=1, help="API processes (PostgreSQL).")] = 1,
+) -> None:
+    """Run the HTTP API (and the scheduler) until interrupted."""
+    import uvicorn
+
+    if not scheduler:
+        os.environ["LEADSCORE_SCHEDULER_ENABLED"] = "false"
+    with service() as ctx:  # migrate once, before any worker starts
+        sqlite = ctx.db.is_sqlite
+        host = host or ctx.settings.host
+        port = port or ctx.settings.port
+    if workers > 1 and sqlite:
+        err.print("note: several workers on SQLite take turns writing; PostgreSQL scales")
+    typer.echo(f"leadscore API on http://{host}:{port}/api/v1 (docs: http://{host}:{port}/docs)")
+    uvicorn.run(
+        "leadscore.api.app:app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="info",
+    )
+
+
+# --- apikey ------------------------------------------------------------------------------
+
+
+def apikey_create(
+    name: Annotated[str, typer.Option(help="A name saying who or what uses the key.")],
+    scopes: Annotated[str, typer.Option(help="Comma-separated: read,write,admin.")] = "read",
+) -> None:
+    """Create an API key. The key is printed once, alone on the last line."""
+    with service() as ctx:
+        key = keys.create_key(ctx, name, scopes)
+    typer.echo(f"API key {name!r} ({scopes}); store it now, it is not shown again:")
+    typer.echo(key)
+
+
+def apikey_list() -> None:
+    """List API keys (never the keys themselves)."""
+    with service() as ctx:
+        rows = keys.list_keys(ctx)
+    table = Table("name", "scopes", "created", "revoked")
+    for row in rows:
+        table.add_row(row["name"], ",".join(row["scopes"]), row["created_at"], str(row["revoked"]))
+    Console().print(table)
+
+
+def apikey_revoke(name: Annotated[str, typer.Option(help="The key's name.")]) -> None:
+    """Revoke an API key (in effect everywhere within api_key_cache_seconds)."""
+    with service() as ctx:
+        keys.revoke_key(ctx, name)
+    typer.echo(f"revoked {name!r}")
+
+
+# --- import ------------------------------------------------------------------------------
+
+
+def import_command(
+    kind: Annotated[Kind, typer.Argument(help="What the file holds.")],
+    file: Annotated[Path, typer.Argument(help="CSV, JSON Lines or Parquet (.gz too).")],
+    map_: Annotated[
+        list[str] | None,
+        typer.Option("--map", help="FIELD=COLUMN, e.g. --map email=E-mail (repeatable)."),
+    ] = None,
+    skip_invalid: Annotated[
+        bool, typer.Option(help="Skip bad rows (each reported) instead of importing nothing.")
+    ] = False,
+) -> None:
+    """Import leads, events or outcomes. Leads: id, email, owner, stage, external_ids.SOURCE
+    columns, every other column an attribute. Events: lead_id (or email), type, occurred_at,
+    id, source, other columns properties. Outcomes: lead_id (or email), outcome, occurred_at,
+    value. All or nothing per file unless --skip-invalid."""
+    try:
+        mapping = parse_mapping(map_ or [])
+    except ValueError as exc:
+        raise fail(str(exc)) from None
+    with service() as ctx, progress_bar(f"import {kind.value}") as advance:
+        try:
+            report = import_file(
+                ctx, kind.value, file, mapping, skip_invalid=skip_invalid, progress=advance
+            )
+        except ImportFailed as exc:
+            _report_rows(exc.errors, "invalid")
+            raise fail(f"{file}: {exc}") from None
+        except InputError as exc:
+            raise fail(str(exc)) from None
+    _report_rows(report.skipped, "skipped")
+    skipped = f", {len(report.skipped)} skipped" if report.skipped else ""
+    typer.echo(f"imported {report.written:,} {kind.value} from {report.rows:,} rows{skipped}")
+
+
+def _report_rows(errors: list[InputError], label: str) -> None:
+    for error in errors[:MAX_REPORTED_ROWS]:
+        err.print(f"{label}: {error}", markup=False)
+    if len(errors) > MAX_REPORTED_ROWS:
+        err.print(f"… and {len(errors) - MAX_REPORTED_ROWS} more", markup=False)
+
+
+# --- model -------------------------------------------------------------------------------
+
+
+def model_upload(
+    file: Annotated[Path, typer.Argument(help="The model YAML file.")],
+    activate: Annotated[bool, typer.Option(help="Activate it (rescoring every lead).")] = False,
+) -> None:
+    """Validate a model file and store it as a new version."""
+    try:
+        text = file.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise fail(f"{file}: {exc.strerror or exc}") from None
+    with service() as ctx:
+        try:
+            stored = scoring_models.upload(ctx, text, "cli")
+        except ServiceError as exc:
+            for problem in getattr(exc, "problems", []):
+                line = f" (line {problem.extra['line']})" if problem.extra["line"] else ""
+                err.print(f"{file}: {problem.extra['path']}: {problem.msg}{line}", markup=False)
+            raise typer.Exit(2) from None
+        typer.echo(f"stored model {stored['name']!r} as version {stored['version']}")
+        if activate:
+            _activate(ctx, stored["version"])
+
+
+def model_list() -> None:
+    """List the stored model versions."""
+    with service() as ctx:
+        versions = scoring_models.list_versions(ctx)
+    table = Table("version", "name", "active", "created", "activated")
+    for v in versions:
+        table.add_row(
+            str(v["version"]),
+            v["name"],
+            "yes" if v["active"] else "",
+            v["created_at"],
+            v["activated_at"] or "",
+        )
+    Console().print(table)
+
+
+def model_activate(version: Annotated[int, typer.Argument(help="The version to activate.")]):
+    """Activate a model version and rescore every lead."""
+    with service() as ctx:
+        _activate(ctx, version)
+
+
+def model_rollback(version: Annotated[int, typer.Argument(help="The active version.")]):
+    """Undo the activation of the active version (reactivate the one before it)."""
+    with service() as ctx, progress_bar("rescoring") as advance:
+        total = count_leads(ctx)
+        done = scoring_models.rollback(
+            ctx, version, "cli", progress=_counter(advance, "leads", total)
+        )
+    typer.echo(f"rolled back to version {done['version']}: {done['changed']:,} leads changed")
+
+
+def _activate(ctx: Context, version: int) -> None:
+    with progress_bar("rescoring") as advance:
+        total = count_leads(ctx)
+        done = scoring_models.activate(
+            ctx, version, "cli", progress=_counter(advance, "leads", total)
+        )
+    typer.echo(
+        f"activated version {version}: {done['rescored']:,} leads rescored, "
+        f"{done['changed']:,} changed"
+    )
+
+
+def _counter(advance, phase: str, total: int):
+    done = 0
+
+    def step(n: int) -> None:
+        nonlocal done
+        done += n
+        advance(phase, done, total)
+
+    return step
+
+
+# --- recompute ---------------------------------------------------------------------------
+
+
+def recompute_command(
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="ISO 8601 time to score at (default: now).")
+    ] = None,
+) -> None:
+    """Rescore every lead now (or as of a time), in batches; history for changed leads."""
+    moment = None
+    if as_of is not None:
+        try:
+            moment = parse_timestamp(as_of)
+        except TimestampError as exc:
+            raise fail(f"--as-of: {exc}") from None
+    with service() as ctx, progress_bar("recompute") as advance:
+        total = count_leads(ctx)
+        report = recompute(ctx, moment, progress=_counter(advance, "leads", total))
+    typer.echo(f"recomputed {report.leads:,} leads: {report.changed:,} changed")
+
+
+# --- init-demo ---------------------------------------------------------------------------
+
+
+def init_demo(
+    leads: Annotated[int, typer.Option(help="How many demo leads.")] = 2000,
+    seed: Annotated[int, typer.Option(help="Random seed of the demo data.")] = 7,
+    model: Annotated[Path, typer.Option(help="The model to activate.")] = DEMO_MODEL,
+) -> None:
+    """Set up a demo database: the example model, demo leads with events and outcomes, and
+    an admin API key (printed on the last line). An existing database only gets a new key."""
+    from leadscore import demo
+
+    with service() as ctx:
+        if scoring_models.list_versions(ctx) or count_leads(ctx):
+            typer.echo("the database is already set up; creating a new admin key")
+        else:
+            try:
+                text = model.read_text(encoding="utf-8")
+            except OSError as exc:
+                raise fail(f"{model}: {exc.strerror or exc}") from None
+            stored = scoring_models.upload(ctx, text, "init-demo")
+            scoring_models.activate(ctx, stored["version"], "init-demo")
+            with tempfile.TemporaryDirectory() as folder:
+                paths = demo.write(demo.generate(leads, seed), folder)
+                with progress_bar("demo") as advance:
+                    for kind in ("leads", "events", "outcomes"):
+                        report = import_file(ctx, kind, paths[kind], progress=advance)
+                        typer.echo(f"loaded {report.written:,} demo {kind}")
+        key = keys.create_key(ctx, _free_name(ctx, "demo-admin"), "admin", actor="init-demo")
+    typer.echo("admin API key (shown once):")
+    typer.echo(key)
+
+
+def _free_name(ctx: Context, base: str) -> str:
+    taken = {k["name"] for k in keys.list_keys(ctx)}
+    if base not in taken:
+        return base
+    number = 2
+    while f"{base}-{number}" in taken:
+        number += 1
+    return f"{base}-{number}"
+
+
+if __name__ == "__main__":  # pragma: no cover - for trying the commands before cli.py has them
+    cli = typer.Typer(no_args_is_help=True, add_completion=False)
+    register(cli)
+    cli(prog_name="leadscore", args=sys.argv[1:])

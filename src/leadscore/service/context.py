@@ -1,0 +1,55 @@
+"""What every use case needs: the database, the settings, the caches and the clock."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from leadscore.settings import Settings
+from leadscore.store.database import Database
+from leadscore.store.events import EventTypes
+from leadscore.store.model_versions import ModelCache
+
+
+def wall_clock() -> int:
+    """Now, in epoch microseconds."""
+    return time.time_ns() // 1000
+
+
+@dataclass
+class Context:
+    settings: Settings
+    db: Database
+    models: ModelCache = field(default_factory=ModelCache)
+    event_types: EventTypes = field(default_factory=EventTypes)
+    clock: Callable[[], int] = wall_clock
+    key_cache: dict = field(default_factory=dict)
+    """sha256 of an API key → (principal, monotonic time it was read); see service.keys."""
+
+    @classmethod
+    def open(cls, settings: Settings | None = None, *, migrate: bool = True) -> Context:
+        """Connect to the configured database, bringing its schema up to date."""
+        settings = settings or Settings()
+        db = Database(settings)
+        if migrate:
+            db.migrate()
+        return cls(settings=settings, db=db)
+
+    def now(self) -> int:
+        return self.clock()
+
+    def reset_caches(self) -> None:
+        """Forget cached ids and models (after the database was emptied, in tests)."""
+        self.models.clear()
+        self.event_types.clear()
+        self.key_cache.clear()
+
+    def close(self) -> None:
+        self.db.dispose()
+
+    def __enter__(self) -> Context:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

@@ -1,0 +1,108 @@
+"""Ingesting events (§1, §4): store them once, and rescore their leads in the same
+transaction, so the response carries the new score and no reader ever sees an event
+without the score it caused.
+
+The hot path of one event: lock its lead → insert the event (a repeated id is skipped) →
+read the lead's events → score → update the lead → history row if the score changed.
+A batch does the same once per lead, all or nothing.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import Connection
+
+from leadscore.service.context import Context
+from leadscore.service.inputs import EventIn
+from leadscore.service.resolve import LocOf, by_index, resolve
+from leadscore.service.scoring import Cause, Change, Snapshot, rescore
+from leadscore.store import events as stored_events
+from leadscore.store import leads as stored_leads
+
+
+@dataclass(frozen=True)
+class Ingested:
+    """What happened to each event (stored or a duplicate) and to each lead it touched."""
+
+    events: list[dict]
+    leads: list[Change]
+    created: set[int]
+    last_stored: dict[int, str]
+    """lead pk → the last event stored for it (the history cause)."""
+
+    @property
+    def stored(self) -> int:
+        return sum(1 for e in self.events if e["status"] == "stored")
+
+    def lead_dicts(self) -> list[dict]:
+        return [c.to_dict(created=c.lead_pk in self.created) for c in self.leads]
+
+
+def ingest_events(ctx: Context, items: Sequence[EventIn], loc_of: LocOf = by_index) -> Ingested:
+    """Store events and rescore their leads in one transaction. An unknown lead id raises
+    NotFound naming `loc_of(index)` of each such event."""
+    now = ctx.now()
+    type_ids = ctx.event_types.ensure(ctx.db, {item.type for item in items})
+    ids = event_ids(items)
+    return ctx.db.transact(lambda conn: ingest_in(conn, ctx, items, ids, type_ids, now, loc_of))
+
+
+def event_ids(items: Sequence[EventIn]) -> list[str]:
+    """Each event's idempotency key: its own id, or a new random one."""
+    return [item.id if item.id is not None else str(uuid.uuid4()) for item in items]
+
+
+def ingest_in(
+    conn: Connection,
+    ctx: Context,
+    items: Sequence[EventIn],
+    ids: Sequence[str],
+    type_ids: dict[str, int],
+    now: int,
+    loc_of: LocOf = by_index,
+    *,
+    rescore_leads: bool = True,
+) -> Ingested:
+    """The transaction body of `ingest_events`. File import stores several chunks without
+    rescoring (`rescore_leads=False`), then rescores each lead once."""
+    pks, created = resolve(conn, ctx, items, create=True, now=now, loc_of=loc_of)
+    rows = stored_leads.lock(conn, pks)
+    first: dict[str, int] = {}
+    for index, event_id in enumerate(ids):
+        first.setdefault(event_id, index)
+    new_rows = [
+        {
+            "event_id": event_id,
+            "lead_pk": pks[index],
+            "type_id": type_ids[items[index].type],
+            "occurred_at": now if items[index].occurred_at is None else items[index].occurred_at,
+            "properties": items[index].properties,
+            "source": items[index].source,
+            "received_at": now,
+        }
+        for event_id, index in first.items()
+    ]
+    stored = stored_events.insert(ctx.db, conn, new_rows)
+    last_stored: dict[int, str] = {}
+    statuses = []
+    for index, event_id in enumerate(ids):
+        is_new = event_id in stored and first[event_id] == index
+        if is_new:
+            last_stored[pks[index]] = event_id
+        statuses.append(
+            {
+                "id": event_id,
+                "lead_id": rows[pks[index]].id,
+                "status": "stored" if is_new else "duplicate",
+            }
+        )
+    touched = [rows[pk] for pk in sorted(set(last_stored) | created)] if rescore_leads else []
+    changes = {c.lead_pk: c for c in rescore(conn, ctx, touched, None, Cause("event", last_stored))}
+    for pk in sorted(set(pks) - changes.keys()):  # only duplicates: the score as it is
+        row = rows[pk]
+        changes[pk] = Change(pk, row.id, Snapshot.of(row), Snapshot.of(row), row.stage)
+    order = list(dict.fromkeys(pks))
+    return Ingested(statuses, [changes[pk] for pk in order], created, last_stored)

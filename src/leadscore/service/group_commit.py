@@ -1,0 +1,168 @@
+"""Group commit for concurrent event requests: one transaction stores the events of every
+request waiting at that moment and rescores each of their leads once.
+
+Under load most of the cost of one event is per transaction, not per event: the commit (an
+fsync with PostgreSQL or SQLite `synchronous=FULL`), the lock hand-over, reading the active
+model and the lead's events, writing the lead. A single writer thread per process takes the
+first waiting request and every other one queued behind it (up to `max_events`), stores each
+request's events in a savepoint of its own — so a request naming an unknown lead fails alone,
+as it would by itself — rescores the union of their leads, commits, and answers them all.
+Nothing is acknowledged before the commit. A request's response shows its leads' scores
+after that transaction; two requests for one lead in one group share the lead's change, and
+history gains one row for it (cause: its last event stored).
+
+Without concurrency a group is one request, and this is `events.ingest_events` on another
+thread. Requests larger than a group (big batches) do not go through the writer: they are a
+transaction of their own, so they never hold up single events behind them on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+
+from sqlalchemy import Connection
+
+from leadscore.service.context import Context
+from leadscore.service.errors import NotFound
+from leadscore.service.events import Ingested, event_ids, ingest_events, ingest_in
+from leadscore.service.inputs import EventIn
+from leadscore.service.resolve import LocOf
+from leadscore.service.scoring import Cause, rescore
+from leadscore.store import leads as stored_leads
+
+log = logging.getLogger("leadscore.group_commit")
+_STOP = object()
+
+
+@dataclass
+class _Request:
+    items: Sequence[EventIn]
+    loc_of: LocOf
+    ids: list[str]
+    future: Future = field(default_factory=Future)
+
+
+class GroupCommit:
+    """Stores events through one writer thread, in groups (see the module's docstring)."""
+
+    def __init__(self, ctx: Context, max_events: int = 2_000) -> None:
+        self.ctx = ctx
+        self.max_events = max_events
+        self._queue: queue.Queue = queue.Queue()
+        self._thread = threading.Thread(target=self._run, name="leadscore-writer", daemon=True)
+        self._thread.start()
+
+    def submit(self, items: Sequence[EventIn], loc_of: LocOf) -> Future:
+        """Queue one request's events; the future gives its `Ingested` or its error."""
+        request = _Request(items, loc_of, event_ids(items))
+        self._queue.put(request)
+        return request.future
+
+    def close(self, timeout: float = 10.0) -> None:
+        self._queue.put(_STOP)
+        self._thread.join(timeout)
+
+    def _run(self) -> None:
+        while True:
+            first = self._queue.get()
+            if first is _STOP:
+                return
+            group, size, stop = [first], len(first.items), False
+            while size < self.max_events:
+                try:
+                    request = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if request is _STOP:
+                    stop = True
+                    break
+                group.append(request)
+                size += len(request.items)
+            try:
+                self._commit(group)
+            except Exception as exc:  # a bug: answer everyone rather than leave them waiting
+                log.exception("the event writer failed")
+                for request in group:
+                    if not request.future.done():
+                        request.future.set_exception(exc)
+            if stop:
+                return
+
+    def _commit(self, group: list[_Request]) -> None:
+        try:
+            results = self._store(group)
+        except Exception as exc:
+            if len(group) == 1:
+                group[0].future.set_exception(exc)
+                return
+            log.exception("a group of %d requests failed; retrying them one by one", len(group))
+            for request in group:
+                self._alone(request)
+            return
+        for request, result in zip(group, results, strict=True):
+            if isinstance(result, BaseException):
+                request.future.set_exception(result)
+            else:
+                request.future.set_result(result)
+
+    def _alone(self, request: _Request) -> None:
+        try:
+            request.future.set_result(ingest_events(self.ctx, request.items, request.loc_of))
+        except Exception as exc:
+            request.future.set_exception(exc)
+
+    def _store(self, group: list[_Request]) -> list[Ingested | BaseException]:
+        ctx = self.ctx
+        now = ctx.now()
+        type_ids = ctx.event_types.ensure(ctx.db, {i.type for r in group for i in r.items})
+
+        def work(conn: Connection) -> list[Ingested | BaseException]:
+            results: list[Ingested | BaseException] = []
+            for request in group:
+                savepoint = conn.begin_nested()
+                try:
+                    stored = ingest_in(
+                        conn,
+                        ctx,
+                        request.items,
+                        request.ids,
+                        type_ids,
+                        now,
+                        request.loc_of,
+                        rescore_leads=False,
+                    )
+                except NotFound as exc:
+                    savepoint.rollback()
+                    results.append(exc)
+                    continue
+                savepoint.commit()
+                results.append(stored)
+            return _rescored(conn, ctx, results)
+
+        return ctx.db.transact(work)
+
+
+def _rescored(conn: Connection, ctx: Context, results: list) -> list[Ingested | BaseException]:
+    """Rescore every lead the group stored events for (or created), once, and put the new
+    scores into each request's answer."""
+    done = [r for r in results if isinstance(r, Ingested)]
+    last: dict[int, str] = {}
+    touched: set[int] = set()
+    for stored in done:
+        last.update(stored.last_stored)
+        touched |= stored.last_stored.keys() | stored.created
+    rows = stored_leads.lock(conn, touched)
+    ordered = [rows[pk] for pk in sorted(touched)]
+    changes = {c.lead_pk: c for c in rescore(conn, ctx, ordered, None, Cause("event", last))}
+    answers: list[Ingested | BaseException] = []
+    for result in results:
+        if isinstance(result, Ingested):
+            leads = [changes.get(c.lead_pk, c) for c in result.leads]
+            result = Ingested(result.events, leads, result.created, result.last_stored)
+        answers.append(result)
+    return answers

@@ -1,0 +1,308 @@
+"""`leadscore import`: leads, events or outcomes from CSV, JSON Lines or Parquet into the
+store, validated row by row with the same models as the API.
+
+Rows are read with `engine.io.read_rows` (so errors name the file and the line or row), a
+column mapping renames the file's columns (`--map email=E-mail`), and every row is checked
+before anything is written. Then the whole file is written in one transaction: all or
+nothing, unless `skip_invalid` skips (and reports) each bad row. Leads touched by an events
+file are rescored once, at the end, not once per event.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ValidationError
+from sqlalchemy import Connection
+
+from leadscore.core.timestamps import format_timestamp, to_micros
+from leadscore.engine.io import InputError, Row, read_rows
+from leadscore.service import events as event_ingest
+from leadscore.service.context import Context
+from leadscore.service.errors import Conflict, NotFound
+from leadscore.service.inputs import EventIn, LeadIn, OutcomeIn
+from leadscore.service.leads import upsert_in
+from leadscore.service.outcomes import record_in
+from leadscore.service.scoring import Cause, rescore
+from leadscore.store import leads as stored_leads
+
+Kind = Literal["leads", "events", "outcomes"]
+CHUNK = 5_000
+"""Rows written per statement batch (all inside the file's one transaction)."""
+
+LEAD_FIELDS = ("id", "email", "owner", "stage")
+EVENT_FIELDS = ("id", "lead_id", "email", "type", "occurred_at", "source")
+EXTERNAL_PREFIX = "external_ids."
+
+
+@dataclass
+class ImportReport:
+    kind: str
+    rows: int = 0
+    written: int = 0
+    skipped: list[InputError] = field(default_factory=list)
+
+
+class ImportFailed(Exception):
+    """Bad rows in a file imported all-or-nothing: nothing was written."""
+
+    def __init__(self, errors: list[InputError]) -> None:
+        super().__init__(f"{len(errors)} invalid row(s); nothing was imported")
+        self.errors = errors
+
+
+def parse_mapping(pairs: Iterable[str]) -> dict[str, str]:
+    """`target=source` pairs (e.g. `email=E-mail`) → {source column: target field}."""
+    mapping: dict[str, str] = {}
+    for pair in pairs:
+        target, sep, source = pair.partition("=")
+        if not sep or not target.strip() or not source.strip():
+            raise ValueError(f"--map {pair!r}: write FIELD=COLUMN, e.g. email=E-mail")
+        mapping[source.strip()] = target.strip()
+    return mapping
+
+
+def import_file(
+    ctx: Context,
+    kind: Kind,
+    path: str | Path,
+    mapping: Mapping[str, str] | None = None,
+    *,
+    skip_invalid: bool = False,
+    actor: str = "import",
+    progress: Callable[[str, int, int | None], None] | None = None,
+) -> ImportReport:
+    """Validate then write a whole file. `progress(phase, done, total)` reports reading and
+    writing. Raises ImportFailed (bad rows, nothing written) or InputError (unreadable)."""
+    report = ImportReport(kind)
+    convert = CONVERTERS[kind]
+    items: list[tuple[str, BaseModel]] = []
+    for row in read_rows(path):
+        report.rows += 1
+        try:
+            items.append((row.where, convert(path, _renamed(row, mapping or {}))))
+        except InputError as error:
+            report.skipped.append(error)
+        if progress is not None and report.rows % 1000 == 0:
+            progress("reading", report.rows, None)
+    if kind != "leads":
+        items = _known_leads(ctx, path, items, report, create=kind == "events")
+        report.skipped.sort(key=lambda error: _position(error.where))
+    if report.skipped and not skip_invalid:
+        raise ImportFailed(report.skipped)
+    writer = WRITERS[kind]
+    if kind == "events":
+        ctx.event_types.ensure(ctx.db, {item.type for _, item in items})
+    now = ctx.now()
+
+    def work(conn: Connection) -> int:
+        return writer(conn, ctx, path, items, actor, now, progress)
+
+    report.written = ctx.db.transact(work)
+    return report
+
+
+def _position(where: str | None) -> int:
+    """The number of `line N` / `row N`, to report bad rows in file order."""
+    return int(where.split()[-1]) if where and where.split()[-1].isdigit() else 0
+
+
+# --- rows → inputs -------------------------------------------------------------------------
+
+
+def _renamed(row: Row, mapping: Mapping[str, str]) -> Row:
+    if not mapping:
+        return row
+    values = {}
+    for name, value in row.values.items():
+        values[mapping.get(name, name)] = value
+    return Row(row.where, values)
+
+
+def _json_value(value: object) -> object:
+    """A file value as JSON: dates and times become ISO 8601 text (UTC)."""
+    if isinstance(value, datetime | date):
+        return format_timestamp(to_micros(value))
+    if isinstance(value, dict):
+        return {str(k): _json_value(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_value(v) for v in value]
+    return value
+
+
+def _validated(path, row: Row, model: type[BaseModel], data: dict) -> BaseModel:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        reasons = "; ".join(
+            f"{'.'.join(map(str, e['loc'])) or 'row'}: {e['msg']}" for e in exc.errors()
+        )
+        raise InputError(path, row.where, reasons) from None
+
+
+def _lead(path, row: Row) -> LeadIn:
+    values = dict(row.values)
+    data: dict = {k: values.pop(k) for k in LEAD_FIELDS if values.get(k) is not None}
+    for key in LEAD_FIELDS:
+        values.pop(key, None)
+    if "id" in data:
+        data["id"] = _text(data["id"])
+    external = {}
+    for name in [n for n in values if n.startswith(EXTERNAL_PREFIX)]:
+        value = values.pop(name)
+        if value is not None:
+            external[name[len(EXTERNAL_PREFIX) :]] = _text(value)
+    nested = values.pop("attributes", None)
+    if isinstance(nested, dict):
+        values = {**nested, **values}
+    data["external_ids"] = external
+    data["attributes"] = {k: _json_value(v) for k, v in values.items()}
+    return _validated(path, row, LeadIn, data)
+
+
+def _event(path, row: Row) -> EventIn:
+    values = dict(row.values)
+    data: dict = {k: values.pop(k) for k in EVENT_FIELDS if values.get(k) is not None}
+    for key in EVENT_FIELDS:
+        values.pop(key, None)
+    for key in ("id", "lead_id"):
+        if key in data:
+            data[key] = _text(data[key])
+    external = {k: values.pop(k) for k in ("external_id.source", "external_id.id") if k in values}
+    if any(v is not None for v in external.values()):
+        data["external_id"] = {
+            "source": external.get("external_id.source"),
+            "id": _text(external.get("external_id.id")),
+        }
+    properties = values.pop("properties", None)
+    if isinstance(properties, str):
+        try:
+            properties = json.loads(properties)
+        except json.JSONDecodeError:
+            raise InputError(path, row.where, "properties is not a JSON object") from None
+    if properties is not None and not isinstance(properties, dict):
+        raise InputError(path, row.where, "properties must be a JSON object")
+    merged = {k: v for k, v in values.items() if v is not None}
+    merged.update(properties or {})
+    data["properties"] = _json_value(merged)
+    return _validated(path, row, EventIn, data)
+
+
+def _outcome(path, row: Row) -> OutcomeIn:
+    data = {k: v for k, v in row.values.items() if v is not None}
+    if "lead_id" in data:
+        data["lead_id"] = _text(data["lead_id"])
+    return _validated(path, row, OutcomeIn, data)
+
+
+def _text(value: object) -> object:
+    """An id read from a file as text (a Parquet integer 7 or a float 7.0 is "7")."""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+CONVERTERS = {"leads": _lead, "events": _event, "outcomes": _outcome}
+
+
+def _known_leads(ctx: Context, path, items, report: ImportReport, *, create: bool):
+    """Drop (and report) the rows naming a lead that does not exist and cannot be created:
+    an unknown lead_id (or, for outcomes, an unknown e-mail or external id)."""
+    with ctx.db.read() as conn:
+        ids = stored_leads.pks_by_id(conn, [i.lead_id for _, i in items if i.lead_id])
+        externals = stored_leads.pks_by_external(
+            conn, [(i.external_id.source, i.external_id.id) for _, i in items if i.external_id]
+        )
+        emails = stored_leads.pks_by_email(conn, [i.email for _, i in items if i.email])
+    kept = []
+    for where, item in items:
+        if item.lead_id is not None:
+            known = item.lead_id in ids
+        else:
+            external = item.external_id
+            known = create or (
+                (external is not None and (external.source, external.id) in externals)
+                or (item.email is not None and item.email in emails)
+            )
+        if known:
+            kept.append((where, item))
+        else:
+            name = item.lead_id or item.email or f"{item.external_id.source}:{item.external_id.id}"
+            report.skipped.append(InputError(path, where, f"unknown lead {name!r}"))
+    return kept
+
+
+# --- writing -------------------------------------------------------------------------------
+
+
+def _located(path, items, start: int):
+    """loc_of for a chunk: the file location of the item at an index."""
+    return lambda index: (items[start + index][0],)
+
+
+def _write_leads(conn, ctx, path, items, actor, now, progress) -> int:
+    done = 0
+    for start in range(0, len(items), CHUNK):
+        chunk = [item for _, item in items[start : start + CHUNK]]
+        try:
+            upsert_in(conn, ctx, chunk, actor, now, loc_of=_located(path, items, start))
+        except Conflict as exc:
+            raise InputError(path, exc.loc[0] if exc.loc else None, str(exc)) from None
+        done += len(chunk)
+        if progress is not None:
+            progress("writing", done, len(items))
+    return done
+
+
+def _write_events(conn, ctx, path, items, actor, now, progress) -> int:
+    type_ids = ctx.event_types.known({item.type for _, item in items})
+    touched: dict[int, str] = {}
+    written = 0
+    for start in range(0, len(items), CHUNK):
+        chunk = [item for _, item in items[start : start + CHUNK]]
+        ids = event_ingest.event_ids(chunk)
+        try:
+            done = event_ingest.ingest_in(
+                conn,
+                ctx,
+                chunk,
+                ids,
+                type_ids,
+                now,
+                _located(path, items, start),
+                rescore_leads=False,
+            )
+        except NotFound as exc:
+            raise InputError(path, exc.problems[0].loc[0], str(exc)) from None
+        touched.update(done.last_stored)
+        written += done.stored
+        if progress is not None:
+            progress("writing", start + len(chunk), len(items))
+    pks = sorted(touched)
+    size = ctx.settings.recompute_batch_size
+    for start in range(0, len(pks), size):
+        part = pks[start : start + size]
+        rows = stored_leads.lock(conn, part)
+        rescore(conn, ctx, [rows[pk] for pk in part], None, Cause("event", touched))
+        if progress is not None:
+            progress("scoring", start + len(part), len(pks))
+    return written
+
+
+def _write_outcomes(conn, ctx, path, items, actor, now, progress) -> int:
+    done = 0
+    for start in range(0, len(items), CHUNK):
+        chunk = [item for _, item in items[start : start + CHUNK]]
+        record_in(conn, ctx, chunk, actor, now, _located(path, items, start))
+        done += len(chunk)
+        if progress is not None:
+            progress("writing", done, len(items))
+    return done
+
+
+WRITERS = {"leads": _write_leads, "events": _write_events, "outcomes": _write_outcomes}

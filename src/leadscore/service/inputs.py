@@ -1,0 +1,198 @@
+"""What may be written: leads, events, outcomes and overrides, validated by pydantic.
+
+The API validates request bodies with these models and `leadscore import` validates file rows
+with the same ones, so both accept exactly the same data. Unknown keys are errors (a typo
+such as `ocurred_at` must not be dropped silently). Times are ISO 8601 text (§2.1: no zone
+means UTC) and become epoch microseconds.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    WithJsonSchema,
+    model_validator,
+)
+
+from leadscore.core.records import normalise_email
+from leadscore.core.timestamps import TimestampError, parse_timestamp, to_micros
+
+MAX_BATCH_EVENTS = 10_000
+MAX_BATCH_LEADS = 1_000
+
+
+def _timestamp(value: object) -> int:
+    if isinstance(value, datetime | date):
+        return to_micros(value)
+    if isinstance(value, str):
+        try:
+            return parse_timestamp(value)
+        except TimestampError as exc:
+            raise ValueError(str(exc)) from None
+    raise ValueError("must be an ISO 8601 timestamp such as 2026-01-31T09:30:00Z")
+
+
+Timestamp = Annotated[
+    int,
+    BeforeValidator(_timestamp),
+    WithJsonSchema({"type": "string", "format": "date-time", "examples": ["2026-01-31T09:30:00Z"]}),
+]
+"""ISO 8601 text in, epoch microseconds out."""
+
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+")
+
+
+def _email(value: str) -> str:
+    email = normalise_email(value)
+    if email is None or not _EMAIL.fullmatch(email):
+        raise ValueError(f"{value!r} is not an e-mail address")
+    return email
+
+
+Email = Annotated[
+    str,
+    StringConstraints(max_length=320),
+    AfterValidator(_email),
+    WithJsonSchema({"type": "string", "format": "email", "examples": ["ada@example.com"]}),
+]
+Id = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Stage = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+
+
+def _attribute(value: object) -> object:
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError("must be a finite number")
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    raise ValueError("an attribute must be a string, number, boolean, date text or null")
+
+
+Attribute = Annotated[
+    Any,
+    AfterValidator(_attribute),
+    WithJsonSchema({"type": ["string", "number", "boolean", "null"]}),
+]
+
+
+class Input(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_max_length=100_000)
+
+
+class ExternalRef(Input):
+    """A lead's id in another system, e.g. `{"source": "hubspot", "id": "1234"}`."""
+
+    source: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+    id: Id
+
+
+class LeadRef(Input):
+    """Names a lead by our id, an external id or an e-mail (looked up in that order)."""
+
+    lead_id: Id | None = None
+    external_id: ExternalRef | None = None
+    email: Email | None = None
+
+    @model_validator(mode="after")
+    def _names_a_lead(self) -> LeadRef:
+        if self.lead_id is None and self.external_id is None and self.email is None:
+            raise ValueError("name the lead: lead_id, external_id or email")
+        return self
+
+
+class EventIn(LeadRef):
+    """One event (§1): something a lead did."""
+
+    id: Id | None = Field(None, description="Idempotency key; generated when absent.")
+    type: Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=r"\S")]
+    occurred_at: Timestamp | None = Field(None, description="Default: when it is received.")
+    properties: dict[str, Any] = Field(default_factory=dict)
+    source: Name | None = None
+
+
+class EventBatch(Input):
+    events: list[EventIn] = Field(min_length=1, max_length=MAX_BATCH_EVENTS)
+
+
+class ConsentIn(Input):
+    """The lawful basis for processing (GDPR, §9)."""
+
+    basis: (
+        Literal[
+            "consent",
+            "legitimate_interest",
+            "contract",
+            "legal_obligation",
+            "vital_interests",
+            "public_task",
+        ]
+        | None
+    ) = None
+    given_at: Timestamp | None = None
+    withdrawn_at: Timestamp | None = None
+    source: Name | None = None
+
+
+class LeadIn(Input):
+    """Create a lead, or update the one with this id, e-mail or external id (upsert).
+
+    On update only the keys sent change: attributes and external ids are merged key by key,
+    `owner: null` clears the owner.
+    """
+
+    id: Id | None = Field(None, description="Generated when absent and no lead matches.")
+    email: Email | None = None
+    external_ids: dict[Annotated[str, StringConstraints(min_length=1, max_length=100)], Id] = Field(
+        default_factory=dict, examples=[{"hubspot": "1234"}]
+    )
+    attributes: dict[Annotated[str, StringConstraints(min_length=1)], Attribute] = Field(
+        default_factory=dict, examples=[{"industry": "software", "employees": 250}]
+    )
+    owner: Name | None = None
+    stage: Stage | None = Field(
+        None, description="Set by a person or the CRM (e.g. opportunity); scoring keeps it."
+    )
+    consent: ConsentIn | None = None
+
+
+class LeadBatch(Input):
+    leads: list[LeadIn] = Field(min_length=1, max_length=MAX_BATCH_LEADS)
+
+
+class OutcomeIn(LeadRef):
+    """A lead converted (won) or was lost, at a time (§1)."""
+
+    outcome: Literal["converted", "lost"]
+    occurred_at: Timestamp | None = Field(None, description="Default: when it is received.")
+    value: Annotated[float, Field(ge=0, allow_inf_nan=False)] | None = None
+    set_stage: bool = Field(True, description="Move the lead to `customer` or `lost`.")
+
+
+class OutcomeBatch(Input):
+    outcomes: list[OutcomeIn] = Field(min_length=1, max_length=MAX_BATCH_EVENTS)
+
+
+class OverrideIn(Input):
+    """A person's override (§4): points added to the score, or a pinned stage."""
+
+    points: Annotated[float, Field(allow_inf_nan=False)] | None = None
+    stage: Stage | None = None
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+    author: Name | None = Field(None, description="Default: the API key's name.")
+    expires_at: Timestamp | None = None
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> OverrideIn:
+        if (self.points is None) == (self.stage is None):
+            raise ValueError("give exactly one of points or stage")
+        return self

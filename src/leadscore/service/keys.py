@@ -1,0 +1,125 @@
+"""API keys with scopes (§9): only a SHA-256 hash of a key is stored; the key itself is shown
+once, when it is created.
+
+Scopes: `read` (GET), `write` (ingest, overrides), `admin` (models, keys; implies the others).
+A verified key is trusted for `api_key_cache_seconds` (5 s by default) before it is read
+again, so a revocation takes effect within that time on every process.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import insert, select, update
+
+from leadscore.core.timestamps import format_timestamp
+from leadscore.service.context import Context
+from leadscore.service.errors import Conflict, Invalid, NotFound, Problem
+from leadscore.store import audit
+from leadscore.store.tables import api_keys
+
+SCOPES = ("read", "write", "admin")
+PREFIX = "lsk_"
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: the key's name and its scopes."""
+
+    name: str
+    scopes: frozenset[str]
+
+    def allows(self, scope: str) -> bool:
+        return "admin" in self.scopes or scope in self.scopes
+
+
+def hash_key(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def parse_scopes(text: str | Iterable[str]) -> list[str]:
+    names = text.split(",") if isinstance(text, str) else list(text)
+    scopes = {s.strip() for s in names if s.strip()}
+    unknown = sorted(s for s in scopes if s not in SCOPES)
+    if unknown or not scopes:
+        message = f"scopes must be some of {', '.join(SCOPES)}, not {', '.join(unknown) or '∅'}"
+        raise Invalid([Problem(("scopes",), message)])
+    return [s for s in SCOPES if s in scopes]
+
+
+def create_key(ctx: Context, name: str, scopes: str | Iterable[str], actor: str = "cli") -> str:
+    """Store a new key's hash and return the key (the only time it is ever available)."""
+    chosen = parse_scopes(scopes)
+    key = PREFIX + secrets.token_urlsafe(32)
+    now = ctx.now()
+
+    def work(conn) -> None:
+        taken = conn.scalar(select(api_keys.c.pk).where(api_keys.c.name == name))
+        if taken is not None:
+            raise Conflict(f"an API key named {name!r} exists")
+        conn.execute(
+            insert(api_keys).values(
+                name=name, key_hash=hash_key(key), scopes=",".join(chosen), created_at=now
+            )
+        )
+        audit.record(conn, now, actor, "apikey.create", name, scopes=chosen)
+
+    ctx.db.transact(work)
+    return key
+
+
+def revoke_key(ctx: Context, name: str, actor: str = "cli") -> None:
+    now = ctx.now()
+
+    def work(conn) -> None:
+        done = conn.execute(
+            update(api_keys)
+            .where((api_keys.c.name == name) & api_keys.c.revoked.is_(False))
+            .values(revoked=True, revoked_at=now)
+        )
+        if done.rowcount == 0:
+            raise NotFound(f"no active API key named {name!r}")
+        audit.record(conn, now, actor, "apikey.revoke", name)
+
+    ctx.db.transact(work)
+    ctx.key_cache.clear()
+
+
+def list_keys(ctx: Context) -> list[dict]:
+    with ctx.db.read() as conn:
+        rows = conn.execute(select(api_keys).order_by(api_keys.c.pk))
+        return [
+            {
+                "name": r.name,
+                "scopes": r.scopes.split(","),
+                "created_at": format_timestamp(r.created_at),
+                "revoked": bool(r.revoked),
+            }
+            for r in rows
+        ]
+
+
+def authenticate(ctx: Context, key: str) -> Principal | None:
+    """The principal of a valid, unrevoked key; None for any other text."""
+    digest = hash_key(key)
+    cached = ctx.key_cache.get(digest)
+    ttl = ctx.settings.api_key_cache_seconds
+    if cached is not None and time.monotonic() - cached[1] < ttl:
+        return cached[0]
+    with ctx.db.read() as conn:
+        row = conn.execute(
+            select(api_keys.c.name, api_keys.c.scopes).where(
+                (api_keys.c.key_hash == digest) & api_keys.c.revoked.is_(False)
+            )
+        ).one_or_none()
+    if row is None:
+        ctx.key_cache.pop(digest, None)
+        return None
+    principal = Principal(row.name, frozenset(row.scopes.split(",")))
+    if ttl > 0:
+        ctx.key_cache[digest] = (principal, time.monotonic())
+    return principal

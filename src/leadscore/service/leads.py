@@ -1,0 +1,151 @@
+"""Creating and updating leads (§1, §4): upsert by id, e-mail or external id, then rescore,
+since attributes drive the fit score."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import Connection, select, update
+
+from leadscore.service.context import Context
+from leadscore.service.errors import Conflict
+from leadscore.service.inputs import LeadIn
+from leadscore.service.resolve import LocOf, new_lead_id
+from leadscore.service.scoring import Cause, Change, rescore
+from leadscore.store import audit
+from leadscore.store import leads as stored_leads
+from leadscore.store.tables import leads
+
+CONSENT_COLUMNS = {
+    "basis": "consent_basis",
+    "given_at": "consent_given_at",
+    "withdrawn_at": "consent_withdrawn_at",
+    "source": "consent_source",
+}
+
+
+def upsert_leads(
+    ctx: Context, items: Sequence[LeadIn], actor: str, loc_of: LocOf | None = None
+) -> list[tuple[Change, bool]]:
+    """Create or update leads and rescore them, all in one transaction.
+
+    Returns each lead's score change and whether it was created.
+    """
+    now = ctx.now()
+    return ctx.db.transact(lambda conn: upsert_in(conn, ctx, items, actor, now, loc_of=loc_of))
+
+
+def upsert_in(
+    conn: Connection,
+    ctx: Context,
+    items: Sequence[LeadIn],
+    actor: str,
+    now: int,
+    *,
+    loc_of: LocOf | None = None,
+) -> list[tuple[Change, bool]]:
+    """The transaction body of `upsert_leads` (also used by file import). A Conflict names
+    `loc_of(index)` of its item when given."""
+    done: list[tuple[int, bool]] = []
+    for index, item in enumerate(items):
+        try:
+            done.append(_upsert_one(conn, ctx, item, actor, now))
+        except Conflict as exc:
+            if loc_of is None:
+                raise
+            raise Conflict(str(exc), loc_of(index)) from None
+    rows = stored_leads.lock(conn, [pk for pk, _ in done])
+    ordered = [rows[pk] for pk in dict.fromkeys(pk for pk, _ in done)]
+    cause = Cause("lead", {row.pk: row.id for row in ordered})
+    changes = {c.lead_pk: c for c in rescore(conn, ctx, ordered, None, cause)}
+    return [(changes[pk], created) for pk, created in done]
+
+
+def _upsert_one(conn: Connection, ctx: Context, item: LeadIn, actor: str, now: int):
+    matches: dict[str, int] = {}
+    if item.id is not None:
+        pk = stored_leads.pks_by_id(conn, [item.id]).get(item.id)
+        if pk is not None:
+            matches[f"id {item.id!r}"] = pk
+    if item.email is not None:
+        pk = stored_leads.pks_by_email(conn, [item.email]).get(item.email)
+        if pk is not None:
+            matches[f"email {item.email!r}"] = pk
+    found = stored_leads.pks_by_external(conn, item.external_ids.items())
+    for (source, external_id), pk in found.items():
+        matches[f"external id {source}:{external_id!r}"] = pk
+    if len(set(matches.values())) > 1:
+        raise Conflict("these name different leads: " + ", ".join(matches))
+    if matches:
+        pk = next(iter(matches.values()))
+        _update(conn, ctx, pk, item, actor, now)
+        return pk, False
+    return _create(conn, ctx, item, actor, now), True
+
+
+def _create(conn: Connection, ctx: Context, item: LeadIn, actor: str, now: int) -> int:
+    lead_id = item.id if item.id is not None else new_lead_id()
+    row = {
+        "id": lead_id,
+        "email": item.email,
+        "external_ids": {},
+        "attributes": dict(item.attributes),
+        "source": _source(item.attributes),
+        "owner": item.owner,
+        "lifecycle_stage": item.stage,
+        "stage": item.stage,
+        "created_at": now,
+        "updated_at": now,
+        **_consent(item),
+    }
+    stored_leads.insert_new(ctx.db, conn, [row])
+    pk = stored_leads.pks_by_id(conn, [lead_id]).get(lead_id)
+    if pk is None:  # another transaction took this e-mail a moment ago
+        raise Conflict(f"email {item.email!r} belongs to another lead")
+    _link(conn, ctx, pk, item)
+    if item.stage is not None:
+        audit.record(conn, now, actor, "lead.stage", lead_id, stage=item.stage)
+    return pk
+
+
+def _update(conn: Connection, ctx: Context, pk: int, item: LeadIn, actor: str, now: int) -> None:
+    given = item.model_fields_set
+    row = conn.execute(select(leads).where(leads.c.pk == pk).with_for_update()).one()
+    if item.id is not None and item.id != row.id:
+        raise Conflict(f"lead {row.id!r} matches, not {item.id!r}: a lead's id cannot change")
+    values: dict = {}
+    if "email" in given and item.email != row.email:
+        if item.email is not None and stored_leads.pks_by_email(conn, [item.email]):
+            raise Conflict(f"email {item.email!r} belongs to another lead")
+        values["email"] = item.email
+    if item.attributes:
+        merged = {**row.attributes, **item.attributes}
+        values.update(attributes=merged, source=_source(merged))
+    if "owner" in given:
+        values["owner"] = item.owner
+    if "stage" in given and item.stage != row.lifecycle_stage:
+        values["lifecycle_stage"] = item.stage
+        audit.record(conn, now, actor, "lead.stage", row.id, stage=item.stage, was=row.stage)
+    values.update(_consent(item))
+    if values:
+        conn.execute(update(leads).where(leads.c.pk == pk).values(updated_at=now, **values))
+    _link(conn, ctx, pk, item)
+
+
+def _link(conn: Connection, ctx: Context, pk: int, item: LeadIn) -> None:
+    taken = stored_leads.link_external_ids(ctx.db, conn, pk, dict(item.external_ids))
+    if taken:
+        names = ", ".join(f"{s}:{item.external_ids[s]!r}" for s in taken)
+        raise Conflict(f"external id {names} belongs to another lead")
+
+
+def _source(attributes: dict) -> str | None:
+    value = attributes.get("source")
+    return None if value is None else str(value)[:200]
+
+
+def _consent(item: LeadIn) -> dict:
+    if item.consent is None:
+        return {}
+    given = item.consent.model_fields_set
+    return {CONSENT_COLUMNS[k]: getattr(item.consent, k) for k in CONSENT_COLUMNS if k in given}

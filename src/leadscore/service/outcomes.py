@@ -1,0 +1,86 @@
+"""Outcomes (§1): a lead converted or was lost. They label the data for the predictive model
+and the analytics; by default they also move the lead to the `customer` or `lost` stage,
+stages scoring never changes (§4)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import Connection, update
+
+from leadscore.core.timestamps import format_timestamp
+from leadscore.service.context import Context
+from leadscore.service.inputs import OutcomeIn
+from leadscore.service.resolve import LocOf, by_index, resolve
+from leadscore.service.scoring import Cause, Change, rescore
+from leadscore.store import audit
+from leadscore.store import leads as stored_leads
+from leadscore.store.tables import leads, outcomes
+
+STAGE_OF = {"converted": "customer", "lost": "lost"}
+STAGE_OF_REF = {stage: outcome for outcome, stage in STAGE_OF.items()}
+
+
+def record_outcomes(
+    ctx: Context, items: Sequence[OutcomeIn], actor: str, loc_of: LocOf = by_index
+) -> list[dict]:
+    now = ctx.now()
+    return ctx.db.transact(lambda conn: record_in(conn, ctx, items, actor, now, loc_of))
+
+
+def record_in(
+    conn: Connection,
+    ctx: Context,
+    items: Sequence[OutcomeIn],
+    actor: str,
+    now: int,
+    loc_of: LocOf = by_index,
+) -> list[dict]:
+    """The transaction body of `record_outcomes` (also used by file import). A repeated
+    outcome (same lead, kind and time) is stored once."""
+    pks, _ = resolve(conn, ctx, items, create=False, now=now, loc_of=loc_of)
+    rows = stored_leads.lock(conn, pks)
+    staged: dict[int, str] = {}
+    new = [
+        {
+            "lead_pk": pk,
+            "outcome": item.outcome,
+            "occurred_at": now if item.occurred_at is None else item.occurred_at,
+            "value": item.value,
+            "created_at": now,
+        }
+        for pk, item in zip(pks, items, strict=True)
+    ]
+    conn.execute(ctx.db.insert_ignore(outcomes), new)
+    for pk, item, row in zip(pks, items, new, strict=True):
+        if item.set_stage:
+            staged[pk] = STAGE_OF[item.outcome]
+        audit.record(
+            conn,
+            now,
+            actor,
+            f"outcome.{item.outcome}",
+            rows[pk].id,
+            occurred_at=format_timestamp(row["occurred_at"]),
+            value=item.value,
+        )
+    for pk, stage in staged.items():
+        conn.execute(
+            update(leads).where(leads.c.pk == pk).values(lifecycle_stage=stage, updated_at=now)
+        )
+    changes: dict[int, Change] = {}
+    if staged:
+        fresh = stored_leads.lock(conn, staged)
+        ordered = [fresh[pk] for pk in sorted(staged)]
+        cause = Cause("outcome", {pk: STAGE_OF_REF[stage] for pk, stage in staged.items()})
+        changes = {c.lead_pk: c for c in rescore(conn, ctx, ordered, None, cause)}
+    return [
+        {
+            "lead_id": rows[pk].id,
+            "outcome": row["outcome"],
+            "occurred_at": format_timestamp(row["occurred_at"]),
+            "value": row["value"],
+            "stage": changes[pk].stage if pk in changes else rows[pk].stage,
+        }
+        for pk, row in zip(pks, new, strict=True)
+    ]

@@ -1,0 +1,268 @@
+"""Reading leads (§4): filtered, sorted, paginated lists; one lead with its score and
+explanation; its events and history; its score as of any past time.
+
+Lists use keyset pagination: the cursor is an opaque token holding the sort key and the
+lead key of the last row, so pages stay stable and fast however deep one goes.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, Row, and_, or_, select
+
+from leadscore.core.evaluate import score_lead
+from leadscore.core.explain import Adjustment
+from leadscore.core.records import Lead
+from leadscore.core.timestamps import format_timestamp
+from leadscore.service.context import Context
+from leadscore.service.errors import Conflict, Invalid, NotFound, Problem
+from leadscore.service.scoring import explanation, override_dict
+from leadscore.store import events as stored_events
+from leadscore.store import overrides as stored_overrides
+from leadscore.store.tables import events, leads, outcomes, score_history
+
+SORTS = ("score", "fit", "engagement", "created_at", "updated_at")
+MAX_LIMIT = 500
+
+
+@dataclass(frozen=True)
+class LeadFilters:
+    stage: list[str] | None = None
+    tier: list[str] | None = None
+    grade: list[str] | None = None
+    owner: list[str] | None = None
+    source: list[str] | None = None
+    min_score: float | None = None
+    max_score: float | None = None
+
+    def clauses(self) -> list:
+        found = []
+        for name in ("stage", "tier", "grade", "owner", "source"):
+            values = getattr(self, name)
+            if values:
+                found.append(leads.c[name].in_(values))
+        if self.min_score is not None:
+            found.append(leads.c.score >= self.min_score)
+        if self.max_score is not None:
+            found.append(leads.c.score <= self.max_score)
+        return found
+
+
+def _time(micros: int | None) -> str | None:
+    return None if micros is None else format_timestamp(micros)
+
+
+def lead_dict(row: Row, *, detail: bool = False) -> dict:
+    scored = row.model_version is not None
+    data = {
+        "id": row.id,
+        "email": row.email,
+        "external_ids": row.external_ids,
+        "attributes": row.attributes,
+        "owner": row.owner,
+        "source": row.source,
+        "stage": row.stage,
+        "lifecycle_stage": row.lifecycle_stage,
+        "pinned_stage": row.pinned_stage,
+        "score": row.score if scored else None,
+        "fit": row.fit if scored else None,
+        "engagement": row.engagement if scored else None,
+        "grade": row.grade,
+        "tier": row.tier,
+        "probability": None,  # filled by the predictive model hook (§7)
+        "model_version": row.model_version,
+        "scored_at": _time(row.scored_at),
+        "created_at": _time(row.created_at),
+        "updated_at": _time(row.updated_at),
+        "consent": {
+            "basis": row.consent_basis,
+            "given_at": _time(row.consent_given_at),
+            "withdrawn_at": _time(row.consent_withdrawn_at),
+            "source": row.consent_source,
+        },
+    }
+    if detail:
+        data["explanation"] = row.explanation
+    return data
+
+
+# --- one lead ----------------------------------------------------------------------------
+
+
+def _lead_row(conn: Connection, lead_id: str) -> Row:
+    row = conn.execute(select(leads).where(leads.c.id == lead_id)).one_or_none()
+    if row is None:
+        raise NotFound(f"no lead {lead_id!r}")
+    return row
+
+
+def get_lead(ctx: Context, lead_id: str) -> dict:
+    """A lead with its score, explanation, overrides in force and outcomes."""
+    with ctx.db.read() as conn:
+        row = _lead_row(conn, lead_id)
+        now = ctx.now()
+        in_force = stored_overrides.in_force(conn, [row.pk], now).get(row.pk, [])
+        found = conn.execute(
+            select(outcomes).where(outcomes.c.lead_pk == row.pk).order_by(outcomes.c.occurred_at)
+        )
+        return {
+            **lead_dict(row, detail=True),
+            "overrides": [override_dict(o) for o in in_force],
+            "outcomes": [
+                {"outcome": o.outcome, "occurred_at": _time(o.occurred_at), "value": o.value}
+                for o in found
+            ],
+        }
+
+
+def score_as_of(ctx: Context, lead_id: str, as_of: int) -> dict:
+    """The lead's score at a past time: its events up to then, the model active then, the
+    overrides in force then (attributes are the current ones: they are not versioned)."""
+    with ctx.db.read() as conn:
+        row = _lead_row(conn, lead_id)
+        active = ctx.models.at(conn, as_of)
+        if active is None:
+            raise Conflict(f"no model was active at {format_timestamp(as_of)}")
+        version, model = active
+        lead_events = stored_events.for_leads(conn, ctx.event_types, [row.pk], until=as_of)
+        in_force = stored_overrides.in_force(conn, [row.pk], as_of).get(row.pk, [])
+        adjustments = [
+            Adjustment(f"override:{o.pk}", o.points, o.reason)
+            for o in in_force
+            if o.kind == "points"
+        ]
+        result = score_lead(
+            model,
+            Lead(row.id, row.email, row.attributes),
+            lead_events.get(row.pk, ()),
+            as_of,
+            adjustments,
+        )
+        pins = [o for o in in_force if o.kind == "stage"]
+        recorded = conn.execute(
+            select(score_history)
+            .where(and_(score_history.c.lead_pk == row.pk, score_history.c.at <= as_of))
+            .order_by(score_history.c.at.desc(), score_history.c.pk.desc())
+            .limit(1)
+        ).one_or_none()
+        return {
+            "lead_id": row.id,
+            "as_of": format_timestamp(as_of),
+            "model_version": version,
+            **{k: v for k, v in result.row().items() if k != "lead_id"},
+            "explanation": explanation(result, in_force, pins[-1] if pins else None, as_of),
+            "recorded": None if recorded is None else _history_dict(recorded),
+        }
+
+
+# --- lists -------------------------------------------------------------------------------
+
+
+def encode_cursor(*values) -> str:
+    return base64.urlsafe_b64encode(json.dumps(values).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, kind: str) -> list:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        values = json.loads(base64.urlsafe_b64decode(padded.encode()))
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        values = None
+    if not isinstance(values, list) or len(values) != 3 or values[0] != kind:
+        raise Invalid([Problem(("query", "cursor"), "not a cursor returned by this list")])
+    return values
+
+
+def _page(rows: list, limit: int, key) -> tuple[list, str | None]:
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return rows, encode_cursor(*key(rows[-1])) if more and rows else None
+
+
+def _after(column, pk_column, value, pk, descending: bool):
+    """Keyset condition: rows after (value, pk) in the order (column, pk) ↑ or ↓."""
+    if descending:
+        return or_(column < value, and_(column == value, pk_column < pk))
+    return or_(column > value, and_(column == value, pk_column > pk))
+
+
+def list_leads(
+    ctx: Context,
+    filters: LeadFilters,
+    sort: str = "-score",
+    cursor: str | None = None,
+    limit: int = 50,
+) -> dict:
+    descending = sort.startswith("-")
+    name = sort.lstrip("-")
+    if name not in SORTS:
+        choices = ", ".join(f"{s}, -{s}" for s in SORTS)
+        raise Invalid([Problem(("query", "sort"), f"unknown sort {sort!r}; one of {choices}")])
+    column = leads.c[name]
+    query = select(leads).where(*filters.clauses())
+    if cursor is not None:
+        _, value, pk = decode_cursor(cursor, f"leads:{sort}")
+        query = query.where(_after(column, leads.c.pk, value, pk, descending))
+    order = (column.desc(), leads.c.pk.desc()) if descending else (column, leads.c.pk)
+    with ctx.db.read() as conn:
+        rows = list(conn.execute(query.order_by(*order).limit(limit + 1)))
+    rows, next_cursor = _page(rows, limit, lambda r: (f"leads:{sort}", getattr(r, name), r.pk))
+    return {"data": [lead_dict(r) for r in rows], "next_cursor": next_cursor}
+
+
+def lead_events(ctx: Context, lead_id: str, cursor: str | None = None, limit: int = 50) -> dict:
+    """The lead's events, newest first."""
+    with ctx.db.read() as conn:
+        lead = _lead_row(conn, lead_id)
+        query = select(events).where(events.c.lead_pk == lead.pk)
+        if cursor is not None:
+            _, value, pk = decode_cursor(cursor, "events")
+            query = query.where(_after(events.c.occurred_at, events.c.pk, value, pk, True))
+        query = query.order_by(events.c.occurred_at.desc(), events.c.pk.desc()).limit(limit + 1)
+        rows = list(conn.execute(query))
+        names = {r.type_id: ctx.event_types.name(conn, r.type_id) for r in rows}
+    rows, next_cursor = _page(rows, limit, lambda r: ("events", r.occurred_at, r.pk))
+    data = [
+        {
+            "id": r.event_id,
+            "type": names[r.type_id],
+            "occurred_at": format_timestamp(r.occurred_at),
+            "properties": r.properties,
+            "source": r.source,
+            "received_at": format_timestamp(r.received_at),
+        }
+        for r in rows
+    ]
+    return {"data": data, "next_cursor": next_cursor}
+
+
+def lead_history(ctx: Context, lead_id: str, cursor: str | None = None, limit: int = 50) -> dict:
+    """The lead's score changes, newest first."""
+    t = score_history
+    with ctx.db.read() as conn:
+        lead = _lead_row(conn, lead_id)
+        query = select(t).where(t.c.lead_pk == lead.pk)
+        if cursor is not None:
+            _, value, pk = decode_cursor(cursor, "history")
+            query = query.where(_after(t.c.at, t.c.pk, value, pk, True))
+        rows = list(conn.execute(query.order_by(t.c.at.desc(), t.c.pk.desc()).limit(limit + 1)))
+    rows, next_cursor = _page(rows, limit, lambda r: ("history", r.at, r.pk))
+    return {"data": [_history_dict(r) for r in rows], "next_cursor": next_cursor}
+
+
+def _history_dict(row: Row) -> dict:
+    return {
+        "at": format_timestamp(row.at),
+        "score": row.score,
+        "fit": row.fit,
+        "engagement": row.engagement,
+        "grade": row.grade,
+        "tier": row.tier,
+        "stage": row.stage,
+        "model_version": row.model_version,
+        "cause": {"kind": row.cause_kind, "ref": row.cause_ref},
+    }

@@ -1,0 +1,271 @@
+"""Rescoring stored leads: the one path every score change takes (events, lead updates,
+outcomes, overrides, model activation, recompute).
+
+Inside the caller's transaction, with the leads already locked: read their events and the
+overrides in force, score them with the reference scorer (`score_leads`, the one function a
+faster engine will replace), move their lifecycle stage (`core.lifecycle.next_stage`), write
+the leads whose score changed and a history row for each reported change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+
+from sqlalchemy import Connection, Row, bindparam, insert, update
+
+from leadscore.core.evaluate import score_lead
+from leadscore.core.explain import Adjustment, ScoreResult
+from leadscore.core.lifecycle import next_stage
+from leadscore.core.model import Model
+from leadscore.core.records import Event, Lead
+from leadscore.core.timestamps import format_timestamp
+from leadscore.service.context import Context
+from leadscore.store import events as stored_events
+from leadscore.store import overrides as stored_overrides
+from leadscore.store.tables import leads, score_history
+
+UPDATE_LEAD = update(leads).where(leads.c.pk == bindparam("b_pk"))
+INSERT_HISTORY = insert(score_history)
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """The reported score of a lead: what history records and responses show."""
+
+    score: float
+    fit: float
+    engagement: float
+    grade: str | None
+    tier: str | None
+    stage: str | None
+    model_version: int | None
+
+    @classmethod
+    def of(cls, row: Row) -> Snapshot | None:
+        """The stored snapshot of a lead row; None for a lead never scored."""
+        if row.model_version is None:
+            return None
+        return cls(
+            row.score, row.fit, row.engagement, row.grade, row.tier, row.stage, row.model_version
+        )
+
+    def reported(self) -> tuple:
+        """What makes a history row when it changes (§1: total, fit, engagement, stage)."""
+        return (self.score, self.fit, self.engagement, self.stage)
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """A lead's score before and after one rescoring."""
+
+    lead_pk: int
+    lead_id: str
+    before: Snapshot | None
+    after: Snapshot | None
+    stage: str | None
+    """The stage shown after rescoring (also set without an active model)."""
+
+    @property
+    def changed(self) -> bool:
+        if self.after is None:
+            return False
+        return self.before is None or self.before.reported() != self.after.reported()
+
+    def to_dict(self, **extra) -> dict:
+        """The `lead` part of a write response: the new score, the previous one, the change."""
+        after = asdict(self.after) if self.after else None
+        before = asdict(self.before) if self.before else None
+        delta = None
+        if self.after is not None:
+            delta = round(self.after.score - (self.before.score if self.before else 0.0), 2)
+        return {
+            "id": self.lead_id,
+            **extra,
+            "score": after["score"] if after else None,
+            "fit": after["fit"] if after else None,
+            "engagement": after["engagement"] if after else None,
+            "grade": after["grade"] if after else None,
+            "tier": after["tier"] if after else None,
+            "stage": self.stage,
+            "model_version": after["model_version"] if after else None,
+            "changed": self.changed,
+            "score_change": delta,
+            "previous": before,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Cause:
+    """Why leads were rescored: its kind, and a reference per lead pk or one for all."""
+
+    kind: str
+    ref: str | Mapping[int, str] | None = None
+
+    def for_lead(self, pk: int) -> str | None:
+        if isinstance(self.ref, Mapping):
+            return self.ref.get(pk)
+        return self.ref
+
+
+def score_leads(
+    model: Model,
+    records: Sequence[Lead],
+    events: Mapping[str, Sequence[Event]],
+    adjustments: Mapping[str, Sequence[Adjustment]],
+    as_of: int,
+) -> list[ScoreResult]:
+    """Score leads with the reference scorer (§2). The only scoring call of the batch loop:
+    a vectorised engine with the same contract can replace it."""
+    return [
+        score_lead(model, lead, events.get(lead.id, ()), as_of, adjustments.get(lead.id, ()))
+        for lead in records
+    ]
+
+
+def rescore(
+    conn: Connection,
+    ctx: Context,
+    rows: Sequence[Row],
+    as_of: int | None,
+    cause: Cause,
+    *,
+    write_unchanged: bool = True,
+) -> list[Change]:
+    """Rescore locked lead rows (read with `store.leads.SCORING_COLUMNS`) at `as_of`.
+
+    `as_of=None` means now, read here, after the caller locked the leads: a time taken
+    before waiting for a lock could precede an event another transaction committed
+    meanwhile, and that event would be missing from the score.
+
+    With `write_unchanged` every lead row is rewritten (its explanation is fresh); without
+    it (recompute), only leads whose snapshot or stage changed are written.
+    """
+    if not rows:
+        return []
+    as_of = ctx.now() if as_of is None else as_of
+    active = ctx.models.active(conn)
+    pks = [row.pk for row in rows]
+    in_force = stored_overrides.in_force(conn, pks, as_of)
+    if active is None:
+        return _stage_only(conn, rows, in_force, as_of, write_unchanged)
+    version, model = active
+    by_pk = stored_events.for_leads(conn, ctx.event_types, pks)
+    records, events, adjustments = [], {}, {}
+    for row in rows:
+        records.append(Lead(row.id, row.email, row.attributes))
+        events[row.id] = by_pk.get(row.pk, ())
+        adjustments[row.id] = [
+            Adjustment(f"override:{o.pk}", o.points, o.reason)
+            for o in in_force.get(row.pk, ())
+            if o.kind == "points"
+        ]
+    results = score_leads(model, records, events, adjustments, as_of)
+
+    changes, updates, history = [], [], []
+    for row, result in zip(rows, results, strict=True):
+        pin = _pin(in_force.get(row.pk, ()))
+        pinned = pin.stage if pin is not None else None
+        lifecycle = next_stage(model, row.lifecycle_stage, result.stage)
+        shown = next_stage(model, row.lifecycle_stage, result.stage, pinned)
+        after = Snapshot(
+            result.score, result.fit, result.engagement, result.grade, result.tier, shown, version
+        )
+        change = Change(row.pk, row.id, Snapshot.of(row), after, shown)
+        changes.append(change)
+        moved = (lifecycle, pinned) != (row.lifecycle_stage, row.pinned_stage)
+        if write_unchanged or moved or change.before != after:
+            updates.append(
+                {
+                    "b_pk": row.pk,
+                    "score": result.score,
+                    "fit": result.fit,
+                    "engagement": result.engagement,
+                    "grade": result.grade,
+                    "tier": result.tier,
+                    "stage": shown,
+                    "lifecycle_stage": lifecycle,
+                    "pinned_stage": pinned,
+                    "model_version": version,
+                    "explanation": explanation(result, in_force.get(row.pk, ()), pin, as_of),
+                    "scored_at": as_of,
+                }
+            )
+        if change.changed:
+            history.append(_history_row(change, as_of, cause))
+    _write(conn, updates, history)
+    return changes
+
+
+def explanation(result: ScoreResult, overrides: Sequence[Row], pin: Row | None, as_of: int):
+    """The stored explanation: the core's (§2.6) plus the model's own stage and the
+    overrides in force (§4: overrides are shown in the explanation)."""
+    explained = result.explained()
+    return {
+        "as_of": format_timestamp(as_of),
+        "model_stage": explained["stage"],
+        "pinned_stage": None if pin is None else pin.stage,
+        "fit_points": explained["fit_points"],
+        "engagement_points": explained["engagement_points"],
+        "contributions": explained["contributions"],
+        "overrides": [override_dict(o) for o in overrides],
+    }
+
+
+def override_dict(row: Row) -> dict:
+    return {
+        "id": row.pk,
+        "kind": row.kind,
+        "points": row.points,
+        "stage": row.stage,
+        "reason": row.reason,
+        "author": row.author,
+        "created_at": format_timestamp(row.created_at),
+        "expires_at": None if row.expires_at is None else format_timestamp(row.expires_at),
+    }
+
+
+def _pin(overrides: Sequence[Row]) -> Row | None:
+    """The newest stage pin in force."""
+    pins = [o for o in overrides if o.kind == "stage"]
+    return pins[-1] if pins else None
+
+
+def _stage_only(conn, rows, in_force, as_of, write_unchanged) -> list[Change]:
+    """Without an active model nothing is scored; the shown stage still follows pins and
+    the stages people set."""
+    changes, updates = [], []
+    for row in rows:
+        pin = _pin(in_force.get(row.pk, ()))
+        pinned = pin.stage if pin is not None else None
+        shown = pinned if pinned is not None else row.lifecycle_stage
+        changes.append(Change(row.pk, row.id, None, None, shown))
+        if write_unchanged or (shown, pinned) != (row.stage, row.pinned_stage):
+            updates.append({"b_pk": row.pk, "stage": shown, "pinned_stage": pinned})
+    if updates:
+        conn.execute(UPDATE_LEAD, updates)
+    return changes
+
+
+def _history_row(change: Change, at: int, cause: Cause) -> dict:
+    after = change.after
+    return {
+        "lead_pk": change.lead_pk,
+        "at": at,
+        "score": after.score,
+        "fit": after.fit,
+        "engagement": after.engagement,
+        "grade": after.grade,
+        "tier": after.tier,
+        "stage": after.stage,
+        "model_version": after.model_version,
+        "cause_kind": cause.kind,
+        "cause_ref": cause.for_lead(change.lead_pk),
+    }
+
+
+def _write(conn: Connection, updates: list[dict], history: list[dict]) -> None:
+    if updates:
+        conn.execute(UPDATE_LEAD, updates)
+    if history:
+        conn.execute(INSERT_HISTORY, history)

@@ -1,0 +1,75 @@
+"""Configuration of the live service, read from `LEADSCORE_*` environment variables.
+
+Everything has a default that runs on one machine with no other server: an SQLite file in
+the working directory, the API on 127.0.0.1:8000, a daily recompute at 03:00 UTC.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATABASE_URL = "sqlite:///./leadscore.db"
+
+
+def normalise_database_url(url: str) -> str:
+    """Map `postgres://` and `postgresql://` to the psycopg 3 driver SQLAlchemy needs."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+class Settings(BaseSettings):
+    """The service's settings; each field is `LEADSCORE_<NAME>` in the environment."""
+
+    model_config = SettingsConfigDict(env_prefix="LEADSCORE_", extra="ignore")
+
+    database_url: str = Field(
+        DEFAULT_DATABASE_URL,
+        description="sqlite:///path.db (default ./leadscore.db) or postgresql://user@host/db",
+    )
+    host: str = Field("127.0.0.1", description="Where `leadscore serve` listens by default.")
+    port: int = 8000
+
+    recompute_cron: str = Field(
+        "0 3 * * *", description="When the scheduled recompute runs (cron syntax, UTC)."
+    )
+    scheduler_enabled: bool = True
+    scheduler_poll_seconds: float = Field(30.0, gt=0)
+    lease_seconds: float = Field(
+        600.0, gt=0, description="How long a job's lease lasts without being renewed."
+    )
+    recompute_batch_size: int = Field(1000, ge=1, le=100_000)
+
+    api_key_cache_seconds: float = Field(
+        5.0, ge=0, description="How long a verified API key is trusted before it is re-read."
+    )
+
+    sqlite_busy_timeout_ms: int = Field(10_000, ge=0)
+    sqlite_synchronous: Literal["OFF", "NORMAL", "FULL", "EXTRA"] = Field(
+        "NORMAL",
+        description="NORMAL (WAL): a commit survives a crash of the process, not always a "
+        "power cut; FULL also survives a power cut, at one fsync (~1-2 ms) per commit.",
+    )
+    pool_size: int = Field(10, ge=1)
+
+    @field_validator("database_url")
+    @classmethod
+    def _driver(cls, url: str) -> str:
+        return normalise_database_url(url)
+
+    @field_validator("recompute_cron")
+    @classmethod
+    def _cron(cls, expression: str) -> str:
+        from croniter import croniter
+
+        if not croniter.is_valid(expression):
+            raise ValueError(f"{expression!r} is not a cron expression (e.g. '0 3 * * *')")
+        return expression
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")

@@ -1,0 +1,165 @@
+"""The database connection: SQLite (the embedded default) or PostgreSQL, and its transactions.
+
+Every write goes through `Database.transact`, one transaction that either commits whole or
+leaves nothing behind. How concurrent writers are kept from losing updates differs by backend:
+
+- SQLite: a write transaction starts with `BEGIN IMMEDIATE`, taking the database's write lock
+  at once, so two writers never interleave (a deferred transaction could read, then fail to
+  upgrade its lock). Writers of one process also queue on a Python lock first, which hands
+  over faster than SQLite's sleeping busy handler; other processes wait up to busy_timeout.
+- PostgreSQL: transactions run at READ COMMITTED and lock the lead rows they rescore
+  (`SELECT … FOR UPDATE`); a deadlock, a serialisation failure or a connection the server
+  dropped is retried a few times.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
+from pathlib import Path
+from typing import TypeVar
+
+from sqlalchemy import ColumnElement, Connection, Engine, Table, create_engine, event, text
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.sql.dml import Insert
+
+from leadscore.settings import Settings
+
+T = TypeVar("T")
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+MIGRATION_LOCK = 0x1EAD5C0E
+"""PostgreSQL advisory lock key held while migrating, so that processes starting together
+migrate one after the other."""
+RETRIES = 8
+TRANSIENT_SQLSTATES = frozenset({"40001", "40P01"})  # serialization failure, deadlock
+
+
+class Database:
+    """An engine plus the transaction discipline above."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.url = settings.database_url
+        self.is_sqlite = self.url.startswith("sqlite")
+        self.is_postgres = self.url.startswith("postgresql")
+        self._statements: dict[tuple, Insert] = {}
+        if self.is_sqlite:
+            self.engine = _sqlite_engine(settings)
+            self._write_lock: threading.Lock | None = threading.Lock()
+        else:
+            self.engine = create_engine(
+                self.url,
+                pool_size=settings.pool_size,
+                max_overflow=settings.pool_size * 2,
+                pool_recycle=1800,
+            )  # no pre-ping (a round trip per transaction): `transact` retries on a dead one
+            self._write_lock = None
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+    # --- transactions ------------------------------------------------------------------
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        """A read-only transaction (one consistent snapshot on SQLite)."""
+        with self.engine.connect() as conn, conn.begin():
+            yield conn
+
+    @contextmanager
+    def write(self) -> Iterator[Connection]:
+        """One write transaction: commits on success, rolls back on any exception."""
+        with self._write_lock or nullcontext(), self.engine.connect() as conn:
+            if self.is_sqlite:
+                conn.execution_options(sqlite_begin="IMMEDIATE")
+            with conn.begin():
+                yield conn
+
+    def transact(self, work: Callable[[Connection], T]) -> T:
+        """Run `work(conn)` in a write transaction, retrying it after a transient conflict.
+
+        `work` may run more than once, so it must not change anything outside the database.
+        """
+        for attempt in range(RETRIES):
+            try:
+                with self.write() as conn:
+                    return work(conn)
+            except DBAPIError as exc:
+                if attempt == RETRIES - 1 or not self._transient(exc):
+                    raise
+            time.sleep(random.uniform(0, 0.005 * 2**attempt))
+        raise AssertionError("unreachable")
+
+    def _transient(self, exc: DBAPIError) -> bool:
+        """A conflict worth retrying, or a pooled connection the server closed (a restart)."""
+        if exc.connection_invalidated:
+            return True
+        return getattr(exc.orig, "sqlstate", None) in TRANSIENT_SQLSTATES
+
+    # --- dialect helpers ---------------------------------------------------------------
+
+    def insert_ignore(self, table: Table, returning: ColumnElement | None = None) -> Insert:
+        """INSERT … ON CONFLICT DO NOTHING [RETURNING column]: a row that repeats a unique
+        key is skipped. Built once per table (statement building costs on hot paths)."""
+        key = (table.name, None if returning is None else returning.key)
+        statement = self._statements.get(key)
+        if statement is None:
+            dialect = sqlite if self.is_sqlite else postgresql
+            statement = dialect.insert(table).on_conflict_do_nothing()
+            if returning is not None:
+                statement = statement.returning(returning)
+            self._statements[key] = statement
+        return statement
+
+    # --- schema ------------------------------------------------------------------------
+
+    def migrate(self) -> None:
+        """Bring the schema to the newest migration (safe to call from processes at once)."""
+        from alembic import command
+        from alembic.config import Config
+
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS))
+        with self.engine.connect() as conn:
+            if self.is_sqlite:
+                conn.execution_options(sqlite_begin="IMMEDIATE")
+            with conn.begin():
+                if self.is_postgres:
+                    lock = text("SELECT pg_advisory_xact_lock(:key)")
+                    conn.execute(lock, {"key": MIGRATION_LOCK})
+                config.attributes["connection"] = conn
+                command.upgrade(config, "head")
+
+
+def _sqlite_engine(settings: Settings) -> Engine:
+    engine = create_engine(
+        settings.database_url,
+        pool_size=settings.pool_size,
+        max_overflow=settings.pool_size * 2,
+        connect_args={"check_same_thread": False},
+    )
+    pragmas = (
+        "PRAGMA journal_mode=WAL",
+        f"PRAGMA busy_timeout={settings.sqlite_busy_timeout_ms}",
+        "PRAGMA foreign_keys=ON",
+        f"PRAGMA synchronous={settings.sqlite_synchronous}",
+    )
+
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_connection, _record) -> None:
+        dbapi_connection.isolation_level = None  # we emit BEGIN ourselves (below)
+        cursor = dbapi_connection.cursor()
+        for pragma in pragmas:
+            cursor.execute(pragma)
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn: Connection) -> None:
+        mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
+        conn.exec_driver_sql(f"BEGIN {mode}")
+
+    return engine

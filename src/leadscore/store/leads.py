@@ -1,0 +1,135 @@
+"""Finding, creating and locking lead rows."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+
+from sqlalchemy import Connection, Row, and_, bindparam, delete, select, update
+
+from leadscore.store.database import Database
+from leadscore.store.tables import lead_external_ids, leads
+
+SCORING_COLUMNS = (
+    leads.c.pk,
+    leads.c.id,
+    leads.c.email,
+    leads.c.attributes,
+    leads.c.stage,
+    leads.c.lifecycle_stage,
+    leads.c.pinned_stage,
+    leads.c.score,
+    leads.c.fit,
+    leads.c.engagement,
+    leads.c.grade,
+    leads.c.tier,
+    leads.c.model_version,
+)
+"""What rescoring reads of a lead."""
+
+CHUNK = 5000
+"""Most values bound in one IN list."""
+
+_pks = bindparam("pks", expanding=True)
+BY_ID = select(leads.c.id, leads.c.pk).where(leads.c.id.in_(bindparam("ids", expanding=True)))
+BY_EMAIL = select(leads.c.email, leads.c.pk).where(
+    leads.c.email.in_(bindparam("emails", expanding=True))
+)
+LOCK = select(*SCORING_COLUMNS).where(leads.c.pk.in_(_pks)).order_by(leads.c.pk).with_for_update()
+
+
+def chunks(values: Sequence, size: int = CHUNK) -> Iterator[Sequence]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+def pks_by_id(conn: Connection, ids: Iterable[str]) -> dict[str, int]:
+    found: dict[str, int] = {}
+    for part in chunks(sorted(set(ids))):
+        found.update(conn.execute(BY_ID, {"ids": list(part)}).all())
+    return found
+
+
+def pks_by_email(conn: Connection, emails: Iterable[str]) -> dict[str, int]:
+    found: dict[str, int] = {}
+    for part in chunks(sorted(set(emails))):
+        found.update(conn.execute(BY_EMAIL, {"emails": list(part)}).all())
+    return found
+
+
+def pks_by_external(
+    conn: Connection, refs: Iterable[tuple[str, str]]
+) -> dict[tuple[str, str], int]:
+    """(source, external id) → lead pk, for the references that exist."""
+    by_source: dict[str, set[str]] = {}
+    for source, external_id in refs:
+        by_source.setdefault(source, set()).add(external_id)
+    found: dict[tuple[str, str], int] = {}
+    t = lead_external_ids
+    for source, ids in by_source.items():
+        for part in chunks(sorted(ids)):
+            query = select(t.c.external_id, t.c.lead_pk).where(
+                and_(t.c.source == source, t.c.external_id.in_(part))
+            )
+            found.update({(source, ext): pk for ext, pk in conn.execute(query)})
+    return found
+
+
+def lock(conn: Connection, pks: Iterable[int]) -> dict[int, Row]:
+    """Read leads for rescoring, locking their rows (PostgreSQL) in key order.
+
+    Locking in one order everywhere keeps two transactions from waiting on each other. On
+    SQLite the whole database is already locked by the write transaction.
+    """
+    rows: dict[int, Row] = {}
+    for part in chunks(sorted(set(pks))):
+        rows.update((row.pk, row) for row in conn.execute(LOCK, {"pks": list(part)}))
+    return rows
+
+
+def lock_page(conn: Connection, after_pk: int, limit: int) -> list[Row]:
+    """The next `limit` leads after `after_pk` in key order, locked (recompute batches)."""
+    query = (
+        select(*SCORING_COLUMNS)
+        .where(leads.c.pk > after_pk)
+        .order_by(leads.c.pk)
+        .limit(limit)
+        .with_for_update()
+    )
+    return list(conn.execute(query))
+
+
+def insert_new(db: Database, conn: Connection, rows: list[dict]) -> None:
+    """Insert leads, skipping any whose id or e-mail another transaction just created."""
+    if rows:
+        conn.execute(db.insert_ignore(leads), rows)
+
+
+def link_external_ids(db: Database, conn: Connection, pk: int, refs: dict[str, str]) -> dict:
+    """Give a lead these external ids (source → id), one id per source.
+
+    Returns {source: other lead pk} for the ids another lead already owns; those are not
+    linked. The lookup table and the lead's `external_ids` JSON change together.
+    """
+    if not refs:
+        return {}
+    rows = [{"source": s, "external_id": e, "lead_pk": pk} for s, e in refs.items()]
+    conn.execute(db.insert_ignore(lead_external_ids), rows)
+    owners = pks_by_external(conn, refs.items())
+    taken = {s: owners[(s, e)] for s, e in refs.items() if owners.get((s, e)) != pk}
+    current = conn.scalar(select(leads.c.external_ids).where(leads.c.pk == pk).with_for_update())
+    merged = {**current, **{s: e for s, e in refs.items() if s not in taken}}
+    if merged != current:
+        t = lead_external_ids
+        for source, old in current.items():
+            if merged[source] != old:
+                conn.execute(
+                    delete(t).where(
+                        and_(t.c.source == source, t.c.external_id == old, t.c.lead_pk == pk)
+                    )
+                )
+        conn.execute(update(leads).where(leads.c.pk == pk).values(external_ids=merged))
+    return taken
+
+
+def touch(conn: Connection, pk: int, now: int, **values) -> None:
+    conn.execute(update(leads).where(leads.c.pk == pk).values(updated_at=now, **values))

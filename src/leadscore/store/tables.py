@@ -1,0 +1,223 @@
+"""The tables of the store (SQLAlchemy Core), the one description that queries use.
+
+Migrations in `store/migrations` create and evolve the same tables; a test checks that the
+migrated schema matches this metadata.
+
+Conventions: every surrogate key is an integer `pk` (public ids are text columns); every time
+is epoch microseconds UTC in a BIGINT, as in the scoring core, so that the same integers flow
+from the store to the scorer and comparisons are exact on SQLite and PostgreSQL alike. Events
+keep integer lead keys and event-type ids, because bulk reads of millions of events are the
+batch bottleneck.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    Double,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    false,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+metadata = MetaData(naming_convention=NAMING)
+
+Json = JSON().with_variant(JSONB(), "postgresql")
+"""JSON text on SQLite, JSONB on PostgreSQL."""
+
+Micros = BigInteger
+"""Epoch microseconds, UTC."""
+
+
+def _pk() -> Column:
+    return Column("pk", Integer, primary_key=True, autoincrement=True)
+
+
+def _lead_fk(**kwargs) -> Column:
+    return Column(
+        "lead_pk", Integer, ForeignKey("leads.pk", ondelete="CASCADE"), nullable=False, **kwargs
+    )
+
+
+leads = Table(
+    "leads",
+    metadata,
+    _pk(),
+    Column("id", String(200), nullable=False, unique=True),
+    Column("email", String(320), unique=True),
+    Column("external_ids", Json, nullable=False),
+    Column("attributes", Json, nullable=False),
+    Column("owner", String(200)),
+    Column("source", String(200)),  # attributes.source, copied for filtering
+    Column("stage", String(100)),  # the stage shown: the pinned stage, else lifecycle
+    Column("lifecycle_stage", String(100)),  # the automatic/CRM stage beneath any pin
+    Column("pinned_stage", String(100)),
+    Column("score", Double, nullable=False, server_default="0"),
+    Column("fit", Double, nullable=False, server_default="0"),
+    Column("engagement", Double, nullable=False, server_default="0"),
+    Column("grade", String(50)),
+    Column("tier", String(50)),
+    Column("explanation", Json),
+    Column("model_version", Integer),  # the model that scored it; null: never scored
+    Column("scored_at", Micros),
+    Column("created_at", Micros, nullable=False),
+    Column("updated_at", Micros, nullable=False),
+    Column("consent_basis", String(50)),  # consent, legitimate_interest, contract, …
+    Column("consent_given_at", Micros),
+    Column("consent_withdrawn_at", Micros),
+    Column("consent_source", String(200)),
+    Index(None, "score", "pk"),
+    Index(None, "created_at", "pk"),
+    Index(None, "updated_at", "pk"),
+    Index(None, "stage"),
+    Index(None, "owner"),
+    Index(None, "source"),
+)
+
+lead_external_ids = Table(
+    "lead_external_ids",
+    metadata,
+    Column("source", String(100), primary_key=True),
+    Column("external_id", String(200), primary_key=True),
+    _lead_fk(index=True),
+)
+
+event_types = Table(
+    "event_types",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(200), nullable=False, unique=True),
+)
+
+events = Table(
+    "events",
+    metadata,
+    _pk(),
+    Column("event_id", String(200), nullable=False, unique=True),  # idempotency key
+    _lead_fk(),
+    Column("type_id", Integer, ForeignKey("event_types.id"), nullable=False),
+    Column("occurred_at", Micros, nullable=False),
+    Column("properties", Json, nullable=False),
+    Column("source", String(200)),
+    Column("received_at", Micros, nullable=False),
+    Index(None, "lead_pk", "occurred_at"),
+)
+
+outcomes = Table(
+    "outcomes",
+    metadata,
+    _pk(),
+    _lead_fk(),
+    Column("outcome", String(20), nullable=False),  # converted or lost
+    Column("occurred_at", Micros, nullable=False),
+    Column("value", Double),
+    Column("created_at", Micros, nullable=False),
+    UniqueConstraint("lead_pk", "outcome", "occurred_at"),
+)
+
+score_history = Table(
+    "score_history",
+    metadata,
+    _pk(),
+    _lead_fk(),
+    Column("at", Micros, nullable=False),
+    Column("score", Double, nullable=False),
+    Column("fit", Double, nullable=False),
+    Column("engagement", Double, nullable=False),
+    Column("grade", String(50)),
+    Column("tier", String(50)),
+    Column("stage", String(100)),
+    Column("model_version", Integer),
+    Column("cause_kind", String(20), nullable=False),  # event, lead, outcome, model, …
+    Column("cause_ref", String(200)),
+    Index(None, "lead_pk", "at"),
+)
+
+model_versions = Table(
+    "model_versions",
+    metadata,
+    Column("version", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(200), nullable=False),
+    Column("yaml", Text, nullable=False),
+    Column("created_at", Micros, nullable=False),
+    Column("created_by", String(200)),
+    Column("active", Boolean, nullable=False, server_default=false()),
+    Column("activated_at", Micros),
+)
+
+model_activations = Table(
+    "model_activations",
+    metadata,
+    _pk(),
+    Column("version", Integer, ForeignKey("model_versions.version"), nullable=False),
+    Column("activated_at", Micros, nullable=False),
+    Column("kind", String(20), nullable=False),  # activate or rollback
+    Column("actor", String(200)),
+    Index(None, "activated_at"),
+)
+
+overrides = Table(
+    "overrides",
+    metadata,
+    _pk(),
+    _lead_fk(index=True),
+    Column("kind", String(10), nullable=False),  # points or stage
+    Column("points", Double),
+    Column("stage", String(100)),
+    Column("reason", Text, nullable=False),
+    Column("author", String(200), nullable=False),
+    Column("created_at", Micros, nullable=False),
+    Column("expires_at", Micros),
+    Column("deleted_at", Micros),
+    Column("deleted_by", String(200)),
+)
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    _pk(),
+    Column("name", String(200), nullable=False, unique=True),
+    Column("key_hash", String(64), nullable=False, unique=True),  # sha256 hex of the key
+    Column("scopes", String(100), nullable=False),  # comma-separated: read,write,admin
+    Column("created_at", Micros, nullable=False),
+    Column("revoked", Boolean, nullable=False, server_default=false()),
+    Column("revoked_at", Micros),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    _pk(),
+    Column("at", Micros, nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("action", String(50), nullable=False),
+    Column("target", String(300)),
+    Column("details", Json, nullable=False),
+    Index(None, "at"),
+)
+
+leases = Table(
+    "leases",
+    metadata,
+    Column("name", String(100), primary_key=True),
+    Column("holder", String(200)),
+    Column("expires_at", Micros),
+    Column("done_slot", Micros),  # the last scheduled time a run completed for
+    Column("updated_at", Micros, nullable=False),
+)

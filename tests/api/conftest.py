@@ -1,0 +1,178 @@
+"""A real server per backend (SQLite file, scratch PostgreSQL database), reached over a socket.
+
+Each backend gets one uvicorn server in a thread for the whole session; every test starts
+from empty tables, fresh API keys (admin, write, read) and a clock the test may set.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import httpx
+import pytest
+import uvicorn
+from tests.conftest import skip_or_fail
+
+from leadscore.api import create_app
+from leadscore.core.timestamps import parse_timestamp
+from leadscore.service import keys
+from leadscore.service.context import Context, wall_clock
+from leadscore.settings import Settings
+from leadscore.store import scratch
+
+POSTGRES_URL = os.environ.get(
+    "LEADSCORE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
+)
+
+MODEL = """
+name: test
+fit:
+  weight: 0.5
+  max: 50
+  rules:
+    - {id: sw, when: {field: industry, equals: software}, points: 25}
+    - {id: big, when: {field: employees, gte: 500}, points: 25}
+engagement:
+  weight: 0.5
+  max: 100
+  rules:
+    - {id: pricing, event: page_viewed, where: {field: url, contains: /pricing}, points: 30}
+    - {id: open, event: email_opened, points: 10, half_life: 10d}
+    - {id: demo, event: demo_booked, points: 60, expires_after: 30d}
+    - {id: unsub, event: email_unsubscribed, points: -100}
+grades: {A: 75, B: 50, C: 0}
+tiers: {hot: 70, warm: 40, cold: 0}
+stages:
+  - name: disqualified
+    when: {field: job_title, matches: student}
+  - {name: sql, min_score: 70}
+  - {name: mql, min_score: 40}
+  - {name: lead}
+"""
+
+
+@pytest.fixture(scope="session")
+def sqlite_url(tmp_path_factory) -> str:
+    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'leadscore.db'}"
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    try:
+        with scratch.scratch_postgres(POSTGRES_URL) as url:
+            yield url
+    except scratch.Unavailable as exc:
+        skip_or_fail(f"{exc} (set LEADSCORE_TEST_POSTGRES_URL)")
+
+
+@pytest.fixture(
+    scope="session", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def database_url(request) -> str:
+    return request.getfixturevalue(f"{request.param}_url")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class Server:
+    base_url: str
+    ctx: Context
+
+
+@pytest.fixture(scope="session")
+def server(database_url: str) -> Iterator[Server]:
+    ctx = Context.open(Settings(database_url=database_url, api_key_cache_seconds=0))
+    app = create_app(context=ctx, scheduler=False)
+    port = free_port()
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
+    uv = uvicorn.Server(config)
+    thread = threading.Thread(target=uv.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not uv.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            pytest.fail("the API server did not start")
+        time.sleep(0.01)
+    yield Server(f"http://127.0.0.1:{port}", ctx)
+    uv.should_exit = True
+    thread.join(10)
+    ctx.close()
+
+
+class Api:
+    """Clients for one test: `admin`, `writer`, `reader` (keys with those scopes), `anon`."""
+
+    def __init__(self, server: Server) -> None:
+        self.server = server
+        self.ctx = server.ctx
+        base = server.base_url + "/api/v1"
+        self.keys = {
+            scope: keys.create_key(self.ctx, f"{scope}-key", scope)
+            for scope in ("admin", "write", "read")
+        }
+        limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
+
+        def client(key: str | None) -> httpx.Client:
+            headers = {"Authorization": f"Bearer {key}"} if key else {}
+            return httpx.Client(base_url=base, headers=headers, timeout=60, limits=limits)
+
+        self.admin = client(self.keys["admin"])
+        self.writer = client(self.keys["write"])
+        self.reader = client(self.keys["read"])
+        self.anon = client(None)
+
+    def close(self) -> None:
+        for c in (self.admin, self.writer, self.reader, self.anon):
+            c.close()
+
+    def set_time(self, iso: str) -> int:
+        """Freeze the server's clock (epoch µs returned)."""
+        moment = parse_timestamp(iso)
+        self.ctx.clock = lambda: moment
+        return moment
+
+    def model(self, text: str = MODEL, activate: bool = True) -> dict:
+        response = self.admin.post(
+            "/models",
+            params={"activate": activate},
+            content=text,
+            headers={"Content-Type": "application/yaml"},
+        )
+        assert response.status_code == 201, response.text
+        return response.json()
+
+    def event(self, **body) -> dict:
+        response = self.writer.post("/events", json=body)
+        assert response.status_code in (200, 201), response.text
+        return response.json()
+
+    def lead(self, **body) -> dict:
+        response = self.writer.post("/leads", json=body)
+        assert response.status_code in (200, 201), response.text
+        return response.json()
+
+    def get(self, path: str, **params) -> dict:
+        response = self.reader.get(path, params=params)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+
+@pytest.fixture
+def api(server: Server) -> Iterator[Api]:
+    scratch.empty(server.ctx.db)
+    server.ctx.reset_caches()
+    server.ctx.clock = wall_clock
+    clients = Api(server)
+    yield clients
+    clients.close()
+    server.ctx.clock = wall_clock

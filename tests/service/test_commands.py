@@ -1,0 +1,138 @@
+"""The live service's commands, registered on a Typer app as cli.py will register them."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from leadscore.service import keys, queries
+from leadscore.service.commands import register
+from leadscore.service.context import Context
+from leadscore.settings import Settings
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "b2b-saas.yaml"
+app = typer.Typer()
+register(app)
+
+
+@pytest.fixture
+def run(database_url):
+    runner = CliRunner()
+
+    def invoke(*args: str | Path):
+        return runner.invoke(
+            app, [str(a) for a in args], env={"LEADSCORE_DATABASE_URL": database_url}
+        )
+
+    return invoke
+
+
+def open_ctx(database_url: str) -> Context:
+    return Context.open(Settings(database_url=database_url))
+
+
+def test_apikey_create_prints_the_key_last(run, database_url) -> None:
+    result = run("apikey", "create", "--name", "crm", "--scopes", "read,write")
+    assert result.exit_code == 0, result.output
+    key = result.stdout.strip().splitlines()[-1]
+    with open_ctx(database_url) as ctx:
+        principal = keys.authenticate(ctx, key)
+    assert principal.name == "crm" and principal.scopes == {"read", "write"}
+    assert run("apikey", "create", "--name", "crm").exit_code == 2  # names are unique
+    assert run("apikey", "create", "--name", "x", "--scopes", "root").exit_code == 2
+    assert "crm" in run("apikey", "list").stdout
+    assert run("apikey", "revoke", "--name", "crm").exit_code == 0
+    with open_ctx(database_url) as ctx:
+        assert keys.authenticate(ctx, key) is None
+
+
+def test_model_commands(run, tmp_path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("fit:\n  weight: 2\n  max: 10\nengagement: {weight: 0, max: 1}\n")
+    result = run("model", "upload", bad)
+    assert result.exit_code == 2
+    assert f"{bad}: fit.weight: must be between 0 and 1" in result.stderr
+    assert "(line 2)" in result.stderr
+    assert run("model", "upload", EXAMPLE, "--activate").exit_code == 0
+    assert run("model", "upload", EXAMPLE).exit_code == 0
+    assert run("model", "activate", "2").exit_code == 0
+    rolled = run("model", "rollback", "2")
+    assert rolled.exit_code == 0 and "rolled back to version 1" in rolled.stdout
+    listing = run("model", "list").stdout
+    assert "b2b-saas" in listing and "yes" in listing
+    assert run("model", "activate", "9").exit_code == 2
+
+
+def test_import_and_recompute(run, database_url, tmp_path) -> None:
+    assert run("model", "upload", EXAMPLE, "--activate").exit_code == 0
+    leads = tmp_path / "leads.csv"
+    leads.write_text("Key,Mail,industry\nL1,a@x.io,saas\nL2,b@,saas\n")
+    bad = run("import", "leads", leads, "--map", "id=Key", "--map", "email=Mail")
+    assert bad.exit_code == 2
+    assert f"invalid: {leads}: line 3: email" in bad.stderr
+    good = run("import", "leads", leads, "--map", "id=Key", "--map", "email=Mail", "--skip-invalid")
+    assert good.exit_code == 0 and "imported 1 leads from 2 rows, 1 skipped" in good.stdout
+    events = tmp_path / "events.csv"
+    events.write_text("lead_id,type,occurred_at\nL1,demo_booked,2025-12-01T00:00:00Z\n")
+    assert run("import", "events", events).exit_code == 0
+    result = run("recompute", "--as-of", "2025-12-02")
+    assert result.exit_code == 0 and "recomputed 1 leads: 1 changed" in result.stdout
+    with open_ctx(database_url) as ctx:
+        assert queries.get_lead(ctx, "L1")["engagement"] == 50.0
+    assert run("recompute", "--as-of", "tomorrow").exit_code == 2
+    assert run("import", "leads", tmp_path / "none.csv").exit_code == 2
+
+
+def test_init_demo_loads_data_and_prints_an_admin_key(run, database_url) -> None:
+    result = run("init-demo", "--leads", "120", "--model", EXAMPLE)
+    assert result.exit_code == 0, result.output
+    key = result.stdout.strip().splitlines()[-1]
+    with open_ctx(database_url) as ctx:
+        assert keys.authenticate(ctx, key).allows("admin")
+        page = queries.list_leads(ctx, queries.LeadFilters(), limit=500)
+    assert len(page["data"]) == 120 and all(lead["score"] is not None for lead in page["data"])
+    again = run("init-demo", "--model", EXAMPLE)
+    assert again.exit_code == 0 and "already set up" in again.stdout
+    assert again.stdout.strip().splitlines()[-1] != key
+
+
+def test_serve_runs_migrations_and_answers(database_url, tmp_path) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    code = (
+        "import typer; from leadscore.service.commands import register; "
+        "app = typer.Typer(); register(app); app()"
+    )
+    env = {**os.environ, "LEADSCORE_DATABASE_URL": database_url}
+    server = subprocess.Popen(
+        [sys.executable, "-c", code, "serve", "--port", str(port), "--no-scheduler"],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                response = httpx.get(f"http://127.0.0.1:{port}/api/v1/health")
+                break
+            except httpx.TransportError:
+                assert server.poll() is None, server.stdout.read().decode()
+                assert time.monotonic() < deadline, "serve did not answer"
+                time.sleep(0.1)
+        assert response.json()["status"] == "ok"
+    finally:
+        server.terminate()
+        server.wait(10)
+        server.stdout.close()

@@ -1,0 +1,48 @@
+"""The store: migrations build exactly the tables of `store/tables.py`, rerun harmlessly,
+and SQLite runs with WAL, a busy timeout and foreign keys."""
+
+from __future__ import annotations
+
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import create_engine, text
+
+from leadscore.settings import Settings, normalise_database_url
+from leadscore.store.tables import metadata
+
+
+def test_migrations_match_the_tables_and_rerun_harmlessly(ctx) -> None:
+    ctx.db.migrate()
+    with ctx.db.engine.connect() as conn:
+        migration = MigrationContext.configure(conn, opts={"compare_type": True})
+        assert compare_metadata(migration, metadata) == []
+        assert conn.scalar(text("SELECT version_num FROM alembic_version")) == "0001"
+
+
+def test_sqlite_pragmas(tmp_path) -> None:
+    from leadscore.service.context import Context
+
+    settings = Settings(database_url=f"sqlite:///{tmp_path / 'x.db'}")
+    with Context.open(settings) as ctx, ctx.db.read() as conn:
+        assert conn.scalar(text("PRAGMA journal_mode")) == "wal"
+        assert conn.scalar(text("PRAGMA foreign_keys")) == 1
+        assert conn.scalar(text("PRAGMA busy_timeout")) == 10_000
+
+
+def test_postgres_urls_use_psycopg() -> None:
+    assert normalise_database_url("postgresql://u@h/db") == "postgresql+psycopg://u@h/db"
+    assert normalise_database_url("postgres://u@h/db") == "postgresql+psycopg://u@h/db"
+    assert Settings(database_url="postgres://h/db").database_url.startswith("postgresql+psycopg")
+
+
+def test_a_connection_the_server_dropped_is_retried(ctx) -> None:
+    if not ctx.db.is_postgres:
+        return  # SQLite has no server to drop connections
+    with ctx.db.read() as conn:
+        pid = conn.scalar(text("SELECT pg_backend_pid()"))
+    admin = create_engine(ctx.db.url)  # not from the pool, which holds the victim
+    with admin.connect() as other:
+        other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        other.commit()
+    admin.dispose()
+    assert ctx.db.transact(lambda conn: conn.scalar(text("SELECT 42"))) == 42
