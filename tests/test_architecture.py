@@ -43,3 +43,22 @@ def test_core_module_is_pure(path: Path) -> None:
             if path.name == "loader.py" and called == "read_text":
                 continue
             assert called not in FORBIDDEN_CALLS, f"{path.name} calls {called}()"
+
+
+def test_public_api_is_exactly_all() -> None:
+    import leadscore
+
+    assert sorted(leadscore.__all__) == sorted(
+        [
+            "Event",
+            "Lead",
+            "ModelError",
+            "__version__",
+            "load_model_file",
+            "load_model_text",
+            "score_frame",
+            "score_lead",
+        ]
+    )
+    for name in leadscore.__all__:
+        assert getattr(leadscore, name) is not None

@@ -1,3 +1,31 @@
-"""leadscore: open, exact, explainable lead scoring and qualification."""
+"""leadscore: open, exact, explainable lead scoring and qualification.
+
+The public face: load a model, score one lead with the reference scorer, or score whole
+tables with the vectorised kernel (which gives the same numbers).
+"""
+
+from leadscore.core.evaluate import score_lead
+from leadscore.core.loader import ModelError, load_model_file, load_model_text
+from leadscore.core.records import Event, Lead
 
 __version__ = "0.1.0"
+
+__all__ = [
+    "Event",
+    "Lead",
+    "ModelError",
+    "__version__",
+    "load_model_file",
+    "load_model_text",
+    "score_frame",
+    "score_lead",
+]
+
+
+def __getattr__(name: str):
+    """`score_frame` imports Polars only when asked for."""
+    if name == "score_frame":
+        from leadscore.engine.kernel import score_frame
+
+        return score_frame
+    raise AttributeError(f"module 'leadscore' has no attribute {name!r}")

@@ -23,6 +23,7 @@ from leadscore import demo
 from leadscore.core.loader import ModelError, load_model_file
 from leadscore.core.model import Model
 from leadscore.core.timestamps import TimestampError, format_timestamp, parse_timestamp, to_micros
+from leadscore.engine import commands as engine_commands
 from leadscore.engine.io import InputError, detect_format, write_scores
 from leadscore.ml import commands as ml_commands
 from leadscore.offline import score_files
@@ -176,6 +177,7 @@ def schema() -> None:
 
 
 demo.register(app)
+engine_commands.register(app)
 ml_commands.register(app)
 service_commands.register(app)
 tuning_commands.register(app)

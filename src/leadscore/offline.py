@@ -1,14 +1,20 @@
-"""Offline scoring of files (SPEC §3): read, score with the reference engine, return results."""
+"""Offline scoring of files (SPEC §3): read, score with the vectorised kernel, return results.
+
+Files are read into frames by engine/frames.py (falling back to the row-by-row reader of
+engine/io.py for its messages and skip reports) and scored by engine/kernel.py, which gives
+the reference scorer's results (core/evaluate.py) for whole tables.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from leadscore.core.evaluate import score_lead
 from leadscore.core.explain import ScoreResult
 from leadscore.core.model import Model
-from leadscore.engine.io import OnBadRow, read_events, read_leads
+from leadscore.engine.frames import read_inputs
+from leadscore.engine.io import OnBadRow
+from leadscore.engine.results import FrameResults
 
 
 def score_files(
@@ -18,15 +24,14 @@ def score_files(
     as_of: int,
     on_bad_row: OnBadRow | None = None,
     progress: Callable[[int], None] | None = None,
-) -> list[ScoreResult]:
-    """Score every lead of the leads file, in its order, at `as_of` (epoch µs)."""
-    leads = read_leads(leads_path, on_bad_row)
-    events = {}
-    if events_path is not None:
-        events = read_events(events_path, {lead.id for lead in leads}, on_bad_row)
-    results = []
-    for lead in leads:
-        results.append(score_lead(model, lead, events.get(lead.id, ()), as_of))
-        if progress is not None:
-            progress(1)
+) -> Sequence[ScoreResult]:
+    """Score every lead of the leads file, in its order, at `as_of` (epoch µs).
+
+    The result is a sequence of ScoreResult (with contributions); `write_scores` writes it
+    straight from the kernel's frame.
+    """
+    leads, events = read_inputs(model, leads_path, events_path, on_bad_row)
+    results = FrameResults(leads, events, model, as_of)
+    if progress is not None:
+        progress(len(results))
     return results

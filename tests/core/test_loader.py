@@ -233,3 +233,11 @@ def test_yaml_dates_stay_text() -> None:
     condition = model.fit.rules[0].when
     assert condition.operand == "2024-01-05"
     assert condition.holds(Lead("x", None, {"day": " 2024-01-05"}).get, EvalContext(as_of=0))
+
+
+def test_timestamps_out_of_range_are_errors_not_crashes() -> None:
+    from leadscore.core.timestamps import TimestampError, coerce_timestamp, parse_timestamp
+
+    with pytest.raises(TimestampError, match="outside the supported range"):
+        parse_timestamp("9999-12-31T23:59:00-01:00")
+    assert coerce_timestamp("0001-01-01T00:00:00+01:00") is None

@@ -46,7 +46,10 @@ def parse_timestamp(text: str) -> int:
         hours, minutes = int(zone[1:3]), int(zone[4:6])
         if hours > 23 or minutes > 59:
             raise TimestampError(f"{text!r} has an invalid UTC offset {zone}")
-        moment -= sign * timedelta(hours=hours, minutes=minutes)
+        try:
+            moment -= sign * timedelta(hours=hours, minutes=minutes)
+        except OverflowError:
+            raise TimestampError(f"{text!r} is outside the supported range of dates") from None
     return to_micros(moment)
 
 

@@ -296,6 +296,10 @@ def _number(value: float) -> str:
 
 def write_scores(results: Iterable[ScoreResult], out: str | Path | None, explain: bool) -> None:
     """Write results to `out` by extension, or to stdout (CSV; JSON Lines with `explain`)."""
+    from leadscore.engine.results import write_fast  # the kernel's results, written as a frame
+
+    if write_fast(results, out, explain):
+        return
     if out is None:
         if explain:
             _write_jsonl(results, sys.stdout)
