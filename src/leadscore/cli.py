@@ -10,7 +10,6 @@ import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -20,9 +19,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedCo
 from rich.table import Table
 
 from leadscore import demo
-from leadscore.core.loader import ModelError, load_model_file
+from leadscore.cli_support import err, fail, load_model_or_exit, parse_as_of
 from leadscore.core.model import Model
-from leadscore.core.timestamps import TimestampError, format_timestamp, parse_timestamp, to_micros
+from leadscore.core.timestamps import format_timestamp
 from leadscore.engine import commands as engine_commands
 from leadscore.engine.io import InputError, detect_format, write_scores
 from leadscore.ml import commands as ml_commands
@@ -37,33 +36,6 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-err = Console(stderr=True, highlight=False, soft_wrap=True)
-
-
-def fail(message: str) -> typer.Exit:
-    """Print a one-line error to stderr and return the exit-2 to raise."""
-    err.print(f"error: {message}", markup=False)
-    return typer.Exit(2)
-
-
-def load_model_or_exit(path: Path) -> Model:
-    try:
-        return load_model_file(path)
-    except ModelError as exc:
-        for problem in exc.problems:
-            err.print(f"{exc.source}: {problem}", markup=False)
-        raise typer.Exit(2) from None
-    except OSError as exc:
-        raise fail(f"{path}: cannot read the model: {exc.strerror or exc}") from None
-
-
-def parse_as_of(text: str | None) -> int:
-    if text is None:
-        return to_micros(datetime.now(UTC))
-    try:
-        return parse_timestamp(text)
-    except TimestampError as exc:
-        raise fail(f"--as-of: {exc}") from None
 
 
 @contextmanager

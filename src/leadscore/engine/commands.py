@@ -4,46 +4,19 @@
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from leadscore.core.loader import ModelError, load_model_file
+from leadscore.cli_support import fail, load_model_or_exit, parse_as_of
 from leadscore.core.model import Model
-from leadscore.core.timestamps import TimestampError, parse_timestamp, to_micros
 
 
 class Engine(StrEnum):
     polars = "polars"
     spark = "spark"
-
-
-def _fail(message: str) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(2)
-
-
-def _model(path: Path) -> Model:
-    try:
-        return load_model_file(path)
-    except ModelError as exc:
-        for problem in exc.problems:
-            typer.echo(f"{exc.source}: {problem}", err=True)
-        raise typer.Exit(2) from None
-    except OSError as exc:
-        raise _fail(f"{path}: cannot read the model: {exc.strerror or exc}") from None
-
-
-def _as_of(text: str | None) -> int:
-    if text is None:
-        return to_micros(datetime.now(UTC))
-    try:
-        return parse_timestamp(text)
-    except TimestampError as exc:
-        raise _fail(f"--as-of: {exc}") from None
 
 
 def register(app: typer.Typer) -> None:
@@ -71,8 +44,8 @@ def register(app: typer.Typer) -> None:
         explain: Annotated[bool, typer.Option(help="Add the explanation columns.")] = False,
     ) -> None:
         """Score every lead of a table (SPEC §5): the Polars kernel here, or inside Spark."""
-        scoring = _model(model)
-        moment = _as_of(as_of)
+        scoring = load_model_or_exit(model)
+        moment = parse_as_of(as_of)
         started = time.perf_counter()
         if engine is Engine.polars:
             count = _polars(scoring, leads, events, moment, out, explain)
@@ -90,13 +63,13 @@ def _polars(model: Model, leads: Path, events: Path | None, as_of: int, out: Pat
     try:
         lead_frame, event_frame = read_inputs(model, leads, events)
     except InputError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     scores = score_frame(lead_frame, event_frame, model, as_of, explain=explain)
     try:
         with _atomic(out) as tmp:
             scores.write_parquet(tmp)
     except OSError as exc:
-        raise _fail(f"{exc.filename or out}: {exc.strerror or exc}") from None
+        raise fail(f"{exc.filename or out}: {exc.strerror or exc}") from None
     return scores.height
 
 
@@ -104,10 +77,10 @@ def _spark(model, leads, events, as_of, out, partitions, master, explain) -> int
     try:
         from leadscore.engine.spark import run_batch, session
     except ImportError as exc:  # pragma: no cover - depends on the installed extras
-        raise _fail(f"the spark engine needs `pip install leadscore[spark]` ({exc})") from None
+        raise fail(f"the spark engine needs `pip install leadscore[spark]` ({exc})") from None
     for path in (leads, events):
         if path is not None and not path.exists():
-            raise _fail(f"{path}: no such file or folder")
+            raise fail(f"{path}: no such file or folder")
     spark = session(master)
     events_path = None if events is None else str(events)
     run_batch(spark, str(leads), events_path, model, as_of, str(out), partitions, explain)
