@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from leadscore import __version__
 from leadscore.api import errors, schemas
-from leadscore.api.routes import ingest, leads, models
+from leadscore.api.routes import ingest, leads, models, predictive_models
 from leadscore.scheduler import Scheduler
 from leadscore.service.context import Context
 from leadscore.service.group_commit import GroupCommit
@@ -77,6 +77,7 @@ def create_app(
     api.include_router(leads.router)
     api.include_router(ingest.router)
     api.include_router(models.router)
+    api.include_router(predictive_models.router)
     api.add_api_route(
         "/health", health, methods=["GET"], response_model=schemas.Health, tags=["health"]
     )

@@ -86,12 +86,24 @@ class Lead(Out):
     consent: Consent
 
 
+class Prediction(Out):
+    """The active predictive model's view of a lead (§7), beside the rule score."""
+
+    model_version: int = Field(description="the predictive model version")
+    probability: float = Field(description="calibrated probability of converting, 0..1")
+    score: int = Field(description="the probability as 0..100")
+    reasons: list[str] = Field(description="top features pushing up (+), then down (−)")
+
+
 class LeadDetail(Lead):
     explanation: dict[str, Any] | None = Field(
         description="contributions per rule (§2.6), the model's own stage, overrides"
     )
     overrides: list[Override]
     outcomes: list[OutcomeSummary]
+    prediction: Prediction | None = Field(
+        None, description="null when no predictive model is active"
+    )
 
 
 class LeadWritten(LeadDetail):
@@ -209,6 +221,31 @@ class Activation(Out):
 
 class ModelUploaded(ModelVersion):
     activation: Activation | None = None
+
+
+class PredictiveSummary(Out):
+    rows: int | None
+    positive_rate: float | None
+    estimator: str | None
+    roc_auc: float | None
+    pr_auc: float | None
+    brier: float | None
+    trained_at: str | None
+
+
+class PredictiveModel(Out):
+    version: int
+    name: str
+    active: bool
+    created_at: str
+    created_by: str | None
+    summary: PredictiveSummary | None = None
+    card: dict[str, Any] | None = Field(None, description="the model card (§7)")
+
+
+class PredictiveActivation(Out):
+    version: int
+    active: bool
 
 
 class OverrideWritten(Out):

@@ -46,6 +46,9 @@ def _clean_json(value):
     return value
 
 
+clean_json = _clean_json
+
+
 def write_json(path: Path, data: dict) -> None:
     path.write_text(json.dumps(_clean_json(data), indent=2, ensure_ascii=False) + "\n")
 
@@ -75,20 +78,44 @@ def load(model_dir: Path) -> tuple[dict, dict, FeatureSpec]:
         spec = FeatureSpec.from_dict(meta["spec"])
     except (ValueError, KeyError, TypeError) as exc:
         raise MLInputError(f"{model_dir / META_FILE}: unreadable ({exc})") from None
+    require_lightgbm(meta, str(model_dir))
+    model = _load_trusted(model_dir / MODEL_FILE, str(model_dir / MODEL_FILE))
+    return model, meta, spec
+
+
+def require_lightgbm(meta: dict, where: str) -> None:
+    """Fail clearly when a model was fitted with LightGBM and it is not installed here."""
     if meta.get("uses_lightgbm"):
         try:
             import lightgbm  # noqa: F401
         except ImportError:
             raise MLInputError(
-                f"{model_dir}: this model needs LightGBM; pip install 'leadscore[lightgbm]'"
+                f"{where}: this model needs LightGBM; pip install 'leadscore[lightgbm]'"
             ) from None
-    path = model_dir / MODEL_FILE
+
+
+def dumps(model: dict) -> bytes:
+    """The fitted estimators as skops bytes (stored in the database for store-trained models)."""
+    return sio.dumps(model)
+
+
+def loads(data: bytes, where: str) -> dict:
+    """Fitted estimators from skops bytes, under the same trusted-type rule as a model folder."""
+    return _load_trusted(bytes(data), where)
+
+
+def _load_trusted(source: Path | bytes, where: str) -> dict:
+    """Load skops data, refusing any stored type outside `TRUSTED_TYPES`."""
+    as_file = isinstance(source, Path)
     try:
-        untrusted = sio.get_untrusted_types(file=path)
-    except Exception as exc:  # skops raises several types for a damaged file
-        raise MLInputError(f"{path}: not a readable skops file ({exc})") from None
+        if as_file:
+            untrusted = sio.get_untrusted_types(file=source)
+        else:
+            untrusted = sio.get_untrusted_types(data=source)
+    except Exception as exc:  # skops raises several types for damaged data
+        raise MLInputError(f"{where}: not a readable skops file ({exc})") from None
     refused = sorted(set(untrusted) - set(TRUSTED_TYPES))
     if refused:
-        raise MLInputError(f"{path}: refusing to load untrusted types: {', '.join(refused)}")
-    model = sio.load(path, trusted=[t for t in untrusted if t in TRUSTED_TYPES])
-    return model, meta, spec
+        raise MLInputError(f"{where}: refusing to load untrusted types: {', '.join(refused)}")
+    trusted = [t for t in untrusted if t in TRUSTED_TYPES]
+    return sio.load(source, trusted=trusted) if as_file else sio.loads(source, trusted=trusted)

@@ -1,7 +1,8 @@
-"""CLI commands of the predictive side: `train`, `predict`, `evaluate`.
+"""CLI commands of the predictive side: `train`, `predict`, `evaluate`, `predictive`.
 
 The only layer that reads the clock or prints; every user mistake becomes one line on stderr
-and exit code 2.
+and exit code 2. scikit-learn and skops are imported inside the commands that need them, so
+that starting the CLI for any other command stays fast.
 """
 
 from __future__ import annotations
@@ -18,10 +19,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from leadscore.ml import artifact, card
+from leadscore.ml import card
 from leadscore.ml import columns as col
 from leadscore.ml.errors import MLInputError
-from leadscore.ml.estimators import lightgbm_available
 from leadscore.ml.io import read_table
 
 
@@ -60,9 +60,23 @@ def _as_of(text: str | None) -> float | None:
 
 @_user_errors
 def train_command(
-    data: Annotated[Path, typer.Option("--data", help="CSV, JSON Lines or Parquet (.gz ok).")],
-    target: Annotated[str, typer.Option("--target", help="Outcome column.")],
-    out: Annotated[Path, typer.Option("--out", help="Model folder to write.")],
+    data: Annotated[
+        Path | None, typer.Option("--data", help="CSV, JSON Lines or Parquet (.gz ok).")
+    ] = None,
+    target: Annotated[str | None, typer.Option("--target", help="Outcome column.")] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Model folder to write.")] = None,
+    from_store: Annotated[
+        bool,
+        typer.Option(
+            "--from-store",
+            help="Train on the service's leads with outcomes (LEADSCORE_DATABASE_URL) and "
+            "store the model as a new predictive version.",
+        ),
+    ] = False,
+    name: Annotated[str | None, typer.Option(help="With --from-store: the version's name.")] = None,
+    activate: Annotated[
+        bool, typer.Option(help="With --from-store: make the new version active.")
+    ] = True,
     positive: Annotated[
         str | None, typer.Option(help="Target value meaning converted (default: detected).")
     ] = None,
@@ -87,11 +101,44 @@ def train_command(
     ] = None,
     engine: Annotated[Engine, typer.Option(help="Gradient boosting library.")] = Engine.auto,
 ) -> None:
-    """Learn a calibrated conversion-probability model and write it with its model card."""
+    """Learn a calibrated conversion-probability model and write it with its model card
+    (from a file with --data/--target/--out, or from the store with --from-store)."""
+    from leadscore.ml import artifact
+    from leadscore.ml.estimators import lightgbm_available
     from leadscore.ml.train import TrainOptions, train
 
     if engine == Engine.lightgbm and not lightgbm_available():
         raise MLInputError("--engine lightgbm: LightGBM is not installed")
+    use_lightgbm = None if engine == Engine.auto else engine == Engine.lightgbm
+    file_options = {
+        "--data": data,
+        "--target": target,
+        "--out": out,
+        "--positive": positive,
+        "--id": id_column,
+        "--time-column": time_column,
+        "--as-of": as_of,
+    }
+    if from_store:
+        given = [k for k, v in file_options.items() if v is not None] + (
+            ["--row-order-is-time"] if row_order_is_time else []
+        )
+        if given:
+            raise MLInputError(f"--from-store reads the store; {', '.join(given)} do not apply")
+        _train_from_store(name, list(exclude or []), seed, folds, use_lightgbm, activate)
+        return
+    if name is not None:
+        raise MLInputError("--name applies with --from-store only")
+    for option, value, what in (
+        ("--data", data, "FILE"),
+        ("--target", target, "COLUMN"),
+        ("--out", out, "MODEL_DIR"),
+    ):
+        if value is None:
+            raise MLInputError(
+                f"{option} {what} is required (or train from the store: --from-store)"
+            )
+    assert data is not None and target is not None and out is not None
     options = TrainOptions(
         target=target,
         positive=positive,
@@ -102,7 +149,7 @@ def train_command(
         seed=seed,
         folds=folds,
         as_of=_as_of(as_of),
-        use_lightgbm=None if engine == Engine.auto else engine == Engine.lightgbm,
+        use_lightgbm=use_lightgbm,
     )
     frame = read_table(data)
     trained_at = datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
@@ -121,9 +168,21 @@ def train_command(
 
 @_user_errors
 def predict_command(
-    model: Annotated[Path, typer.Option("--model", help="Model folder from `train`.")],
     data: Annotated[Path, typer.Option("--data", help="Leads to score.")],
     out: Annotated[Path, typer.Option("--out", help="Output file (.csv, .jsonl, .parquet).")],
+    model: Annotated[
+        Path | None, typer.Option("--model", help="Model folder from `train`.")
+    ] = None,
+    model_version: Annotated[
+        int | None,
+        typer.Option(
+            "--model-version", help="A predictive model version stored by `train --from-store`."
+        ),
+    ] = None,
+    events: Annotated[
+        Path | None,
+        typer.Option(help="With --model-version: the leads' events (lead_id, type, occurred_at)."),
+    ] = None,
     id_column: Annotated[
         str | None, typer.Option("--id", help="Id column to copy (default: the training one).")
     ] = None,
@@ -135,6 +194,20 @@ def predict_command(
     """Score leads: probability, score 0-100 and the reasons, one row per input row."""
     from leadscore.ml.predict import score_table, write_table
 
+    if (model is None) == (model_version is None):
+        raise MLInputError("give either --model MODEL_DIR or --model-version V")
+    if model_version is not None:
+        table = _predict_with_version(model_version, data, events, id_column, as_of, reasons)
+        write_table(table, out)
+        typer.echo(
+            f"scored {table.height} rows with predictive model version {model_version} into {out}"
+        )
+        return
+    if events is not None:
+        raise MLInputError("--events applies with --model-version only")
+    from leadscore.ml import artifact
+
+    assert model is not None
     fitted, meta, spec = artifact.load(model)
     frame = read_table(data)
     if id_column is None and meta.get("id_column") in frame.columns:
@@ -153,6 +226,48 @@ def predict_command(
     typer.echo(f"scored {table.height} rows into {out}")
 
 
+def _predict_with_version(
+    version: int,
+    data: Path,
+    events: Path | None,
+    id_column: str | None,
+    as_of: str | None,
+    with_reasons: bool,
+):
+    """Score a leads file (SPEC §3 columns: id, email, attributes) with a stored version."""
+    import polars as pl
+
+    from leadscore.ml.store_model import load_predictor
+    from leadscore.service.commands import service
+
+    frame = read_table(data)
+    if id_column is None:
+        id_column = next((c for c in ("id", "lead_id") if c in frame.columns), None)
+        if id_column is None:
+            raise MLInputError(f"{data}: no id column (id or lead_id); name one with --id")
+    elif id_column not in frame.columns:
+        raise MLInputError(f"{data}: id column {id_column!r} not found")
+    leads = frame.rename({id_column: "id"}) if id_column != "id" else frame
+    leads = leads.with_columns(pl.col("id").cast(pl.String))
+    event_frame = None
+    if events is not None:
+        event_frame = read_table(events)
+        missing = [c for c in ("lead_id", "type", "occurred_at") if c not in event_frame.columns]
+        if missing:
+            raise MLInputError(f"{events}: missing column(s) {', '.join(missing)}")
+    moment = _as_of(as_of)
+    micros = int(round((col.now_epoch() if moment is None else moment) * 1e6))
+    with service() as ctx, ctx.db.read() as conn:
+        predictor = load_predictor(conn, version)
+    if predictor is None:
+        raise MLInputError(
+            f"no predictive model version {version} in the store (see `leadscore predictive list`)"
+        )
+    table = predictor.predict(leads, event_frame, micros)
+    table = table.rename({"lead_id": id_column}).with_columns(pl.col("reasons").list.join("; "))
+    return table if with_reasons else table.drop("reasons")
+
+
 @_user_errors
 def evaluate_command(
     model: Annotated[Path, typer.Option("--model", help="Model folder from `train`.")],
@@ -166,6 +281,7 @@ def evaluate_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:
     """Measure a model on new labelled leads (the model card's figures)."""
+    from leadscore.ml import artifact
     from leadscore.ml.predict import evaluate_table
 
     fitted, meta, spec = artifact.load(model)
@@ -180,7 +296,7 @@ def evaluate_command(
         as_of=_as_of(as_of),
     )
     if as_json:
-        typer.echo(json.dumps(artifact._clean_json(report), indent=2))
+        typer.echo(json.dumps(artifact.clean_json(report), indent=2))
         return
     _print_report(report)
 
@@ -227,8 +343,86 @@ def _print_report(report: dict) -> None:
     console.print(calib)
 
 
+def _train_from_store(
+    name: str | None,
+    exclude: list[str],
+    seed: int,
+    folds: int | None,
+    use_lightgbm: bool | None,
+    activate: bool,
+) -> None:
+    from leadscore.service import predictions
+    from leadscore.service.commands import service
+
+    with service() as ctx:
+        done = predictions.train(
+            ctx,
+            actor="cli",
+            name=name,
+            exclude=exclude,
+            activate=activate,
+            seed=seed,
+            folds=folds,
+            use_lightgbm=use_lightgbm,
+        )
+    report = done["card"]
+    for w in report["leakage"]["warnings"]:
+        typer.echo(f"warning: possible leakage in column {w['column']!r}: {w['reason']}", err=True)
+    m, data = report["metrics"], report["data"]["store"]
+    typer.echo(
+        f"trained {report['model']['chosen']} on {data['leads_with_outcomes']} leads with "
+        f"outcomes ({data['converted']} converted, {data['lost']} lost): ROC AUC "
+        f"{m['roc_auc']:.3f}, PR AUC {m['pr_auc']:.3f}, Brier {m['brier']:.4f} "
+        "(cross-validated)"
+    )
+    state = "active" if done["active"] else "not active"
+    typer.echo(f"stored as predictive model version {done['version']} ({state})")
+
+
+def predictive_list() -> None:
+    """List the predictive model versions trained from the store, with their figures."""
+    from leadscore.service import predictions
+    from leadscore.service.commands import service
+
+    with service() as ctx:
+        versions = predictions.list_models(ctx, with_cards=True)
+    table = Table("version", "name", "active", "created", "rows", "estimator", "ROC AUC", "Brier")
+    for v in versions:
+        s = v["summary"]
+        table.add_row(
+            str(v["version"]),
+            v["name"],
+            "yes" if v["active"] else "",
+            v["created_at"],
+            str(s["rows"]),
+            str(s["estimator"]),
+            "–" if s["roc_auc"] is None else f"{s['roc_auc']:.3f}",
+            "–" if s["brier"] is None else f"{s['brier']:.4f}",
+        )
+    Console().print(table)
+
+
+def predictive_activate(
+    version: Annotated[int, typer.Argument(help="The predictive model version.")],
+) -> None:
+    """Make a predictive model version the one the live service shows."""
+    from leadscore.service import predictions
+    from leadscore.service.commands import service
+
+    with service() as ctx:
+        predictions.activate(ctx, version, "cli")
+    typer.echo(f"predictive model version {version} is active")
+
+
 def register(app: typer.Typer) -> None:
-    """Add train / predict / evaluate to the CLI."""
+    """Add train / predict / evaluate / predictive to the CLI."""
     app.command("train")(train_command)
     app.command("predict")(predict_command)
     app.command("evaluate")(evaluate_command)
+    predictive = typer.Typer(
+        help="List and activate predictive model versions trained from the store.",
+        no_args_is_help=True,
+    )
+    predictive.command("list")(predictive_list)
+    predictive.command("activate")(predictive_activate)
+    app.add_typer(predictive, name="predictive")

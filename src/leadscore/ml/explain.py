@@ -228,17 +228,21 @@ def describe_values(frame: pl.DataFrame, X: np.ndarray, spec: FeatureSpec) -> li
     return phrases
 
 
-def reasons(contrib: np.ndarray, phrases: list[list[str]]) -> list[str]:
-    """'+ A; + B; − C': up to three features pushing up, then up to three pushing down."""
+def reason_lists(contrib: np.ndarray, phrases: list[list[str]]) -> list[list[str]]:
+    """Per row: up to three features pushing up ('+ A'), then up to three pushing down."""
     out = []
     for i in range(contrib.shape[0]):
         row = contrib[i]
         order = np.argsort(-np.abs(row), kind="stable")
         ups = [k for k in order if row[k] >= MIN_EFFECT][:TOP]
         downs = [k for k in order if row[k] <= -MIN_EFFECT][:TOP]
-        items = [f"+ {phrases[k][i]}" for k in ups] + [f"\u2212 {phrases[k][i]}" for k in downs]
-        out.append("; ".join(items))
+        out.append([f"+ {phrases[k][i]}" for k in ups] + [f"\u2212 {phrases[k][i]}" for k in downs])
     return out
+
+
+def reasons(contrib: np.ndarray, phrases: list[list[str]]) -> list[str]:
+    """'+ A; + B; − C': up to three features pushing up, then up to three pushing down."""
+    return ["; ".join(items) for items in reason_lists(contrib, phrases)]
 
 
 def importance(contrib: np.ndarray, spec: FeatureSpec) -> list[dict]:

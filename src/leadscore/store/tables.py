@@ -21,6 +21,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -159,6 +160,19 @@ model_versions = Table(
     Column("created_by", String(200)),
     Column("active", Boolean, nullable=False, server_default=false()),
     Column("activated_at", Micros),
+)
+
+predictive_models = Table(
+    "predictive_models",
+    metadata,
+    Column("version", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(200), nullable=False),
+    Column("created_at", Micros, nullable=False),
+    Column("created_by", String(200)),
+    Column("card", Json, nullable=False),  # the model card (data, features, metrics, date)
+    Column("meta", Json, nullable=False),  # preparation, calibration, explanation data
+    Column("artifact", LargeBinary, nullable=False),  # fitted estimators, skops format
+    Column("active", Boolean, nullable=False, server_default=false()),
 )
 
 model_activations = Table(

@@ -12,7 +12,7 @@ from leadscore.api import schemas
 from leadscore.api.auth import Read, Write
 from leadscore.api.bodies import body_loc, json_body, one_or_batch, request_body
 from leadscore.core.timestamps import TimestampError, parse_timestamp
-from leadscore.service import queries
+from leadscore.service import predictions, queries
 from leadscore.service.errors import Invalid, Problem
 from leadscore.service.inputs import LeadBatch, LeadIn, OverrideIn
 from leadscore.service.keys import Principal
@@ -80,8 +80,14 @@ def list_leads(
     "/{lead_id}", response_model=schemas.LeadDetail, responses=NOT_FOUND, summary="One lead"
 )
 def get_lead(request: Request, lead_id: str, principal: Principal = Read) -> dict:
-    """The lead, its score with the explanation, overrides in force and outcomes."""
-    return queries.get_lead(request.app.state.ctx, lead_id)
+    """The lead, its score with the explanation, overrides in force and outcomes, and the
+    active predictive model's probability with its reasons (`prediction`, §7)."""
+    ctx = request.app.state.ctx
+    lead = queries.get_lead(ctx, lead_id)
+    prediction = predictions.predict_lead(ctx, lead_id)
+    if prediction is not None:
+        lead["probability"] = prediction["probability"]
+    return {**lead, "prediction": prediction}
 
 
 @router.get(

@@ -1,0 +1,180 @@
+"""Predictive scoring in the live service (SPEC §7): train a model version from the store's
+leads and outcomes, list and activate versions, and predict for stored leads.
+
+The probability is shown beside the rule score; a scoring model that says `predictive`
+blends it into its total (service/blending.py).
+scikit-learn is imported only when a model is trained or loaded, never by the plain lookups.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+
+import polars as pl
+from sqlalchemy import Connection, Row, select
+
+from leadscore.core.records import Event
+from leadscore.core.timestamps import format_timestamp
+from leadscore.ml import store_model
+from leadscore.ml.errors import MLInputError
+from leadscore.ml.store_training import attributes_frame
+from leadscore.service.context import Context
+from leadscore.service.errors import NotFound
+from leadscore.store import audit
+from leadscore.store import events as stored_events
+from leadscore.store.tables import leads
+
+DEFAULT_NAME = "conversion"
+log = logging.getLogger(__name__)
+
+
+def train(
+    ctx: Context,
+    *,
+    actor: str,
+    name: str | None = None,
+    exclude: Sequence[str] = (),
+    activate: bool = True,
+    seed: int = 42,
+    folds: int | None = None,
+    use_lightgbm: bool | None = None,
+) -> dict:
+    """Train on the store's history and store the result as a new version (active unless
+    `activate` is False). Raises `MLInputError` for data that cannot train a model."""
+    from leadscore.ml.store_training import train_from_store
+
+    now = ctx.now()
+    with ctx.db.read() as conn:
+        trained = train_from_store(
+            conn,
+            trained_at=format_timestamp(now - now % 1_000_000),
+            exclude=list(exclude),
+            seed=seed,
+            folds=folds,
+            use_lightgbm=use_lightgbm,
+        )
+
+    def work(conn: Connection) -> int:
+        version = store_model.save_version(
+            conn,
+            model=trained.model,
+            meta=trained.meta,
+            card=trained.card,
+            name=name or DEFAULT_NAME,
+            created_at=now,
+            created_by=actor,
+            activate=activate,
+        )
+        audit.record(conn, now, actor, "predictive.train", str(version), active=activate)
+        return version
+
+    version = ctx.db.transact(work)
+    return {
+        "version": version,
+        "name": name or DEFAULT_NAME,
+        "active": activate,
+        "summary": store_model.card_summary(trained.card),
+        "card": trained.card,
+    }
+
+
+def describe(row: dict) -> dict:
+    """A version as the API and the CLI list it."""
+    out = {
+        "version": row["version"],
+        "name": row["name"],
+        "active": bool(row["active"]),
+        "created_at": format_timestamp(row["created_at"]),
+        "created_by": row["created_by"],
+    }
+    if "card" in row:
+        out["summary"] = store_model.card_summary(row["card"])
+        out["card"] = row["card"]
+    return out
+
+
+def list_models(ctx: Context, *, with_cards: bool = False) -> list[dict]:
+    with ctx.db.read() as conn:
+        return [describe(r) for r in store_model.list_versions(conn, with_cards=with_cards)]
+
+
+def activate(ctx: Context, version: int, actor: str) -> dict:
+    """Make `version` the active predictive model."""
+    now = ctx.now()
+
+    def work(conn: Connection) -> None:
+        try:
+            store_model.activate_version(conn, version)
+        except LookupError:
+            raise NotFound(f"no predictive model version {version}") from None
+        audit.record(conn, now, actor, "predictive.activate", str(version))
+
+    ctx.db.transact(work)
+    return {"version": version, "active": True}
+
+
+def predict_leads(
+    conn: Connection, ctx: Context, rows: Sequence[Row], as_of: int
+) -> dict[str, dict]:
+    """Lead id → `{model_version, probability, score, reasons}` for stored lead rows (with
+    `pk`, `id`, `email`, `attributes`), from their events before `as_of`, by the active
+    predictive model; empty when none is active."""
+    if not rows:
+        return {}
+    predictor = store_model.load_predictor(conn)
+    if predictor is None:
+        return {}
+    by_pk = stored_events.for_leads(conn, ctx.event_types, [r.pk for r in rows], until=as_of)
+    frame, events = lead_frames(rows, by_pk)
+    table = predictor.predict(frame, events, as_of)
+    return {
+        row["lead_id"]: {
+            "model_version": predictor.version,
+            "probability": row["probability"],
+            "score": row["score"],
+            "reasons": row["reasons"],
+        }
+        for row in table.iter_rows(named=True)
+    }
+
+
+def lead_frames(rows: Sequence[Row], by_pk: Mapping[int, Sequence[Event]]):
+    """(leads, events) frames of stored lead rows and their events, as predictors read them:
+    the one way every path builds them (service/blending.py)."""
+    frame = attributes_frame(
+        [r.id for r in rows], [r.email for r in rows], [r.attributes for r in rows]
+    )
+    id_of = {r.pk: r.id for r in rows}
+    pairs = [(id_of[pk], e) for pk, evs in by_pk.items() if pk in id_of for e in evs]
+    events = pl.DataFrame(
+        {
+            "lead_id": [lead_id for lead_id, _ in pairs],
+            "type": [e.type for _, e in pairs],
+            "occurred_at": [e.occurred_at for _, e in pairs],
+        },
+        schema=EVENT_SCHEMA,
+    )
+    return frame, events
+
+
+EVENT_SCHEMA = {"lead_id": pl.String, "type": pl.String, "occurred_at": pl.Int64}
+
+
+def predict_lead(ctx: Context, lead_id: str, as_of: int | None = None) -> dict | None:
+    """The active predictive model's prediction for one lead now (or at `as_of`); None when
+    no predictive model is active."""
+    moment = ctx.now() if as_of is None else as_of
+    with ctx.db.read() as conn:
+        row = conn.execute(
+            select(leads.c.pk, leads.c.id, leads.c.email, leads.c.attributes).where(
+                leads.c.id == lead_id
+            )
+        ).one_or_none()
+        if row is None:
+            raise NotFound(f"no lead {lead_id!r}")
+        try:
+            return predict_leads(conn, ctx, [row], moment).get(lead_id)
+        except MLInputError as exc:  # e.g. a LightGBM model on a server without LightGBM
+            log.warning("no prediction for lead %r: %s", lead_id, exc)
+            return None
