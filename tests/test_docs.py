@@ -25,7 +25,10 @@ def yaml_blocks(text: str) -> list[str]:
 def test_every_yaml_snippet_of_the_guide_is_a_valid_model_part(block: str) -> None:
     if block.startswith("  - "):
         block = "stages:\n" + block
-    load_model_text("combine: sum\n" + block)
+    prefix = "combine: sum\n"
+    if block.startswith("predictive:"):  # blending needs the weighted combination
+        prefix = "fit: {weight: 0.5, max: 10}\nengagement: {weight: 0.5, max: 10}\n"
+    load_model_text(prefix + block)
 
 
 def test_every_operator_example_in_the_guide_parses() -> None:

@@ -75,6 +75,13 @@ def score(
     skip_invalid: Annotated[
         bool, typer.Option(help="Skip bad rows (each reported on stderr) instead of failing.")
     ] = False,
+    predictions: Annotated[
+        Path | None,
+        typer.Option(
+            help="Probabilities (lead_id or id, probability; e.g. from `leadscore predict`) "
+            "that a model with `predictive` blends into its totals."
+        ),
+    ] = None,
 ) -> None:
     """Score leads from files (SPEC §3): one row per lead, in the order of the leads file."""
     scoring = load_model_or_exit(model)
@@ -92,7 +99,12 @@ def score(
 
     try:
         results = score_files(
-            scoring, leads, events, moment, report_bad_row if skip_invalid else None
+            scoring,
+            leads,
+            events,
+            moment,
+            report_bad_row if skip_invalid else None,
+            predictions=predictions,
         )
         write_scores(results, out, explain)
     except InputError as exc:

@@ -12,8 +12,10 @@ from pathlib import Path
 
 from leadscore.core.explain import ScoreResult
 from leadscore.core.model import Model
+from leadscore.engine.fields import text_ids
 from leadscore.engine.frames import read_inputs
 from leadscore.engine.io import OnBadRow
+from leadscore.engine.predictions import read_probabilities
 from leadscore.engine.results import FrameResults
 
 
@@ -24,14 +26,20 @@ def score_files(
     as_of: int,
     on_bad_row: OnBadRow | None = None,
     progress: Callable[[int], None] | None = None,
+    predictions: str | Path | None = None,
 ) -> Sequence[ScoreResult]:
     """Score every lead of the leads file, in its order, at `as_of` (epoch µs).
 
     The result is a sequence of ScoreResult (with contributions); `write_scores` writes it
-    straight from the kernel's frame.
+    straight from the kernel's frame. `predictions`: a file of probabilities that a model
+    with `predictive` blends into its totals (engine/predictions.py).
     """
     leads, events = read_inputs(model, leads_path, events_path, on_bad_row)
-    results = FrameResults(leads, events, model, as_of)
+    probabilities = None
+    if predictions is not None:
+        ids = text_ids(leads["id"]).to_list()
+        probabilities = read_probabilities(predictions, ids)
+    results = FrameResults(leads, events, model, as_of, probabilities)
     if progress is not None:
         progress(len(results))
     return results

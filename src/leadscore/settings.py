@@ -42,7 +42,15 @@ class Settings(BaseSettings):
     lease_seconds: float = Field(
         600.0, gt=0, description="How long a job's lease lasts without being renewed."
     )
-    recompute_batch_size: int = Field(1000, ge=1, le=100_000)
+    recompute_batch_size: int = Field(
+        1000, ge=1, le=100_000, description="Leads per transaction when rescoring per lead."
+    )
+    recompute_chunk_size: int = Field(
+        100_000,
+        ge=1,
+        le=10_000_000,
+        description="Leads read, scored and written per transaction by the bulk recompute.",
+    )
 
     api_key_cache_seconds: float = Field(
         5.0, ge=0, description="How long a verified API key is trusted before it is re-read."

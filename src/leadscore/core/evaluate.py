@@ -41,16 +41,25 @@ def score_lead(
     events: Iterable[Event],
     as_of: int,
     adjustments: Sequence[Adjustment] = (),
+    probability: float | None = None,
 ) -> ScoreResult:
-    """Score one lead at `as_of` (epoch µs). Events after `as_of` are ignored."""
+    """Score one lead at `as_of` (epoch µs). Events after `as_of` are ignored.
+
+    `probability`: the lead's predicted probability of converting, blended into the total
+    when the model says `predictive` (§7); without one the rule total stands."""
     past = sorted((e for e in events if e.occurred_at <= as_of), key=lambda e: e.occurred_at)
     ctx = EvalContext(as_of=as_of, events=past)
     fit = _fit(model, lead, ctx)
     engagement = _engagement(model, past, ctx)
     fit_value, engagement_value, total = _combine(model, fit.points, engagement.points)
+    blend = blend_weight(model, probability)
+    if blend is not None:
+        total = (1.0 - blend) * total + blend * (100.0 * probability)
     unclamped = total + sum(a.points for a in adjustments)
     total = max(0.0, min(100.0, unclamped)) if model.combine == "weighted" else unclamped
-    contributions = _contributions(model, fit, engagement, adjustments, unclamped, total)
+    contributions = _contributions(
+        model, fit, engagement, adjustments, unclamped, total, blend, probability
+    )
     return report(
         lead_id=lead.id,
         total=total,
@@ -181,14 +190,26 @@ def _combine(model: Model, fit_points: float, engagement_points: float):
     return fit, engagement, model.fit.weight * fit + model.engagement.weight * engagement
 
 
-def _contributions(model, fit, engagement, adjustments, unclamped, total) -> list[Contribution]:
-    """Every rule's share of the total, and each clamp's, adding up to the total (§2.6)."""
+def blend_weight(model: Model, probability: float | None) -> float | None:
+    """The weight of the probability in this lead's total, or None: no blending."""
+    if model.predictive is None or probability is None or model.combine != "weighted":
+        return None
+    return model.predictive.weight
+
+
+def _contributions(
+    model, fit, engagement, adjustments, unclamped, total, blend=None, probability=None
+) -> list[Contribution]:
+    """Every rule's share of the total, and each clamp's, adding up to the total (§2.6).
+    Blended, the rules' lines shrink by (1 − weight) and a `predictive` line adds the rest."""
     lines: list[Contribution] = []
     for name, section, outcome in (
         ("fit", model.fit, fit),
         ("engagement", model.engagement, engagement),
     ):
         factor = scale(model, section)
+        if blend is not None:
+            factor = factor * (1.0 - blend)
         group_cuts = {
             g: after - before
             for g, (before, after) in outcome.group_totals.items()
@@ -239,6 +260,16 @@ def _contributions(model, fit, engagement, adjustments, unclamped, total) -> lis
                     score=section_cut * factor,
                 )
             )
+    if blend is not None:
+        lines.append(
+            Contribution(
+                kind="predictive",
+                id=f"model:{model.predictive.model}",
+                raw=probability,
+                capped=probability,
+                score=blend * (100.0 * probability),
+            )
+        )
     for adjustment in adjustments:
         lines.append(
             Contribution(

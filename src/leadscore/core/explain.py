@@ -24,7 +24,8 @@ class Contribution:
     """One line of an explanation, in total-score units (`score`).
 
     kind: `rule` (a rule that contributed), `cap` (a group, section or total clamp, with the
-    value before and after it), or `adjustment` (a manual override).
+    value before and after it), `predictive` (the blended probability, §7: raw is the
+    probability), or `adjustment` (a manual override).
     """
 
     kind: str

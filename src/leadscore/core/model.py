@@ -141,7 +141,12 @@ class Stage(Strict):
 
 
 class Predictive(Strict):
-    """Blend of a predictive model's probability into the total (SPEC §7); no effect offline."""
+    """Blend of a predictive model's probability into the total (SPEC §7).
+
+    total = (1 − weight) × (the rule total) + weight × 100 × probability, before manual
+    adjustments and the final clamp; a lead with no probability keeps its rule total.
+    `model` names a predictive model version of the store, or `active`.
+    """
 
     model: Annotated[str | int | float, BeforeValidator(_version)]
     weight: float = Field(ge=0, le=1)
@@ -195,6 +200,8 @@ def cross_field_errors(raw: object) -> Errors:
         groups = section.get("groups") or {}
         for path, rule in _rules(name, section):
             _check_rule(name, path, rule, groups, errors, seen_ids)
+    if raw.get("predictive") is not None and combine != "weighted":
+        errors.append(("predictive", "blending a probability needs combine: weighted"))
     if combine == "weighted" and len(weights) == 2 and abs(sum(weights) - 1.0) > 1e-9:
         errors.append(
             ("engagement.weight", f"fit.weight + engagement.weight must be 1, not {sum(weights):g}")

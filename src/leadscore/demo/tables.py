@@ -58,7 +58,7 @@ def _addresses(leads: Leads, frame: pl.DataFrame, co: Companies, rng, seen: pl.S
         .otherwise(decode(co.domain, leads.company)),
     ).select(local=local, domain="domain", number="number", none=pl.lit(leads.email_kind == 2))
     emails = emails.with_columns(email=pl.col("local") + "@" + pl.col("domain"))
-    taken = ~pl.col("email").is_first_distinct() | pl.col("email").is_in(seen)
+    taken = ~pl.col("email").is_first_distinct() | pl.col("email").is_in(seen.implode())
     result = emails.select(
         pl.when("none")
         .then(None)

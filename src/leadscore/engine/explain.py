@@ -45,6 +45,7 @@ def explanation_column(
     engagement: SectionResult,
     total: np.ndarray,
     unclamped: np.ndarray,
+    blend: tuple[float, np.ndarray, np.ndarray] | None = None,
 ) -> pl.Series:
     n = len(total)
     lines: list[tuple[np.ndarray, dict]] = []
@@ -53,6 +54,8 @@ def explanation_column(
         ("engagement", model.engagement, engagement),
     ):
         factor = scale(model, section)
+        if blend is not None:
+            factor = np.where(blend[1], factor * (1.0 - blend[0]), factor)
         cuts = {
             g: (after - before, after != before) for g, (before, after) in outcome.groups.items()
         }
@@ -93,6 +96,24 @@ def explanation_column(
             (
                 section_cut != 0,
                 _cap(name, name, None, outcome.summed, outcome.points, section_cut * factor),
+            )
+        )
+    if blend is not None:
+        weight, blended, p = blend
+        lines.append(
+            (
+                blended,
+                {
+                    "kind": "predictive",
+                    "id": f"model:{model.predictive.model}",
+                    "section": None,
+                    "group": None,
+                    "occurrences": 0,
+                    "raw": p,
+                    "capped": p,
+                    "cut_by": None,
+                    "score": weight * (100.0 * p),
+                },
             )
         )
     lines.append(

@@ -109,17 +109,29 @@ def text_ids(s: pl.Series) -> pl.Series:
     return c.map_unique(s, _text_id, pl.String)
 
 
-def event_table(events: Frame | None, ids: pl.Series, model: Model, as_of: int) -> EventTable:
-    """The model's view of the events of these leads (see EventTable)."""
+def event_table(
+    events: Frame | None,
+    ids: pl.Series,
+    model: Model,
+    as_of: int,
+    leads: np.ndarray | None = None,
+) -> EventTable:
+    """The model's view of the events of these leads (see EventTable); `leads`, when given,
+    is each event's lead index (else it is found from `lead_id`)."""
     types = event_types(model)
     if events is None:
         schema = {"lead_id": pl.String, "type": pl.String, "occurred_at": pl.Int64}
         events = pl.DataFrame(schema=schema)
     frame = collect(events, event_columns(model, schema_of(events).names()), categorical=True)
-    for name in ("lead_id", "type", "occurred_at"):
+    for name in ("type", "occurred_at") if leads is not None else EVENT_COLUMNS[:3]:
         if name not in frame.columns:
             raise ValueError(f"the events frame has no {name} column")
-    lead = _lead_index(frame["lead_id"], ids)
+    if leads is None:
+        lead = _lead_index(frame["lead_id"], ids)
+    elif len(leads) != frame.height:
+        raise ValueError("event_leads must give one lead index per event")
+    else:
+        lead = np.asarray(leads, dtype=np.int32)
     time = event_times(frame["occurred_at"])
     kind_codes, kind_values = c.factorize(frame["type"])
     known = {name: i for i, name in enumerate(types)}

@@ -67,13 +67,26 @@ def score_frame(
     model: Model,
     as_of: int,
     explain: bool = False,
+    *,
+    adjustments: np.ndarray | None = None,
+    event_leads: np.ndarray | None = None,
+    probabilities: np.ndarray | None = None,
 ) -> pl.DataFrame:
     """Score every lead at `as_of` (epoch µs); one row per lead, in the order of `leads`.
 
     Columns: lead_id, score, fit, engagement, grade, tier, stage; with `explain`, also
     fit_points, engagement_points and `explanation` (a list of structs, the contributions of
     core/evaluate.py in the same order).
+
+    `adjustments` (the store's recompute): per lead, the sum of its manual adjustments'
+    points, computed as the reference computes it (`sum(points)`); they add to the total
+    before the final clamp. `event_leads`: the index in `leads` of each event's lead, for a
+    caller that already knows it (the store reads events by lead key); events then need no
+    `lead_id` column. `probabilities`: per lead, the predicted probability blended into the
+    total when the model says `predictive` (§7); NaN where a lead has none.
     """
+    if explain and adjustments is not None:
+        raise ValueError("explanations with adjustments are the reference scorer's job")
     leads_frame = collect(leads, lead_columns(model, schema_of(leads).names()))
     ids = text_ids(leads_frame["id"]) if "id" in leads_frame.columns else None
     if ids is None:
@@ -93,11 +106,19 @@ def score_frame(
     # release the GIL for array work), fit runs while the events are prepared.
     with ThreadPoolExecutor(max_workers=2) as pool:
         fitting = pool.submit(_fit, model, compiler, n)
-        tables.append(event_table(events, ids, model, as_of))
+        tables.append(event_table(events, ids, model, as_of, event_leads))
         rules = engagement_rules(model, tables[0], pool)
         fit = fitting.result()
     engagement = _section(model, model.engagement, rules, n)
     fit_value, engagement_value, total, unclamped = _combine(model, fit.points, engagement.points)
+    blend = _blend(model, probabilities, n)
+    if blend is not None:
+        weight, blended, p = blend
+        unclamped = np.where(blended, (1.0 - weight) * unclamped + weight * (100.0 * p), unclamped)
+        total = clamp(unclamped + 0.0, 0.0, 100.0)
+    if adjustments is not None:
+        unclamped = unclamped + np.asarray(adjustments, dtype=np.float64)
+        total = clamp(unclamped, 0.0, 100.0) if model.combine == "weighted" else unclamped
     score, fit_score, engagement_score = round2(total), round2(fit_value), round2(engagement_value)
     output = {
         "lead_id": ids,
@@ -113,7 +134,7 @@ def score_frame(
         frame = frame.with_columns(
             fit_points=pl.Series(fit.points, dtype=pl.Float64),
             engagement_points=pl.Series(engagement.points, dtype=pl.Float64),
-            explanation=explanation_column(model, fit, engagement, total, unclamped),
+            explanation=explanation_column(model, fit, engagement, total, unclamped, blend),
         )
     return frame
 
@@ -174,6 +195,17 @@ def _combine(model: Model, fit_points: np.ndarray, engagement_points: np.ndarray
     total = model.fit.weight * fit + model.engagement.weight * engagement
     unclamped = total + 0.0
     return fit, engagement, clamp(unclamped, 0.0, 100.0), unclamped
+
+
+def _blend(model: Model, probabilities: np.ndarray | None, n: int):
+    """(weight, which leads are blended, their probabilities) or None (evaluate.blend_weight)."""
+    if model.predictive is None or probabilities is None or model.combine != "weighted":
+        return None
+    p = np.asarray(probabilities, dtype=np.float64)
+    if len(p) != n:
+        raise ValueError("probabilities must give one value (or NaN) per lead")
+    blended = ~np.isnan(p)
+    return model.predictive.weight, blended, np.where(blended, p, 0.0)
 
 
 def _stages(model: Model, compiler: Compiler, score: np.ndarray) -> np.ndarray:

@@ -15,6 +15,7 @@ from collections.abc import Iterator, Sequence
 from functools import cached_property
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -32,16 +33,21 @@ class FrameResults(Sequence[ScoreResult]):
     """The scores of a leads frame, in its order."""
 
     def __init__(
-        self, leads: pl.DataFrame, events: pl.DataFrame | None, model: Model, as_of: int
+        self,
+        leads: pl.DataFrame,
+        events: pl.DataFrame | None,
+        model: Model,
+        as_of: int,
+        probabilities: np.ndarray | None = None,
     ) -> None:
-        self._inputs = (leads, events, model, as_of)
-        self.frame = score_frame(leads, events, model, as_of)
+        self._inputs = (leads, events, model, as_of, probabilities)
+        self.frame = score_frame(leads, events, model, as_of, probabilities=probabilities)
 
     @cached_property
     def explained(self) -> pl.DataFrame:
         """The scores with fit_points, engagement_points and the explanation column."""
-        leads, events, model, as_of = self._inputs
-        return score_frame(leads, events, model, as_of, explain=True)
+        leads, events, model, as_of, probabilities = self._inputs
+        return score_frame(leads, events, model, as_of, explain=True, probabilities=probabilities)
 
     @cached_property
     def _results(self) -> list[ScoreResult]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
 from dataclasses import dataclass
 
 from sqlalchemy import Connection, Row, and_, or_, select
@@ -18,6 +19,7 @@ from leadscore.core.evaluate import score_lead
 from leadscore.core.explain import Adjustment
 from leadscore.core.records import Lead
 from leadscore.core.timestamps import format_timestamp
+from leadscore.service import blending, predictions
 from leadscore.service.context import Context
 from leadscore.service.errors import Conflict, Invalid, NotFound, Problem
 from leadscore.service.scoring import explanation, override_dict
@@ -109,14 +111,57 @@ def get_lead(ctx: Context, lead_id: str) -> dict:
         found = conn.execute(
             select(outcomes).where(outcomes.c.lead_pk == row.pk).order_by(outcomes.c.occurred_at)
         )
+        data = lead_dict(row, detail=True)
+        if row.explanation is None and row.model_version is not None:
+            data["explanation"] = derived_explanation(ctx, conn, row)
         return {
-            **lead_dict(row, detail=True),
+            **data,
             "overrides": [override_dict(o) for o in in_force],
             "outcomes": [
                 {"outcome": o.outcome, "occurred_at": _time(o.occurred_at), "value": o.value}
                 for o in found
             ],
         }
+
+
+def derived_explanation(ctx: Context, conn: Connection, row: Row) -> dict:
+    """The explanation of a lead's stored score, derived again: the bulk recompute stores
+    none (service/recompute.py). Scoring is deterministic, so the lead's events up to
+    `scored_at`, the overrides in force then and the model version that scored it give
+    exactly the stored numbers and their explanation."""
+    model = ctx.models.model(conn, row.model_version)
+    return _scored_at(ctx, conn, row, model, row.scored_at)[1]
+
+
+def _scored_at(ctx: Context, conn: Connection, row: Row, model, as_of: int):
+    """(result, explanation) of a stored lead scored by `model` at `as_of`: its events up to
+    then, the overrides in force then and the probability the model blends (§7)."""
+    lead_events = stored_events.for_leads(conn, ctx.event_types, [row.pk], until=as_of)
+    in_force = stored_overrides.in_force(conn, [row.pk], as_of).get(row.pk, [])
+    adjustments = [
+        Adjustment(f"override:{o.pk}", o.points, o.reason) for o in in_force if o.kind == "points"
+    ]
+    result = score_lead(
+        model,
+        Lead(row.id, row.email, row.attributes),
+        lead_events.get(row.pk, ()),
+        as_of,
+        adjustments,
+        _probability(conn, model, row, lead_events.get(row.pk, ()), as_of),
+    )
+    pins = [o for o in in_force if o.kind == "stage"]
+    return result, explanation(result, in_force, pins[-1] if pins else None, as_of)
+
+
+def _probability(conn: Connection, model, row: Row, lead_events, as_of: int) -> float | None:
+    """The probability the model blends for this lead at `as_of` (§7), if any."""
+    if model.predictive is None:
+        return None
+    frame, events = predictions.lead_frames([row], {row.pk: lead_events})
+    chances = blending.probabilities(conn, model, frame, events, as_of)
+    if chances is None or math.isnan(chances[0]):
+        return None
+    return float(chances[0])
 
 
 def score_as_of(ctx: Context, lead_id: str, as_of: int) -> dict:
@@ -128,21 +173,7 @@ def score_as_of(ctx: Context, lead_id: str, as_of: int) -> dict:
         if active is None:
             raise Conflict(f"no model was active at {format_timestamp(as_of)}")
         version, model = active
-        lead_events = stored_events.for_leads(conn, ctx.event_types, [row.pk], until=as_of)
-        in_force = stored_overrides.in_force(conn, [row.pk], as_of).get(row.pk, [])
-        adjustments = [
-            Adjustment(f"override:{o.pk}", o.points, o.reason)
-            for o in in_force
-            if o.kind == "points"
-        ]
-        result = score_lead(
-            model,
-            Lead(row.id, row.email, row.attributes),
-            lead_events.get(row.pk, ()),
-            as_of,
-            adjustments,
-        )
-        pins = [o for o in in_force if o.kind == "stage"]
+        result, explained = _scored_at(ctx, conn, row, model, as_of)
         recorded = conn.execute(
             select(score_history)
             .where(and_(score_history.c.lead_pk == row.pk, score_history.c.at <= as_of))
@@ -154,7 +185,7 @@ def score_as_of(ctx: Context, lead_id: str, as_of: int) -> dict:
             "as_of": format_timestamp(as_of),
             "model_version": version,
             **{k: v for k, v in result.row().items() if k != "lead_id"},
-            "explanation": explanation(result, in_force, pins[-1] if pins else None, as_of),
+            "explanation": explained,
             "recorded": None if recorded is None else _history_dict(recorded),
         }
 

@@ -9,6 +9,7 @@ the leads whose score changed and a history row for each reported change.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 
@@ -20,6 +21,7 @@ from leadscore.core.lifecycle import next_stage
 from leadscore.core.model import Model
 from leadscore.core.records import Event, Lead
 from leadscore.core.timestamps import format_timestamp
+from leadscore.service import blending, predictions
 from leadscore.service.context import Context
 from leadscore.store import events as stored_events
 from leadscore.store import overrides as stored_overrides
@@ -114,12 +116,21 @@ def score_leads(
     events: Mapping[str, Sequence[Event]],
     adjustments: Mapping[str, Sequence[Adjustment]],
     as_of: int,
+    probabilities: Sequence[float] | None = None,
 ) -> list[ScoreResult]:
-    """Score leads with the reference scorer (§2). The only scoring call of the batch loop:
-    a vectorised engine with the same contract can replace it."""
+    """Score leads with the reference scorer (§2), blending `probabilities` (one per lead,
+    NaN: none) when the model says `predictive` (§7)."""
+    chances = [None] * len(records) if probabilities is None else probabilities
     return [
-        score_lead(model, lead, events.get(lead.id, ()), as_of, adjustments.get(lead.id, ()))
-        for lead in records
+        score_lead(
+            model,
+            lead,
+            events.get(lead.id, ()),
+            as_of,
+            adjustments.get(lead.id, ()),
+            None if p is None or math.isnan(p) else float(p),
+        )
+        for lead, p in zip(records, chances, strict=True)
     ]
 
 
@@ -160,7 +171,11 @@ def rescore(
             for o in in_force.get(row.pk, ())
             if o.kind == "points"
         ]
-    results = score_leads(model, records, events, adjustments, as_of)
+    chances = None
+    if model.predictive is not None:
+        frame, lead_events = predictions.lead_frames(rows, by_pk)
+        chances = blending.probabilities(conn, model, frame, lead_events, as_of)
+    results = score_leads(model, records, events, adjustments, as_of, chances)
 
     changes, updates, history = [], [], []
     for row, result in zip(rows, results, strict=True):

@@ -43,6 +43,7 @@ class Database:
     """An engine plus the transaction discipline above."""
 
     def __init__(self, settings: Settings) -> None:
+        self.settings = settings
         self.url = settings.database_url
         self.is_sqlite = self.url.startswith("sqlite")
         self.is_postgres = self.url.startswith("postgresql")

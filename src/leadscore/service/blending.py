@@ -1,0 +1,55 @@
+"""The probabilities a scoring model blends into its total (`predictive`, SPEC §7).
+
+Every path that scores stored leads — the live rescoring of service/scoring.py and the bulk
+recompute — asks here, with the same frames (`predictions.lead_frames`), so that a lead gets
+the same probability, hence the same total, whichever path scores it. A model that names a
+version the store lacks (or `active` when none is active) blends nothing: its rule totals
+stand, and the explanation has no `predictive` line.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import polars as pl
+from sqlalchemy import Connection
+
+from leadscore.core.model import Model
+from leadscore.ml import store_model
+from leadscore.ml.errors import MLInputError
+
+log = logging.getLogger(__name__)
+
+
+def predictor_for(conn: Connection, model: Model) -> store_model.Predictor | None:
+    """The predictive model version `model` blends, when it blends one that exists."""
+    if model.predictive is None or model.combine != "weighted":
+        return None
+    named = model.predictive.model
+    if isinstance(named, str) and named.strip().lower() == "active":
+        version = None
+    else:
+        try:
+            version = int(named)
+        except (TypeError, ValueError):
+            log.warning("predictive.model %r is not a version number or 'active'", named)
+            return None
+    try:
+        return store_model.load_predictor(conn, version)
+    except MLInputError as exc:  # e.g. a LightGBM model on a server without LightGBM
+        log.warning("not blending predictive model %s: %s", named, exc)
+        return None
+
+
+def probabilities(
+    conn: Connection, model: Model, leads: pl.DataFrame, events: pl.DataFrame | None, as_of: int
+) -> np.ndarray | None:
+    """Per row of `leads` the probability to blend (NaN: none), or None: nothing to blend."""
+    if model.predictive is None:
+        return None
+    predictor = predictor_for(conn, model)
+    if predictor is None:
+        return np.full(leads.height, np.nan)
+    table = predictor.predict(leads, events, as_of)
+    return table["probability"].cast(pl.Float64).fill_null(np.nan).to_numpy()
