@@ -75,6 +75,8 @@ def _json_safe(value) -> bool:
         text = json.dumps(value, allow_nan=False)
     except (TypeError, ValueError):
         return False
+    if "\\u0000" in text:  # PostgreSQL's JSONB cannot hold NUL characters
+        return False
     return json.loads(text) == value and _same_types(json.loads(text), value)
 
 
@@ -260,11 +262,12 @@ def test_an_interrupted_recompute_keeps_its_chunks_and_a_rerun_finishes(ctx, exa
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        bulk.recompute(ctx, AS_OF, batch_size=10, progress=stop_after_two_chunks)
-    stored = _stored(ctx)
-    assert sum(row["model_version"] is not None for row in stored.values()) == 20
-    report = bulk.recompute(ctx, AS_OF, batch_size=10)
-    assert (report.leads, report.changed) == (30, 10)
+        bulk.recompute(ctx, AS_OF, batch_size=6, progress=stop_after_two_chunks)
+    scored = sum(row["model_version"] is not None for row in _stored(ctx).values())
+    # The two chunks reported, and on PostgreSQL the one its second writer had under way.
+    assert scored in ((12,) if ctx.db.is_sqlite else (12, 18))
+    report = bulk.recompute(ctx, AS_OF, batch_size=6)
+    assert (report.leads, report.changed) == (30, 30 - scored)
     stored = _stored(ctx)
     for person in people:
         assert _got(stored[person.id]) == _expected(model, person, by_lead, AS_OF)

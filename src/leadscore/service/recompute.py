@@ -22,7 +22,9 @@ import contextlib
 import itertools
 import json
 import threading
+from collections import deque
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from queue import Empty, Full, Queue
 
@@ -83,24 +85,41 @@ def recompute(
     version, model = active
     size = batch_size or ctx.settings.recompute_chunk_size
     plan = _Plan(ctx, model)
-    total, changed, chunks = 0, 0, 0
-    # Chunks are read on reader threads while the current one is scored and written (the
-    # SQLite and PostgreSQL drivers release the GIL while the database works).
-    for chunk, moment in _read_ahead(ctx, plan, _ranges(ctx, size), as_of):
-        rows = _score(ctx, model, version, chunk, moment)
-        changed += ctx.db.transact(
-            lambda conn, rows=rows: _write(ctx, conn, rows, cause_kind, cause_ref)
-        )
-        total, chunks = total + chunk.leads.height, chunks + 1
+    counts = [0, 0, 0]  # leads, changed, chunks
+    in_flight: deque[tuple[Future, int]] = deque()
+
+    def finish() -> None:
+        future, height = in_flight.popleft()
+        counts[1] += future.result()
+        counts[0], counts[2] = counts[0] + height, counts[2] + 1
         if progress is not None:
-            progress(chunk.leads.height)
+            progress(height)
         if between_batches is not None:
             between_batches()
-    return RecomputeReport(total, changed, chunks)
+
+    def write(rows: pl.DataFrame) -> int:
+        return ctx.db.transact(lambda conn: _write(ctx, conn, rows, cause_kind, cause_ref))
+
+    # Chunks are read on reader threads and written on writer threads while the next one is
+    # scored here (the drivers release the GIL while the database works). PostgreSQL writes
+    # two chunks at once, on two connections (disjoint leads); SQLite has one writer anyway.
+    writers = 1 if ctx.db.is_sqlite else WRITERS
+    with ThreadPoolExecutor(writers, thread_name_prefix="recompute-writer") as pool:
+        for chunk, moment in _read_ahead(ctx, plan, _ranges(ctx, size), as_of):
+            rows = _score(ctx, model, version, chunk, moment)
+            while len(in_flight) >= writers:
+                finish()
+            in_flight.append((pool.submit(write, rows), chunk.leads.height))
+        while in_flight:
+            finish()
+    return RecomputeReport(*counts)
 
 
-READERS = 2
-"""Reader threads: two keep SQLite's reads (about 1 µs per event) off the critical path."""
+READERS = {"sqlite": 1, "postgresql": 2}
+"""Reader threads. On SQLite a second reader slows the run down: while readers hold
+snapshots, its write-ahead log cannot be checkpointed and every read walks a longer log."""
+WRITERS = 2
+"""Chunks written at once on PostgreSQL (its UPDATE of 100,000 leads is the slowest step)."""
 
 
 def _ranges(ctx: Context, size: int) -> list[tuple[int, int | None]]:
@@ -116,8 +135,9 @@ def _ranges(ctx: Context, size: int) -> list[tuple[int, int | None]]:
 
 def _read_ahead(ctx: Context, plan: _Plan, ranges, as_of: int | None) -> Iterator:
     """(chunk, as_of) per range, in order, read by `READERS` threads (range i by thread
-    i mod READERS, each with its own connection, one chunk ahead at most)."""
-    queues: list[Queue] = [Queue(maxsize=1) for _ in range(READERS)]
+    i mod readers, each with its own connection, one chunk ahead at most)."""
+    readers = READERS["sqlite" if ctx.db.is_sqlite else "postgresql"]
+    queues: list[Queue] = [Queue(maxsize=1) for _ in range(readers)]
     stop = threading.Event()
 
     def put(queue: Queue, item) -> None:
@@ -131,7 +151,7 @@ def _read_ahead(ctx: Context, plan: _Plan, ranges, as_of: int | None) -> Iterato
     def work(k: int) -> None:
         try:
             with arrow.connect(ctx.db) as source:
-                for i in range(k, len(ranges), READERS):
+                for i in range(k, len(ranges), readers):
                     if stop.is_set():
                         return
                     moment = ctx.now() if as_of is None else as_of
@@ -141,13 +161,13 @@ def _read_ahead(ctx: Context, plan: _Plan, ranges, as_of: int | None) -> Iterato
 
     threads = [
         threading.Thread(target=work, args=(k,), name=f"recompute-reader-{k}", daemon=True)
-        for k in range(min(READERS, len(ranges)))
+        for k in range(min(readers, len(ranges)))
     ]
     for thread in threads:
         thread.start()
     try:
         for i in range(len(ranges)):
-            chunk, moment, error = queues[i % READERS].get()
+            chunk, moment, error = queues[i % readers].get()
             if error is not None:
                 raise error
             if chunk is not None:
