@@ -35,6 +35,10 @@ def test_lead_shows_the_predicted_probability(api, tmp_path) -> None:
     assert prediction["score"] == round(100 * prediction["probability"])
     assert prediction["reasons"] and all(isinstance(r, str) for r in prediction["reasons"])
     assert lead["score"] is not None  # the rule score stays beside it
+    page = api.get("/leads", limit=20)["data"]
+    assert all(0 <= row["probability"] <= 1 for row in page)
+    listed_lead = {row["id"]: row for row in api.get("/leads", limit=500)["data"]}["L0000001"]
+    assert listed_lead["probability"] == lead["probability"]
 
     listed = api.get("/predictive-models")
     assert [v["version"] for v in listed] == [1] and listed[0]["card"]["metrics"]["roc_auc"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import logging
 import math
 from dataclasses import dataclass
 
@@ -19,6 +20,7 @@ from leadscore.core.evaluate import score_lead
 from leadscore.core.explain import Adjustment
 from leadscore.core.records import Lead
 from leadscore.core.timestamps import format_timestamp
+from leadscore.ml.errors import MLInputError
 from leadscore.service import blending, predictions
 from leadscore.service.context import Context
 from leadscore.service.errors import Conflict, Invalid, NotFound, Problem
@@ -27,6 +29,7 @@ from leadscore.store import events as stored_events
 from leadscore.store import overrides as stored_overrides
 from leadscore.store.tables import events, leads, outcomes, score_history
 
+log = logging.getLogger(__name__)
 SORTS = ("score", "fit", "engagement", "created_at", "updated_at")
 MAX_LIMIT = 500
 
@@ -241,8 +244,22 @@ def list_leads(
     order = (column.desc(), leads.c.pk.desc()) if descending else (column, leads.c.pk)
     with ctx.db.read() as conn:
         rows = list(conn.execute(query.order_by(*order).limit(limit + 1)))
-    rows, next_cursor = _page(rows, limit, lambda r: (f"leads:{sort}", getattr(r, name), r.pk))
-    return {"data": [lead_dict(r) for r in rows], "next_cursor": next_cursor}
+        rows, next_cursor = _page(rows, limit, lambda r: (f"leads:{sort}", getattr(r, name), r.pk))
+        chances = _page_probabilities(ctx, conn, rows)
+    data = [lead_dict(r) for r in rows]
+    for lead in data:
+        lead["probability"] = chances.get(lead["id"])
+    return {"data": data, "next_cursor": next_cursor}
+
+
+def _page_probabilities(ctx: Context, conn: Connection, rows: list[Row]) -> dict[str, float]:
+    """The active predictive model's probability for each lead of a page (§7), if any."""
+    try:
+        found = predictions.predict_leads(conn, ctx, rows, ctx.now())
+    except MLInputError as exc:  # e.g. a LightGBM model on a server without LightGBM
+        log.warning("no probabilities for the page: %s", exc)
+        return {}
+    return {lead_id: p["probability"] for lead_id, p in found.items()}
 
 
 def lead_events(ctx: Context, lead_id: str, cursor: str | None = None, limit: int = 50) -> dict:
