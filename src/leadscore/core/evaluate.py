@@ -52,7 +52,7 @@ def score_lead(
     fit = _fit(model, lead, ctx)
     engagement = _engagement(model, past, ctx)
     fit_value, engagement_value, total = _combine(model, fit.points, engagement.points)
-    blend = blend_weight(model, probability)
+    blend = None if probability is None else model.blend
     if blend is not None:
         total = (1.0 - blend) * total + blend * (100.0 * probability)
     unclamped = total + sum(a.points for a in adjustments)
@@ -188,13 +188,6 @@ def _combine(model: Model, fit_points: float, engagement_points: float):
     fit = 100.0 * fit_points / model.fit.max
     engagement = 100.0 * engagement_points / model.engagement.max
     return fit, engagement, model.fit.weight * fit + model.engagement.weight * engagement
-
-
-def blend_weight(model: Model, probability: float | None) -> float | None:
-    """The weight of the probability in this lead's total, or None: no blending."""
-    if model.predictive is None or probability is None or model.combine != "weighted":
-        return None
-    return model.predictive.weight
 
 
 def _contributions(

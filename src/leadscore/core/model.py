@@ -171,6 +171,13 @@ class Model(Strict):
     predictive: Predictive | None = None
     accounts: Accounts | None = None
 
+    @property
+    def blend(self) -> float | None:
+        """The weight of a predicted probability in the total (§7), or None: no blending."""
+        if self.predictive is None or self.combine != "weighted":
+            return None
+        return self.predictive.weight
+
     def section_bounds(self, section: Section) -> tuple[float, float]:
         """[min, max] a section's points are clamped to (§2.3, §2.4)."""
         low = 0.0 if section.min is None else section.min

@@ -54,13 +54,19 @@ def collect(frame: Frame, names: list[str], categorical: bool = False) -> pl.Dat
     return frame.select(columns).collect()
 
 
+def model_lead_fields(model: Model) -> set[str]:
+    """Every lead field a model's conditions read (fit rules and stages)."""
+    names: set[str] = set()
+    for rule in model.fit.rules:
+        names |= lead_fields(rule.when)
+    for stage in model.stages:
+        names |= lead_fields(stage.when)
+    return names
+
+
 def lead_columns(model: Model, names: list[str]) -> list[str]:
     """The columns of a leads table that scoring reads, in table order."""
-    wanted = {"id", "email"}
-    for rule in model.fit.rules:
-        wanted |= lead_fields(rule.when)
-    for stage in model.stages:
-        wanted |= lead_fields(stage.when)
+    wanted = {"id", "email"} | model_lead_fields(model)
     return [name for name in names if name in wanted]
 
 

@@ -22,8 +22,7 @@ import pyarrow.parquet as pq
 
 from leadscore.core.model import Model
 from leadscore.engine import columns as c
-from leadscore.engine.compile import lead_fields
-from leadscore.engine.fields import event_fields, text_ids
+from leadscore.engine.fields import event_fields, model_lead_fields, text_ids
 from leadscore.engine.io import OnBadRow, detect_format, read_events, read_leads
 from leadscore.engine.records import events_frame, leads_frame
 
@@ -75,12 +74,7 @@ def read_leads_frame(path: str | Path, model: Model | None = None) -> pl.DataFra
 def _lead_columns(model: Model | None) -> set[str] | None:
     if model is None:
         return None
-    names = {"id", "email"}
-    for rule in model.fit.rules:
-        names |= lead_fields(rule.when)
-    for stage in model.stages:
-        names |= lead_fields(stage.when)
-    return names
+    return {"id", "email"} | model_lead_fields(model)
 
 
 # --- events -------------------------------------------------------------------------------

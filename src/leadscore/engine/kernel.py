@@ -198,14 +198,14 @@ def _combine(model: Model, fit_points: np.ndarray, engagement_points: np.ndarray
 
 
 def _blend(model: Model, probabilities: np.ndarray | None, n: int):
-    """(weight, which leads are blended, their probabilities) or None (evaluate.blend_weight)."""
-    if model.predictive is None or probabilities is None or model.combine != "weighted":
+    """(weight, which leads are blended, their probabilities) or None (`Model.blend`)."""
+    if model.blend is None or probabilities is None:
         return None
     p = np.asarray(probabilities, dtype=np.float64)
     if len(p) != n:
         raise ValueError("probabilities must give one value (or NaN) per lead")
     blended = ~np.isnan(p)
-    return model.predictive.weight, blended, np.where(blended, p, 0.0)
+    return model.blend, blended, np.where(blended, p, 0.0)
 
 
 def _stages(model: Model, compiler: Compiler, score: np.ndarray) -> np.ndarray:

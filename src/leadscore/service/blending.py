@@ -1,7 +1,8 @@
 """The probabilities a scoring model blends into its total (`predictive`, SPEC §7).
 
-Every path that scores stored leads — the live rescoring of service/scoring.py and the bulk
-recompute — asks here, with the same frames (`predictions.lead_frames`), so that a lead gets
+Every path that scores stored leads — the live rescoring of service/scoring.py, the as-of
+score and the bulk recompute — asks here, with the same frames (`predictions.lead_frames`,
+or in the recompute the same `attributes_frame` of the same attributes), so that a lead gets
 the same probability, hence the same total, whichever path scores it. A model that names a
 version the store lacks (or `active` when none is active) blends nothing: its rule totals
 stand, and the explanation has no `predictive` line.
@@ -10,21 +11,24 @@ stand, and the explanation has no `predictive` line.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import polars as pl
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Row
 
 from leadscore.core.model import Model
+from leadscore.core.records import Event
 from leadscore.ml import store_model
 from leadscore.ml.errors import MLInputError
+from leadscore.service import predictions
 
 log = logging.getLogger(__name__)
 
 
 def predictor_for(conn: Connection, model: Model) -> store_model.Predictor | None:
     """The predictive model version `model` blends, when it blends one that exists."""
-    if model.predictive is None or model.combine != "weighted":
+    if model.blend is None:
         return None
     named = model.predictive.model
     if isinstance(named, str) and named.strip().lower() == "active":
@@ -46,10 +50,24 @@ def probabilities(
     conn: Connection, model: Model, leads: pl.DataFrame, events: pl.DataFrame | None, as_of: int
 ) -> np.ndarray | None:
     """Per row of `leads` the probability to blend (NaN: none), or None: nothing to blend."""
-    if model.predictive is None:
+    if model.blend is None:
         return None
     predictor = predictor_for(conn, model)
     if predictor is None:
         return np.full(leads.height, np.nan)
     table = predictor.predict(leads, events, as_of)
     return table["probability"].cast(pl.Float64).fill_null(np.nan).to_numpy()
+
+
+def for_stored(
+    conn: Connection,
+    model: Model,
+    rows: Sequence[Row],
+    by_pk: Mapping[int, Sequence[Event]],
+    as_of: int,
+) -> np.ndarray | None:
+    """`probabilities` of stored lead rows and their events (by lead pk)."""
+    if model.blend is None:
+        return None
+    frame, events = predictions.lead_frames(rows, by_pk)
+    return probabilities(conn, model, frame, events, as_of)

@@ -24,7 +24,7 @@ from leadscore.ml.errors import MLInputError
 from leadscore.service import blending, predictions
 from leadscore.service.context import Context
 from leadscore.service.errors import Conflict, Invalid, NotFound, Problem
-from leadscore.service.scoring import explanation, override_dict
+from leadscore.service.scoring import explanation, newest_pin, override_dict
 from leadscore.store import events as stored_events
 from leadscore.store import overrides as stored_overrides
 from leadscore.store.tables import events, leads, outcomes, score_history
@@ -152,16 +152,12 @@ def _scored_at(ctx: Context, conn: Connection, row: Row, model, as_of: int):
         adjustments,
         _probability(conn, model, row, lead_events.get(row.pk, ()), as_of),
     )
-    pins = [o for o in in_force if o.kind == "stage"]
-    return result, explanation(result, in_force, pins[-1] if pins else None, as_of)
+    return result, explanation(result, in_force, newest_pin(in_force), as_of)
 
 
 def _probability(conn: Connection, model, row: Row, lead_events, as_of: int) -> float | None:
     """The probability the model blends for this lead at `as_of` (§7), if any."""
-    if model.predictive is None:
-        return None
-    frame, events = predictions.lead_frames([row], {row.pk: lead_events})
-    chances = blending.probabilities(conn, model, frame, events, as_of)
+    chances = blending.for_stored(conn, model, [row], {row.pk: lead_events}, as_of)
     if chances is None or math.isnan(chances[0]):
         return None
     return float(chances[0])

@@ -30,23 +30,24 @@ from queue import Empty, Full, Queue
 
 import numpy as np
 import polars as pl
-from sqlalchemy import Connection, and_, func, or_, select, text
+from sqlalchemy import Connection, func, select, text
 
 from leadscore.core.lifecycle import next_stage
 from leadscore.core.model import Model
 from leadscore.core.records import property_value
-from leadscore.engine.compile import lead_fields, no_event_nodes
-from leadscore.engine.fields import event_fields
+from leadscore.engine.compile import no_event_nodes
+from leadscore.engine.fields import event_fields, model_lead_fields
 from leadscore.engine.kernel import score_frame
 from leadscore.engine.records import SHADOWED, typed_series
 from leadscore.ml.store_training import attributes_frame
 from leadscore.service import blending
 from leadscore.service.context import Context
 from leadscore.service.predictions import EVENT_SCHEMA
-from leadscore.service.scoring import Cause, rescore
+from leadscore.service.scoring import Cause, newest_pin, rescore
 from leadscore.store import arrow
 from leadscore.store import leads as stored_leads
-from leadscore.store.tables import leads, overrides
+from leadscore.store import overrides as stored_overrides
+from leadscore.store.tables import leads
 
 EVENT_SLICE = 10_000
 """Leads whose events one query reads (SQLite packs a slice into one text)."""
@@ -193,7 +194,6 @@ class _Chunk:
     """id, email and the attributes the model reads: the kernel's leads frame."""
     events: pl.DataFrame
     event_leads: np.ndarray
-    last_pk: int
     attributes_json: pl.Series | None = None
     """Every attribute, as JSON text: read only when the model blends a probability."""
 
@@ -210,19 +210,14 @@ class _Plan:
 
     def __init__(self, ctx: Context, model: Model) -> None:
         self.db = ctx.db
-        names: set[str] = set()
-        for rule in model.fit.rules:
-            names |= lead_fields(rule.when)
-        for stage in model.stages:
-            names |= lead_fields(stage.when)
-        self.attributes = sorted(names - set(SHADOWED))
+        self.attributes = sorted(model_lead_fields(model) - set(SHADOWED))
         fields = event_fields(model)
         self.with_source = "source" in fields
         self.properties = sorted(
             {f.removeprefix("properties.") for f in fields if f not in ("type", "source")}
         )
         self.where_types = _where_types(model)
-        self.predictive = model.predictive is not None
+        self.predictive = model.blend is not None
 
     def read(
         self, source: arrow.Source, after: int, up_to: int | None, as_of: int
@@ -250,12 +245,10 @@ class _Plan:
             for i, key in enumerate(self.attributes)
         ]
         attributes = frame.select("id", "email").with_columns(decoded)
-        pks = frame["pk"].to_numpy()
-        last = int(pks[-1])
-        events, event_leads = self._events(source, pks, as_of)
+        events, event_leads = self._events(source, frame["pk"].to_numpy(), as_of)
         whole = frame["attributes_json"] if self.predictive else None
         stored = frame.select(list(self.STORED))
-        return _Chunk(stored, attributes, events, event_leads, last, whole)
+        return _Chunk(stored, attributes, events, event_leads, whole)
 
     def _pick(self, key: str) -> str | None:
         return key if arrow.is_whole_document(self.db, key) else None
@@ -266,12 +259,14 @@ class _Plan:
             [("id", "id", "int"), ("name", "name", "text")], "FROM event_types ORDER BY id"
         )
 
+        wanted = None
+        if self.where_types is not None:
+            ids = types.filter(pl.col("name").is_in(list(self.where_types)))["id"].to_list()
+            wanted = ", ".join(map(str, ids)) or "NULL"
+
         def member(key: str) -> str:
             expr = arrow.json_member(db, "properties", key)
-            if self.where_types is None:
-                return expr
-            wanted = types.filter(pl.col("name").is_in(list(self.where_types)))["id"].to_list()
-            return f"CASE WHEN type_id IN ({', '.join(map(str, wanted)) or 'NULL'}) THEN {expr} END"
+            return expr if wanted is None else f"CASE WHEN type_id IN ({wanted}) THEN {expr} END"
 
         columns = [("lead_pk", "lead_pk", "int"), ("type_id", "type_id", "int"),
                    ("occurred_at", "occurred_at", "int")]  # fmt: skip
@@ -369,7 +364,7 @@ def _property(db, name: str, prop: str, texts: pl.Series, roots: pl.Series | Non
 def _score(ctx: Context, model: Model, version: int, chunk: _Chunk, as_of: int) -> pl.DataFrame:
     """The chunk's new snapshots, with the stored ones beside them."""
     frame = chunk.leads
-    first, last = int(frame["pk"][0]), chunk.last_pk
+    first, last = int(frame["pk"][0]), int(frame["pk"][-1])
     adjust, pins = _overrides(ctx, first, last, as_of)
     pks = frame["pk"].to_list()
     adjustments = None
@@ -422,29 +417,11 @@ def _probabilities(ctx: Context, model: Model, chunk: _Chunk, as_of: int) -> np.
 
 def _overrides(ctx: Context, first: int, last: int, as_of: int):
     """Per lead pk: the points of its adjustments in force, and its newest stage pin."""
-    t = overrides
-    query = (
-        select(t.c.lead_pk, t.c.kind, t.c.points, t.c.stage)
-        .where(
-            and_(
-                t.c.lead_pk >= first,
-                t.c.lead_pk <= last,
-                t.c.created_at <= as_of,
-                or_(t.c.expires_at.is_(None), t.c.expires_at > as_of),
-                or_(t.c.deleted_at.is_(None), t.c.deleted_at > as_of),
-            )
-        )
-        .order_by(t.c.pk)
-    )
-    points: dict[int, list[float]] = {}
-    pins: dict[int, str] = {}
     with ctx.db.read() as conn:
-        for row in conn.execute(query):
-            if row.kind == "points":
-                points.setdefault(row.lead_pk, []).append(row.points)
-            elif row.kind == "stage":
-                pins[row.lead_pk] = row.stage
-    return points, pins
+        in_force = stored_overrides.in_force_between(conn, first, last, as_of)
+    points = {pk: [o.points for o in rows if o.kind == "points"] for pk, rows in in_force.items()}
+    pins = {pk: pin.stage for pk, rows in in_force.items() if (pin := newest_pin(rows)) is not None}
+    return {pk: p for pk, p in points.items() if p}, pins
 
 
 def _lifecycle(model: Model, frame: pl.DataFrame) -> pl.DataFrame:

@@ -21,7 +21,7 @@ from leadscore.core.lifecycle import next_stage
 from leadscore.core.model import Model
 from leadscore.core.records import Event, Lead
 from leadscore.core.timestamps import format_timestamp
-from leadscore.service import blending, predictions
+from leadscore.service import blending
 from leadscore.service.context import Context
 from leadscore.store import events as stored_events
 from leadscore.store import overrides as stored_overrides
@@ -171,15 +171,12 @@ def rescore(
             for o in in_force.get(row.pk, ())
             if o.kind == "points"
         ]
-    chances = None
-    if model.predictive is not None:
-        frame, lead_events = predictions.lead_frames(rows, by_pk)
-        chances = blending.probabilities(conn, model, frame, lead_events, as_of)
+    chances = blending.for_stored(conn, model, rows, by_pk, as_of)
     results = score_leads(model, records, events, adjustments, as_of, chances)
 
     changes, updates, history = [], [], []
     for row, result in zip(rows, results, strict=True):
-        pin = _pin(in_force.get(row.pk, ()))
+        pin = newest_pin(in_force.get(row.pk, ()))
         pinned = pin.stage if pin is not None else None
         lifecycle = next_stage(model, row.lifecycle_stage, result.stage)
         shown = next_stage(model, row.lifecycle_stage, result.stage, pinned)
@@ -240,7 +237,7 @@ def override_dict(row: Row) -> dict:
     }
 
 
-def _pin(overrides: Sequence[Row]) -> Row | None:
+def newest_pin(overrides: Sequence[Row]) -> Row | None:
     """The newest stage pin in force."""
     pins = [o for o in overrides if o.kind == "stage"]
     return pins[-1] if pins else None
@@ -251,7 +248,7 @@ def _stage_only(conn, rows, in_force, as_of, write_unchanged) -> list[Change]:
     the stages people set."""
     changes, updates = [], []
     for row in rows:
-        pin = _pin(in_force.get(row.pk, ()))
+        pin = newest_pin(in_force.get(row.pk, ()))
         pinned = pin.stage if pin is not None else None
         shown = pinned if pinned is not None else row.lifecycle_stage
         changes.append(Change(row.pk, row.id, None, None, shown))
