@@ -12,7 +12,7 @@ import json
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import polars as pl
 import typer
@@ -223,7 +223,7 @@ def _predict_with_version(
     id_column: str | None,
     as_of: str | None,
     with_reasons: bool,
-):
+) -> pl.DataFrame:
     """Score a leads file (SPEC §3 columns: id, email, attributes) with a stored version."""
     from leadscore.ml.store_model import load_predictor
 
@@ -288,7 +288,7 @@ def evaluate_command(
     _print_report(report)
 
 
-def _print_report(report: dict) -> None:
+def _print_report(report: dict[str, Any]) -> None:
     console = Console()
     summary = Table(title="Model quality on this data")
     summary.add_column("measure")
