@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint venv clean demo
+.PHONY: run test lint venv clean demo docs
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +20,10 @@ lint: $(STAMP)
 
 test: lint
 	$(BIN)/pytest -q
+
+# Regenerates docs/cli.md, the CLI reference, from the live app (a test fails when it is stale).
+docs: $(STAMP)
+	$(BIN)/python -m leadscore.cli.reference docs/cli.md
 
 DEMO_END := 2026-11-01
 

@@ -306,9 +306,8 @@ def reference_from_store(name: str, url: str, sample: int, n_leads: int) -> dict
 
 
 SPARK_JOB = """
-import sys, time, typer
-from leadscore.engine.commands import register
-app = typer.Typer(); register(app); app.command("noop")(lambda: None)
+import sys, time
+from leadscore.cli import app
 started = time.perf_counter()
 try:
     app(sys.argv[1:])

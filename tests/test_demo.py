@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -60,7 +58,6 @@ KEY_EVENTS = (
     "meeting_cancelled",
     "trial_started",
 )
-CLI = [sys.executable, "-c", "from leadscore.cli import app; app()", "demo-data"]
 
 
 @pytest.fixture(scope="module")
@@ -344,12 +341,12 @@ def test_bad_arguments_raise_in_the_api() -> None:
 
 
 def test_cli_writes_the_same_bytes_as_the_api(tmp_path: Path, data: demo.DemoData) -> None:
-    args = ["--leads", str(N), "--seed", "7", "--end", "2025-06-01"]
+    args = ["demo-data", "--leads", str(N), "--seed", "7", "--end", "2025-06-01"]
     for run in ("a", "b"):
-        done = subprocess.run(
-            [*CLI, *args, "--out", str(tmp_path / run)], capture_output=True, text=True, check=False
+        done = CliRunner().invoke(
+            app, [*args, "--out", str(tmp_path / run)], catch_exceptions=False
         )
-        assert done.returncode == 0, done.stderr
+        assert done.exit_code == 0, done.stderr
         assert f"wrote {N:,} leads" in done.stdout
     demo.write(data, tmp_path / "api")
     for name in ("leads.parquet", "events.parquet", "outcomes.parquet"):
@@ -418,10 +415,8 @@ def test_bad_arguments_exit_2(tmp_path: Path, args: list[str], message: str) -> 
 
 
 def test_missing_out_and_file_as_out_exit_2(tmp_path: Path) -> None:
-    done = subprocess.run(
-        [*CLI, "--leads", "0", "--out", str(tmp_path)], capture_output=True, text=True, check=False
-    )
-    assert done.returncode == 2
+    done = CliRunner().invoke(app, ["demo-data", "--leads", "0", "--out", str(tmp_path)])
+    assert done.exit_code == 2
     assert "--leads" in done.stderr
     assert CliRunner().invoke(app, ["demo-data", "--leads", "5"]).exit_code == 2
     a_file = tmp_path / "file"

@@ -73,7 +73,7 @@ def test_repeated_event_ids_count_once_across_buckets(spark) -> None:
 
 
 def test_the_submit_driver_runs_batch(spark, tmp_path: Path) -> None:
-    from leadscore.engine.spark import main
+    from leadscore.cli.batch import main
 
     demo.write(demo.generate(50, seed=2, end=AS_OF), tmp_path)
     out = tmp_path / "scores"

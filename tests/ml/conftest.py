@@ -1,11 +1,9 @@
-"""Fixtures for the predictive tests: a small synthetic table with a known propensity, ways to
-run the CLI (in a subprocess, as users do, or in-process where speed matters), and a model
-trained once through the CLI for the tests that only need some model."""
+"""Fixtures for the predictive tests: a small synthetic table with a known propensity, the CLI
+run in this process, and a model trained once through the CLI for the tests that only need
+some model."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -76,19 +74,8 @@ class Run:
     stderr: str
 
 
-def run_cli_subprocess(*args: str | Path) -> Run:
-    """Run the CLI exactly as a user would, in a fresh interpreter."""
-    done = subprocess.run(
-        [sys.executable, "-c", "from leadscore.cli import app; app()", *map(str, args)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    return Run(done.returncode, done.stdout, done.stderr)
-
-
 def run_cli(*args: str | Path) -> Run:
-    """Run the CLI in this process (fast; for the many error cases)."""
+    """Run the CLI in this process; an exception that is not an exit fails the test."""
     result = CliRunner().invoke(app, [str(a) for a in args])
     if result.exception and not isinstance(result.exception, SystemExit):
         raise result.exception
@@ -108,12 +95,6 @@ def cli():
 
 
 @pytest.fixture(scope="session")
-def cli_subprocess():
-    """Run the CLI in a fresh interpreter: cli_subprocess(*args) -> Run."""
-    return run_cli_subprocess
-
-
-@pytest.fixture(scope="session")
 def leads_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """1,500 synthetic leads as CSV."""
     frame, _ = synthetic_leads(1500, seed=1)
@@ -124,9 +105,9 @@ def leads_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def trained_model(tmp_path_factory: pytest.TempPathFactory, leads_csv: Path) -> Path:
-    """A model trained through the CLI subprocess on `leads_csv` (shared by several tests)."""
+    """A model trained through the CLI on `leads_csv` (shared by several tests)."""
     out = tmp_path_factory.mktemp("model") / "model"
-    run = run_cli_subprocess(
+    run = run_cli(
         "train",
         "--data",
         leads_csv,

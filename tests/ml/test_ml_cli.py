@@ -30,13 +30,13 @@ def test_train_writes_model_folder_and_card(trained_model: Path) -> None:
 
 
 def test_predict_one_row_per_input_in_order(
-    trained_model: Path, leads_csv: Path, tmp_path: Path, cli_subprocess
+    trained_model: Path, leads_csv: Path, tmp_path: Path, cli
 ) -> None:
     source = pl.read_csv(leads_csv).head(200).reverse()
     data = tmp_path / "new.jsonl"
     source.drop("converted").write_ndjson(data)
     out = tmp_path / "scores.csv"
-    run = cli_subprocess("predict", "--model", trained_model, "--data", data, "--out", out)
+    run = cli("predict", "--model", trained_model, "--data", data, "--out", out)
     assert run.code == 0, run.stderr
     scores = pl.read_csv(out)
     assert scores.columns == ["lead_id", "probability", "score", "reasons"]  # id from training
@@ -69,20 +69,18 @@ def test_predict_tolerates_unseen_values_extra_and_optional_columns(
 
 
 def test_predict_missing_required_column_exits_2_naming_it(
-    trained_model: Path, leads_csv: Path, tmp_path: Path, cli_subprocess
+    trained_model: Path, leads_csv: Path, tmp_path: Path, cli
 ) -> None:
     data = tmp_path / "partial.csv"
     pl.read_csv(leads_csv).drop("source", "converted").write_csv(data)
-    run = cli_subprocess(
-        "predict", "--model", trained_model, "--data", data, "--out", tmp_path / "o.csv"
-    )
+    run = cli("predict", "--model", trained_model, "--data", data, "--out", tmp_path / "o.csv")
     assert run.code == 2
     assert "missing required column(s): source" in run.stderr
     assert "Traceback" not in run.stderr and len(run.stderr.strip().splitlines()) == 1
 
 
-def test_evaluate_json_and_table(trained_model: Path, leads_csv: Path, cli_subprocess, cli) -> None:
-    run = cli_subprocess(
+def test_evaluate_json_and_table(trained_model: Path, leads_csv: Path, cli) -> None:
+    run = cli(
         "evaluate", "--model", trained_model, "--data", leads_csv, "--target", "converted", "--json"
     )
     assert run.code == 0, run.stderr

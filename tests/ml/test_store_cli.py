@@ -34,6 +34,7 @@ def load(url: str, data: demo.DemoData, folder) -> dict:
 
 
 def test_importing_the_cli_does_not_import_scikit_learn() -> None:
+    # A fresh interpreter: in this one other tests have imported scikit-learn already.
     code = "import leadscore.cli, sys; assert 'sklearn' not in sys.modules; assert 'skops' not in sys.modules"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr

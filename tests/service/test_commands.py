@@ -1,4 +1,4 @@
-"""The live service's commands, registered on a Typer app as cli.py will register them."""
+"""The live service's commands (cli/service.py), run in this process; `serve` in a real one."""
 
 from __future__ import annotations
 
@@ -11,17 +11,14 @@ from pathlib import Path
 
 import httpx
 import pytest
-import typer
 from typer.testing import CliRunner
 
+from leadscore.cli import app
 from leadscore.service import keys, queries
-from leadscore.service.commands import register
 from leadscore.service.context import Context
 from leadscore.settings import Settings
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "b2b-saas.yaml"
-app = typer.Typer()
-register(app)
 
 
 @pytest.fixture
@@ -106,16 +103,13 @@ def test_init_demo_loads_data_and_prints_an_admin_key(run, database_url) -> None
 
 
 def test_serve_runs_migrations_and_answers(database_url, tmp_path) -> None:
+    # A real process: uvicorn serves until it is stopped by a signal.
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    code = (
-        "import typer; from leadscore.service.commands import register; "
-        "app = typer.Typer(); register(app); app()"
-    )
     env = {**os.environ, "LEADSCORE_DATABASE_URL": database_url}
     server = subprocess.Popen(
-        [sys.executable, "-c", code, "serve", "--port", str(port), "--no-scheduler"],
+        [sys.executable, "-m", "leadscore.cli", "serve", "--port", str(port), "--no-scheduler"],
         env=env,
         cwd=tmp_path,
         stdout=subprocess.PIPE,

@@ -1,4 +1,4 @@
-"""Fixtures for the tuning tests: demo histories on disk and a CLI with the two commands."""
+"""Fixtures for the tuning tests: demo histories on disk and the CLI run in this process."""
 
 from __future__ import annotations
 
@@ -6,11 +6,10 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-import typer
 from typer.testing import CliRunner
 
 from leadscore import demo
-from leadscore.tuning.commands import register
+from leadscore.cli import app
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO / "examples" / "b2b-saas.yaml"
@@ -42,8 +41,6 @@ def demo600(tmp_path_factory) -> dict[str, Path]:
 @pytest.fixture(scope="session")
 def cli():
     """Run `leadscore suggest|backtest …` in process; returns the click Result."""
-    app = typer.Typer(pretty_exceptions_enable=False)
-    register(app)
     runner = CliRunner()
 
     def run(*args: object):

@@ -17,7 +17,8 @@ with its own random stream, so a million leads stream to disk in bounded memory 
 (leads, seed, end) always give byte-identical files.
 
 The run lives here; `vocabulary` holds the data tables, `leads` and `events` draw a chunk,
-`tables` turns it into frames, `output` writes them and `commands` is the CLI.
+`tables` turns it into frames and `output` writes them; the CLI command is in
+leadscore/cli/demo.py.
 """
 
 from __future__ import annotations
@@ -25,7 +26,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 import polars as pl
@@ -42,16 +42,12 @@ from leadscore.demo.vocabulary import INDUSTRIES as INDUSTRIES
 from leadscore.demo.vocabulary import SOURCES as SOURCES
 from leadscore.demo.vocabulary import TITLES as TITLES
 
-if TYPE_CHECKING:
-    import typer
-
 __all__ = [
     "CHUNK_LEADS",
     "DemoData",
     "as_end",
     "generate",
     "iter_chunks",
-    "register",
     "write",
     "write_demo",
 ]
@@ -120,10 +116,3 @@ def write_demo(
 ) -> dict[str, int]:
     """Generate and write chunk by chunk; returns the row count of each table."""
     return write_all(iter_chunks(n_leads, seed, end), Path(out_dir), fmt, progress)[1]
-
-
-def register(app: typer.Typer) -> None:
-    """Add the `demo-data` command to the CLI; Typer and Rich load only when the CLI does."""
-    from leadscore.demo import commands
-
-    commands.register(app)

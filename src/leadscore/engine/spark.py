@@ -182,18 +182,3 @@ def run_batch(
     events = None if events_path is None else dedupe_events(spark.read.parquet(events_path))
     scores = score_spark(leads, events, model, as_of, partitions, explain)
     scores.write.mode("overwrite").parquet(out)
-
-
-def main(argv: list[str] | None = None) -> None:
-    """`leadscore batch --engine spark ARGS`, for a spark-submit driver script:
-
-    from leadscore.engine.spark import main; main()
-    """
-    import typer
-
-    from leadscore.engine.commands import register
-
-    app = typer.Typer(add_completion=False)
-    register(app)
-    app.command("help", hidden=True)(lambda: None)  # keeps `batch` a subcommand
-    app(["batch", "--engine", "spark", *(sys.argv[1:] if argv is None else argv)])

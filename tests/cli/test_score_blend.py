@@ -7,7 +7,7 @@ import csv
 import io
 import json
 
-from tests.test_cli import AS_OF, EVENTS, LEADS, MODEL, leadscore
+from tests.cli.test_score import AS_OF, EVENTS, LEADS, MODEL, leadscore
 
 BLENDED = MODEL.replace("name: t\n", "name: t\npredictive: {model: 2, weight: 0.5}\n")
 

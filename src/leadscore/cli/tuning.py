@@ -1,83 +1,24 @@
-"""The `suggest` and `backtest` commands; `register(app)` adds them to a Typer app.
+"""`leadscore suggest` and `leadscore backtest`: rule points, thresholds and models judged
+against history (SPEC §7).
 
-The only layer that prints or exits: a mistake the user can fix (a bad model or file, an
-unknown lead in the outcomes, no decided leads, one outcome only) is one line on stderr and
-exit code 2, never a traceback. scikit-learn and the rest load when a command runs, not when
-the CLI starts.
+A mistake the user can fix (a bad model or file, an unknown lead in the outcomes, no decided
+leads, one outcome only) is one line on stderr and exit code 2. scikit-learn and the rest
+load when a command runs, not when the CLI starts.
 """
 
 from __future__ import annotations
 
 import json
-import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from functools import wraps
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
-from leadscore.core.loader import ModelError, load_model_file
+from leadscore.cli.support import parse_optional_as_of, progress_bar, user_errors
+from leadscore.core.loader import load_model_file
 from leadscore.core.model import Model
-from leadscore.core.timestamps import TimestampError, parse_timestamp
-from leadscore.engine.io import InputError
 from leadscore.tuning.errors import TuningError
 from leadscore.tuning.history import load_history, read_scores
-
-err = Console(stderr=True, highlight=False, soft_wrap=True)
-
-
-def _user_errors(func: Callable) -> Callable:
-    """Turn every user-fixable error into `error: …` on stderr and exit code 2."""
-
-    @wraps(func)
-    def wrapper(*args, **kwargs):
-        try:
-            return func(*args, **kwargs)
-        except ModelError as exc:
-            for problem in exc.problems:
-                err.print(f"{exc.source}: {problem}", markup=False)
-        except (TuningError, InputError) as exc:
-            err.print(f"error: {exc}", markup=False)
-        except OSError as exc:
-            err.print(f"error: {exc.filename or ''}: {exc.strerror or exc}", markup=False)
-        raise typer.Exit(2)
-
-    return wrapper
-
-
-def _model(path: Path) -> Model:
-    if not path.is_file():
-        raise TuningError(f"{path}: no such model file")
-    try:
-        return load_model_file(path)
-    except UnicodeDecodeError:
-        raise TuningError(f"{path}: not a UTF-8 text file") from None
-
-
-def _as_of(text: str | None) -> int | None:
-    if text is None:
-        return None
-    try:
-        return parse_timestamp(text)
-    except TimestampError as exc:
-        raise TuningError(f"--as-of: {exc}") from None
-
-
-@contextmanager
-def _progress(total: int, label: str) -> Iterator[Callable[[int], None] | None]:
-    """A Rich progress bar on stderr when it is a terminal; nothing otherwise."""
-    if not sys.stderr.isatty():
-        yield None
-        return
-    columns = (label, BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=err, transient=True) as bar:
-        task = bar.add_task(label, total=total)
-        yield lambda n=1: bar.advance(task, n)
-
 
 Leads = Annotated[Path, typer.Option("--leads", help="Leads: CSV, JSON Lines or Parquet.")]
 Events = Annotated[Path | None, typer.Option("--events", help="Events of those leads.")]
@@ -92,7 +33,7 @@ AsOf = Annotated[
 AsJson = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
 
 
-@_user_errors
+@user_errors
 def suggest_command(
     model: Annotated[Path, typer.Option("--model", "-m", help="The rule model to tune.")],
     leads: Leads,
@@ -125,16 +66,16 @@ def suggest_command(
         raise TuningError(f"--out {out}: the folder {out.parent} does not exist")
     rules = _model(model)
     text = model.read_text(encoding="utf-8")
-    history = load_history(leads, events, outcomes, _as_of(as_of))
+    history = load_history(leads, events, outcomes, parse_optional_as_of(as_of))
     work = 3 * len(history.decided) + (len(history.leads) if capacity is not None else 0)
-    with _progress(work, "suggest") as tick:
+    with progress_bar("suggest", total=work) as bar:
         result = suggest(
             rules,
             history,
             target_precision=target_precision,
             capacity=capacity,
             seed=seed,
-            progress=tick,
+            progress=bar.advance,
         )
     new_text = edited_text(text, result.rules, result.groups, result.thresholds)
     written = write_model(new_text, out, model)
@@ -146,7 +87,7 @@ def suggest_command(
         report.console().print(report.suggestion_tables(result, str(out), written.version))
 
 
-@_user_errors
+@user_errors
 def backtest_command(
     leads: Leads,
     outcomes: Outcomes,
@@ -172,15 +113,15 @@ def backtest_command(
     if not models and not scores:
         raise TuningError("give at least one --model (or --scores) to backtest")
     loaded = [_model(path) for path in models]
-    history = load_history(leads, events, outcomes, _as_of(as_of))
+    history = load_history(leads, events, outcomes, parse_optional_as_of(as_of))
     columns = [read_scores(path) for path in scores]
     names = _names([*models, *scores])
-    with _progress(len(history.leads) * len(loaded), "backtest") as tick:
+    with progress_bar("backtest", total=len(history.leads) * len(loaded)) as bar:
         result = backtest(
             history,
             list(zip(names, loaded, strict=False)),
             list(zip(names[len(loaded) :], columns, strict=True)),
-            progress=tick,
+            progress=bar.advance,
         )
     if as_json:
         typer.echo(json.dumps(report.backtest_json(result), indent=2, ensure_ascii=False))
@@ -188,13 +129,17 @@ def backtest_command(
         report.console().print(report.backtest_tables(result))
 
 
+def _model(path: Path) -> Model:
+    """The model to tune: a missing or non-UTF-8 file is named as such (not a read error)."""
+    if not path.is_file():
+        raise TuningError(f"{path}: no such model file")
+    try:
+        return load_model_file(path)
+    except UnicodeDecodeError:
+        raise TuningError(f"{path}: not a UTF-8 text file") from None
+
+
 def _names(paths: list[Path]) -> list[str]:
     """File stems, or the paths as given where two stems are the same."""
     stems = [p.name.split(".")[0] for p in paths]
     return [s if stems.count(s) == 1 else str(p) for s, p in zip(stems, paths, strict=True)]
-
-
-def register(app: typer.Typer) -> None:
-    """Add `suggest` and `backtest` to the CLI."""
-    app.command("suggest")(suggest_command)
-    app.command("backtest")(backtest_command)

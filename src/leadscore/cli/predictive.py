@@ -1,28 +1,34 @@
-"""CLI commands of the predictive side: `train`, `predict`, `evaluate`, `predictive`.
+"""The predictive commands: `train`, `predict`, `evaluate`, and the `predictive` sub-commands
+for the model versions trained from the store (SPEC §7).
 
-The only layer that reads the clock or prints; every user mistake becomes one line on stderr
-and exit code 2. scikit-learn and skops are imported inside the commands that need them, so
-that starting the CLI for any other command stays fast.
+Only the CLI reads the clock or prints; every user mistake becomes one line on stderr and exit
+code 2. scikit-learn and skops are imported inside the commands that need them, so that
+starting the CLI for any other command stays fast.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from datetime import UTC, datetime
 from enum import StrEnum
-from functools import wraps
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
+import polars as pl
 import typer
 from rich.console import Console
 from rich.table import Table
 
+from leadscore.cli.support import service, user_errors
 from leadscore.ml import card
 from leadscore.ml import columns as col
 from leadscore.ml.errors import MLInputError
 from leadscore.ml.io import read_table
+
+predictive_app = typer.Typer(
+    help="List and activate predictive model versions trained from the store.",
+    no_args_is_help=True,
+)
 
 
 class Engine(StrEnum):
@@ -31,22 +37,6 @@ class Engine(StrEnum):
     auto = "auto"
     sklearn = "sklearn"
     lightgbm = "lightgbm"
-
-
-def _fail(message: str) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(code=2)
-
-
-def _user_errors(func: Callable) -> Callable:
-    @wraps(func)
-    def wrapper(*args, **kwargs):
-        try:
-            return func(*args, **kwargs)
-        except MLInputError as exc:
-            raise _fail(str(exc)) from None
-
-    return wrapper
 
 
 def _as_of(text: str | None) -> float | None:
@@ -58,7 +48,7 @@ def _as_of(text: str | None) -> float | None:
         raise MLInputError(f"--as-of: {exc}") from None
 
 
-@_user_errors
+@user_errors
 def train_command(
     data: Annotated[
         Path | None, typer.Option("--data", help="CSV, JSON Lines or Parquet (.gz ok).")
@@ -166,7 +156,7 @@ def train_command(
     )
 
 
-@_user_errors
+@user_errors
 def predict_command(
     data: Annotated[Path, typer.Option("--data", help="Leads to score.")],
     out: Annotated[Path, typer.Option("--out", help="Output file (.csv, .jsonl, .parquet).")],
@@ -233,12 +223,9 @@ def _predict_with_version(
     id_column: str | None,
     as_of: str | None,
     with_reasons: bool,
-):
+) -> pl.DataFrame:
     """Score a leads file (SPEC §3 columns: id, email, attributes) with a stored version."""
-    import polars as pl
-
     from leadscore.ml.store_model import load_predictor
-    from leadscore.service.commands import service
 
     frame = read_table(data)
     if id_column is None:
@@ -268,7 +255,7 @@ def _predict_with_version(
     return table if with_reasons else table.drop("reasons")
 
 
-@_user_errors
+@user_errors
 def evaluate_command(
     model: Annotated[Path, typer.Option("--model", help="Model folder from `train`.")],
     data: Annotated[Path, typer.Option("--data", help="Labelled leads.")],
@@ -301,7 +288,7 @@ def evaluate_command(
     _print_report(report)
 
 
-def _print_report(report: dict) -> None:
+def _print_report(report: dict[str, Any]) -> None:
     console = Console()
     summary = Table(title="Model quality on this data")
     summary.add_column("measure")
@@ -352,7 +339,6 @@ def _train_from_store(
     activate: bool,
 ) -> None:
     from leadscore.service import predictions
-    from leadscore.service.commands import service
 
     with service() as ctx:
         done = predictions.train(
@@ -379,10 +365,10 @@ def _train_from_store(
     typer.echo(f"stored as predictive model version {done['version']} ({state})")
 
 
+@predictive_app.command("list")
 def predictive_list() -> None:
     """List the predictive model versions trained from the store, with their figures."""
     from leadscore.service import predictions
-    from leadscore.service.commands import service
 
     with service() as ctx:
         versions = predictions.list_models(ctx, with_cards=True)
@@ -402,27 +388,13 @@ def predictive_list() -> None:
     Console().print(table)
 
 
+@predictive_app.command("activate")
 def predictive_activate(
     version: Annotated[int, typer.Argument(help="The predictive model version.")],
 ) -> None:
     """Make a predictive model version the one the live service shows."""
     from leadscore.service import predictions
-    from leadscore.service.commands import service
 
     with service() as ctx:
         predictions.activate(ctx, version, "cli")
     typer.echo(f"predictive model version {version} is active")
-
-
-def register(app: typer.Typer) -> None:
-    """Add train / predict / evaluate / predictive to the CLI."""
-    app.command("train")(train_command)
-    app.command("predict")(predict_command)
-    app.command("evaluate")(evaluate_command)
-    predictive = typer.Typer(
-        help="List and activate predictive model versions trained from the store.",
-        no_args_is_help=True,
-    )
-    predictive.command("list")(predictive_list)
-    predictive.command("activate")(predictive_activate)
-    app.add_typer(predictive, name="predictive")

@@ -1,4 +1,4 @@
-"""`leadscore batch --engine polars` (SPEC §5), through a Typer app that registers it."""
+"""`leadscore batch --engine polars` (SPEC §5), in this process."""
 
 from __future__ import annotations
 
@@ -6,13 +6,12 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-import typer
 from typer.testing import CliRunner
 
 from leadscore import demo
+from leadscore.cli import app
 from leadscore.core.loader import load_model_file
 from leadscore.core.timestamps import parse_timestamp
-from leadscore.engine.commands import register
 from leadscore.engine.frames import read_inputs
 from leadscore.engine.kernel import score_frame
 
@@ -22,25 +21,13 @@ AS_OF = "2026-01-01"
 
 
 @pytest.fixture(scope="module")
-def app() -> typer.Typer:
-    app = typer.Typer()
-    register(app)
-
-    @app.command()
-    def other() -> None:  # a second command, so that `batch` is a subcommand
-        pass
-
-    return app
-
-
-@pytest.fixture(scope="module")
 def data(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("demo")
     demo.write(demo.generate(300, seed=5, end=AS_OF), folder)
     return folder
 
 
-def test_batch_with_the_polars_engine_writes_the_kernels_scores(app, data: Path) -> None:
+def test_batch_with_the_polars_engine_writes_the_kernels_scores(data: Path) -> None:
     out = data / "scores.parquet"
     args = ["batch", "--leads", data / "leads.parquet", "--events", data / "events.parquet",
             "--model", EXAMPLE, "--out", out, "--as-of", AS_OF]  # fmt: skip
@@ -62,7 +49,7 @@ def test_batch_with_the_polars_engine_writes_the_kernels_scores(app, data: Path)
         (["--model", "nope.yaml"], "cannot read the model"),
     ],
 )
-def test_bad_arguments_exit_2(app, data: Path, args: list[str], message: str) -> None:
+def test_bad_arguments_exit_2(data: Path, args: list[str], message: str) -> None:
     base = {"--leads": str(data / "leads.parquet"), "--model": str(EXAMPLE),
             "--out": str(data / "x.parquet")}  # fmt: skip
     for flag, value in zip(args[::2], args[1::2], strict=True):

@@ -1,98 +1,43 @@
-"""The live service's commands: serve, apikey, import, model, recompute, init-demo.
+"""The live service's commands: serve, import, recompute, init-demo, and the `apikey` and
+`model` sub-commands.
 
 Each reads its database from LEADSCORE_DATABASE_URL (default ./leadscore.db) and brings the
-schema up to date first. Errors a user can fix print `error: …` on stderr and exit with 2.
+schema up to date first (`support.service`). Errors a user can fix print `error: …` on stderr
+and exit with 2.
 """
 
 from __future__ import annotations
 
 import os
-import sys
 import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 from rich.table import Table
 
-from leadscore.core.timestamps import TimestampError, parse_timestamp
+from leadscore import demo
+from leadscore.cli.support import err, fail, parse_optional_as_of, progress_bar, service
 from leadscore.engine.io import InputError
 from leadscore.service import keys, scoring_models
 from leadscore.service.context import Context
 from leadscore.service.errors import ServiceError
 from leadscore.service.imports import ImportFailed, import_file, parse_mapping
 from leadscore.service.recompute import count_leads, recompute
-from leadscore.settings import Settings
 
-err = Console(stderr=True, highlight=False, soft_wrap=True)
 MAX_REPORTED_ROWS = 50
 DEMO_MODEL = Path("examples/b2b-saas.yaml")
+
+apikey_app = typer.Typer(help="Create, list and revoke API keys.", no_args_is_help=True)
+model_app = typer.Typer(help="Upload, list, activate and roll back models.", no_args_is_help=True)
 
 
 class Kind(StrEnum):
     leads = "leads"
     events = "events"
     outcomes = "outcomes"
-
-
-def fail(message: str) -> typer.Exit:
-    err.print(f"error: {message}", markup=False)
-    return typer.Exit(2)
-
-
-@contextmanager
-def service() -> Iterator[Context]:
-    """The configured database, migrated; service errors become exit 2."""
-    try:
-        settings = Settings()
-    except ValueError as exc:
-        raise fail(f"invalid LEADSCORE_* setting: {exc}") from None
-    ctx = Context.open(settings)
-    try:
-        yield ctx
-    except ServiceError as exc:
-        raise fail(str(exc)) from None
-    finally:
-        ctx.close()
-
-
-@contextmanager
-def progress_bar(label: str):
-    """A Rich progress bar on stderr, updated by `advance(phase, done, total)`."""
-    columns = ("{task.description}", BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=err, transient=True, disable=not err.is_terminal) as bar:
-        tasks: dict[str, int] = {}
-
-        def advance(phase: str, done: int, total: int | None = None) -> None:
-            if phase not in tasks:
-                tasks[phase] = bar.add_task(f"{label}: {phase}", total=total)
-            bar.update(tasks[phase], completed=done, total=total)
-
-        yield advance
-
-
-def register(app: typer.Typer) -> None:
-    """Add the live service's commands to the `leadscore` CLI."""
-    app.command("serve")(serve)
-    app.command("import")(import_command)
-    app.command("recompute")(recompute_command)
-    app.command("init-demo")(init_demo)
-    apikey = typer.Typer(help="Create, list and revoke API keys.", no_args_is_help=True)
-    apikey.command("create")(apikey_create)
-    apikey.command("list")(apikey_list)
-    apikey.command("revoke")(apikey_revoke)
-    app.add_typer(apikey, name="apikey")
-    model = typer.Typer(help="Upload, list, activate and roll back models.", no_args_is_help=True)
-    model.command("upload")(model_upload)
-    model.command("list")(model_list)
-    model.command("activate")(model_activate)
-    model.command("rollback")(model_rollback)
-    app.add_typer(model, name="model")
 
 
 # --- serve -------------------------------------------------------------------------------
@@ -133,6 +78,7 @@ def serve(
 # --- apikey ------------------------------------------------------------------------------
 
 
+@apikey_app.command("create")
 def apikey_create(
     name: Annotated[str, typer.Option(help="A name saying who or what uses the key.")],
     scopes: Annotated[str, typer.Option(help="Comma-separated: read,write,admin.")] = "read",
@@ -144,6 +90,7 @@ def apikey_create(
     typer.echo(key)
 
 
+@apikey_app.command("list")
 def apikey_list() -> None:
     """List API keys (never the keys themselves)."""
     with service() as ctx:
@@ -154,6 +101,7 @@ def apikey_list() -> None:
     Console().print(table)
 
 
+@apikey_app.command("revoke")
 def apikey_revoke(name: Annotated[str, typer.Option(help="The key's name.")]) -> None:
     """Revoke an API key (in effect everywhere within api_key_cache_seconds)."""
     with service() as ctx:
@@ -183,10 +131,10 @@ def import_command(
         mapping = parse_mapping(map_ or [])
     except ValueError as exc:
         raise fail(str(exc)) from None
-    with service() as ctx, progress_bar(f"import {kind.value}") as advance:
+    with service() as ctx, progress_bar(f"import {kind.value}") as bar:
         try:
             report = import_file(
-                ctx, kind.value, file, mapping, skip_invalid=skip_invalid, progress=advance
+                ctx, kind.value, file, mapping, skip_invalid=skip_invalid, progress=bar.update
             )
         except ImportFailed as exc:
             _report_rows(exc.errors, "invalid")
@@ -208,6 +156,7 @@ def _report_rows(errors: list[InputError], label: str) -> None:
 # --- model -------------------------------------------------------------------------------
 
 
+@model_app.command("upload")
 def model_upload(
     file: Annotated[Path, typer.Argument(help="The model YAML file.")],
     activate: Annotated[bool, typer.Option(help="Activate it (rescoring every lead).")] = False,
@@ -230,6 +179,7 @@ def model_upload(
             _activate(ctx, stored["version"])
 
 
+@model_app.command("list")
 def model_list() -> None:
     """List the stored model versions."""
     with service() as ctx:
@@ -246,43 +196,34 @@ def model_list() -> None:
     Console().print(table)
 
 
-def model_activate(version: Annotated[int, typer.Argument(help="The version to activate.")]):
+@model_app.command("activate")
+def model_activate(
+    version: Annotated[int, typer.Argument(help="The version to activate.")],
+) -> None:
     """Activate a model version and rescore every lead."""
     with service() as ctx:
         _activate(ctx, version)
 
 
-def model_rollback(version: Annotated[int, typer.Argument(help="The active version.")]):
+@model_app.command("rollback")
+def model_rollback(
+    version: Annotated[int, typer.Argument(help="The active version.")],
+) -> None:
     """Undo the activation of the active version (reactivate the one before it)."""
-    with service() as ctx, progress_bar("rescoring") as advance:
+    with service() as ctx, progress_bar("rescoring") as bar:
         total = count_leads(ctx)
-        done = scoring_models.rollback(
-            ctx, version, "cli", progress=_counter(advance, "leads", total)
-        )
+        done = scoring_models.rollback(ctx, version, "cli", progress=bar.counter("leads", total))
     typer.echo(f"rolled back to version {done['version']}: {done['changed']:,} leads changed")
 
 
 def _activate(ctx: Context, version: int) -> None:
-    with progress_bar("rescoring") as advance:
+    with progress_bar("rescoring") as bar:
         total = count_leads(ctx)
-        done = scoring_models.activate(
-            ctx, version, "cli", progress=_counter(advance, "leads", total)
-        )
+        done = scoring_models.activate(ctx, version, "cli", progress=bar.counter("leads", total))
     typer.echo(
         f"activated version {version}: {done['rescored']:,} leads rescored, "
         f"{done['changed']:,} changed"
     )
-
-
-def _counter(advance, phase: str, total: int):
-    done = 0
-
-    def step(n: int) -> None:
-        nonlocal done
-        done += n
-        advance(phase, done, total)
-
-    return step
 
 
 # --- recompute ---------------------------------------------------------------------------
@@ -294,15 +235,10 @@ def recompute_command(
     ] = None,
 ) -> None:
     """Rescore every lead now (or as of a time), in batches; history for changed leads."""
-    moment = None
-    if as_of is not None:
-        try:
-            moment = parse_timestamp(as_of)
-        except TimestampError as exc:
-            raise fail(f"--as-of: {exc}") from None
-    with service() as ctx, progress_bar("recompute") as advance:
+    moment = parse_optional_as_of(as_of)
+    with service() as ctx, progress_bar("recompute") as bar:
         total = count_leads(ctx)
-        report = recompute(ctx, moment, progress=_counter(advance, "leads", total))
+        report = recompute(ctx, moment, progress=bar.counter("leads", total))
     typer.echo(f"recomputed {report.leads:,} leads: {report.changed:,} changed")
 
 
@@ -316,8 +252,6 @@ def init_demo(
 ) -> None:
     """Set up a demo database: the example model, demo leads with events and outcomes, and
     an admin API key (printed on the last line). An existing database only gets a new key."""
-    from leadscore import demo
-
     with service() as ctx:
         if scoring_models.list_versions(ctx) or count_leads(ctx):
             typer.echo("the database is already set up; creating a new admin key")
@@ -330,9 +264,9 @@ def init_demo(
             scoring_models.activate(ctx, stored["version"], "init-demo")
             with tempfile.TemporaryDirectory() as folder:
                 paths = demo.write(demo.generate(leads, seed), folder)
-                with progress_bar("demo") as advance:
+                with progress_bar("demo") as bar:
                     for kind in ("leads", "events", "outcomes"):
-                        report = import_file(ctx, kind, paths[kind], progress=advance)
+                        report = import_file(ctx, kind, paths[kind], progress=bar.update)
                         typer.echo(f"loaded {report.written:,} demo {kind}")
         key = keys.create_key(ctx, _free_name(ctx, "demo-admin"), "admin", actor="init-demo")
     typer.echo("admin API key (shown once):")
@@ -347,9 +281,3 @@ def _free_name(ctx: Context, base: str) -> str:
     while f"{base}-{number}" in taken:
         number += 1
     return f"{base}-{number}"
-
-
-if __name__ == "__main__":  # pragma: no cover - for trying the commands before cli.py has them
-    cli = typer.Typer(no_args_is_help=True, add_completion=False)
-    register(cli)
-    cli(prog_name="leadscore", args=sys.argv[1:])

@@ -1,20 +1,24 @@
-"""The offline command line of SPEC §3, run as a user runs it: in a subprocess."""
+"""The offline command line of SPEC §3 (cli/score.py), run in this process: exit codes,
+stdout and stderr as a user sees them (tests/cli/test_console_script.py runs the real one)."""
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import gzip
 import io
 import json
-import subprocess
-import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from typer.testing import CliRunner
 
-REPO = Path(__file__).resolve().parents[1]
+from leadscore.cli import app
+
+REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO / "examples" / "b2b-saas.yaml"
 
 MODEL = """
@@ -56,14 +60,20 @@ EXPECTED = [
 AS_OF = "2026-01-10T00:00:00"
 
 
-def leadscore(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-c", "from leadscore.cli import app; app()", *map(str, args)],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        timeout=120,
-    )
+@dataclass
+class Done:
+    """What a run left: the exit code and the two streams, named as subprocess names them."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def leadscore(*args: str | Path, cwd: Path | None = None) -> Done:
+    """`leadscore ARGS` in this process; an exception that is not an exit fails the test."""
+    with contextlib.chdir(cwd or Path.cwd()):
+        result = CliRunner().invoke(app, [str(a) for a in args], catch_exceptions=False)
+    return Done(result.exit_code, result.stdout, result.stderr)
 
 
 @pytest.fixture

@@ -1,66 +1,30 @@
-"""The `leadscore` command line (SPEC §3).
-
-Errors a user can fix (a bad model, a bad file or row) print to stderr, each naming the file,
-the line or row and the reason, and exit with code 2; they never show a traceback.
-"""
+"""Offline scoring of files (SPEC §3): `validate`, `score`, `top` and `schema`."""
 
 from __future__ import annotations
 
 import json
-import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 from rich.table import Table
 
-from leadscore import demo
-from leadscore.cli_support import err, fail, load_model_or_exit, parse_as_of
+from leadscore.cli.support import err, fail, load_model_or_exit, parse_as_of
 from leadscore.core.model import Model
 from leadscore.core.timestamps import format_timestamp
-from leadscore.engine import commands as engine_commands
 from leadscore.engine.io import InputError, detect_format, write_scores
-from leadscore.ml import commands as ml_commands
 from leadscore.offline import score_files
-from leadscore.service import commands as service_commands
-from leadscore.tuning import commands as tuning_commands
-
-app = typer.Typer(
-    name="leadscore",
-    help="Open, exact, explainable lead scoring.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
-
-
-@contextmanager
-def progress_bar(total: int, label: str) -> Iterator:
-    """A Rich progress bar on stderr when it is a terminal; a no-op otherwise."""
-    if not sys.stderr.isatty():
-        yield lambda n=1: None
-        return
-    columns = (label, BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=err, transient=True) as bar:
-        task = bar.add_task(label, total=total)
-        yield lambda n=1: bar.advance(task, n)
-
 
 ModelPath = Annotated[Path, typer.Option("--model", "-m", help="The scoring model YAML file.")]
 
 
-@app.command()
 def validate(model: Annotated[Path, typer.Argument(help="The model YAML file.")]) -> None:
     """Check a model file: print `ok`, or every error with its key path (exit 2)."""
     load_model_or_exit(model)
     typer.echo("ok")
 
 
-@app.command()
 def score(
     model: ModelPath,
     leads: Annotated[Path, typer.Option(help="Leads: CSV, JSON Lines or Parquet (.gz too).")],
@@ -115,7 +79,6 @@ def score(
         err.print(f"{len(skipped)} invalid row(s) skipped", markup=False)
 
 
-@app.command()
 def top(
     model: ModelPath,
     leads: Annotated[Path, typer.Option(help="Leads file.")],
@@ -154,22 +117,6 @@ def top(
     console.print(table)
 
 
-@app.command()
 def schema() -> None:
     """Print the JSON Schema of the model file (for editors and UI builders)."""
     typer.echo(json.dumps(Model.model_json_schema(), indent=2))
-
-
-demo.register(app)
-engine_commands.register(app)
-ml_commands.register(app)
-service_commands.register(app)
-tuning_commands.register(app)
-
-
-def main() -> None:  # pragma: no cover - the console script
-    app()
-
-
-if __name__ == "__main__":  # pragma: no cover
-    app()

@@ -1,0 +1,39 @@
+"""The `leadscore` command line (SPEC §3): one Typer app, each command family in its module.
+
+The order below is the order of `leadscore --help` (sub-command groups come last there).
+Errors a user can fix (a bad model, a bad file or row) print to stderr, each naming the file,
+the line or row and the reason, and exit with code 2; they never show a traceback.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from leadscore.cli import batch, demo, predictive, score, service, tuning
+
+app = typer.Typer(
+    name="leadscore",
+    help="Open, exact, explainable lead scoring.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+app.command("validate")(score.validate)
+app.command("score")(score.score)
+app.command("top")(score.top)
+app.command("schema")(score.schema)
+app.command("demo-data")(demo.demo_data)
+app.command("batch")(batch.batch)
+app.command("train")(predictive.train_command)
+app.command("predict")(predictive.predict_command)
+app.command("evaluate")(predictive.evaluate_command)
+app.command("serve")(service.serve)
+app.command("import")(service.import_command)
+app.command("recompute")(service.recompute_command)
+app.command("init-demo")(service.init_demo)
+app.command("suggest")(tuning.suggest_command)
+app.command("backtest")(tuning.backtest_command)
+app.add_typer(predictive.predictive_app, name="predictive")
+app.add_typer(service.apikey_app, name="apikey")
+app.add_typer(service.model_app, name="model")
