@@ -57,8 +57,9 @@ def register(app: typer.Typer) -> None:
 
 def _polars(model: Model, leads: Path, events: Path | None, as_of: int, out: Path, explain):
     from leadscore.engine.frames import read_inputs
-    from leadscore.engine.io import InputError, _atomic
     from leadscore.engine.kernel import score_frame
+    from leadscore.engine.readers import InputError
+    from leadscore.engine.writers import atomic
 
     try:
         lead_frame, event_frame = read_inputs(model, leads, events)
@@ -66,7 +67,7 @@ def _polars(model: Model, leads: Path, events: Path | None, as_of: int, out: Pat
         raise fail(str(exc)) from None
     scores = score_frame(lead_frame, event_frame, model, as_of, explain=explain)
     try:
-        with _atomic(out) as tmp:
+        with atomic(out) as tmp:
             scores.write_parquet(tmp)
     except OSError as exc:
         raise fail(f"{exc.filename or out}: {exc.strerror or exc}") from None

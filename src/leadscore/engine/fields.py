@@ -24,6 +24,7 @@ from leadscore.engine.compile import (
     walk,
 )
 from leadscore.engine.engagement import EventTable, ordered_types
+from leadscore.engine.readers import text_id
 
 EVENT_COLUMNS = ("lead_id", "type", "occurred_at", "id", "source")
 """Event columns that are not properties."""
@@ -103,16 +104,14 @@ def event_columns(model: Model, names: list[str]) -> list[str]:
 
 
 def text_ids(s: pl.Series) -> pl.Series:
-    """`io._text_id` of each value: ids as text, None for an empty or missing one."""
+    """`readers.text_id` of each value: ids as text, None for an empty or missing one."""
     dtype = s.dtype
     if dtype == pl.String or isinstance(dtype, c.STRINGLIKE):
         s = s.cast(pl.String)
         return pl.select(pl.when(pl.lit(s) == "").then(None).otherwise(pl.lit(s))).to_series()
     if dtype.is_integer() or dtype == pl.Null:
         return s.cast(pl.String)
-    from leadscore.engine.io import _text_id
-
-    return c.map_unique(s, _text_id, pl.String)
+    return c.map_unique(s, text_id, pl.String)
 
 
 def event_table(

@@ -1,6 +1,6 @@
 """Lead and Event records ↔ Polars frames, without changing what a condition sees.
 
-Records come from the row-by-row reader (engine/io.py) and from tests; frames are what the
+Records come from the row-by-row reader (engine/readers.py) and from tests; frames are what the
 kernel scores. A column gets a native type only when every value has that exact Python type
 (so that `5` and `5.0`, whose text differs, never share a float column); anything else is an
 Object column, which the kernel evaluates with the reference conditions value by value.

@@ -21,7 +21,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedCo
 from rich.table import Table
 
 from leadscore.core.timestamps import TimestampError, parse_timestamp
-from leadscore.engine.io import InputError
+from leadscore.engine.readers import InputError
 from leadscore.service import keys, scoring_models
 from leadscore.service.context import Context
 from leadscore.service.errors import ServiceError

@@ -1,7 +1,7 @@
 """`leadscore import`: leads, events or outcomes from CSV, JSON Lines or Parquet into the
 store, validated row by row with the same models as the API.
 
-Rows are read with `engine.io.read_rows` (so errors name the file and the line or row), a
+Rows are read with `engine.readers.read_rows` (so errors name the file and the line or row), a
 column mapping renames the file's columns (`--map email=E-mail`), and every row is checked
 before anything is written. Then the whole file is written in one transaction: all or
 nothing, unless `skip_invalid` skips (and reports) each bad row. Leads touched by an events
@@ -21,7 +21,7 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy import Connection
 
 from leadscore.core.timestamps import format_timestamp, to_micros
-from leadscore.engine.io import InputError, Row, read_rows
+from leadscore.engine.readers import InputError, Row, read_rows
 from leadscore.service import events as event_ingest
 from leadscore.service.context import Context
 from leadscore.service.errors import Conflict, NotFound

@@ -23,7 +23,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedCo
 from leadscore.core.loader import ModelError, load_model_file
 from leadscore.core.model import Model
 from leadscore.core.timestamps import TimestampError, parse_timestamp
-from leadscore.engine.io import InputError
+from leadscore.engine.readers import InputError
 from leadscore.tuning.errors import TuningError
 from leadscore.tuning.history import load_history, read_scores
 

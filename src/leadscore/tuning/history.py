@@ -13,7 +13,7 @@ from pathlib import Path
 
 from leadscore.core.records import Event, Lead
 from leadscore.core.timestamps import TimestampError, parse_timestamp, to_micros
-from leadscore.engine.io import InputError, read_events, read_leads, read_rows
+from leadscore.engine.readers import InputError, read_events, read_leads, read_rows
 
 WEEK_US = 7 * 86_400 * 1_000_000
 DAY_US = 86_400 * 1_000_000
