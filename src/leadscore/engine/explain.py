@@ -16,6 +16,7 @@ import polars as pl
 from leadscore.core.evaluate import scale
 from leadscore.core.explain import Contribution, ScoreResult
 from leadscore.core.model import Model
+from leadscore.engine.schema import SCORE_SCHEMA
 
 if TYPE_CHECKING:
     from leadscore.engine.kernel import SectionResult
@@ -225,12 +226,10 @@ def _contribution(line: dict) -> Contribution:
 
 def results_frame(results: list[ScoreResult], explain: bool = False) -> pl.DataFrame:
     """Reference results in the kernel's output shape (the reference engine as a frame)."""
-    from leadscore.engine.kernel import OUTPUT_SCHEMA
-
     rows = [r.row() for r in results]
-    frame = pl.DataFrame(rows, schema=OUTPUT_SCHEMA, orient="row") if rows else None
+    frame = pl.DataFrame(rows, schema=SCORE_SCHEMA, orient="row") if rows else None
     if frame is None:
-        frame = pl.DataFrame(schema=OUTPUT_SCHEMA)
+        frame = pl.DataFrame(schema=SCORE_SCHEMA)
     if explain:
         lines = [
             [

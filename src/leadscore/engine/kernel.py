@@ -38,16 +38,7 @@ from leadscore.engine.fields import (
     text_ids,
 )
 from leadscore.engine.rounding import first_at_or_below, round2
-
-OUTPUT_SCHEMA = {
-    "lead_id": pl.String,
-    "score": pl.Float64,
-    "fit": pl.Float64,
-    "engagement": pl.Float64,
-    "grade": pl.String,
-    "tier": pl.String,
-    "stage": pl.String,
-}
+from leadscore.engine.schema import SCORE_SCHEMA
 
 
 @dataclass
@@ -129,7 +120,7 @@ def score_frame(
         "tier": _names(list(model.tiers), first_at_or_below(model.tiers, score)),
         "stage": _names([s.name for s in model.stages], _stages(model, compiler, score)),
     }
-    frame = pl.DataFrame(output, schema=OUTPUT_SCHEMA)
+    frame = pl.DataFrame(output, schema=SCORE_SCHEMA)
     if explain:
         frame = frame.with_columns(
             fit_points=pl.Series(fit.points, dtype=pl.Float64),

@@ -24,16 +24,14 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from leadscore.core.explain import ScoreResult
+from leadscore.core.explain import SCORE_COLUMNS, SCORE_NAMES, ScoreResult
 from leadscore.engine.readers import detect_format
 from leadscore.engine.results import FrameResults
+from leadscore.engine.schema import SCORE_ARROW
 
-OUTPUT_COLUMNS = ("lead_id", "score", "fit", "engagement", "grade", "tier", "stage")
 _SPECIAL = r'[,"\r\n]'
-
-
-def _number(value: float) -> str:
-    return f"{value:.2f}"
+_TEXTS = tuple(name for name, kind in SCORE_COLUMNS if kind != "number")
+_NUMBERS = tuple(name for name, kind in SCORE_COLUMNS if kind == "number")
 
 
 def write_scores(results: Iterable[ScoreResult], out: str | Path | None, explain: bool) -> None:
@@ -82,20 +80,21 @@ def atomic(target: str | Path) -> Iterator[str]:
 
 def _write_csv(results: Iterable[ScoreResult], handle: IO[str], explain: bool) -> None:
     writer = csv.writer(handle, lineterminator="\n")
-    writer.writerow(OUTPUT_COLUMNS + (("explanation",) if explain else ()))
+    writer.writerow(SCORE_NAMES + (("explanation",) if explain else ()))
     for result in results:
-        row = [
-            result.lead_id,
-            _number(result.score),
-            _number(result.fit),
-            _number(result.engagement),
-            result.grade or "",
-            result.tier or "",
-            result.stage or "",
-        ]
+        row = [_cell(kind, getattr(result, name)) for name, kind in SCORE_COLUMNS]
         if explain:
             row.append(json.dumps(result.explained()["contributions"]))
         writer.writerow(row)
+
+
+def _cell(kind: str, value: object) -> object:
+    """A CSV cell: numbers with 2 decimals, an absent label empty."""
+    if kind == "number":
+        return f"{value:.2f}"
+    if kind == "label":
+        return value or ""
+    return value
 
 
 def _write_jsonl(results: Iterable[ScoreResult], handle: IO[str]) -> None:
@@ -106,13 +105,8 @@ def _write_jsonl(results: Iterable[ScoreResult], handle: IO[str]) -> None:
 def _table(results: Iterable[ScoreResult], explain: bool) -> pa.Table:
     rows = list(results)
     columns = {
-        "lead_id": pa.array([r.lead_id for r in rows], pa.string()),
-        "score": pa.array([r.score for r in rows], pa.float64()),
-        "fit": pa.array([r.fit for r in rows], pa.float64()),
-        "engagement": pa.array([r.engagement for r in rows], pa.float64()),
-        "grade": pa.array([r.grade for r in rows], pa.string()),
-        "tier": pa.array([r.tier for r in rows], pa.string()),
-        "stage": pa.array([r.stage for r in rows], pa.string()),
+        column.name: pa.array([getattr(r, column.name) for r in rows], column.type)
+        for column in SCORE_ARROW
     }
     if explain:
         columns["explanation"] = pa.array(
@@ -131,14 +125,7 @@ def write_fast(results: object, out: str | Path | None, explain: bool) -> bool:
     if kind == "jsonl":
         return False
     if kind == "parquet":
-        table = frame.select(OUTPUT_COLUMNS).to_arrow()
-        schema = pa.schema(
-            [
-                (name, pa.float64() if name in ("score", "fit", "engagement") else pa.string())
-                for name in OUTPUT_COLUMNS
-            ]
-        )
-        table = table.cast(schema)
+        table = frame.select(SCORE_NAMES).to_arrow().cast(SCORE_ARROW)
         with atomic(out) as tmp:
             if gz:
                 with gzip.open(tmp, "wb") as handle:
@@ -149,7 +136,7 @@ def write_fast(results: object, out: str | Path | None, explain: bool) -> bool:
     if not _plain_csv(frame):
         return False
     buffer = io.BytesIO()
-    frame.select(OUTPUT_COLUMNS).write_csv(buffer, float_precision=2, line_terminator="\n")
+    frame.select(SCORE_NAMES).write_csv(buffer, float_precision=2, line_terminator="\n")
     data = buffer.getvalue()
     if out is None:
         sys.stdout.flush()
@@ -169,9 +156,8 @@ def _plain_csv(frame: pl.DataFrame) -> bool:
     """Text that Python's csv module and Polars write alike (nothing to quote, no empty
     text), and finite numbers."""
     checks = [
-        pl.col(name).str.contains(_SPECIAL).any() | (pl.col(name) == "").any()
-        for name in ("lead_id", "grade", "tier", "stage")
+        pl.col(name).str.contains(_SPECIAL).any() | (pl.col(name) == "").any() for name in _TEXTS
     ]
-    checks += [~pl.col(name).is_finite().all() for name in ("score", "fit", "engagement")]
+    checks += [~pl.col(name).is_finite().all() for name in _NUMBERS]
     flags = frame.select(pl.any_horizontal(checks).alias("x"))["x"]
     return not bool(flags[0])
