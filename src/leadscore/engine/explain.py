@@ -8,18 +8,14 @@ so that every writer and the `top` command show exactly what they show for the r
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 import polars as pl
 
 from leadscore.core.evaluate import scale
 from leadscore.core.explain import Contribution, ScoreResult
 from leadscore.core.model import Model
+from leadscore.engine.outcomes import SectionResult
 from leadscore.engine.schema import SCORE_SCHEMA
-
-if TYPE_CHECKING:
-    from leadscore.engine.kernel import SectionResult
 
 LINE = pl.Struct(
     {
