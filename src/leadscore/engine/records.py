@@ -14,6 +14,7 @@ from datetime import date, datetime
 import polars as pl
 
 from leadscore.core.records import Event, Lead, property_value
+from leadscore.engine.fields import EVENT_COLUMNS, event_times, text_ids
 
 INT64 = (-(2**63), 2**63 - 1)
 SHADOWED = ("id", "email", "email_domain", "email_is_free")
@@ -97,8 +98,6 @@ def events_frame(
 
 def frame_leads(frame: pl.DataFrame) -> list[Lead]:
     """The leads of a frame as the row reader would build them."""
-    from leadscore.engine.fields import text_ids
-
     ids = text_ids(frame["id"]).to_list()
     emails = frame["email"].to_list() if "email" in frame.columns else [None] * len(ids)
     others = [name for name in frame.columns if name not in ("id", "email")]
@@ -111,8 +110,6 @@ def frame_leads(frame: pl.DataFrame) -> list[Lead]:
 
 def frame_events(frame: pl.DataFrame | None) -> dict[str, list[Event]]:
     """Events of a frame grouped by lead id, as the row reader would build them."""
-    from leadscore.engine.fields import EVENT_COLUMNS, event_times, text_ids
-
     if frame is None or frame.height == 0:
         return {}
     lead_ids = text_ids(frame["lead_id"]).to_list()
