@@ -11,7 +11,13 @@ import numpy as np
 import polars as pl
 
 from leadscore.core.model import Model
-from leadscore.core.records import FREE_EMAIL_DOMAINS, normalise_email, property_value
+from leadscore.core.records import (
+    EVENT_COLUMNS,
+    EVENT_REQUIRED,
+    FREE_EMAIL_DOMAINS,
+    normalise_email,
+    property_value,
+)
 from leadscore.engine import columns as c
 from leadscore.engine.compile import (
     Compiler,
@@ -25,9 +31,6 @@ from leadscore.engine.compile import (
 )
 from leadscore.engine.engagement import EventTable, ordered_types
 from leadscore.engine.readers import text_id
-
-EVENT_COLUMNS = ("lead_id", "type", "occurred_at", "id", "source")
-"""Event columns that are not properties."""
 
 Frame = pl.DataFrame | pl.LazyFrame
 
@@ -95,7 +98,7 @@ def event_types(model: Model) -> list[str]:
 
 def event_columns(model: Model, names: list[str]) -> list[str]:
     """The columns of an events table that scoring reads, in table order."""
-    wanted = {"lead_id", "type", "occurred_at"}
+    wanted = set(EVENT_REQUIRED)
     for name in event_fields(model):
         prop = name.removeprefix("properties.")
         wanted |= {name, prop, f"properties.{prop}", prop.split(".")[0]}
@@ -128,7 +131,7 @@ def event_table(
         schema = {"lead_id": pl.String, "type": pl.String, "occurred_at": pl.Int64}
         events = pl.DataFrame(schema=schema)
     frame = collect(events, event_columns(model, schema_of(events).names()), categorical=True)
-    for name in ("type", "occurred_at") if leads is not None else EVENT_COLUMNS[:3]:
+    for name in ("type", "occurred_at") if leads is not None else EVENT_REQUIRED:
         if name not in frame.columns:
             raise ValueError(f"the events frame has no {name} column")
     if leads is None:

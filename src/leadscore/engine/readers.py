@@ -21,7 +21,7 @@ from typing import IO
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from leadscore.core.records import Event, Lead
+from leadscore.core.records import EVENT_REQUIRED, Event, Lead
 from leadscore.core.timestamps import TimestampError, parse_timestamp, to_micros
 
 FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet"}
@@ -219,7 +219,7 @@ def read_events(
     """
     by_lead: dict[str, list[Event]] = {}
     seen_ids: set[str] = set()
-    for row in read_rows(path, required=("lead_id", "type", "occurred_at")):
+    for row in read_rows(path, required=EVENT_REQUIRED):
         try:
             lead_id, event = _event(path, row)
         except InputError as error:
@@ -237,7 +237,7 @@ def read_events(
 
 def _event(path, row: Row) -> tuple[str | None, Event]:
     values = dict(row.values)
-    for column in ("lead_id", "type", "occurred_at"):
+    for column in EVENT_REQUIRED:
         if column not in values:
             raise InputError(path, row.where, f"no {column}")
     lead_id = text_id(values.pop("lead_id"))

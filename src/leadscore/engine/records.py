@@ -13,8 +13,8 @@ from datetime import date, datetime
 
 import polars as pl
 
-from leadscore.core.records import Event, Lead, property_value
-from leadscore.engine.fields import EVENT_COLUMNS, event_times, text_ids
+from leadscore.core.records import EVENT_COLUMNS, Event, Lead, property_value
+from leadscore.engine.fields import event_times, text_ids
 
 INT64 = (-(2**63), 2**63 - 1)
 SHADOWED = ("id", "email", "email_domain", "email_is_free")
