@@ -23,10 +23,10 @@ from leadscore.cli_support import err, fail, load_model_or_exit, parse_as_of
 from leadscore.core.model import Model
 from leadscore.core.timestamps import format_timestamp
 from leadscore.engine import commands as engine_commands
+from leadscore.engine.files import score_files
 from leadscore.engine.readers import InputError, detect_format
 from leadscore.engine.writers import write_scores
 from leadscore.ml import commands as ml_commands
-from leadscore.offline import score_files
 from leadscore.service import commands as service_commands
 from leadscore.tuning import commands as tuning_commands
 

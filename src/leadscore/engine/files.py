@@ -1,4 +1,5 @@
-"""Offline scoring of files (SPEC §3): read, score with the vectorised kernel, return results.
+"""Scoring files offline (SPEC §3), the engine's use case: read, score with the vectorised
+kernel, return results.
 
 Files are read into frames by engine/frames.py (falling back to the row-by-row reader of
 engine/readers.py for its messages and skip reports) and scored by engine/kernel.py, which gives
