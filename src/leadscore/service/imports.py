@@ -201,7 +201,11 @@ def _outcome(path, row: Row) -> OutcomeIn:
 
 
 def _text(value: object) -> object:
-    """An id read from a file as text (a Parquet integer 7 or a float 7.0 is "7")."""
+    """An id read from a file as text (a Parquet integer 7 or a float 7.0 is "7").
+
+    Not `engine.readers.text_id` on purpose: only whole numbers are converted; anything else
+    ("", True, 7.5, a dict) is left as read for the input schema to accept or reject with
+    its own message, where `text_id` would turn it into None or text."""
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
