@@ -12,7 +12,7 @@ import numpy as np
 import polars as pl
 
 from leadscore.core.evaluate import scale
-from leadscore.core.explain import Contribution, ScoreResult
+from leadscore.core.explain import SCORE_NAMES, Contribution, ScoreResult
 from leadscore.core.model import Model
 from leadscore.engine.outcomes import SectionResult
 from leadscore.engine.schema import SCORE_SCHEMA
@@ -191,13 +191,7 @@ def to_results(frame: pl.DataFrame) -> list[ScoreResult]:
             contributions = tuple(_contribution(line) for line in row["explanation"])
         out.append(
             ScoreResult(
-                lead_id=row["lead_id"],
-                score=row["score"],
-                fit=row["fit"],
-                engagement=row["engagement"],
-                grade=row["grade"],
-                tier=row["tier"],
-                stage=row["stage"],
+                **{name: row[name] for name in SCORE_NAMES},
                 fit_points=row.get("fit_points", 0.0) or 0.0,
                 engagement_points=row.get("engagement_points", 0.0) or 0.0,
                 contributions=contributions,
