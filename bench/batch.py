@@ -171,8 +171,8 @@ def kernel_in_process(leads: Path, events: Path) -> dict:
     from leadscore.core.loader import load_model_file
     from leadscore.core.timestamps import parse_timestamp
     from leadscore.engine.frames import read_inputs
-    from leadscore.engine.io import write_scores
     from leadscore.engine.results import FrameResults
+    from leadscore.engine.writers import write_scores
 
     model = load_model_file(MODEL)
     started = time.perf_counter()
@@ -191,7 +191,7 @@ def reference_scorer(data: Path, sample: int, n_leads: int) -> dict:
     from leadscore.core.evaluate import score_lead
     from leadscore.core.loader import load_model_file
     from leadscore.core.timestamps import parse_timestamp
-    from leadscore.engine.io import read_events, read_leads
+    from leadscore.engine.readers import read_events, read_leads
 
     folder = head(data, sample)
     model = load_model_file(MODEL)

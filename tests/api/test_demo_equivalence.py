@@ -1,6 +1,6 @@
 """§3: the same model on the same data gives the same numbers offline and live. A few hundred
 demo leads are imported into the store; every live score — as of a time over the API, and
-after a recompute at that time — equals `leadscore.offline.score_files`."""
+after a recompute at that time — equals `leadscore.engine.files.score_files`."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 from leadscore import demo
 from leadscore.core.loader import load_model_file
 from leadscore.core.timestamps import parse_timestamp
-from leadscore.offline import score_files
+from leadscore.engine.files import score_files
 from leadscore.service.imports import import_file
 from leadscore.service.recompute import recompute
 

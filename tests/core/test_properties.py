@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from leadscore.core.evaluate import score_lead
 from leadscore.core.loader import validate_model_data
 from leadscore.core.timestamps import format_timestamp
-from leadscore.offline import score_files
+from leadscore.engine.files import score_files
 from leadscore.testing.strategies import AS_OF, DAY, events, leads, models
 
 SETTINGS = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -17,10 +17,11 @@ from hypothesis import HealthCheck, given, settings
 from leadscore.core.evaluate import score_lead
 from leadscore.core.loader import load_model_text, validate_model_data
 from leadscore.core.timestamps import parse_timestamp
+from leadscore.engine.files import score_files
 from leadscore.engine.frames import first_rows, read_events_frame, read_inputs, read_leads_frame
-from leadscore.engine.io import read_events, read_leads, write_scores
+from leadscore.engine.readers import read_events, read_leads
 from leadscore.engine.results import FrameResults
-from leadscore.offline import score_files
+from leadscore.engine.writers import write_scores
 from leadscore.testing.conformance import assert_same_as_reference
 from leadscore.testing.strategies import AS_OF, models, scenarios
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from leadscore.engine.io import InputError
+from leadscore.engine.readers import InputError
 from leadscore.service import queries, scoring_models
 from leadscore.service.imports import ImportFailed, import_file, parse_mapping
 from leadscore.store.tables import events, leads, outcomes, score_history

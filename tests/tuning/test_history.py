@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from leadscore.core.timestamps import parse_timestamp
-from leadscore.engine.io import InputError
+from leadscore.engine.readers import InputError
 from leadscore.tuning.history import load_history, read_outcomes, read_scores
 
 LEADS = "id\nL1\nL2\nL3\nL4\n"

@@ -1,38 +1,81 @@
 """Response shapes of the API, for the OpenAPI document and for tests that check real
-responses against it. (Request bodies are `service.inputs`.)"""
+responses against it. (Request bodies are `service.inputs`.)
+
+The score fields (score, fit, engagement, grade, tier, stage) are not restated here: `with_score`
+adds them from the score record (core.explain.SCORE_COLUMNS), in record order."""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from collections.abc import Callable
+from typing import Any, Literal, TypeVar, cast
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, create_model
+
+from leadscore.core.explain import SCORE_COLUMNS, ScoreKind
+
+M = TypeVar("M", bound=BaseModel)
+
+SCORE_TYPES: dict[ScoreKind, Any] = {"id": str, "number": float, "label": str | None}
+"""The Python type of each kind of score column (core.explain.ScoreKind)."""
+
+
+def with_score(
+    *,
+    after: str | None = None,
+    nullable: bool = False,
+    omit: tuple[str, ...] = ("lead_id",),
+    **descriptions: str,
+) -> Callable[[type[M]], type[M]]:
+    """Add the score record's columns to a response model, after its field `after` (first when
+    None); `nullable` where a lead may have no score yet; `omit` the columns the model names
+    otherwise (the lead's id, by default); `descriptions` by column name."""
+
+    def build(cls: type[M]) -> type[M]:
+        score: dict[str, Any] = {}
+        for name, kind in SCORE_COLUMNS:
+            if name not in omit:
+                annotation = SCORE_TYPES[kind] | None if nullable else SCORE_TYPES[kind]
+                text = descriptions.get(name)
+                score[name] = (annotation, ... if text is None else Field(description=text))
+        own = cls.model_fields
+        if descriptions.keys() - score.keys():
+            raise TypeError(f"{cls.__name__}: {sorted(descriptions)} are not all score columns")
+        if score.keys() & own.keys():
+            raise TypeError(f"{cls.__name__} declares score columns itself: omit them")
+        if after is not None and after not in own:
+            raise TypeError(f"{cls.__name__} has no field {after!r}")
+        fields: dict[str, Any] = dict(score) if after is None else {}
+        for name, info in own.items():
+            fields[name] = (info.annotation, info)
+            if name == after:
+                fields.update(score)
+        model = create_model(
+            cls.__name__,
+            __base__=cls.__base__,
+            __doc__=cls.__doc__,
+            __module__=cls.__module__,
+            **fields,
+        )
+        return cast("type[M]", model)
+
+    return build
 
 
 class Out(BaseModel):
     model_config = {"extra": "forbid"}
 
 
+@with_score()
 class Snapshot(Out):
-    score: float
-    fit: float
-    engagement: float
-    grade: str | None
-    tier: str | None
-    stage: str | None
     model_version: int | None
 
 
+@with_score(after="created", nullable=True, score="null while no model is active")
 class LeadChange(Out):
     """A lead's score after a write, the previous one, and whether it changed."""
 
     id: str
     created: bool | None = None
-    score: float | None = Field(description="null while no model is active")
-    fit: float | None
-    engagement: float | None
-    grade: str | None
-    tier: str | None
-    stage: str | None
     model_version: int | None
     changed: bool = Field(description="score, fit, engagement or stage changed")
     score_change: float | None
@@ -63,6 +106,7 @@ class OutcomeSummary(Out):
     value: float | None
 
 
+@with_score(after="pinned_stage", nullable=True, omit=("lead_id", "stage"))
 class Lead(Out):
     id: str
     email: str | None
@@ -73,11 +117,6 @@ class Lead(Out):
     stage: str | None = Field(description="the pinned stage if any, else lifecycle_stage")
     lifecycle_stage: str | None
     pinned_stage: str | None
-    score: float | None
-    fit: float | None
-    engagement: float | None
-    grade: str | None
-    tier: str | None
     probability: float | None = Field(description="predicted conversion probability (§7)")
     model_version: int | None
     scored_at: str | None
@@ -156,14 +195,9 @@ class Cause(Out):
     ref: str | None
 
 
+@with_score(after="at")
 class HistoryEntry(Out):
     at: str
-    score: float
-    fit: float
-    engagement: float
-    grade: str | None
-    tier: str | None
-    stage: str | None
     model_version: int | None
     cause: Cause
 
@@ -173,16 +207,11 @@ class HistoryPage(Out):
     next_cursor: str | None
 
 
+@with_score(after="model_version", stage="the model's stage at that time")
 class ScoreAsOf(Out):
     lead_id: str
     as_of: str
     model_version: int
-    score: float
-    fit: float
-    engagement: float
-    grade: str | None
-    tier: str | None
-    stage: str | None = Field(description="the model's stage at that time")
     explanation: dict[str, Any]
     recorded: HistoryEntry | None = Field(description="the live score in force at that time")
 

@@ -14,8 +14,9 @@ import typer
 from leadscore.cli.support import fail, load_model_or_exit, parse_as_of
 from leadscore.core.model import Model
 from leadscore.engine.frames import read_inputs
-from leadscore.engine.io import InputError, _atomic
 from leadscore.engine.kernel import score_frame
+from leadscore.engine.readers import InputError
+from leadscore.engine.writers import atomic
 
 
 class Engine(StrEnum):
@@ -62,7 +63,7 @@ def _polars(
         raise fail(str(exc)) from None
     scores = score_frame(lead_frame, event_frame, model, as_of, explain=explain)
     try:
-        with _atomic(out) as tmp:
+        with atomic(out) as tmp:
             scores.write_parquet(tmp)
     except OSError as exc:
         raise fail(f"{exc.filename or out}: {exc.strerror or exc}") from None

@@ -13,8 +13,9 @@ from rich.table import Table
 from leadscore.cli.support import err, fail, load_model_or_exit, parse_as_of
 from leadscore.core.model import Model
 from leadscore.core.timestamps import format_timestamp
-from leadscore.engine.io import InputError, detect_format, write_scores
-from leadscore.offline import score_files
+from leadscore.engine.files import score_files
+from leadscore.engine.readers import InputError, detect_format
+from leadscore.engine.writers import write_scores
 
 ModelPath = Annotated[Path, typer.Option("--model", "-m", help="The scoring model YAML file.")]
 

@@ -20,7 +20,7 @@ from rich.table import Table
 
 from leadscore import demo
 from leadscore.cli.support import err, fail, parse_optional_as_of, progress_bar, service
-from leadscore.engine.io import InputError
+from leadscore.engine.readers import InputError
 from leadscore.service import keys, scoring_models
 from leadscore.service.context import Context
 from leadscore.service.errors import ServiceError

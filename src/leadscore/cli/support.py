@@ -29,7 +29,7 @@ from rich.progress import (
 from leadscore.core.loader import ModelError, load_model_file
 from leadscore.core.model import Model
 from leadscore.core.timestamps import TimestampError, parse_timestamp, to_micros
-from leadscore.engine.io import InputError
+from leadscore.engine.readers import InputError
 from leadscore.ml.errors import MLInputError
 from leadscore.service.context import Context
 from leadscore.service.errors import ServiceError

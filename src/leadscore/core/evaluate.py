@@ -51,7 +51,7 @@ def score_lead(
     ctx = EvalContext(as_of=as_of, events=past)
     fit = _fit(model, lead, ctx)
     engagement = _engagement(model, past, ctx)
-    fit_value, engagement_value, total = _combine(model, fit.points, engagement.points)
+    fit_value, engagement_value, total = combine(model, fit.points, engagement.points)
     blend = None if probability is None else model.blend
     if blend is not None:
         total = (1.0 - blend) * total + blend * (100.0 * probability)
@@ -181,7 +181,7 @@ def scale(model: Model, section: Section) -> float:
     return (section.weight or 0.0) * 100.0 / section.max
 
 
-def _combine(model: Model, fit_points: float, engagement_points: float):
+def combine(model: Model, fit_points: float, engagement_points: float):
     """(fit, engagement, total before adjustments and the final clamp)."""
     if model.combine == "sum":
         return fit_points, engagement_points, fit_points + engagement_points

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Literal
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +58,25 @@ class Contribution:
         return line
 
 
+ScoreKind = Literal["id", "number", "label"]
+
+SCORE_COLUMNS: tuple[tuple[str, ScoreKind], ...] = (
+    ("lead_id", "id"),
+    ("score", "number"),
+    ("fit", "number"),
+    ("engagement", "number"),
+    ("grade", "label"),
+    ("tier", "label"),
+    ("stage", "label"),
+)
+"""The §3 score record, in output order, declared once: an `id` (text), `number`s (rounded
+to 2 decimals) and `label`s (text, or none when no grade, tier or stage applies). Frames,
+Arrow, Spark, CSV and the API's response fields derive from it; the first fields of
+ScoreResult are these columns."""
+
+SCORE_NAMES = tuple(name for name, _ in SCORE_COLUMNS)
+
+
 @dataclass(frozen=True, slots=True)
 class ScoreResult:
     lead_id: str
@@ -71,16 +91,8 @@ class ScoreResult:
     contributions: tuple[Contribution, ...] = field(default_factory=tuple)
 
     def row(self) -> dict:
-        """The §3 output columns."""
-        return {
-            "lead_id": self.lead_id,
-            "score": self.score,
-            "fit": self.fit,
-            "engagement": self.engagement,
-            "grade": self.grade,
-            "tier": self.tier,
-            "stage": self.stage,
-        }
+        """The §3 output columns (SCORE_COLUMNS)."""
+        return {name: getattr(self, name) for name in SCORE_NAMES}
 
     def explained(self) -> dict:
         """The row plus its explanation (the JSON the CLI, API and dashboard show)."""

@@ -91,6 +91,13 @@ class Lead:
         return self.attributes.get(name)
 
 
+EVENT_REQUIRED = ("lead_id", "type", "occurred_at")
+"""The columns every events table needs (§3), in the order a missing one is reported."""
+
+EVENT_COLUMNS = ("id", *EVENT_REQUIRED, "source")
+"""The columns of an events table that are the event itself; any other is a property."""
+
+
 @dataclass(frozen=True, slots=True)
 class Event:
     type: str

@@ -358,10 +358,6 @@ class Compiler:
             return pl.col(self._names[key])
         return pl.lit(False)  # the placeholder of an invalid condition never holds
 
-    def evaluate(self, condition: Condition) -> np.ndarray:
-        """The condition on every row, through its Polars expression."""
-        return self.evaluate_all([condition])[0]
-
     def evaluate_all(self, conditions: list[Condition]) -> list[np.ndarray]:
         """Several conditions on every row, in one Polars query."""
         if not conditions:

@@ -21,20 +21,11 @@ from leadscore.core.conditions import NoEvent
 from leadscore.core.model import EngagementRule, Model
 from leadscore.engine import sums
 from leadscore.engine.compile import Compiler
+from leadscore.engine.outcomes import RuleResult
 from leadscore.engine.windows import count_windows
 
 _EXACT_AGE = 2**53
 """Ages beyond this (µs) are not exact as doubles: Python computes their decay."""
-
-
-@dataclass
-class RuleResult:
-    """One rule's outcome for every lead (rows where `occurrences == 0` did not contribute)."""
-
-    rule_id: str
-    group: str | None
-    occurrences: np.ndarray
-    raw: np.ndarray
 
 
 @dataclass

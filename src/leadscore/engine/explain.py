@@ -8,17 +8,14 @@ so that every writer and the `top` command show exactly what they show for the r
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 import polars as pl
 
 from leadscore.core.evaluate import scale
-from leadscore.core.explain import Contribution, ScoreResult
+from leadscore.core.explain import SCORE_NAMES, Contribution, ScoreResult
 from leadscore.core.model import Model
-
-if TYPE_CHECKING:
-    from leadscore.engine.kernel import SectionResult
+from leadscore.engine.outcomes import SectionResult
+from leadscore.engine.schema import SCORE_SCHEMA
 
 LINE = pl.Struct(
     {
@@ -194,13 +191,7 @@ def to_results(frame: pl.DataFrame) -> list[ScoreResult]:
             contributions = tuple(_contribution(line) for line in row["explanation"])
         out.append(
             ScoreResult(
-                lead_id=row["lead_id"],
-                score=row["score"],
-                fit=row["fit"],
-                engagement=row["engagement"],
-                grade=row["grade"],
-                tier=row["tier"],
-                stage=row["stage"],
+                **{name: row[name] for name in SCORE_NAMES},
                 fit_points=row.get("fit_points", 0.0) or 0.0,
                 engagement_points=row.get("engagement_points", 0.0) or 0.0,
                 contributions=contributions,
@@ -225,12 +216,10 @@ def _contribution(line: dict) -> Contribution:
 
 def results_frame(results: list[ScoreResult], explain: bool = False) -> pl.DataFrame:
     """Reference results in the kernel's output shape (the reference engine as a frame)."""
-    from leadscore.engine.kernel import OUTPUT_SCHEMA
-
     rows = [r.row() for r in results]
-    frame = pl.DataFrame(rows, schema=OUTPUT_SCHEMA, orient="row") if rows else None
+    frame = pl.DataFrame(rows, schema=SCORE_SCHEMA, orient="row") if rows else None
     if frame is None:
-        frame = pl.DataFrame(schema=OUTPUT_SCHEMA)
+        frame = pl.DataFrame(schema=SCORE_SCHEMA)
     if explain:
         lines = [
             [

@@ -11,7 +11,13 @@ import numpy as np
 import polars as pl
 
 from leadscore.core.model import Model
-from leadscore.core.records import FREE_EMAIL_DOMAINS, normalise_email, property_value
+from leadscore.core.records import (
+    EVENT_COLUMNS,
+    EVENT_REQUIRED,
+    FREE_EMAIL_DOMAINS,
+    normalise_email,
+    property_value,
+)
 from leadscore.engine import columns as c
 from leadscore.engine.compile import (
     Compiler,
@@ -24,9 +30,7 @@ from leadscore.engine.compile import (
     walk,
 )
 from leadscore.engine.engagement import EventTable, ordered_types
-
-EVENT_COLUMNS = ("lead_id", "type", "occurred_at", "id", "source")
-"""Event columns that are not properties."""
+from leadscore.engine.readers import text_id
 
 Frame = pl.DataFrame | pl.LazyFrame
 
@@ -94,7 +98,7 @@ def event_types(model: Model) -> list[str]:
 
 def event_columns(model: Model, names: list[str]) -> list[str]:
     """The columns of an events table that scoring reads, in table order."""
-    wanted = {"lead_id", "type", "occurred_at"}
+    wanted = set(EVENT_REQUIRED)
     for name in event_fields(model):
         prop = name.removeprefix("properties.")
         wanted |= {name, prop, f"properties.{prop}", prop.split(".")[0]}
@@ -103,16 +107,14 @@ def event_columns(model: Model, names: list[str]) -> list[str]:
 
 
 def text_ids(s: pl.Series) -> pl.Series:
-    """`io._text_id` of each value: ids as text, None for an empty or missing one."""
+    """`readers.text_id` of each value: ids as text, None for an empty or missing one."""
     dtype = s.dtype
     if dtype == pl.String or isinstance(dtype, c.STRINGLIKE):
         s = s.cast(pl.String)
         return pl.select(pl.when(pl.lit(s) == "").then(None).otherwise(pl.lit(s))).to_series()
     if dtype.is_integer() or dtype == pl.Null:
         return s.cast(pl.String)
-    from leadscore.engine.io import _text_id
-
-    return c.map_unique(s, _text_id, pl.String)
+    return c.map_unique(s, text_id, pl.String)
 
 
 def event_table(
@@ -129,7 +131,7 @@ def event_table(
         schema = {"lead_id": pl.String, "type": pl.String, "occurred_at": pl.Int64}
         events = pl.DataFrame(schema=schema)
     frame = collect(events, event_columns(model, schema_of(events).names()), categorical=True)
-    for name in ("type", "occurred_at") if leads is not None else EVENT_COLUMNS[:3]:
+    for name in ("type", "occurred_at") if leads is not None else EVENT_REQUIRED:
         if name not in frame.columns:
             raise ValueError(f"the events frame has no {name} column")
     if leads is None:

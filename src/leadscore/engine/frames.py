@@ -1,4 +1,4 @@
-"""Leads and events files → Polars frames, vectorised, with the §3 rules of engine/io.py.
+"""Leads and events files → Polars frames, vectorised, with the §3 rules of engine/readers.py.
 
 The fast path reads Parquet with Polars and CSV as plain lines (only when the file has no
 quotes, carriage returns or NUL bytes, so that a line is a row), checks every rule of the row
@@ -21,12 +21,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from leadscore.core.model import Model
+from leadscore.core.records import EVENT_REQUIRED
 from leadscore.engine import columns as c
 from leadscore.engine.fields import event_fields, model_lead_fields, text_ids
-from leadscore.engine.io import OnBadRow, detect_format, read_events, read_leads
+from leadscore.engine.readers import OnBadRow, detect_format, read_events, read_leads
 from leadscore.engine.records import events_frame, leads_frame
 
-EVENT_REQUIRED = ("lead_id", "type", "occurred_at")
 _SEPARATOR = "\x1f"
 
 

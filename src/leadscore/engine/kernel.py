@@ -18,7 +18,6 @@ events after `as_of` are ignored.
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 
 import numpy as np
 import polars as pl
@@ -26,7 +25,7 @@ import polars as pl
 from leadscore.core.conditions import NoEvent
 from leadscore.core.model import INF, Model, Section
 from leadscore.engine.compile import Compiler
-from leadscore.engine.engagement import EventTable, RuleResult, engagement_rules, no_event
+from leadscore.engine.engagement import EventTable, engagement_rules, no_event
 from leadscore.engine.explain import explanation_column
 from leadscore.engine.fields import (
     Frame,
@@ -37,28 +36,9 @@ from leadscore.engine.fields import (
     schema_of,
     text_ids,
 )
+from leadscore.engine.outcomes import RuleResult, SectionResult
 from leadscore.engine.rounding import first_at_or_below, round2
-
-OUTPUT_SCHEMA = {
-    "lead_id": pl.String,
-    "score": pl.Float64,
-    "fit": pl.Float64,
-    "engagement": pl.Float64,
-    "grade": pl.String,
-    "tier": pl.String,
-    "stage": pl.String,
-}
-
-
-@dataclass
-class SectionResult:
-    """One section's rules and clamps for every lead (engine form of evaluate.SectionOutcome)."""
-
-    rules: list[RuleResult]
-    capped: list[np.ndarray]
-    groups: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
-    summed: np.ndarray | None = None
-    points: np.ndarray | None = None
+from leadscore.engine.schema import SCORE_SCHEMA
 
 
 def score_frame(
@@ -110,7 +90,7 @@ def score_frame(
         rules = engagement_rules(model, tables[0], pool)
         fit = fitting.result()
     engagement = _section(model, model.engagement, rules, n)
-    fit_value, engagement_value, total, unclamped = _combine(model, fit.points, engagement.points)
+    fit_value, engagement_value, total, unclamped = combine(model, fit.points, engagement.points)
     blend = _blend(model, probabilities, n)
     if blend is not None:
         weight, blended, p = blend
@@ -129,7 +109,7 @@ def score_frame(
         "tier": _names(list(model.tiers), first_at_or_below(model.tiers, score)),
         "stage": _names([s.name for s in model.stages], _stages(model, compiler, score)),
     }
-    frame = pl.DataFrame(output, schema=OUTPUT_SCHEMA)
+    frame = pl.DataFrame(output, schema=SCORE_SCHEMA)
     if explain:
         frame = frame.with_columns(
             fit_points=pl.Series(fit.points, dtype=pl.Float64),
@@ -184,8 +164,8 @@ def _section(model: Model, section: Section, rules: list[RuleResult], n: int) ->
     return result
 
 
-def _combine(model: Model, fit_points: np.ndarray, engagement_points: np.ndarray):
-    """(fit, engagement, total, unclamped) as evaluate._combine and score_lead give them."""
+def combine(model: Model, fit_points: np.ndarray, engagement_points: np.ndarray):
+    """(fit, engagement, total, unclamped) as evaluate.combine and score_lead give them."""
     if model.combine == "sum":
         total = fit_points + engagement_points
         unclamped = total + 0.0

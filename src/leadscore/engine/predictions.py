@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from leadscore.engine.io import InputError, _text_id, read_rows
+from leadscore.engine.readers import InputError, read_rows, text_id
 
 ID_COLUMNS = ("lead_id", "id")
 
@@ -28,7 +28,7 @@ def read_probabilities(path: str | Path, lead_ids: Sequence[str]) -> np.ndarray:
             raise InputError(path, row.where, "needs a lead_id (or id) column")
         if "probability" not in values:
             raise InputError(path, row.where, "needs a probability column")
-        lead = _text_id(values[key])
+        lead = text_id(values[key])
         if lead is None:
             raise InputError(path, row.where, f"{key} is empty")
         raw = values["probability"]

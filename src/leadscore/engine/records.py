@@ -1,6 +1,6 @@
 """Lead and Event records ↔ Polars frames, without changing what a condition sees.
 
-Records come from the row-by-row reader (engine/io.py) and from tests; frames are what the
+Records come from the row-by-row reader (engine/readers.py) and from tests; frames are what the
 kernel scores. A column gets a native type only when every value has that exact Python type
 (so that `5` and `5.0`, whose text differs, never share a float column); anything else is an
 Object column, which the kernel evaluates with the reference conditions value by value.
@@ -13,7 +13,8 @@ from datetime import date, datetime
 
 import polars as pl
 
-from leadscore.core.records import Event, Lead, property_value
+from leadscore.core.records import EVENT_COLUMNS, Event, Lead, property_value
+from leadscore.engine.fields import event_times, text_ids
 
 INT64 = (-(2**63), 2**63 - 1)
 SHADOWED = ("id", "email", "email_domain", "email_is_free")
@@ -97,8 +98,6 @@ def events_frame(
 
 def frame_leads(frame: pl.DataFrame) -> list[Lead]:
     """The leads of a frame as the row reader would build them."""
-    from leadscore.engine.fields import text_ids
-
     ids = text_ids(frame["id"]).to_list()
     emails = frame["email"].to_list() if "email" in frame.columns else [None] * len(ids)
     others = [name for name in frame.columns if name not in ("id", "email")]
@@ -111,8 +110,6 @@ def frame_leads(frame: pl.DataFrame) -> list[Lead]:
 
 def frame_events(frame: pl.DataFrame | None) -> dict[str, list[Event]]:
     """Events of a frame grouped by lead id, as the row reader would build them."""
-    from leadscore.engine.fields import EVENT_COLUMNS, event_times, text_ids
-
     if frame is None or frame.height == 0:
         return {}
     lead_ids = text_ids(frame["lead_id"]).to_list()

@@ -20,7 +20,6 @@ SAFE_TEXT = r"^[\t\n\x0B\x0C\r\x20-\x7E]*$"
 
 _CLASS_ESCAPES = set("dDwWsStnrfva") | set("\\]^-[.$*+?(){}|/")
 _ESCAPES = set("dDwWsSbBAtnrfva") | set("\\.^$*+?()[]{}|/-#&~ \"'%,:;=@_`!")
-_FLAGS = set("ims")
 _REPEAT = re.compile(r"\{(\d+)(,(\d*))?\}")
 _NAME = re.compile(r"\(\?P<([A-Za-z_][A-Za-z0-9_]*)>")
 _INLINE = re.compile(r"\(\?([ims]*)(?:-([ims]+))?([:)])")

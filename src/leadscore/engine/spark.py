@@ -20,17 +20,14 @@ import pyarrow as pa
 from leadscore.core.model import Model
 from leadscore.engine.explain import LINE
 from leadscore.engine.fields import event_columns, lead_columns
-from leadscore.engine.kernel import OUTPUT_SCHEMA, score_frame
+from leadscore.engine.kernel import score_frame
+from leadscore.engine.schema import SCORE_DDL, SCORE_SCHEMA
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
 ROW = "__leadscore_row"
 BUCKET = "__leadscore_bucket"
-OUTPUT_DDL = (
-    "lead_id string, score double, fit double, engagement double, "
-    "grade string, tier string, stage string"
-)
 EXPLAIN_DDL = (
     ", fit_points double, engagement_points double, explanation array<struct<kind: string, "
     "id: string, section: string, `group`: string, occurrences: bigint, raw: double, "
@@ -106,7 +103,7 @@ def score_spark(
     def scorer(left: pa.Table, right: pa.Table) -> pa.Table:
         return score_bucket(left, right, model, as_of, explain)
 
-    ddl = OUTPUT_DDL + (EXPLAIN_DDL if explain else "") + f", {ROW} bigint"
+    ddl = SCORE_DDL + (EXPLAIN_DDL if explain else "") + f", {ROW} bigint"
     scored = leads.groupBy(BUCKET).cogroup(events.groupBy(BUCKET)).applyInArrow(scorer, schema=ddl)
     return scored.orderBy(ROW).drop(ROW)
 
@@ -138,7 +135,7 @@ def score_bucket(
 
 
 def _schema(explain: bool) -> dict:
-    schema: dict = dict(OUTPUT_SCHEMA)
+    schema: dict = dict(SCORE_SCHEMA)
     if explain:
         schema |= {
             "fit_points": pl.Float64,

@@ -18,6 +18,7 @@ from collections.abc import Sequence
 import numpy as np
 import polars as pl
 
+from leadscore.core.records import EVENT_REQUIRED
 from leadscore.ml import columns as col
 
 WINDOW_DAYS = 30
@@ -28,7 +29,6 @@ MAX_TYPES = 50
 TOTAL = "events: total"
 FIRST = "events: days since first"
 LAST = "events: days since last"
-EVENT_COLUMNS = ("lead_id", "type", "occurred_at")
 
 
 def count_name(event_type: str) -> str:
@@ -69,7 +69,7 @@ def normalise_events(events: pl.DataFrame | None) -> pl.DataFrame:
     schema = {"lead_id": pl.String, "type": pl.String, "occurred_at": pl.Int64}
     if events is None or events.height == 0:
         return pl.DataFrame(schema=schema)
-    missing = [c for c in EVENT_COLUMNS if c not in events.columns]
+    missing = [c for c in EVENT_REQUIRED if c not in events.columns]
     if missing:
         raise ValueError(f"events need the column(s) {', '.join(missing)}")
     moment = events["occurred_at"]

@@ -1,7 +1,7 @@
 """`leadscore import`: leads, events or outcomes from CSV, JSON Lines or Parquet into the
 store, validated row by row with the same models as the API.
 
-Rows are read with `engine.io.read_rows` (so errors name the file and the line or row), a
+Rows are read with `engine.readers.read_rows` (so errors name the file and the line or row), a
 column mapping renames the file's columns (`--map email=E-mail`), and every row is checked
 before anything is written. Then the whole file is written in one transaction: all or
 nothing, unless `skip_invalid` skips (and reports) each bad row. Leads touched by an events
@@ -21,7 +21,7 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy import Connection
 
 from leadscore.core.timestamps import format_timestamp, to_micros
-from leadscore.engine.io import InputError, Row, read_rows
+from leadscore.engine.readers import InputError, Row, read_rows
 from leadscore.service import events as event_ingest
 from leadscore.service.context import Context
 from leadscore.service.errors import Conflict, NotFound
@@ -201,7 +201,11 @@ def _outcome(path, row: Row) -> OutcomeIn:
 
 
 def _text(value: object) -> object:
-    """An id read from a file as text (a Parquet integer 7 or a float 7.0 is "7")."""
+    """An id read from a file as text (a Parquet integer 7 or a float 7.0 is "7").
+
+    Not `engine.readers.text_id` on purpose: only whole numbers are converted; anything else
+    ("", True, 7.5, a dict) is left as read for the input schema to accept or reject with
+    its own message, where `text_id` would turn it into None or text."""
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     return str(value) if isinstance(value, int) and not isinstance(value, bool) else value

@@ -16,10 +16,12 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from leadscore.core.evaluate import score_lead
+from leadscore.core.evaluate import clamp, combine, score_lead
 from leadscore.core.loader import load_model_text
 from leadscore.core.model import Model
 from leadscore.core.timestamps import parse_timestamp
+from leadscore.engine.explain import results_frame
+from leadscore.engine.records import frame_events, frame_leads
 
 Engine = Callable[[pl.DataFrame, pl.DataFrame, Model, int], pl.DataFrame]
 Row = tuple[float, float, float, str | None, str | None, str | None]
@@ -372,9 +374,6 @@ def reference_engine(
     leads: pl.DataFrame, events: pl.DataFrame, model: Model, as_of: int, explain: bool = False
 ) -> pl.DataFrame:
     """The reference scorer (core/evaluate.py) as an engine over frames."""
-    from leadscore.engine.explain import results_frame
-    from leadscore.engine.records import frame_events, frame_leads
-
     by_lead = frame_events(events)
     results = [
         score_lead(model, lead, by_lead.get(lead.id, ()), as_of) for lead in frame_leads(leads)
@@ -414,9 +413,7 @@ MIDPOINT_NOISE = 1e-9
 
 def unrounded(model: Model, result) -> tuple[float, float, float]:
     """(score, fit, engagement) of a reference result before rounding."""
-    from leadscore.core.evaluate import _combine, clamp
-
-    fit, engagement, total = _combine(model, result.fit_points, result.engagement_points)
+    fit, engagement, total = combine(model, result.fit_points, result.engagement_points)
     if model.combine == "weighted":
         total = clamp(total, 0.0, 100.0)
     return total, fit, engagement

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from leadscore.core.records import Event, Lead
 from leadscore.core.timestamps import TimestampError, parse_timestamp, to_micros
-from leadscore.engine.io import InputError, read_events, read_leads, read_rows
+from leadscore.engine.readers import InputError, read_events, read_leads, read_rows, text_id
 
 WEEK_US = 7 * 86_400 * 1_000_000
 DAY_US = 86_400 * 1_000_000
@@ -89,7 +89,7 @@ def read_outcomes(path: str | Path, lead_ids: set[str]) -> dict[str, Outcome]:
     seen: dict[str, str] = {}
     for row in read_rows(path, required=("lead_id", "outcome", "occurred_at")):
         values = row.values
-        lead_id = _text(values.get("lead_id"))
+        lead_id = text_id(values.get("lead_id"))
         if lead_id is None:
             raise InputError(path, row.where, "lead_id is empty")
         if lead_id not in lead_ids:
@@ -97,7 +97,7 @@ def read_outcomes(path: str | Path, lead_ids: set[str]) -> dict[str, Outcome]:
         if lead_id in seen:
             raise InputError(path, row.where, f"lead {lead_id!r} repeats {seen[lead_id]}")
         seen[lead_id] = row.where
-        word = (_text(values.get("outcome")) or "").strip().lower()
+        word = (text_id(values.get("outcome")) or "").strip().lower()
         if word in OPEN:
             continue
         if word not in CONVERTED | LOST:
@@ -107,15 +107,6 @@ def read_outcomes(path: str | Path, lead_ids: set[str]) -> dict[str, Outcome]:
         at = _moment(path, row.where, values.get("occurred_at"))
         found[lead_id] = Outcome(word in CONVERTED, at)
     return found
-
-
-def _text(value: object) -> str | None:
-    if value is None or isinstance(value, bool):
-        return None
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    text = str(value)
-    return text or None
 
 
 def _moment(path, where: str, value: object) -> int:
@@ -141,7 +132,7 @@ def read_scores(path: str | Path) -> dict[str, float]:
             column = next((c for c in SCORE_COLUMNS if c in row.values), None)
             if column is None:
                 raise InputError(path, row.where, "needs a probability or a score column")
-        lead_id = _text(row.values.get("lead_id"))
+        lead_id = text_id(row.values.get("lead_id"))
         if lead_id is None:
             raise InputError(path, row.where, "lead_id is empty")
         if lead_id in found:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from leadscore.engine.io import InputError, read_events, read_leads
+from leadscore.engine.readers import InputError, read_events, read_leads
 
 
 def test_csv_cells_stay_text_and_empty_cells_are_null(tmp_path: Path) -> None:

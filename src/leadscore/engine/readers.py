@@ -1,9 +1,9 @@
-"""Reading leads and events, writing scores: CSV, JSON Lines and Parquet, optionally gzipped.
+"""Reading leads and events row by row: CSV, JSON Lines and Parquet, optionally gzipped.
 
 Every problem names the file and where in it: `line N` (1-based, the CSV header is line 1;
-JSON Lines count every line) or `row N` (Parquet, 1-based). Output goes to a temporary file
-that replaces the target only when everything was written, so a failed run leaves no
-partial file behind.
+JSON Lines count every line) or `row N` (Parquet, 1-based). These messages and skip reports
+are the contract; the vectorised readers (engine/frames.py) fall back to this one whenever
+anything is off.
 """
 
 from __future__ import annotations
@@ -12,11 +12,7 @@ import csv
 import gzip
 import io
 import json
-import os
-import sys
-import tempfile
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -25,13 +21,10 @@ from typing import IO
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from leadscore.core.explain import ScoreResult
-from leadscore.core.records import Event, Lead
+from leadscore.core.records import EVENT_REQUIRED, Event, Lead
 from leadscore.core.timestamps import TimestampError, parse_timestamp, to_micros
 
 FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet"}
-EVENT_COLUMNS = ("id", "lead_id", "type", "occurred_at", "source")
-OUTPUT_COLUMNS = ("lead_id", "score", "fit", "engagement", "grade", "tier", "stage")
 
 
 class InputError(ValueError):
@@ -173,7 +166,8 @@ def _column_values(column: pa.Array) -> list:
 # --- leads and events --------------------------------------------------------------------
 
 
-def _text_id(value: object) -> str | None:
+def text_id(value: object) -> str | None:
+    """An id as text (a Parquet integer 7 or a float 7.0 is "7"); None when empty or missing."""
     if value is None or isinstance(value, bool):
         return None
     if isinstance(value, float) and value.is_integer():
@@ -203,7 +197,7 @@ def _lead(path, row: Row) -> Lead:
     values = dict(row.values)
     if "id" not in values:
         raise InputError(path, row.where, "no id")
-    lead_id = _text_id(values.pop("id"))
+    lead_id = text_id(values.pop("id"))
     if lead_id is None:
         raise InputError(path, row.where, "id is empty")
     email = values.pop("email", None)
@@ -225,7 +219,7 @@ def read_events(
     """
     by_lead: dict[str, list[Event]] = {}
     seen_ids: set[str] = set()
-    for row in read_rows(path, required=("lead_id", "type", "occurred_at")):
+    for row in read_rows(path, required=EVENT_REQUIRED):
         try:
             lead_id, event = _event(path, row)
         except InputError as error:
@@ -243,15 +237,15 @@ def read_events(
 
 def _event(path, row: Row) -> tuple[str | None, Event]:
     values = dict(row.values)
-    for column in ("lead_id", "type", "occurred_at"):
+    for column in EVENT_REQUIRED:
         if column not in values:
             raise InputError(path, row.where, f"no {column}")
-    lead_id = _text_id(values.pop("lead_id"))
+    lead_id = text_id(values.pop("lead_id"))
     event_type = values.pop("type")
     if not isinstance(event_type, str) or not event_type.strip():
         raise InputError(path, row.where, f"type must be a non-empty text, not {event_type!r}")
     occurred_at = _moment(path, row.where, values.pop("occurred_at"))
-    event_id = _text_id(values.pop("id", None))
+    event_id = text_id(values.pop("id", None))
     source = values.pop("source", None)
     properties = values.pop("properties", None)
     if isinstance(properties, str):
@@ -285,95 +279,3 @@ def _bad(error: InputError, on_bad_row: OnBadRow | None) -> None:
     if on_bad_row is None:
         raise error
     on_bad_row(error)
-
-
-# --- writing scores ----------------------------------------------------------------------
-
-
-def _number(value: float) -> str:
-    return f"{value:.2f}"
-
-
-def write_scores(results: Iterable[ScoreResult], out: str | Path | None, explain: bool) -> None:
-    """Write results to `out` by extension, or to stdout (CSV; JSON Lines with `explain`)."""
-    from leadscore.engine.results import write_fast  # the kernel's results, written as a frame
-
-    if write_fast(results, out, explain):
-        return
-    if out is None:
-        if explain:
-            _write_jsonl(results, sys.stdout)
-        else:
-            _write_csv(results, sys.stdout, explain=False)
-        sys.stdout.flush()
-        return
-    kind, gz = detect_format(out)
-    with _atomic(out) as tmp:
-        if kind == "parquet":
-            table = _table(results, explain)
-            if gz:
-                with gzip.open(tmp, "wb") as handle:
-                    pq.write_table(table, handle)
-            else:
-                pq.write_table(table, tmp)
-            return
-        opener = gzip.open if gz else open
-        with opener(tmp, "wt", encoding="utf-8", newline="") as handle:
-            if kind == "jsonl":
-                _write_jsonl(results, handle)
-            else:
-                _write_csv(results, handle, explain)
-
-
-@contextmanager
-def _atomic(target: str | Path):
-    target = Path(target)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent or ".")
-    os.close(fd)
-    try:
-        yield tmp
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def _write_csv(results: Iterable[ScoreResult], handle: IO[str], explain: bool) -> None:
-    writer = csv.writer(handle, lineterminator="\n")
-    writer.writerow(OUTPUT_COLUMNS + (("explanation",) if explain else ()))
-    for result in results:
-        row = [
-            result.lead_id,
-            _number(result.score),
-            _number(result.fit),
-            _number(result.engagement),
-            result.grade or "",
-            result.tier or "",
-            result.stage or "",
-        ]
-        if explain:
-            row.append(json.dumps(result.explained()["contributions"]))
-        writer.writerow(row)
-
-
-def _write_jsonl(results: Iterable[ScoreResult], handle: IO[str]) -> None:
-    for result in results:
-        handle.write(json.dumps(result.explained(), ensure_ascii=False) + "\n")
-
-
-def _table(results: Iterable[ScoreResult], explain: bool) -> pa.Table:
-    rows = list(results)
-    columns = {
-        "lead_id": pa.array([r.lead_id for r in rows], pa.string()),
-        "score": pa.array([r.score for r in rows], pa.float64()),
-        "fit": pa.array([r.fit for r in rows], pa.float64()),
-        "engagement": pa.array([r.engagement for r in rows], pa.float64()),
-        "grade": pa.array([r.grade for r in rows], pa.string()),
-        "tier": pa.array([r.tier for r in rows], pa.string()),
-        "stage": pa.array([r.stage for r in rows], pa.string()),
-    }
-    if explain:
-        columns["explanation"] = pa.array(
-            [json.dumps(r.explained()["contributions"]) for r in rows], pa.string()
-        )
-    return pa.table(columns)

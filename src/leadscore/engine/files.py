@@ -1,7 +1,8 @@
-"""Offline scoring of files (SPEC §3): read, score with the vectorised kernel, return results.
+"""Scoring files offline (SPEC §3), the engine's use case: read, score with the vectorised
+kernel, return results.
 
 Files are read into frames by engine/frames.py (falling back to the row-by-row reader of
-engine/io.py for its messages and skip reports) and scored by engine/kernel.py, which gives
+engine/readers.py for its messages and skip reports) and scored by engine/kernel.py, which gives
 the reference scorer's results (core/evaluate.py) for whole tables.
 """
 
@@ -14,8 +15,8 @@ from leadscore.core.explain import ScoreResult
 from leadscore.core.model import Model
 from leadscore.engine.fields import text_ids
 from leadscore.engine.frames import read_inputs
-from leadscore.engine.io import OnBadRow
 from leadscore.engine.predictions import read_probabilities
+from leadscore.engine.readers import OnBadRow
 from leadscore.engine.results import FrameResults
 
 
