@@ -62,7 +62,7 @@ def database(backend: str, postgres_url: str):
         with tempfile.TemporaryDirectory(prefix="leadscore-bench-") as folder:
             yield f"sqlite:///{folder}/bench.db"
     else:
-        from leadscore.store import scratch
+        from leadscore.testing import scratch
 
         with scratch.scratch_postgres(postgres_url) as url:
             yield url

@@ -23,7 +23,7 @@ from leadscore.core.timestamps import parse_timestamp
 from leadscore.service import keys
 from leadscore.service.context import Context, wall_clock
 from leadscore.settings import Settings
-from leadscore.store import scratch
+from leadscore.testing import scratch
 
 POSTGRES_URL = os.environ.get(
     "LEADSCORE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"

@@ -30,8 +30,8 @@ from leadscore.ml.store_training import StoreTrained, train_from_store
 from leadscore.service.context import Context
 from leadscore.service.imports import import_file
 from leadscore.settings import Settings
-from leadscore.store import scratch
 from leadscore.store.tables import predictive_models
+from leadscore.testing import scratch
 
 END = datetime(2026, 1, 1, tzinfo=UTC)
 LATE = "contract_signed"

@@ -11,7 +11,7 @@ from tests.conftest import skip_or_fail
 
 from leadscore.service.context import Context
 from leadscore.settings import Settings
-from leadscore.store import scratch
+from leadscore.testing import scratch
 
 POSTGRES_URL = os.environ.get(
     "LEADSCORE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"

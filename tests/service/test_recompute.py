@@ -27,7 +27,6 @@ from leadscore.service import recompute as bulk
 from leadscore.service.events import ingest_events
 from leadscore.service.inputs import EventIn
 from leadscore.service.queries import get_lead, score_as_of
-from leadscore.store import scratch
 from leadscore.store.tables import (
     event_types,
     events,
@@ -37,6 +36,7 @@ from leadscore.store.tables import (
     overrides,
     score_history,
 )
+from leadscore.testing import scratch
 from leadscore.testing.strategies import AS_OF, scenarios
 
 EXAMPLE_RULES = """

@@ -11,17 +11,16 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, RedirectResponse
 from pydantic.json_schema import models_json_schema
-from sqlalchemy import select
 
 from leadscore import __version__
 from leadscore.api import errors, schemas
 from leadscore.api.routes import ingest, leads, models, predictive_models
 from leadscore.scheduler import Scheduler
+from leadscore.service import scoring_models
 from leadscore.service.context import Context
 from leadscore.service.group_commit import GroupCommit
 from leadscore.service.inputs import EventBatch, EventIn, LeadBatch, LeadIn, OutcomeBatch, OutcomeIn
 from leadscore.settings import Settings
-from leadscore.store.tables import model_versions
 
 PREFIX = "/api/v1"
 BODY_MODELS = (EventIn, EventBatch, LeadIn, LeadBatch, OutcomeIn, OutcomeBatch)
@@ -96,10 +95,7 @@ def health(request: Request) -> JSONResponse:
     """Liveness and database check; needs no key."""
     ctx: Context = request.app.state.ctx
     try:
-        with ctx.db.read() as conn:
-            active = conn.scalar(
-                select(model_versions.c.version).where(model_versions.c.active.is_(True))
-            )
+        active = scoring_models.active_version(ctx)
     except Exception as exc:  # any database failure makes the process unhealthy
         body = {"status": "error", "version": __version__, "database": str(exc)[:200]}
         return JSONResponse(body, status_code=503)

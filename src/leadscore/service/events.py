@@ -13,12 +13,11 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Connection
-
 from leadscore.service.context import Context
 from leadscore.service.inputs import EventIn
 from leadscore.service.resolve import LocOf, by_index, resolve
 from leadscore.service.scoring import Cause, Change, Snapshot, rescore
+from leadscore.store import Connection
 from leadscore.store import events as stored_events
 from leadscore.store import leads as stored_leads
 

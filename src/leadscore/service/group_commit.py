@@ -25,14 +25,13 @@ from collections.abc import Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 
-from sqlalchemy import Connection
-
 from leadscore.service.context import Context
 from leadscore.service.errors import NotFound
 from leadscore.service.events import Ingested, event_ids, ingest_events, ingest_in
 from leadscore.service.inputs import EventIn
 from leadscore.service.resolve import LocOf
 from leadscore.service.scoring import Cause, rescore
+from leadscore.store import Connection
 from leadscore.store import leads as stored_leads
 
 log = logging.getLogger("leadscore.group_commit")

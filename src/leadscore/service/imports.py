@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ValidationError
-from sqlalchemy import Connection
 
 from leadscore.core.timestamps import format_timestamp, to_micros
 from leadscore.engine.readers import InputError, Row, read_rows
@@ -29,6 +28,7 @@ from leadscore.service.inputs import EventIn, LeadIn, OutcomeIn
 from leadscore.service.leads import upsert_in
 from leadscore.service.outcomes import record_in
 from leadscore.service.scoring import Cause, rescore
+from leadscore.store import Connection
 from leadscore.store import leads as stored_leads
 
 Kind = Literal["leads", "events", "outcomes"]

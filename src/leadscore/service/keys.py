@@ -14,13 +14,11 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import insert, select, update
-
 from leadscore.core.timestamps import format_timestamp
 from leadscore.service.context import Context
 from leadscore.service.errors import Conflict, Invalid, NotFound, Problem
-from leadscore.store import audit
-from leadscore.store.tables import api_keys
+from leadscore.store import Connection, audit
+from leadscore.store import api_keys as stored_keys
 
 SCOPES = ("read", "write", "admin")
 PREFIX = "lsk_"
@@ -57,15 +55,10 @@ def create_key(ctx: Context, name: str, scopes: str | Iterable[str], actor: str 
     key = PREFIX + secrets.token_urlsafe(32)
     now = ctx.now()
 
-    def work(conn) -> None:
-        taken = conn.scalar(select(api_keys.c.pk).where(api_keys.c.name == name))
-        if taken is not None:
+    def work(conn: Connection) -> None:
+        if stored_keys.named(conn, name):
             raise Conflict(f"an API key named {name!r} exists")
-        conn.execute(
-            insert(api_keys).values(
-                name=name, key_hash=hash_key(key), scopes=",".join(chosen), created_at=now
-            )
-        )
+        stored_keys.add(conn, name, hash_key(key), ",".join(chosen), now)
         audit.record(conn, now, actor, "apikey.create", name, scopes=chosen)
 
     ctx.db.transact(work)
@@ -75,13 +68,8 @@ def create_key(ctx: Context, name: str, scopes: str | Iterable[str], actor: str 
 def revoke_key(ctx: Context, name: str, actor: str = "cli") -> None:
     now = ctx.now()
 
-    def work(conn) -> None:
-        done = conn.execute(
-            update(api_keys)
-            .where((api_keys.c.name == name) & api_keys.c.revoked.is_(False))
-            .values(revoked=True, revoked_at=now)
-        )
-        if done.rowcount == 0:
+    def work(conn: Connection) -> None:
+        if not stored_keys.revoke(conn, name, now):
             raise NotFound(f"no active API key named {name!r}")
         audit.record(conn, now, actor, "apikey.revoke", name)
 
@@ -91,7 +79,6 @@ def revoke_key(ctx: Context, name: str, actor: str = "cli") -> None:
 
 def list_keys(ctx: Context) -> list[dict]:
     with ctx.db.read() as conn:
-        rows = conn.execute(select(api_keys).order_by(api_keys.c.pk))
         return [
             {
                 "name": r.name,
@@ -99,7 +86,7 @@ def list_keys(ctx: Context) -> list[dict]:
                 "created_at": format_timestamp(r.created_at),
                 "revoked": bool(r.revoked),
             }
-            for r in rows
+            for r in stored_keys.every(conn)
         ]
 
 
@@ -111,11 +98,7 @@ def authenticate(ctx: Context, key: str) -> Principal | None:
     if cached is not None and time.monotonic() - cached[1] < ttl:
         return cached[0]
     with ctx.db.read() as conn:
-        row = conn.execute(
-            select(api_keys.c.name, api_keys.c.scopes).where(
-                (api_keys.c.key_hash == digest) & api_keys.c.revoked.is_(False)
-            )
-        ).one_or_none()
+        row = stored_keys.active_by_hash(conn, digest)
     if row is None:
         ctx.key_cache.pop(digest, None)
         return None

@@ -5,16 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import Connection, select, update
-
 from leadscore.service.context import Context
 from leadscore.service.errors import Conflict
 from leadscore.service.inputs import LeadIn
 from leadscore.service.resolve import LocOf, new_lead_id
 from leadscore.service.scoring import Cause, Change, rescore
-from leadscore.store import audit
+from leadscore.store import Connection, audit
 from leadscore.store import leads as stored_leads
-from leadscore.store.tables import leads
 
 CONSENT_COLUMNS = {
     "basis": "consent_basis",
@@ -110,7 +107,7 @@ def _create(conn: Connection, ctx: Context, item: LeadIn, actor: str, now: int) 
 
 def _update(conn: Connection, ctx: Context, pk: int, item: LeadIn, actor: str, now: int) -> None:
     given = item.model_fields_set
-    row = conn.execute(select(leads).where(leads.c.pk == pk).with_for_update()).one()
+    row = stored_leads.lock_whole(conn, pk)
     if item.id is not None and item.id != row.id:
         raise Conflict(f"lead {row.id!r} matches, not {item.id!r}: a lead's id cannot change")
     values: dict = {}
@@ -128,7 +125,7 @@ def _update(conn: Connection, ctx: Context, pk: int, item: LeadIn, actor: str, n
         audit.record(conn, now, actor, "lead.stage", row.id, stage=item.stage, was=row.stage)
     values.update(_consent(item))
     if values:
-        conn.execute(update(leads).where(leads.c.pk == pk).values(updated_at=now, **values))
+        stored_leads.change(conn, pk, now, **values)
     _link(conn, ctx, pk, item)
 
 

@@ -6,16 +6,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import Connection, update
-
 from leadscore.core.timestamps import format_timestamp
 from leadscore.service.context import Context
 from leadscore.service.inputs import OutcomeIn
 from leadscore.service.resolve import LocOf, by_index, resolve
 from leadscore.service.scoring import Cause, Change, rescore
-from leadscore.store import audit
+from leadscore.store import Connection, audit
 from leadscore.store import leads as stored_leads
-from leadscore.store.tables import leads, outcomes
+from leadscore.store import outcomes as stored_outcomes
 
 STAGE_OF = {"converted": "customer", "lost": "lost"}
 STAGE_OF_REF = {stage: outcome for outcome, stage in STAGE_OF.items()}
@@ -51,7 +49,7 @@ def record_in(
         }
         for pk, item in zip(pks, items, strict=True)
     ]
-    conn.execute(ctx.db.insert_ignore(outcomes), new)
+    stored_outcomes.insert(ctx.db, conn, new)
     for pk, item, row in zip(pks, items, new, strict=True):
         if item.set_stage:
             staged[pk] = STAGE_OF[item.outcome]
@@ -65,9 +63,7 @@ def record_in(
             value=item.value,
         )
     for pk, stage in staged.items():
-        conn.execute(
-            update(leads).where(leads.c.pk == pk).values(lifecycle_stage=stage, updated_at=now)
-        )
+        stored_leads.change(conn, pk, now, lifecycle_stage=stage)
     changes: dict[int, Change] = {}
     if staged:
         fresh = stored_leads.lock(conn, staged)

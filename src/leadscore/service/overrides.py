@@ -5,15 +5,13 @@ explanation; deleting one keeps its row (deleted_at) so that as-of scores stay e
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, and_, insert, select, update
-
 from leadscore.service.context import Context
 from leadscore.service.errors import Invalid, NotFound, Problem
 from leadscore.service.inputs import OverrideIn
 from leadscore.service.scoring import Cause, Change, override_dict, rescore
-from leadscore.store import audit
+from leadscore.store import Connection, audit
 from leadscore.store import leads as stored_leads
-from leadscore.store.tables import overrides
+from leadscore.store import overrides as stored_overrides
 
 
 def add_override(ctx: Context, lead_id: str, item: OverrideIn, actor: str) -> tuple[dict, Change]:
@@ -25,29 +23,20 @@ def add_override(ctx: Context, lead_id: str, item: OverrideIn, actor: str) -> tu
         pk = _lead_pk(conn, lead_id)
         author = item.author or actor
         if item.stage is not None:  # one pin at a time: a new pin replaces the old one
-            conn.execute(
-                update(overrides)
-                .where(_live(pk, now) & (overrides.c.kind == "stage"))
-                .values(deleted_at=now, deleted_by=author)
-            )
-        override_pk = conn.scalar(
-            insert(overrides)
-            .values(
-                lead_pk=pk,
-                kind="stage" if item.stage is not None else "points",
-                points=item.points,
-                stage=item.stage,
-                reason=item.reason,
-                author=author,
-                created_at=now,
-                expires_at=item.expires_at,
-            )
-            .returning(overrides.c.pk)
+            stored_overrides.unpin(conn, pk, now, author)
+        row = stored_overrides.add(
+            conn,
+            pk,
+            points=item.points,
+            stage=item.stage,
+            reason=item.reason,
+            author=author,
+            created_at=now,
+            expires_at=item.expires_at,
         )
-        row = conn.execute(select(overrides).where(overrides.c.pk == override_pk)).one()
         details = override_dict(row)
         audit.record(conn, now, actor, "override.add", lead_id, **details)
-        change = _rescore(conn, ctx, pk, override_pk)
+        change = _rescore(conn, ctx, pk, row.pk)
         return details, change
 
     return ctx.db.transact(work)
@@ -58,16 +47,10 @@ def delete_override(ctx: Context, lead_id: str, override_pk: int, actor: str) ->
 
     def work(conn: Connection) -> Change:
         pk = _lead_pk(conn, lead_id)
-        row = conn.execute(
-            select(overrides).where(and_(overrides.c.pk == override_pk, _live(pk, now)))
-        ).one_or_none()
+        row = stored_overrides.current(conn, pk, override_pk, now)
         if row is None:
             raise NotFound(f"lead {lead_id!r} has no override {override_pk} in force")
-        conn.execute(
-            update(overrides)
-            .where(overrides.c.pk == override_pk)
-            .values(deleted_at=now, deleted_by=actor)
-        )
+        stored_overrides.delete(conn, override_pk, now, actor)
         audit.record(conn, now, actor, "override.delete", lead_id, **override_dict(row))
         return _rescore(conn, ctx, pk, override_pk)
 
@@ -79,15 +62,6 @@ def _lead_pk(conn: Connection, lead_id: str) -> int:
     if pk is None:
         raise NotFound(f"no lead {lead_id!r}")
     return pk
-
-
-def _live(lead_pk: int, now: int):
-    t = overrides
-    return (
-        (t.c.lead_pk == lead_pk)
-        & t.c.deleted_at.is_(None)
-        & (t.c.expires_at.is_(None) | (t.c.expires_at > now))
-    )
 
 
 def _rescore(conn: Connection, ctx: Context, pk: int, override_pk: int) -> Change:

@@ -14,8 +14,6 @@ import logging
 import math
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, Row, and_, or_, select
-
 from leadscore.core.evaluate import score_lead
 from leadscore.core.explain import Adjustment
 from leadscore.core.records import Lead
@@ -25,9 +23,12 @@ from leadscore.service import blending, predictions
 from leadscore.service.context import Context
 from leadscore.service.errors import Conflict, Invalid, NotFound, Problem
 from leadscore.service.scoring import explanation, newest_pin, override_dict
+from leadscore.store import Connection, Row
 from leadscore.store import events as stored_events
+from leadscore.store import history as stored_history
+from leadscore.store import leads as stored_leads
+from leadscore.store import outcomes as stored_outcomes
 from leadscore.store import overrides as stored_overrides
-from leadscore.store.tables import events, leads, outcomes, score_history
 
 log = logging.getLogger(__name__)
 SORTS = ("score", "fit", "engagement", "created_at", "updated_at")
@@ -43,18 +44,6 @@ class LeadFilters:
     source: list[str] | None = None
     min_score: float | None = None
     max_score: float | None = None
-
-    def clauses(self) -> list:
-        found = []
-        for name in ("stage", "tier", "grade", "owner", "source"):
-            values = getattr(self, name)
-            if values:
-                found.append(leads.c[name].in_(values))
-        if self.min_score is not None:
-            found.append(leads.c.score >= self.min_score)
-        if self.max_score is not None:
-            found.append(leads.c.score <= self.max_score)
-        return found
 
 
 def _time(micros: int | None) -> str | None:
@@ -99,7 +88,7 @@ def lead_dict(row: Row, *, detail: bool = False) -> dict:
 
 
 def _lead_row(conn: Connection, lead_id: str) -> Row:
-    row = conn.execute(select(leads).where(leads.c.id == lead_id)).one_or_none()
+    row = stored_leads.by_id(conn, lead_id)
     if row is None:
         raise NotFound(f"no lead {lead_id!r}")
     return row
@@ -111,9 +100,7 @@ def get_lead(ctx: Context, lead_id: str) -> dict:
         row = _lead_row(conn, lead_id)
         now = ctx.now()
         in_force = stored_overrides.in_force(conn, [row.pk], now).get(row.pk, [])
-        found = conn.execute(
-            select(outcomes).where(outcomes.c.lead_pk == row.pk).order_by(outcomes.c.occurred_at)
-        )
+        found = stored_outcomes.of_lead(conn, row.pk)
         data = lead_dict(row, detail=True)
         if row.explanation is None and row.model_version is not None:
             data["explanation"] = derived_explanation(ctx, conn, row)
@@ -173,12 +160,7 @@ def score_as_of(ctx: Context, lead_id: str, as_of: int) -> dict:
             raise Conflict(f"no model was active at {format_timestamp(as_of)}")
         version, model = active
         result, explained = _scored_at(ctx, conn, row, model, as_of)
-        recorded = conn.execute(
-            select(score_history)
-            .where(and_(score_history.c.lead_pk == row.pk, score_history.c.at <= as_of))
-            .order_by(score_history.c.at.desc(), score_history.c.pk.desc())
-            .limit(1)
-        ).one_or_none()
+        recorded = stored_history.latest(conn, row.pk, as_of)
         return {
             "lead_id": row.id,
             "as_of": format_timestamp(as_of),
@@ -213,13 +195,6 @@ def _page(rows: list, limit: int, key) -> tuple[list, str | None]:
     return rows, encode_cursor(*key(rows[-1])) if more and rows else None
 
 
-def _after(column, pk_column, value, pk, descending: bool):
-    """Keyset condition: rows after (value, pk) in the order (column, pk) ↑ or ↓."""
-    if descending:
-        return or_(column < value, and_(column == value, pk_column < pk))
-    return or_(column > value, and_(column == value, pk_column > pk))
-
-
 def list_leads(
     ctx: Context,
     filters: LeadFilters,
@@ -232,14 +207,21 @@ def list_leads(
     if name not in SORTS:
         choices = ", ".join(f"{s}, -{s}" for s in SORTS)
         raise Invalid([Problem(("query", "sort"), f"unknown sort {sort!r}; one of {choices}")])
-    column = leads.c[name]
-    query = select(leads).where(*filters.clauses())
+    after = None
     if cursor is not None:
         _, value, pk = decode_cursor(cursor, f"leads:{sort}")
-        query = query.where(_after(column, leads.c.pk, value, pk, descending))
-    order = (column.desc(), leads.c.pk.desc()) if descending else (column, leads.c.pk)
+        after = (value, pk)
     with ctx.db.read() as conn:
-        rows = list(conn.execute(query.order_by(*order).limit(limit + 1)))
+        rows = stored_leads.page(
+            conn,
+            equal={n: getattr(filters, n) for n in stored_leads.FILTERED},
+            min_score=filters.min_score,
+            max_score=filters.max_score,
+            sort=name,
+            descending=descending,
+            after=after,
+            limit=limit + 1,
+        )
         rows, next_cursor = _page(rows, limit, lambda r: (f"leads:{sort}", getattr(r, name), r.pk))
         chances = _page_probabilities(ctx, conn, rows)
     data = [lead_dict(r) for r in rows]
@@ -262,12 +244,11 @@ def lead_events(ctx: Context, lead_id: str, cursor: str | None = None, limit: in
     """The lead's events, newest first."""
     with ctx.db.read() as conn:
         lead = _lead_row(conn, lead_id)
-        query = select(events).where(events.c.lead_pk == lead.pk)
+        after = None
         if cursor is not None:
             _, value, pk = decode_cursor(cursor, "events")
-            query = query.where(_after(events.c.occurred_at, events.c.pk, value, pk, True))
-        query = query.order_by(events.c.occurred_at.desc(), events.c.pk.desc()).limit(limit + 1)
-        rows = list(conn.execute(query))
+            after = (value, pk)
+        rows = stored_events.page(conn, lead.pk, after, limit + 1)
         names = {r.type_id: ctx.event_types.name(conn, r.type_id) for r in rows}
     rows, next_cursor = _page(rows, limit, lambda r: ("events", r.occurred_at, r.pk))
     data = [
@@ -286,14 +267,13 @@ def lead_events(ctx: Context, lead_id: str, cursor: str | None = None, limit: in
 
 def lead_history(ctx: Context, lead_id: str, cursor: str | None = None, limit: int = 50) -> dict:
     """The lead's score changes, newest first."""
-    t = score_history
     with ctx.db.read() as conn:
         lead = _lead_row(conn, lead_id)
-        query = select(t).where(t.c.lead_pk == lead.pk)
+        after = None
         if cursor is not None:
             _, value, pk = decode_cursor(cursor, "history")
-            query = query.where(_after(t.c.at, t.c.pk, value, pk, True))
-        rows = list(conn.execute(query.order_by(t.c.at.desc(), t.c.pk.desc()).limit(limit + 1)))
+            after = (value, pk)
+        rows = stored_history.page(conn, lead.pk, after, limit + 1)
     rows, next_cursor = _page(rows, limit, lambda r: ("history", r.at, r.pk))
     return {"data": [_history_dict(r) for r in rows], "next_cursor": next_cursor}
 

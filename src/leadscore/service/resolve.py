@@ -9,13 +9,11 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Sequence
 
-from sqlalchemy import Connection, delete
-
 from leadscore.service.context import Context
 from leadscore.service.errors import NotFound, Problem
 from leadscore.service.inputs import LeadRef
+from leadscore.store import Connection
 from leadscore.store import leads as stored_leads
-from leadscore.store.tables import leads
 
 LocOf = Callable[[int], tuple]
 """Where the item at an index came from, for error locations (e.g. ("body", "events", 3))."""
@@ -103,6 +101,6 @@ def _create(
         taken = stored_leads.link_external_ids(ctx.db, conn, pk, {external[0]: external[1]})
         if taken:
             if email is None:  # ours, and nobody else can see it yet: drop it
-                conn.execute(delete(leads).where(leads.c.pk == pk))
+                stored_leads.drop(conn, pk)
             pk = taken[external[0]]
     return pk

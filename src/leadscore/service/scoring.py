@@ -13,8 +13,6 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 
-from sqlalchemy import Connection, Row, bindparam, insert, update
-
 from leadscore.core.evaluate import score_lead
 from leadscore.core.explain import Adjustment, ScoreResult
 from leadscore.core.lifecycle import next_stage
@@ -23,12 +21,11 @@ from leadscore.core.records import Event, Lead
 from leadscore.core.timestamps import format_timestamp
 from leadscore.service import blending
 from leadscore.service.context import Context
+from leadscore.store import Connection, Row
 from leadscore.store import events as stored_events
+from leadscore.store import history as stored_history
+from leadscore.store import leads as stored_leads
 from leadscore.store import overrides as stored_overrides
-from leadscore.store.tables import leads, score_history
-
-UPDATE_LEAD = update(leads).where(leads.c.pk == bindparam("b_pk"))
-INSERT_HISTORY = insert(score_history)
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,7 +186,7 @@ def rescore(
         if write_unchanged or moved or change.before != after:
             updates.append(
                 {
-                    "b_pk": row.pk,
+                    "pk": row.pk,
                     "score": result.score,
                     "fit": result.fit,
                     "engagement": result.engagement,
@@ -205,7 +202,8 @@ def rescore(
             )
         if change.changed:
             history.append(_history_row(change, as_of, cause))
-    _write(conn, updates, history)
+    stored_leads.write_scores(conn, updates)
+    stored_history.record(conn, history)
     return changes
 
 
@@ -253,9 +251,8 @@ def _stage_only(conn, rows, in_force, as_of, write_unchanged) -> list[Change]:
         shown = pinned if pinned is not None else row.lifecycle_stage
         changes.append(Change(row.pk, row.id, None, None, shown))
         if write_unchanged or (shown, pinned) != (row.stage, row.pinned_stage):
-            updates.append({"b_pk": row.pk, "stage": shown, "pinned_stage": pinned})
-    if updates:
-        conn.execute(UPDATE_LEAD, updates)
+            updates.append({"pk": row.pk, "stage": shown, "pinned_stage": pinned})
+    stored_leads.write_scores(conn, updates)
     return changes
 
 
@@ -274,10 +271,3 @@ def _history_row(change: Change, at: int, cause: Cause) -> dict:
         "cause_kind": cause.kind,
         "cause_ref": cause.for_lead(change.lead_pk),
     }
-
-
-def _write(conn: Connection, updates: list[dict], history: list[dict]) -> None:
-    if updates:
-        conn.execute(UPDATE_LEAD, updates)
-    if history:
-        conn.execute(INSERT_HISTORY, history)

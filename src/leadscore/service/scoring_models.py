@@ -10,15 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from sqlalchemy import Connection, insert, select, update
-
 from leadscore.core.loader import ModelError, load_model_text
 from leadscore.core.timestamps import format_timestamp
 from leadscore.service.context import Context
 from leadscore.service.errors import Conflict, Invalid, NotFound, Problem
 from leadscore.service.recompute import recompute
-from leadscore.store import audit
-from leadscore.store.tables import model_activations, model_versions
+from leadscore.store import Connection, Row, audit
+from leadscore.store import model_versions as stored_models
 
 
 def upload(ctx: Context, text: str, actor: str) -> dict:
@@ -40,11 +38,7 @@ def upload(ctx: Context, text: str, actor: str) -> dict:
     now = ctx.now()
 
     def work(conn: Connection) -> dict:
-        version = conn.scalar(
-            insert(model_versions)
-            .values(name=model.name, yaml=text, created_at=now, created_by=actor)
-            .returning(model_versions.c.version)
-        )
+        version = stored_models.add(conn, model.name, text, now, actor)
         audit.record(conn, now, actor, "model.upload", str(version), name=model.name)
         return _describe(_row(conn, version))
 
@@ -53,8 +47,7 @@ def upload(ctx: Context, text: str, actor: str) -> dict:
 
 def list_versions(ctx: Context) -> list[dict]:
     with ctx.db.read() as conn:
-        rows = conn.execute(select(model_versions).order_by(model_versions.c.version.desc()))
-        return [_describe(row) for row in rows]
+        return [_describe(row) for row in stored_models.newest_first(conn)]
 
 
 def get_version(ctx: Context, version: int) -> dict:
@@ -78,19 +71,7 @@ def activate(
 
     def switch(conn: Connection) -> None:
         _row(conn, version)
-        conn.execute(
-            update(model_versions).where(model_versions.c.active.is_(True)).values(active=False)
-        )
-        conn.execute(
-            update(model_versions)
-            .where(model_versions.c.version == version)
-            .values(active=True, activated_at=now)
-        )
-        conn.execute(
-            insert(model_activations).values(
-                version=version, activated_at=now, kind=kind, actor=actor
-            )
-        )
+        stored_models.activate(conn, version, now, kind, actor)
         audit.record(conn, now, actor, f"model.{kind}", str(version))
 
     ctx.db.transact(switch)
@@ -107,31 +88,27 @@ def rollback(
         row = _row(conn, version)
         if not row.active:
             raise Conflict(f"model version {version} is not the active one; nothing to roll back")
-        t = model_activations
-        latest = conn.scalar(
-            select(t.c.pk).where(t.c.version == version).order_by(t.c.pk.desc()).limit(1)
-        )
-        previous = conn.scalar(
-            select(t.c.version)
-            .where((t.c.pk < latest) & (t.c.version != version))
-            .order_by(t.c.pk.desc())
-            .limit(1)
-        )
+        previous = stored_models.active_before(conn, version)
     if previous is None:
         raise Conflict(f"no model was active before version {version}")
     return {**activate(ctx, previous, actor, kind="rollback", progress=progress), "from": version}
 
 
-def _row(conn: Connection, version: int):
-    row = conn.execute(
-        select(model_versions).where(model_versions.c.version == version)
-    ).one_or_none()
+def active_version(ctx: Context) -> int | None:
+    """The active version (None before any activation); raises when the database cannot
+    be read, which is what the health check asks."""
+    with ctx.db.read() as conn:
+        return stored_models.active_version(conn)
+
+
+def _row(conn: Connection, version: int) -> Row:
+    row = stored_models.get(conn, version)
     if row is None:
         raise NotFound(f"no model version {version}")
     return row
 
 
-def _describe(row) -> dict:
+def _describe(row: Row) -> dict:
     return {
         "version": row.version,
         "name": row.name,

@@ -1,14 +1,15 @@
-"""Events in the store: the event-type dictionary, inserting with idempotency, and reading a
-lead's events back as core `Event` records."""
+"""Events in the store: the event-type dictionary, inserting with idempotency, reading
+leads' events back as core `Event` records, and a lead's events page by page."""
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Iterable
 
-from sqlalchemy import Connection, bindparam, select
+from sqlalchemy import Connection, Row, bindparam, select
 
 from leadscore.core.records import Event
+from leadscore.store import pages
 from leadscore.store.database import Database
 from leadscore.store.leads import chunks
 from leadscore.store.tables import event_types, events
@@ -100,3 +101,13 @@ def for_leads(
                 Event(name, occurred_at, properties, source, event_id)
             )
     return by_lead
+
+
+def page(conn: Connection, lead_pk: int, after: tuple[int, int] | None, limit: int) -> list[Row]:
+    """Up to `limit` event rows of a lead, newest first, after the keyset `after`
+    (occurred_at, pk)."""
+    query = select(events).where(events.c.lead_pk == lead_pk)
+    if after is not None:
+        query = query.where(pages.after(events.c.occurred_at, events.c.pk, *after, True))
+    query = query.order_by(events.c.occurred_at.desc(), events.c.pk.desc()).limit(limit)
+    return list(conn.execute(query))

@@ -1,11 +1,13 @@
-"""Finding, creating and locking lead rows."""
+"""Lead rows: finding, creating, locking, changing and listing them, and writing their
+scores."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 
 from sqlalchemy import Connection, Row, and_, bindparam, delete, select, update
 
+from leadscore.store import pages
 from leadscore.store.database import Database
 from leadscore.store.tables import lead_external_ids, leads
 
@@ -35,6 +37,10 @@ BY_EMAIL = select(leads.c.email, leads.c.pk).where(
     leads.c.email.in_(bindparam("emails", expanding=True))
 )
 LOCK = select(*SCORING_COLUMNS).where(leads.c.pk.in_(_pks)).order_by(leads.c.pk).with_for_update()
+UPDATE_SCORES = update(leads).where(leads.c.pk == bindparam("b_pk"))
+"""Built once: it runs on every rescoring (the hot path of one event)."""
+FILTERED = ("stage", "tier", "grade", "owner", "source")
+"""The columns a list of leads can be filtered on by value."""
 
 
 def chunks(values: Sequence, size: int = CHUNK) -> Iterator[Sequence]:
@@ -131,5 +137,61 @@ def link_external_ids(db: Database, conn: Connection, pk: int, refs: dict[str, s
     return taken
 
 
-def touch(conn: Connection, pk: int, now: int, **values) -> None:
+def by_id(conn: Connection, lead_id: str) -> Row | None:
+    """The whole lead row of a lead id, if there is one."""
+    return conn.execute(select(leads).where(leads.c.id == lead_id)).one_or_none()
+
+
+def lock_whole(conn: Connection, pk: int) -> Row:
+    """The whole row of one lead, locked (PostgreSQL), to update it."""
+    return conn.execute(select(leads).where(leads.c.pk == pk).with_for_update()).one()
+
+
+def change(conn: Connection, pk: int, now: int, **values) -> None:
+    """Set columns of one lead, stamping `updated_at` with `now`."""
     conn.execute(update(leads).where(leads.c.pk == pk).values(updated_at=now, **values))
+
+
+def drop(conn: Connection, pk: int) -> None:
+    """Delete a lead (its events, outcomes and history go with it: ON DELETE CASCADE)."""
+    conn.execute(delete(leads).where(leads.c.pk == pk))
+
+
+def write_scores(conn: Connection, rows: Sequence[Mapping]) -> None:
+    """Update leads after rescoring: each row holds `pk` and the columns to set (every row
+    the same columns)."""
+    if rows:
+        conn.execute(UPDATE_SCORES, [_bound(row) for row in rows])
+
+
+def _bound(row: Mapping) -> dict:
+    values = dict(row)
+    values["b_pk"] = values.pop("pk")
+    return values
+
+
+def page(
+    conn: Connection,
+    *,
+    equal: Mapping[str, Sequence[str] | None],
+    min_score: float | None,
+    max_score: float | None,
+    sort: str,
+    descending: bool,
+    after: tuple[object, int] | None,
+    limit: int,
+) -> list[Row]:
+    """Up to `limit` whole lead rows in the order (`sort` column, pk) ↑ or ↓, after the
+    keyset `after` (sort value, pk), keeping those whose `equal` columns (of `FILTERED`)
+    hold one of the values given and whose score is within the bounds given."""
+    column = leads.c[sort]
+    clauses = [leads.c[name].in_(equal[name]) for name in FILTERED if equal.get(name)]
+    if min_score is not None:
+        clauses.append(leads.c.score >= min_score)
+    if max_score is not None:
+        clauses.append(leads.c.score <= max_score)
+    query = select(leads).where(*clauses)
+    if after is not None:
+        query = query.where(pages.after(column, leads.c.pk, after[0], after[1], descending))
+    order = (column.desc(), leads.c.pk.desc()) if descending else (column, leads.c.pk)
+    return list(conn.execute(query.order_by(*order).limit(limit)))

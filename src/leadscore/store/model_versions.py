@@ -1,4 +1,4 @@
-"""Stored scoring-model versions, and the parsed models cached per version.
+"""Stored scoring-model versions, their activations, and the parsed models cached per version.
 
 A stored version never changes, so its parsed `Model` is cached for the life of the process;
 which version is active is read from the database in every transaction, so that an
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, Row, insert, select, update
 
 from leadscore.core.loader import load_model_text
 from leadscore.core.model import Model
@@ -55,3 +55,58 @@ class ModelCache:
             .limit(1)
         )
         return None if version is None else (version, self.model(conn, version))
+
+
+def active_version(conn: Connection) -> int | None:
+    """The active version; None before any activation."""
+    return conn.scalar(ACTIVE)
+
+
+def add(conn: Connection, name: str, yaml: str, created_at: int, created_by: str) -> int:
+    """Store a new (inactive) version; returns its number."""
+    return conn.scalar(
+        insert(model_versions)
+        .values(name=name, yaml=yaml, created_at=created_at, created_by=created_by)
+        .returning(model_versions.c.version)
+    )
+
+
+def get(conn: Connection, version: int) -> Row | None:
+    return conn.execute(
+        select(model_versions).where(model_versions.c.version == version)
+    ).one_or_none()
+
+
+def newest_first(conn: Connection) -> list[Row]:
+    """Every stored version, the newest first."""
+    return list(conn.execute(select(model_versions).order_by(model_versions.c.version.desc())))
+
+
+def activate(conn: Connection, version: int, now: int, kind: str, actor: str) -> None:
+    """Make `version` the only active one and log the activation (`kind`: activate or
+    rollback), which is how an as-of score finds the model active at a past time."""
+    conn.execute(
+        update(model_versions).where(model_versions.c.active.is_(True)).values(active=False)
+    )
+    conn.execute(
+        update(model_versions)
+        .where(model_versions.c.version == version)
+        .values(active=True, activated_at=now)
+    )
+    conn.execute(
+        insert(model_activations).values(version=version, activated_at=now, kind=kind, actor=actor)
+    )
+
+
+def active_before(conn: Connection, version: int) -> int | None:
+    """The version that was active before the latest activation of `version`."""
+    t = model_activations
+    latest = conn.scalar(
+        select(t.c.pk).where(t.c.version == version).order_by(t.c.pk.desc()).limit(1)
+    )
+    return conn.scalar(
+        select(t.c.version)
+        .where((t.c.pk < latest) & (t.c.version != version))
+        .order_by(t.c.pk.desc())
+        .limit(1)
+    )

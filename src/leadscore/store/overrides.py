@@ -1,10 +1,11 @@
-"""Manual overrides of a lead's score: the ones in force at a given time."""
+"""Manual overrides of a lead's score: adding and deleting them (a deleted one keeps its row,
+with `deleted_at`, so that as-of scores stay exact), and the ones in force at a given time."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import Connection, Row, and_, bindparam, or_, select
+from sqlalchemy import ColumnElement, Connection, Row, and_, bindparam, insert, or_, select, update
 
 from leadscore.store.leads import chunks
 from leadscore.store.tables import overrides
@@ -44,3 +45,64 @@ def in_force_between(conn: Connection, first: int, last: int, at: int) -> dict[i
     for row in conn.execute(IN_FORCE_BETWEEN, {"first": first, "last": last, "at": at}):
         found.setdefault(row.lead_pk, []).append(row)
     return found
+
+
+def _current(lead_pk: int, now: int) -> ColumnElement[bool]:
+    """The lead's overrides not deleted, and not expired at `now`."""
+    t = overrides
+    return (
+        (t.c.lead_pk == lead_pk)
+        & t.c.deleted_at.is_(None)
+        & (t.c.expires_at.is_(None) | (t.c.expires_at > now))
+    )
+
+
+def unpin(conn: Connection, lead_pk: int, now: int, by: str) -> None:
+    """Delete the lead's current stage pins (a new pin replaces the old one)."""
+    conn.execute(
+        update(overrides)
+        .where(_current(lead_pk, now) & (overrides.c.kind == "stage"))
+        .values(deleted_at=now, deleted_by=by)
+    )
+
+
+def add(
+    conn: Connection,
+    lead_pk: int,
+    *,
+    points: float | None,
+    stage: str | None,
+    reason: str,
+    author: str,
+    created_at: int,
+    expires_at: int | None,
+) -> Row:
+    """Store an override of points or (when `stage` is given) a stage pin; returns its row."""
+    pk = conn.scalar(
+        insert(overrides)
+        .values(
+            lead_pk=lead_pk,
+            kind="stage" if stage is not None else "points",
+            points=points,
+            stage=stage,
+            reason=reason,
+            author=author,
+            created_at=created_at,
+            expires_at=expires_at,
+        )
+        .returning(overrides.c.pk)
+    )
+    return conn.execute(select(overrides).where(overrides.c.pk == pk)).one()
+
+
+def current(conn: Connection, lead_pk: int, pk: int, now: int) -> Row | None:
+    """The override `pk` of the lead, if it is not deleted and not expired at `now`."""
+    query = select(overrides).where(and_(overrides.c.pk == pk, _current(lead_pk, now)))
+    return conn.execute(query).one_or_none()
+
+
+def delete(conn: Connection, pk: int, now: int, by: str) -> None:
+    """Mark an override deleted at `now` by `by` (its row stays)."""
+    conn.execute(
+        update(overrides).where(overrides.c.pk == pk).values(deleted_at=now, deleted_by=by)
+    )

@@ -1,1 +1,2 @@
-"""Test support that tests and users can reuse: random models and data (needs hypothesis)."""
+"""Test support that tests, benchmarks and users can reuse: random models and data (needs
+hypothesis), the engine conformance suite, and throw-away databases (`scratch`)."""
