@@ -168,9 +168,9 @@ def median(values: list[float]) -> float:
 
 def kernel_in_process(leads: Path, events: Path) -> dict:
     """Where the time of one scoring run goes (imports excluded)."""
-    from leadscore.core.loader import load_model_file
     from leadscore.core.timestamps import parse_timestamp
     from leadscore.engine.frames import read_inputs
+    from leadscore.engine.model_file import load_model_file
     from leadscore.engine.results import FrameResults
     from leadscore.engine.writers import write_scores
 
@@ -189,8 +189,8 @@ def kernel_in_process(leads: Path, events: Path) -> dict:
 def reference_scorer(data: Path, sample: int, n_leads: int) -> dict:
     """The per-lead reference path (row reader + score_lead) on the first `sample` leads."""
     from leadscore.core.evaluate import score_lead
-    from leadscore.core.loader import load_model_file
     from leadscore.core.timestamps import parse_timestamp
+    from leadscore.engine.model_file import load_model_file
     from leadscore.engine.readers import read_events, read_leads
 
     folder = head(data, sample)

@@ -1,64 +1,69 @@
-"""The core stays pure (STYLE.md): no I/O, no clock, no adapter imports."""
+"""The engine's modules form no import cycle, not even through imports inside functions or
+under TYPE_CHECKING, and no module of the package imports another module's private name
+(issue 9). Read from the source with `ast`, so that nothing needs importing."""
 
 from __future__ import annotations
 
 import ast
+from functools import cache
 from pathlib import Path
 
-import pytest
+import leadscore
 
-CORE = Path(__file__).resolve().parents[1] / "src" / "leadscore" / "core"
-ALLOWED_THIRD_PARTY = {"pydantic", "pydantic_core", "ruamel"}
-FORBIDDEN_CALLS = {"now", "utcnow", "today", "time", "open", "urlopen"}
+PACKAGE = Path(leadscore.__file__).parent
 
 
-def imported_roots(tree: ast.AST) -> set[str]:
-    roots = set()
+@cache
+def modules() -> dict[str, ast.Module]:
+    found = {}
+    for path in sorted(PACKAGE.rglob("*.py")):
+        parts = ("leadscore", *path.relative_to(PACKAGE).with_suffix("").parts)
+        name = ".".join(parts).removesuffix(".__init__")
+        found[name] = ast.parse(path.read_text(encoding="utf-8"))
+    return found
+
+
+def imports(tree: ast.Module, known: set[str]) -> list[tuple[str, str | None]]:
+    """(module, name) of every leadscore import anywhere in the tree; name is None when a
+    whole module is imported."""
+    out: list[tuple[str, str | None]] = []
     for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            roots.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module:
-            roots.add(node.module)
-    return roots
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("leadscore"):
+            for alias in node.names:
+                full = f"{node.module}.{alias.name}"
+                out.append((full, None) if full in known else (str(node.module), alias.name))
+        elif isinstance(node, ast.Import):
+            out += [(a.name, None) for a in node.names if a.name.startswith("leadscore")]
+    return out
 
 
-@pytest.mark.parametrize("path", sorted(CORE.glob("*.py")), ids=lambda p: p.name)
-def test_core_module_is_pure(path: Path) -> None:
-    tree = ast.parse(path.read_text())
-    import sys
+def test_the_engine_imports_form_no_cycle() -> None:
+    trees = modules()
+    engine = {name for name in trees if name.startswith("leadscore.engine.")}
+    graph = {
+        name: {target for target, _ in imports(trees[name], set(trees)) if target in engine}
+        for name in engine
+    }
+    done: set[str] = set()
 
-    for name in imported_roots(tree):
-        root = name.split(".")[0]
-        if root == "leadscore":
-            assert name.startswith("leadscore.core"), f"{path.name} imports the adapter {name}"
-        elif root not in sys.stdlib_module_names:
-            assert root in ALLOWED_THIRD_PARTY, f"{path.name} imports {name}"
-        assert root not in {"os", "io", "socket", "subprocess", "time", "pathlib"} or (
-            path.name == "loader.py" and root == "pathlib"
-        ), f"{path.name} imports {name}"
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Call):
-            func = node.func
-            called = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
-            if path.name == "loader.py" and called == "read_text":
-                continue
-            assert called not in FORBIDDEN_CALLS, f"{path.name} calls {called}()"
+    def visit(name: str, path: tuple[str, ...]) -> None:
+        assert name not in path, f"import cycle: {' -> '.join((*path, name))}"
+        if name in done:
+            return
+        for target in sorted(graph[name]):
+            visit(target, (*path, name))
+        done.add(name)
+
+    for name in sorted(engine):
+        visit(name, ())
 
 
-def test_public_api_is_exactly_all() -> None:
-    import leadscore
-
-    assert sorted(leadscore.__all__) == sorted(
-        [
-            "Event",
-            "Lead",
-            "ModelError",
-            "__version__",
-            "load_model_file",
-            "load_model_text",
-            "score_frame",
-            "score_lead",
-        ]
-    )
-    for name in leadscore.__all__:
-        assert getattr(leadscore, name) is not None
+def test_no_module_imports_a_private_name_of_another() -> None:
+    trees = modules()
+    found = [
+        f"{name} imports {target}.{imported}"
+        for name, tree in trees.items()
+        for target, imported in imports(tree, set(trees))
+        if imported is not None and imported.startswith("_") and not imported.startswith("__")
+    ]
+    assert not found, "\n".join(found)

@@ -11,7 +11,8 @@ from ruamel.yaml import YAML
 
 from leadscore.cli import app
 from leadscore.core.conditions import parse_condition
-from leadscore.core.loader import load_model_file, load_model_text
+from leadscore.core.loader import load_model_text
+from leadscore.engine.model_file import load_model_file
 
 REPO = Path(__file__).resolve().parents[1]
 GUIDE = (REPO / "docs" / "scoring-model.md").read_text()

@@ -10,9 +10,9 @@ import polars as pl
 from sklearn.metrics import roc_auc_score
 
 from leadscore import demo
-from leadscore.core.loader import load_model_file
 from leadscore.core.timestamps import to_micros
 from leadscore.engine.files import score_files
+from leadscore.engine.model_file import load_model_file
 
 REPO = Path(__file__).resolve().parents[1]
 END = datetime(2026, 11, 1, tzinfo=UTC)

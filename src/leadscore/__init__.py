@@ -4,11 +4,14 @@ The public face: load a model, score one lead with the reference scorer, or scor
 tables with the vectorised kernel (which gives the same numbers).
 """
 
-from leadscore.core.evaluate import score_lead
-from leadscore.core.loader import ModelError, load_model_file, load_model_text
-from leadscore.core.records import Event, Lead
+from importlib.metadata import version
 
-__version__ = "0.1.0"
+from leadscore.core.evaluate import score_lead
+from leadscore.core.loader import ModelError, load_model_text
+from leadscore.core.records import Event, Lead
+from leadscore.engine.model_file import load_model_file
+
+__version__ = version("leadscore")  # pyproject.toml is the one place the version is written
 
 __all__ = [
     "Event",

@@ -7,9 +7,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from leadscore import demo
-from leadscore.core.loader import load_model_file
 from leadscore.core.timestamps import parse_timestamp
 from leadscore.engine.files import score_files
+from leadscore.engine.model_file import load_model_file
 from leadscore.service.imports import import_file
 from leadscore.service.recompute import recompute
 

@@ -10,10 +10,10 @@ from typer.testing import CliRunner
 
 from leadscore import demo
 from leadscore.cli import app
-from leadscore.core.loader import load_model_file
 from leadscore.core.timestamps import parse_timestamp
 from leadscore.engine.frames import read_inputs
 from leadscore.engine.kernel import score_frame
+from leadscore.engine.model_file import load_model_file
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO / "examples" / "b2b-saas.yaml"

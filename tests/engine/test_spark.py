@@ -8,10 +8,10 @@ import polars as pl
 import pytest
 
 from leadscore import demo
-from leadscore.core.loader import load_model_file
 from leadscore.core.timestamps import parse_timestamp
 from leadscore.engine.frames import read_inputs
 from leadscore.engine.kernel import score_frame
+from leadscore.engine.model_file import load_model_file
 from leadscore.testing.conformance import CASES, check_engine
 
 pytestmark = pytest.mark.spark

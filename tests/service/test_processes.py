@@ -14,9 +14,9 @@ from pathlib import Path
 import httpx
 
 from leadscore.core.evaluate import score_lead
-from leadscore.core.loader import load_model_file
 from leadscore.core.records import Event, Lead
 from leadscore.core.timestamps import parse_timestamp
+from leadscore.engine.model_file import load_model_file
 from leadscore.service import keys
 from leadscore.service.context import Context
 from leadscore.settings import Settings

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from leadscore.core.evaluate import score_lead
-from leadscore.core.loader import load_model_file
+from leadscore.engine.model_file import load_model_file
 from leadscore.tuning.history import load_history
 from leadscore.tuning.thresholds import sql_precision
 

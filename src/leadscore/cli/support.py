@@ -26,9 +26,10 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
-from leadscore.core.loader import ModelError, load_model_file
+from leadscore.core.loader import ModelError
 from leadscore.core.model import Model
 from leadscore.core.timestamps import TimestampError, parse_timestamp, to_micros
+from leadscore.engine.model_file import load_model_file
 from leadscore.engine.readers import InputError
 from leadscore.ml.errors import MLInputError
 from leadscore.service.context import Context

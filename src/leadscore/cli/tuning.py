@@ -15,8 +15,8 @@ from typing import Annotated
 import typer
 
 from leadscore.cli.support import parse_optional_as_of, progress_bar, user_errors
-from leadscore.core.loader import load_model_file
 from leadscore.core.model import Model
+from leadscore.engine.model_file import load_model_file
 from leadscore.tuning.errors import TuningError
 from leadscore.tuning.history import load_history, read_scores
 

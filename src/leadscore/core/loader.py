@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass
-from pathlib import Path
 
 from pydantic import ValidationError
 from ruamel.yaml import YAML
@@ -37,12 +36,6 @@ class ModelError(ValueError):
         self.problems = problems
         self.source = source
         super().__init__("\n".join(f"{source}: {p}" for p in problems))
-
-
-def load_model_file(path: str | Path) -> Model:
-    """Load and validate a model file; raises ModelError (or OSError for an unreadable file)."""
-    path = Path(path)
-    return load_model_text(path.read_text(encoding="utf-8"), source=str(path))
 
 
 def load_model_text(text: str, source: str = "model") -> Model:
