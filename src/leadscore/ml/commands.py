@@ -237,8 +237,8 @@ def _predict_with_version(
     """Score a leads file (SPEC §3 columns: id, email, attributes) with a stored version."""
     import polars as pl
 
-    from leadscore.ml.store_model import load_predictor
     from leadscore.service.commands import service
+    from leadscore.service.predictions import load_predictor
 
     frame = read_table(data)
     if id_column is None:

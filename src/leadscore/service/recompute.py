@@ -39,14 +39,13 @@ from leadscore.engine.compile import no_event_nodes
 from leadscore.engine.fields import event_fields, model_lead_fields
 from leadscore.engine.kernel import score_frame
 from leadscore.engine.records import SHADOWED, typed_series
-from leadscore.ml.store_training import attributes_frame
 from leadscore.service import blending
 from leadscore.service.context import Context
-from leadscore.service.predictions import EVENT_SCHEMA
 from leadscore.service.scoring import Cause, newest_pin, rescore
 from leadscore.store import arrow
 from leadscore.store import leads as stored_leads
 from leadscore.store import overrides as stored_overrides
+from leadscore.store.frames import EVENT_SCHEMA, attributes_frame
 from leadscore.store.tables import leads
 
 EVENT_SLICE = 10_000
