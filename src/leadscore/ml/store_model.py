@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -29,9 +30,9 @@ class Predictor:
 
     version: int
     name: str
-    card: dict
-    meta: dict
-    model: dict
+    card: dict[str, Any]
+    meta: dict[str, Any]
+    model: dict[str, Any]
     prep: Preparation
 
     def predict(self, leads: pl.DataFrame, events: pl.DataFrame | None, as_of: int) -> pl.DataFrame:
@@ -85,13 +86,13 @@ class PredictorCache:
     """Loaded predictors by a key the caller chooses."""
 
     def __init__(self) -> None:
-        self._items: dict[tuple, Predictor] = {}
+        self._items: dict[tuple[Any, ...], Predictor] = {}
         self._lock = threading.Lock()
 
-    def get(self, key: tuple) -> Predictor | None:
+    def get(self, key: tuple[Any, ...]) -> Predictor | None:
         return self._items.get(key)
 
-    def put(self, key: tuple, predictor: Predictor) -> None:
+    def put(self, key: tuple[Any, ...], predictor: Predictor) -> None:
         with self._lock:
             self._items[key] = predictor
 
@@ -106,7 +107,7 @@ CACHE = PredictorCache()
 
 
 def build_predictor(
-    version: int, name: str, card: dict, meta: dict, artifact_bytes: bytes
+    version: int, name: str, card: dict[str, Any], meta: dict[str, Any], artifact_bytes: bytes
 ) -> Predictor:
     """The predictor of a stored version, from its row; `MLInputError` for an artifact
     that fails the trusted-type check or needs LightGBM where it is not installed."""
@@ -125,7 +126,9 @@ def build_predictor(
     )
 
 
-def stored_form(model: dict, meta: dict, card: dict) -> dict:
+def stored_form(
+    model: dict[str, Any], meta: dict[str, Any], card: dict[str, Any]
+) -> dict[str, Any]:
     """`card`, `meta` (JSON-ready) and `artifact` (skops bytes) of a trained model: what a
     stored version keeps."""
     from leadscore.ml import artifact
@@ -137,7 +140,7 @@ def stored_form(model: dict, meta: dict, card: dict) -> dict:
     }
 
 
-def card_summary(card: dict) -> dict:
+def card_summary(card: dict[str, Any]) -> dict[str, Any]:
     """The figures a list shows: rows, conversion rate, chosen estimator, ROC AUC, PR AUC,
     Brier score (cross-validated)."""
     m = card.get("metrics", {})

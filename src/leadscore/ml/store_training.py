@@ -21,6 +21,7 @@ leakage guard, the card) is `ml.train.train`, exactly as for a file.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 import polars as pl
 
@@ -60,11 +61,11 @@ class Preparation:
     event_types: list[str] = field(default_factory=list)
     email_flag: bool = True
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict) -> Preparation:
+    def from_dict(cls, data: dict[str, Any]) -> Preparation:
         return cls(**data)
 
 
@@ -178,7 +179,7 @@ def training_table(history: History) -> tuple[pl.DataFrame, Preparation]:
     return table, prep
 
 
-def describe_history(history: History, table: pl.DataFrame) -> dict:
+def describe_history(history: History, table: pl.DataFrame) -> dict[str, Any]:
     """What the card says about the store data."""
     outcome = table[TARGET]
     return {
@@ -197,9 +198,9 @@ def describe_history(history: History, table: pl.DataFrame) -> dict:
 class StoreTrained:
     """A model trained from the store: the fitted estimators and JSON-ready meta and card."""
 
-    model: dict
-    meta: dict
-    card: dict
+    model: dict[str, Any]
+    meta: dict[str, Any]
+    card: dict[str, Any]
     prep: Preparation
 
 

@@ -15,20 +15,21 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 import polars as pl
-from sqlalchemy import Connection, Row
+from sqlalchemy import Connection
 
 from leadscore.core.model import Model
 from leadscore.core.records import Event
 from leadscore.ml.errors import MLInputError
 from leadscore.ml.store_model import Predictor
 from leadscore.service import predictions
+from leadscore.service.predictions import LeadRow
 
 log = logging.getLogger(__name__)
 
 
 def predictor_for(conn: Connection, model: Model) -> Predictor | None:
     """The predictive model version `model` blends, when it blends one that exists."""
-    if model.blend is None:
+    if model.blend is None or model.predictive is None:
         return None
     named = model.predictive.model
     if isinstance(named, str) and named.strip().lower() == "active":
@@ -62,7 +63,7 @@ def probabilities(
 def for_stored(
     conn: Connection,
     model: Model,
-    rows: Sequence[Row],
+    rows: Sequence[LeadRow],
     by_pk: Mapping[int, Sequence[Event]],
     as_of: int,
 ) -> np.ndarray | None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
+from typing import Any, TypeAlias
 
 import polars as pl
 from sqlalchemy import Connection, Row
@@ -30,6 +31,8 @@ from leadscore.store import predictive_models as stored_models
 from leadscore.store import training as stored_training
 from leadscore.store.frames import EVENT_SCHEMA, attributes_frame
 
+LeadRow: TypeAlias = Row[*tuple[Any, ...]]
+"""A stored lead row with (at least) `pk`, `id`, `email` and `attributes`."""
 DEFAULT_NAME = "conversion"
 log = logging.getLogger(__name__)
 
@@ -44,7 +47,7 @@ def train(
     seed: int = 42,
     folds: int | None = None,
     use_lightgbm: bool | None = None,
-) -> dict:
+) -> dict[str, Any]:
     """Train on the store's history and store the result as a new version (active unless
     `activate` is False). Raises `MLInputError` for data that cannot train a model."""
     from leadscore.ml.store_training import train_from_history
@@ -88,9 +91,9 @@ def train(
 def save_version(
     conn: Connection,
     *,
-    model: dict,
-    meta: dict,
-    card: dict,
+    model: dict[str, Any],
+    meta: dict[str, Any],
+    card: dict[str, Any],
     name: str,
     created_at: int,
     created_by: str | None,
@@ -125,7 +128,7 @@ def load_predictor(conn: Connection, version: int | None = None) -> Predictor | 
     return predictor
 
 
-def describe(row: dict) -> dict:
+def describe(row: dict[str, Any]) -> dict[str, Any]:
     """A version as the API and the CLI list it."""
     out = {
         "version": row["version"],
@@ -140,12 +143,12 @@ def describe(row: dict) -> dict:
     return out
 
 
-def list_models(ctx: Context, *, with_cards: bool = False) -> list[dict]:
+def list_models(ctx: Context, *, with_cards: bool = False) -> list[dict[str, Any]]:
     with ctx.db.read() as conn:
         return [describe(r) for r in stored_models.list_versions(conn, with_cards=with_cards)]
 
 
-def activate(ctx: Context, version: int, actor: str) -> dict:
+def activate(ctx: Context, version: int, actor: str) -> dict[str, Any]:
     """Make `version` the active predictive model."""
     now = ctx.now()
 
@@ -161,8 +164,8 @@ def activate(ctx: Context, version: int, actor: str) -> dict:
 
 
 def predict_leads(
-    conn: Connection, ctx: Context, rows: Sequence[Row], as_of: int
-) -> dict[str, dict]:
+    conn: Connection, ctx: Context, rows: Sequence[LeadRow], as_of: int
+) -> dict[str, dict[str, Any]]:
     """Lead id → `{model_version, probability, score, reasons}` for stored lead rows (with
     `pk`, `id`, `email`, `attributes`), from their events before `as_of`, by the active
     predictive model; empty when none is active."""
@@ -185,7 +188,9 @@ def predict_leads(
     }
 
 
-def lead_frames(rows: Sequence[Row], by_pk: Mapping[int, Sequence[Event]]):
+def lead_frames(
+    rows: Sequence[LeadRow], by_pk: Mapping[int, Sequence[Event]]
+) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(leads, events) frames of stored lead rows and their events, as predictors read them:
     the one way every path builds them (service/blending.py)."""
     frame = attributes_frame(
@@ -204,7 +209,7 @@ def lead_frames(rows: Sequence[Row], by_pk: Mapping[int, Sequence[Event]]):
     return frame, events
 
 
-def predict_lead(ctx: Context, lead_id: str, as_of: int | None = None) -> dict | None:
+def predict_lead(ctx: Context, lead_id: str, as_of: int | None = None) -> dict[str, Any] | None:
     """The active predictive model's prediction for one lead now (or at `as_of`); None when
     no predictive model is active."""
     moment = ctx.now() if as_of is None else as_of

@@ -80,7 +80,7 @@ def recompute(
     size = batch_size or ctx.settings.recompute_chunk_size
     reader = ChunkReader(ctx.db, model)
     counts = [0, 0, 0]  # leads, changed, chunks
-    in_flight: deque[tuple[Future, int]] = deque()
+    in_flight: deque[tuple[Future[int], int]] = deque()
 
     def finish() -> None:
         future, height = in_flight.popleft()
@@ -121,14 +121,21 @@ def _ranges(ctx: Context, size: int) -> list[tuple[int, int | None]]:
         return bulk_reads.key_ranges(conn, size)
 
 
-def _read_ahead(ctx: Context, reader: ChunkReader, ranges, as_of: int | None) -> Iterator:
+_Read = tuple[Chunk | None, int | None, BaseException | None]
+"""What a reader thread hands over: a chunk (None: no leads in its range) and its as_of, or
+the exception that stopped the thread."""
+
+
+def _read_ahead(
+    ctx: Context, reader: ChunkReader, ranges: list[tuple[int, int | None]], as_of: int | None
+) -> Iterator[tuple[Chunk, int]]:
     """(chunk, as_of) per range, in order, read by `READERS` threads (range i by thread
     i mod readers, each with its own connection, one chunk ahead at most)."""
     readers = READERS["sqlite" if ctx.db.is_sqlite else "postgresql"]
-    queues: list[Queue] = [Queue(maxsize=1) for _ in range(readers)]
+    queues: list[Queue[_Read]] = [Queue(maxsize=1) for _ in range(readers)]
     stop = threading.Event()
 
-    def put(queue: Queue, item) -> None:
+    def put(queue: Queue[_Read], item: _Read) -> None:
         while not stop.is_set():
             try:
                 queue.put(item, timeout=0.1)
@@ -158,7 +165,7 @@ def _read_ahead(ctx: Context, reader: ChunkReader, ranges, as_of: int | None) ->
             chunk, moment, error = queues[i % readers].get()
             if error is not None:
                 raise error
-            if chunk is not None:
+            if chunk is not None and moment is not None:
                 yield chunk, moment
     finally:
         stop.set()
@@ -227,7 +234,9 @@ def _probabilities(ctx: Context, model: Model, chunk: Chunk, as_of: int) -> np.n
         return blending.probabilities(conn, model, frame, events, as_of)
 
 
-def _overrides(ctx: Context, first: int, last: int, as_of: int):
+def _overrides(
+    ctx: Context, first: int, last: int, as_of: int
+) -> tuple[dict[int, list[float]], dict[int, str]]:
     """Per lead pk: the points of its adjustments in force, and its newest stage pin."""
     with ctx.db.read() as conn:
         in_force = stored_overrides.in_force_between(conn, first, last, as_of)
@@ -303,7 +312,14 @@ def write_chunk(
 # --- without an active model ----------------------------------------------------------------
 
 
-def _stage_only(ctx, as_of, cause_kind, cause_ref, progress, between_batches) -> RecomputeReport:
+def _stage_only(
+    ctx: Context,
+    as_of: int | None,
+    cause_kind: str,
+    cause_ref: str | None,
+    progress: Callable[[int], None] | None,
+    between_batches: Callable[[], None] | None,
+) -> RecomputeReport:
     """Without an active model nothing is scored; pins and stages still apply (per lead)."""
     size = ctx.settings.recompute_batch_size
     cause = Cause(cause_kind, cause_ref)

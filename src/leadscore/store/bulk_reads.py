@@ -32,14 +32,13 @@ EVENT_SLICE = 10_000
 
 
 def count_leads(conn: Connection) -> int:
-    return conn.scalar(select(func.count()).select_from(leads))
+    return conn.scalar(select(func.count()).select_from(leads)) or 0
 
 
 def key_ranges(conn: Connection, size: int) -> list[tuple[int, int | None]]:
     """(after, up to) lead key ranges of `size` leads; the last is open, for leads created
     while the run goes on."""
-    numbered = select(leads.c.pk, func.row_number().over(order_by=leads.c.pk).label("n"))
-    numbered = numbered.subquery()
+    numbered = select(leads.c.pk, func.row_number().over(order_by=leads.c.pk).label("n")).subquery()
     query = select(numbered.c.pk).where(numbered.c.n % size == 0).order_by(numbered.c.pk)
     bounds = [0, *conn.scalars(query)]
     return [*itertools.pairwise(bounds), (bounds[-1], None)]
@@ -81,8 +80,8 @@ class ChunkReader:
     def read(self, source: arrow.Source, after: int, up_to: int | None, as_of: int) -> Chunk | None:
         """Leads with `after` < pk ≤ `up_to` (no upper bound when None) and their events."""
         db = self.db
-        kinds = {"score": "float", "fit": "float", "engagement": "float"}
-        columns = [
+        kinds: dict[str, arrow.Kind] = {"score": "float", "fit": "float", "engagement": "float"}
+        columns: list[tuple[str, str, arrow.Kind]] = [
             (name, name, "int" if dtype == pl.Int64 else kinds.get(name, "text"))
             for name, dtype in self.STORED.items()
         ]
@@ -103,14 +102,16 @@ class ChunkReader:
         ]
         attributes = frame.select("id", "email").with_columns(decoded)
         events, event_leads = self._events(source, frame["pk"].to_numpy(), as_of)
-        whole = frame["attributes_json"] if self.predictive else None
+        every = frame["attributes_json"] if self.predictive else None
         stored = frame.select(list(self.STORED))
-        return Chunk(stored, attributes, events, event_leads, whole)
+        return Chunk(stored, attributes, events, event_leads, every)
 
     def _pick(self, key: str) -> str | None:
         return key if arrow.is_whole_document(self.db, key) else None
 
-    def _events(self, source: arrow.Source, pks: np.ndarray, as_of: int):
+    def _events(
+        self, source: arrow.Source, pks: np.ndarray, as_of: int
+    ) -> tuple[pl.DataFrame, np.ndarray]:
         db = self.db
         types = source.select(
             [("id", "id", "int"), ("name", "name", "text")], "FROM event_types ORDER BY id"
@@ -125,8 +126,10 @@ class ChunkReader:
             expr = arrow.json_member(db, "properties", key)
             return expr if wanted is None else f"CASE WHEN type_id IN ({wanted}) THEN {expr} END"
 
-        columns = [("lead_pk", "lead_pk", "int"), ("type_id", "type_id", "int"),
-                   ("occurred_at", "occurred_at", "int")]  # fmt: skip
+        columns: list[tuple[str, str, arrow.Kind]] = [
+            ("lead_pk", "lead_pk", "int"), ("type_id", "type_id", "int"),
+            ("occurred_at", "occurred_at", "int"),
+        ]  # fmt: skip
         if self.with_source:
             columns.append(("source", "source", "text"))
         for i, prop in enumerate(self.properties):
@@ -150,22 +153,22 @@ class ChunkReader:
         position = np.full(int(type_ids.max(initial=0)) + 1, -1, dtype=np.int32)
         position[type_ids] = np.arange(len(type_ids), dtype=np.int32)
         codes = position[raw["type_id"].cast(pl.Int64).to_numpy()] if raw.height else []
-        columns = {
+        decoded = {
             "type": arrow.dictionary_column(np.asarray(codes), types["name"].to_list()),
             "occurred_at": raw["occurred_at"].cast(pl.Int64),
         }
         if self.with_source:
-            columns["source"] = raw["source"].cast(pl.String)
+            decoded["source"] = raw["source"].cast(pl.String)
         for i, prop in enumerate(self.properties):
             name = f"properties.{prop}"
             roots = raw[f"r{i}"] if "." in prop else None
-            columns[name] = property_column(db, name, prop, raw[f"p{i}"], roots)
+            decoded[name] = property_column(db, name, prop, raw[f"p{i}"], roots)
         lead_pk = raw["lead_pk"].cast(pl.Int64).to_numpy()
         index = np.searchsorted(pks, lead_pk).astype(np.int32)
         inside = index < len(pks)
         index[inside & (pks[np.minimum(index, len(pks) - 1)] != lead_pk)] = -1
         index[~inside] = -1  # a lead deleted between the two reads
-        return pl.DataFrame(columns), index
+        return pl.DataFrame(decoded), index
 
 
 def where_types(model: Model) -> set[str] | None:

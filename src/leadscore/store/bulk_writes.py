@@ -11,6 +11,8 @@ recomputed lead's explanation is cleared: it is derived again, exactly, when it 
 
 from __future__ import annotations
 
+from typing import Any
+
 import polars as pl
 from sqlalchemy import Connection, text
 
@@ -63,14 +65,14 @@ def write_changes(
         conn.exec_driver_sql(f"CREATE TEMP TABLE IF NOT EXISTS recompute_rows {_TEMP_COLUMNS}")
         conn.exec_driver_sql("DELETE FROM recompute_rows")
         marks = ", ".join("?" * len(ROW_COLUMNS))
-        cursor = conn.connection.driver_connection.cursor()
+        cursor = _driver(conn).cursor()
         try:
             cursor.executemany(f"INSERT INTO recompute_rows VALUES ({marks})", changes.iter_rows())
         finally:
             cursor.close()
     else:
         conn.exec_driver_sql(f"CREATE TEMP TABLE recompute_rows {_TEMP_COLUMNS} ON COMMIT DROP")
-        cursor = conn.connection.driver_connection.cursor()
+        cursor = _driver(conn).cursor()
         with cursor.copy(f"COPY recompute_rows ({', '.join(ROW_COLUMNS)}) FROM STDIN") as copy:
             for row in changes.iter_rows():
                 copy.write_row(row)
@@ -84,3 +86,9 @@ def write_changes(
     if db.is_sqlite:
         conn.exec_driver_sql("DROP TABLE temp.recompute_rows")
     return written
+
+
+def _driver(conn: Connection) -> Any:
+    """The DB-API connection under `conn` (sqlite3's or psycopg's), for its bulk paths."""
+    driver: Any = conn.connection.driver_connection
+    return driver

@@ -8,6 +8,8 @@ in the lowest layer that builds them; `ml/` only takes them in.
 
 from __future__ import annotations
 
+from typing import Any
+
 import polars as pl
 
 EVENT_SCHEMA = {"lead_id": pl.String, "type": pl.String, "occurred_at": pl.Int64}
@@ -21,7 +23,7 @@ add (`ml.store_training`'s ID, TARGET, cutoff and EMAIL_IS_FREE); left out."""
 
 
 def attributes_frame(
-    ids: list[str], emails: list[str | None], attributes: list[dict]
+    ids: list[str], emails: list[str | None], attributes: list[dict[str, Any]]
 ) -> pl.DataFrame:
     """`id`, `email` and one column per attribute name (sorted by name). A column whose
     values are all numbers is Float64, all booleans Boolean, anything else text."""
@@ -37,7 +39,7 @@ def attributes_frame(
     return pl.DataFrame(columns)
 
 
-def typed_column(name: str, values: list) -> pl.Series:
+def typed_column(name: str, values: list[Any]) -> pl.Series:
     """JSON values as one Polars column: numbers, booleans, or text (anything mixed)."""
     kinds = {type(v) for v in values if v is not None}
     if kinds == {bool}:

@@ -7,6 +7,8 @@ trusted-type check) is `ml.store_model`'s job, and service/predictions.py joins 
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import Connection, Row, insert, select, update
 
 from leadscore.store.tables import predictive_models
@@ -20,7 +22,7 @@ _SUMMARY = (
 )
 
 
-def find(conn: Connection, version: int | None = None) -> Row | None:
+def find(conn: Connection, version: int | None = None) -> Row[Any, Any] | None:
     """`version` and `created_at` of `version`, or of the active version when None; None
     when there is no such version (or none is active)."""
     t = predictive_models
@@ -29,7 +31,7 @@ def find(conn: Connection, version: int | None = None) -> Row | None:
     return conn.execute(query.order_by(t.c.version.desc()).limit(1)).one_or_none()
 
 
-def read(conn: Connection, version: int) -> Row:
+def read(conn: Connection, version: int) -> Row[Any, Any, Any, Any, Any]:
     """`version`, `name`, `card`, `meta` and `artifact` (the skops bytes) of a version."""
     t = predictive_models
     return conn.execute(
@@ -45,12 +47,12 @@ def insert_version(
     name: str,
     created_at: int,
     created_by: str | None,
-    card: dict,
-    meta: dict,
+    card: dict[str, Any],
+    meta: dict[str, Any],
     artifact: bytes,
 ) -> int:
     """Store a version, not active yet; returns its number."""
-    return conn.scalar(
+    version: int = conn.scalar(
         insert(predictive_models)
         .values(
             name=name,
@@ -63,6 +65,7 @@ def insert_version(
         )
         .returning(predictive_models.c.version)
     )
+    return version
 
 
 def activate(conn: Connection, version: int) -> None:
@@ -74,7 +77,7 @@ def activate(conn: Connection, version: int) -> None:
     conn.execute(update(t).where(t.c.version == version).values(active=True))
 
 
-def list_versions(conn: Connection, *, with_cards: bool = False) -> list[dict]:
+def list_versions(conn: Connection, *, with_cards: bool = False) -> list[dict[str, Any]]:
     """Every version, newest first: version, name, created_at (µs), created_by, active, and
     the card when asked."""
     t = predictive_models

@@ -8,6 +8,8 @@ after the outcome can inform a model.
 
 from __future__ import annotations
 
+from typing import Any
+
 import polars as pl
 from sqlalchemy import Connection, Row, func, select
 
@@ -55,7 +57,7 @@ def read_history(conn: Connection) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataF
     return frame, found, event_frame
 
 
-def read_lead(conn: Connection, lead_id: str) -> Row | None:
+def read_lead(conn: Connection, lead_id: str) -> Row[Any, Any, Any, Any] | None:
     """The lead a prediction reads (`pk`, `id`, `email`, `attributes`), or None."""
     return conn.execute(
         select(leads.c.pk, leads.c.id, leads.c.email, leads.c.attributes).where(
