@@ -26,13 +26,20 @@ from leadscore import demo
 from leadscore.ml import aggregates, store_model
 from leadscore.ml.errors import MLInputError
 from leadscore.ml.store_model import Predictor
-from leadscore.ml.store_training import History, StoreTrained, train_from_history
+from leadscore.ml.store_training import (
+    EMAIL_IS_FREE,
+    ID,
+    TARGET,
+    History,
+    StoreTrained,
+    train_from_history,
+)
 from leadscore.service.context import Context
 from leadscore.service.imports import import_file
 from leadscore.service.predictions import load_predictor, save_version
 from leadscore.settings import Settings
+from leadscore.store import frames, scratch
 from leadscore.store import predictive_models as stored_models
-from leadscore.store import scratch
 from leadscore.store.tables import predictive_models
 from leadscore.store.training import read_history
 
@@ -237,3 +244,10 @@ def test_no_outcomes_and_one_class_are_clear_errors(tmp_path) -> None:
         )
         with ctx.db.read() as conn, pytest.raises(MLInputError, match="are 'lost'"):
             train_from_history(History(*read_history(conn)), trained_at="x")
+
+
+def test_attributes_named_like_the_added_columns_are_left_out() -> None:
+    # The store builds the leads frame; the columns ml adds to it must never collide.
+    assert {ID, TARGET, EMAIL_IS_FREE, "cutoff", "id", "email"} <= frames.RESERVED
+    frame = frames.attributes_frame(["L1"], ["a@x.io"], [{"outcome": "won", "size": 3}])
+    assert frame.columns == ["id", "email", "size"]

@@ -33,6 +33,7 @@ from leadscore.store.frames import EVENT_SCHEMA, attributes_frame
 
 LeadRow: TypeAlias = Row[*tuple[Any, ...]]
 """A stored lead row with (at least) `pk`, `id`, `email` and `attributes`."""
+
 DEFAULT_NAME = "conversion"
 log = logging.getLogger(__name__)
 
