@@ -25,12 +25,23 @@ from tests.service.conftest import POSTGRES_URL
 from leadscore import demo
 from leadscore.ml import aggregates, store_model
 from leadscore.ml.errors import MLInputError
-from leadscore.ml.store_model import Predictor, load_predictor
-from leadscore.ml.store_training import StoreTrained, train_from_store
+from leadscore.ml.store_model import Predictor
+from leadscore.ml.store_training import (
+    EMAIL_IS_FREE,
+    ID,
+    TARGET,
+    History,
+    StoreTrained,
+    train_from_history,
+)
 from leadscore.service.context import Context
 from leadscore.service.imports import import_file
+from leadscore.service.predictions import load_predictor, save_version
 from leadscore.settings import Settings
+from leadscore.store import frames
+from leadscore.store import predictive_models as stored_models
 from leadscore.store.tables import predictive_models
+from leadscore.store.training import read_history
 from leadscore.testing import scratch
 
 END = datetime(2026, 1, 1, tzinfo=UTC)
@@ -83,12 +94,15 @@ def store(request, tmp_path_factory) -> Iterator[Store]:
         load_store(ctx, data, tmp_path_factory.mktemp("demo"))
         started = time.perf_counter()
         with ctx.db.read() as conn:
-            trained = train_from_store(
-                conn, trained_at="2026-01-01T00:00:00Z", folds=3, use_lightgbm=False
+            trained = train_from_history(
+                History(*read_history(conn)),
+                trained_at="2026-01-01T00:00:00Z",
+                folds=3,
+                use_lightgbm=False,
             )
         seconds = time.perf_counter() - started
         with ctx.db.write() as conn:
-            version = store_model.save_version(
+            version = save_version(
                 conn,
                 model=trained.model,
                 meta=trained.meta,
@@ -176,7 +190,7 @@ def test_stored_version_scores_exactly_as_trained(store: Store) -> None:
 
 def test_new_versions_and_activation(store: Store) -> None:
     with store.ctx.db.write() as conn:
-        quiet = store_model.save_version(
+        quiet = save_version(
             conn,
             model=store.trained.model,
             meta=store.trained.meta,
@@ -187,20 +201,20 @@ def test_new_versions_and_activation(store: Store) -> None:
             activate=False,
         )
         assert load_predictor(conn).version == store.version
-        store_model.activate_version(conn, quiet)
+        stored_models.activate(conn, quiet)
         assert load_predictor(conn).version == quiet
-        listed = store_model.list_versions(conn)
+        listed = stored_models.list_versions(conn)
         assert [v["version"] for v in listed][:2] == [quiet, store.version]
         assert [v["active"] for v in listed][:2] == [True, False]
         with pytest.raises(LookupError):
-            store_model.activate_version(conn, 999)
+            stored_models.activate(conn, 999)
         assert load_predictor(conn, 999) is None
-        store_model.activate_version(conn, store.version)
+        stored_models.activate(conn, store.version)
 
 
 def test_an_untrusted_artifact_is_refused(store: Store) -> None:
     with store.ctx.db.write() as conn:
-        bad = store_model.save_version(
+        bad = save_version(
             conn,
             model={"logistic": [Fraction(1, 3)]},
             meta=store.trained.meta,
@@ -223,11 +237,18 @@ def test_no_outcomes_and_one_class_are_clear_errors(tmp_path) -> None:
     settings = Settings(database_url=f"sqlite:///{tmp_path / 'x.db'}")
     with Context.open(settings) as ctx:
         with ctx.db.read() as conn, pytest.raises(MLInputError, match="no outcomes"):
-            train_from_store(conn, trained_at="x")
+            train_from_history(History(*read_history(conn)), trained_at="x")
         data = demo.generate(150, seed=3, end=END)
         lost_only = data.outcomes.with_columns(outcome=pl.lit("lost"))
         load_store(
             ctx, demo.DemoData(data.leads, data.events, lost_only, data.propensity), tmp_path
         )
         with ctx.db.read() as conn, pytest.raises(MLInputError, match="are 'lost'"):
-            train_from_store(conn, trained_at="x")
+            train_from_history(History(*read_history(conn)), trained_at="x")
+
+
+def test_attributes_named_like_the_added_columns_are_left_out() -> None:
+    # The store builds the leads frame; the columns ml adds to it must never collide.
+    assert {ID, TARGET, EMAIL_IS_FREE, "cutoff", "id", "email"} <= frames.RESERVED
+    frame = frames.attributes_frame(["L1"], ["a@x.io"], [{"outcome": "won", "size": 3}])
+    assert frame.columns == ["id", "email", "size"]

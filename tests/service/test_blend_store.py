@@ -15,7 +15,6 @@ from leadscore.core.lifecycle import next_stage
 from leadscore.core.loader import load_model_text
 from leadscore.core.records import Lead
 from leadscore.core.timestamps import parse_timestamp
-from leadscore.ml import store_model
 from leadscore.service import predictions, scoring_models
 from leadscore.service.imports import import_file
 from leadscore.service.scoring import Cause, rescore
@@ -62,7 +61,7 @@ def test_recompute_and_live_rescoring_blend_the_same_probability(ctx, tmp_path) 
         rows = list(conn.execute(select(*stored_leads.SCORING_COLUMNS).order_by(leads.c.pk)))
         stored = {r.id: r for r in rows}
         by_pk = stored_events.for_leads(conn, ctx.event_types, [r.pk for r in rows], until=NOW)
-        predictor = store_model.load_predictor(conn, version)
+        predictor = predictions.load_predictor(conn, version)
     frame, events = predictions.lead_frames(rows, by_pk)
     chances = predictor.predict(frame, events, NOW)["probability"].to_numpy()
     assert np.isfinite(chances).all() and len(set(chances.round(3))) > 20

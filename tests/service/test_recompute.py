@@ -27,6 +27,7 @@ from leadscore.service import recompute as bulk
 from leadscore.service.events import ingest_events
 from leadscore.service.inputs import EventIn
 from leadscore.service.queries import get_lead, score_as_of
+from leadscore.store.bulk_reads import ChunkReader
 from leadscore.store.tables import (
     event_types,
     events,
@@ -277,19 +278,19 @@ def test_an_interrupted_recompute_keeps_its_chunks_and_a_rerun_finishes(ctx, exa
 
 def test_a_lead_rescored_live_meanwhile_is_not_overwritten(ctx, example_store) -> None:
     model, _, _ = example_store
-    plan = bulk._Plan(ctx, model)
+    plan = ChunkReader(ctx.db, model)
     from leadscore.store import arrow
 
     with arrow.connect(ctx.db) as source:
         chunk = plan.read(source, 0, None, AS_OF)
-    rows = bulk._score(ctx, model, 1, chunk, AS_OF)
+    rows = bulk.score_chunk(ctx, model, 1, chunk, AS_OF)
     # Live traffic: a demo for L01 arrives and rescores it before the recompute writes.
     ctx.clock = lambda: AS_OF + 1
     when = format_timestamp(AS_OF)
     ingest_events(ctx, [EventIn(lead_id="L01", type="demo_booked", occurred_at=when)])
     live = _stored(ctx)["L01"]
     assert live["model_version"] == 1
-    written = ctx.db.transact(lambda conn: bulk._write(ctx, conn, rows, "recompute", None))
+    written = ctx.db.transact(lambda conn: bulk.write_chunk(ctx, conn, rows, "recompute", None))
     assert written == 29
     assert _stored(ctx)["L01"] == live
     with ctx.db.read() as conn:

@@ -225,7 +225,7 @@ def _predict_with_version(
     with_reasons: bool,
 ) -> pl.DataFrame:
     """Score a leads file (SPEC §3 columns: id, email, attributes) with a stored version."""
-    from leadscore.ml.store_model import load_predictor
+    from leadscore.service.predictions import stored_predictor
 
     frame = read_table(data)
     if id_column is None:
@@ -244,8 +244,8 @@ def _predict_with_version(
             raise MLInputError(f"{events}: missing column(s) {', '.join(missing)}")
     moment = _as_of(as_of)
     micros = int(round((col.now_epoch() if moment is None else moment) * 1e6))
-    with service() as ctx, ctx.db.read() as conn:
-        predictor = load_predictor(conn, version)
+    with service() as ctx:
+        predictor = stored_predictor(ctx, version)
     if predictor is None:
         raise MLInputError(
             f"no predictive model version {version} in the store (see `leadscore predictive list`)"

@@ -1,10 +1,11 @@
-"""Predictive model versions in the store, and the predictor other code scores leads with.
+"""Predictive model versions as the store keeps them, and the predictor other code scores
+leads with.
 
-A version is one row of `predictive_models`: the model card and the preparation as JSON, and
-the fitted estimators as skops bytes, loaded only through the trusted-type check of
-`ml.artifact` (never an arbitrary pickle). Versions never change, so a loaded `Predictor` is
-cached per version for the life of the process; which version is active is read from the
-database on every call, so an activation in one process is seen by all.
+A version is stored (store/predictive_models.py) as the model card and the preparation as
+JSON, and the fitted estimators as skops bytes; `build_predictor` loads those bytes only
+through the trusted-type check of `ml.artifact` (never an arbitrary pickle). Versions never
+change, so a loaded `Predictor` is cached per version for the life of the process (`CACHE`);
+which version is active is read from the database on every call, by the service.
 
 Importing this module does not import scikit-learn: that happens on the first load.
 """
@@ -13,23 +14,14 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import polars as pl
-from sqlalchemy import Connection, insert, select, update
 
 from leadscore.ml import aggregates
 from leadscore.ml.errors import MLInputError
 from leadscore.ml.store_training import ID, Preparation, feature_frame
-from leadscore.store.tables import predictive_models
-
-_SUMMARY = (
-    predictive_models.c.version,
-    predictive_models.c.name,
-    predictive_models.c.created_at,
-    predictive_models.c.created_by,
-    predictive_models.c.active,
-)
 
 
 @dataclass
@@ -38,9 +30,9 @@ class Predictor:
 
     version: int
     name: str
-    card: dict
-    meta: dict
-    model: dict
+    card: dict[str, Any]
+    meta: dict[str, Any]
+    model: dict[str, Any]
     prep: Preparation
 
     def predict(self, leads: pl.DataFrame, events: pl.DataFrame | None, as_of: int) -> pl.DataFrame:
@@ -90,15 +82,17 @@ class Predictor:
         return out.with_columns(reasons=pl.Series(reasons, dtype=pl.List(pl.String)))
 
 
-class _Cache:
+class PredictorCache:
+    """Loaded predictors by a key the caller chooses."""
+
     def __init__(self) -> None:
-        self._items: dict[tuple, Predictor] = {}
+        self._items: dict[tuple[Any, ...], Predictor] = {}
         self._lock = threading.Lock()
 
-    def get(self, key: tuple) -> Predictor | None:
+    def get(self, key: tuple[Any, ...]) -> Predictor | None:
         return self._items.get(key)
 
-    def put(self, key: tuple, predictor: Predictor) -> None:
+    def put(self, key: tuple[Any, ...], predictor: Predictor) -> None:
         with self._lock:
             self._items[key] = predictor
 
@@ -107,102 +101,46 @@ class _Cache:
             self._items.clear()
 
 
-CACHE = _Cache()
+CACHE = PredictorCache()
 """Loaded predictors by (database, version, created_at): a database emptied and refilled
 (tests) reuses version numbers, so the creation time is part of the key."""
 
 
-def load_predictor(conn: Connection, version: int | None = None) -> Predictor | None:
-    """The predictor of `version`, or of the active version when None; None when there is
-    no such version (or none is active)."""
-    t = predictive_models
-    query = select(t.c.version, t.c.created_at)
-    query = query.where(t.c.active.is_(True) if version is None else t.c.version == version)
-    row = conn.execute(query.order_by(t.c.version.desc()).limit(1)).one_or_none()
-    if row is None:
-        return None
-    key = (conn.engine.url.render_as_string(hide_password=True), row.version, row.created_at)
-    cached = CACHE.get(key)
-    if cached is not None:
-        return cached
-    predictor = _load(conn, row.version)
-    CACHE.put(key, predictor)
-    return predictor
-
-
-def _load(conn: Connection, version: int) -> Predictor:
+def build_predictor(
+    version: int, name: str, card: dict[str, Any], meta: dict[str, Any], artifact_bytes: bytes
+) -> Predictor:
+    """The predictor of a stored version, from its row; `MLInputError` for an artifact
+    that fails the trusted-type check or needs LightGBM where it is not installed."""
     from leadscore.ml import artifact
 
-    t = predictive_models
-    row = conn.execute(
-        select(t.c.version, t.c.name, t.c.card, t.c.meta, t.c.artifact).where(
-            t.c.version == version
-        )
-    ).one()
     where = f"predictive model version {version}"
-    artifact.require_lightgbm(row.meta, where)
-    model = artifact.loads(row.artifact, where)
+    artifact.require_lightgbm(meta, where)
+    model = artifact.loads(artifact_bytes, where)
     return Predictor(
-        version=row.version,
-        name=row.name,
-        card=row.card,
-        meta=row.meta,
+        version=version,
+        name=name,
+        card=card,
+        meta=meta,
         model=model,
-        prep=Preparation.from_dict(row.meta["store"]),
+        prep=Preparation.from_dict(meta["store"]),
     )
 
 
-def save_version(
-    conn: Connection,
-    *,
-    model: dict,
-    meta: dict,
-    card: dict,
-    name: str,
-    created_at: int,
-    created_by: str | None,
-    activate: bool = True,
-) -> int:
-    """Store a trained model as a new version (active unless `activate` is False)."""
+def stored_form(
+    model: dict[str, Any], meta: dict[str, Any], card: dict[str, Any]
+) -> dict[str, Any]:
+    """`card`, `meta` (JSON-ready) and `artifact` (skops bytes) of a trained model: what a
+    stored version keeps."""
     from leadscore.ml import artifact
 
-    version = conn.scalar(
-        insert(predictive_models)
-        .values(
-            name=name,
-            created_at=created_at,
-            created_by=created_by,
-            card=artifact.clean_json(card),
-            meta=artifact.clean_json(meta),
-            artifact=artifact.dumps(model),
-            active=False,
-        )
-        .returning(predictive_models.c.version)
-    )
-    if activate:
-        activate_version(conn, version)
-    return version
+    return {
+        "card": artifact.clean_json(card),
+        "meta": artifact.clean_json(meta),
+        "artifact": artifact.dumps(model),
+    }
 
 
-def activate_version(conn: Connection, version: int) -> None:
-    """Make `version` the only active predictive model."""
-    t = predictive_models
-    if conn.scalar(select(t.c.version).where(t.c.version == version)) is None:
-        raise LookupError(f"no predictive model version {version}")
-    conn.execute(update(t).where(t.c.active.is_(True)).values(active=False))
-    conn.execute(update(t).where(t.c.version == version).values(active=True))
-
-
-def list_versions(conn: Connection, *, with_cards: bool = False) -> list[dict]:
-    """Every version, newest first: version, name, created_at (µs), created_by, active, and
-    the card when asked."""
-    t = predictive_models
-    columns = (*_SUMMARY, t.c.card) if with_cards else _SUMMARY
-    rows = conn.execute(select(*columns).order_by(t.c.version.desc()))
-    return [dict(row._mapping) for row in rows]
-
-
-def card_summary(card: dict) -> dict:
+def card_summary(card: dict[str, Any]) -> dict[str, Any]:
     """The figures a list shows: rows, conversion rate, chosen estimator, ROC AUC, PR AUC,
     Brier score (cross-validated)."""
     m = card.get("metrics", {})

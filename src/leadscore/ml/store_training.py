@@ -1,7 +1,9 @@
 """Training a conversion model on the service's own history (SPEC §7, "from the store").
 
-Rows are the leads with an outcome; the label is the lead's *first* outcome (`converted` is
-positive, `lost` negative; leads without an outcome are not training rows). Features are:
+The history comes in as frames (`History`, read by store/training.py); nothing here reads
+the database. Rows are the leads with an outcome; the label is the lead's *first* outcome
+(`converted` is positive, `lost` negative; leads without an outcome are not training rows).
+Features are:
 
 - the lead's attributes (the `attributes` JSON of `leads`, one column per name); attributes
   holding dates become "days since NAME" at the cutoff;
@@ -19,15 +21,14 @@ leakage guard, the card) is `ml.train.train`, exactly as for a file.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 import polars as pl
-from sqlalchemy import Connection, func, select
 
 from leadscore.core.records import FREE_EMAIL_DOMAINS
 from leadscore.ml import aggregates
 from leadscore.ml import columns as col
 from leadscore.ml.errors import MLInputError
-from leadscore.store.tables import event_types, events, leads, outcomes
 
 SOURCE = "the store"
 ID = "lead_id"
@@ -40,15 +41,13 @@ PERSONAL = frozenset(
 )
 """Attributes never used as features: personal names and numbers carry no signal about a
 company's intent, and a model must not score people by their name."""
-RESERVED = frozenset({ID, TARGET, "cutoff", "id", "email", EMAIL_IS_FREE})
-"""Attribute names that would collide with the columns this module adds; left out."""
 
 
 @dataclass
 class History:
     """Leads with their first outcome, and their events before it."""
 
-    leads: pl.DataFrame  # id, email, one column per attribute
+    leads: pl.DataFrame  # id, email, one column per attribute (store.frames.attributes_frame)
     outcomes: pl.DataFrame  # lead_id, outcome, occurred_at (µs): the first one per lead
     events: pl.DataFrame  # lead_id, type, occurred_at (µs)
 
@@ -62,95 +61,18 @@ class Preparation:
     event_types: list[str] = field(default_factory=list)
     email_flag: bool = True
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict) -> Preparation:
+    def from_dict(cls, data: dict[str, Any]) -> Preparation:
         return cls(**data)
-
-
-# --- reading the store -----------------------------------------------------------------
-
-
-def attributes_frame(
-    ids: list[str], emails: list[str | None], attributes: list[dict]
-) -> pl.DataFrame:
-    """`id`, `email` and one column per attribute name (sorted by name). A column whose
-    values are all numbers is Float64, all booleans Boolean, anything else text."""
-    names: dict[str, None] = {}
-    for attrs in attributes:
-        names.update(dict.fromkeys(k for k in attrs if k not in RESERVED))
-    columns = [
-        pl.Series("id", ids, dtype=pl.String),
-        pl.Series("email", emails, dtype=pl.String),
-    ]
-    for name in sorted(names):  # JSONB reorders keys: sort, so every backend trains alike
-        columns.append(typed_column(name, [a.get(name) for a in attributes]))
-    return pl.DataFrame(columns)
-
-
-def typed_column(name: str, values: list) -> pl.Series:
-    """JSON values as one Polars column: numbers, booleans, or text (anything mixed)."""
-    kinds = {type(v) for v in values if v is not None}
-    if kinds == {bool}:
-        return pl.Series(name, values, dtype=pl.Boolean)
-    if kinds and kinds <= {int, float}:
-        return pl.Series(name, [None if v is None else float(v) for v in values], pl.Float64)
-    text = [None if v is None else _text(v) for v in values]
-    return pl.Series(name, text, dtype=pl.String)
 
 
 def _text(value: object) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
-
-
-def read_history(conn: Connection) -> History:
-    """The training material: every lead with an outcome, its first outcome, and its events
-    before that outcome (the cut is made here already, and again in `ml.aggregates`)."""
-    first = (
-        select(outcomes.c.lead_pk, func.min(outcomes.c.occurred_at).label("cutoff"))
-        .group_by(outcomes.c.lead_pk)
-        .subquery()
-    )
-    outcome_rows = conn.execute(
-        select(leads.c.id, outcomes.c.outcome, outcomes.c.occurred_at)
-        .join(leads, leads.c.pk == outcomes.c.lead_pk)
-        .join(
-            first,
-            (first.c.lead_pk == outcomes.c.lead_pk) & (first.c.cutoff == outcomes.c.occurred_at),
-        )
-        .order_by(leads.c.id, outcomes.c.pk)
-    ).all()
-    found = pl.DataFrame(
-        outcome_rows,
-        schema={"lead_id": pl.String, "outcome": pl.String, "occurred_at": pl.Int64},
-        orient="row",
-    ).unique("lead_id", keep="first", maintain_order=True)
-    lead_rows = conn.execute(
-        select(leads.c.id, leads.c.email, leads.c.attributes)
-        .where(leads.c.pk.in_(select(first.c.lead_pk)))
-        .order_by(leads.c.id)
-    ).all()
-    frame = attributes_frame(
-        [r.id for r in lead_rows], [r.email for r in lead_rows], [r.attributes for r in lead_rows]
-    )
-    event_rows = conn.execute(
-        select(leads.c.id, event_types.c.name, events.c.occurred_at)
-        .select_from(events)
-        .join(first, first.c.lead_pk == events.c.lead_pk)
-        .join(leads, leads.c.pk == events.c.lead_pk)
-        .join(event_types, event_types.c.id == events.c.type_id)
-        .where(events.c.occurred_at < first.c.cutoff)
-    ).all()
-    event_frame = pl.DataFrame(
-        event_rows,
-        schema={"lead_id": pl.String, "type": pl.String, "occurred_at": pl.Int64},
-        orient="row",
-    )
-    return History(leads=frame, outcomes=found, events=event_frame)
 
 
 # --- the feature table -----------------------------------------------------------------
@@ -257,7 +179,7 @@ def training_table(history: History) -> tuple[pl.DataFrame, Preparation]:
     return table, prep
 
 
-def describe_history(history: History, table: pl.DataFrame) -> dict:
+def describe_history(history: History, table: pl.DataFrame) -> dict[str, Any]:
     """What the card says about the store data."""
     outcome = table[TARGET]
     return {
@@ -276,14 +198,14 @@ def describe_history(history: History, table: pl.DataFrame) -> dict:
 class StoreTrained:
     """A model trained from the store: the fitted estimators and JSON-ready meta and card."""
 
-    model: dict
-    meta: dict
-    card: dict
+    model: dict[str, Any]
+    meta: dict[str, Any]
+    card: dict[str, Any]
     prep: Preparation
 
 
-def train_from_store(
-    conn: Connection,
+def train_from_history(
+    history: History,
     *,
     trained_at: str,
     exclude: list[str] | None = None,
@@ -291,11 +213,11 @@ def train_from_store(
     folds: int | None = None,
     use_lightgbm: bool | None = None,
 ) -> StoreTrained:
-    """Read the history, build the table and train as `leadscore train` does on a file."""
+    """Build the table from the store's history and train as `leadscore train` does on a
+    file."""
     from leadscore.ml import card
     from leadscore.ml.train import TrainOptions, train
 
-    history = read_history(conn)
     table, prep = training_table(history)
     options = TrainOptions(
         target=TARGET,

@@ -2,10 +2,10 @@
 
 Every path that scores stored leads — the live rescoring of service/scoring.py, the as-of
 score and the bulk recompute — asks here, with the same frames (`predictions.lead_frames`,
-or in the recompute the same `attributes_frame` of the same attributes), so that a lead gets
-the same probability, hence the same total, whichever path scores it. A model that names a
-version the store lacks (or `active` when none is active) blends nothing: its rule totals
-stand, and the explanation has no `predictive` line.
+or in the recompute the same `store.frames.attributes_frame` of the same attributes), so
+that a lead gets the same probability, hence the same total, whichever path scores it. A
+model that names a version the store lacks (or `active` when none is active) blends
+nothing: its rule totals stand, and the explanation has no `predictive` line.
 """
 
 from __future__ import annotations
@@ -15,20 +15,21 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 import polars as pl
-from sqlalchemy import Connection, Row
+from sqlalchemy import Connection
 
 from leadscore.core.model import Model
 from leadscore.core.records import Event
-from leadscore.ml import store_model
 from leadscore.ml.errors import MLInputError
+from leadscore.ml.store_model import Predictor
 from leadscore.service import predictions
+from leadscore.service.predictions import LeadRow
 
 log = logging.getLogger(__name__)
 
 
-def predictor_for(conn: Connection, model: Model) -> store_model.Predictor | None:
+def predictor_for(conn: Connection, model: Model) -> Predictor | None:
     """The predictive model version `model` blends, when it blends one that exists."""
-    if model.blend is None:
+    if model.blend is None or model.predictive is None:
         return None
     named = model.predictive.model
     if isinstance(named, str) and named.strip().lower() == "active":
@@ -40,7 +41,7 @@ def predictor_for(conn: Connection, model: Model) -> store_model.Predictor | Non
             log.warning("predictive.model %r is not a version number or 'active'", named)
             return None
     try:
-        return store_model.load_predictor(conn, version)
+        return predictions.load_predictor(conn, version)
     except MLInputError as exc:  # e.g. a LightGBM model on a server without LightGBM
         log.warning("not blending predictive model %s: %s", named, exc)
         return None
@@ -62,7 +63,7 @@ def probabilities(
 def for_stored(
     conn: Connection,
     model: Model,
-    rows: Sequence[Row],
+    rows: Sequence[LeadRow],
     by_pk: Mapping[int, Sequence[Event]],
     as_of: int,
 ) -> np.ndarray | None:

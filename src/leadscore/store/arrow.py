@@ -14,7 +14,7 @@ import io
 import json
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import polars as pl
@@ -35,7 +35,8 @@ class Source:
     library in the same process would break SQLite's file locks), with the rows packed into
     one text per slice by `group_concat` and parsed by Polars' CSV reader."""
 
-    def __init__(self, db: Database, conn) -> None:
+    def __init__(self, db: Database, conn: Any) -> None:
+        """`conn`: the DB-API connection (ADBC's on PostgreSQL, sqlite3's on SQLite)."""
         self.db = db
         self.conn = conn
 
@@ -49,7 +50,12 @@ class Source:
             frame = pl.DataFrame(pl.from_arrow(cur.fetch_arrow_table()))
         return frame.with_columns(pl.col(n).cast(t) for n, t in schema.items())
 
-    def _packed(self, columns, tail: str, schema: dict) -> pl.DataFrame:
+    def _packed(
+        self,
+        columns: Sequence[tuple[str, str, Kind]],
+        tail: str,
+        schema: dict[str, type[pl.DataType]],
+    ) -> pl.DataFrame:
         parts = []
         for _name, expr, kind in columns:
             if kind == "text":

@@ -1,0 +1,94 @@
+"""The bulk recompute's writes (SPEC §4, §5): one chunk's changed leads in one transaction.
+
+The changes go into a temporary table at the drivers' bulk speed (executemany on SQLite,
+COPY on PostgreSQL), then three statements do the rest in the database: drop the rows of
+leads that live traffic rescored since they were read (their `scored_at` and `updated_at`
+are no longer the ones read: the live score is as new as this one), one `UPDATE … FROM`,
+and one `INSERT … SELECT` of the history rows. On PostgreSQL the leads are locked first, in
+key order as every writer locks them, so that the writes wait rather than deadlock. A
+recomputed lead's explanation is cleared: it is derived again, exactly, when it is read.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import polars as pl
+from sqlalchemy import Connection, text
+
+from leadscore.store.database import Database
+
+ROW_COLUMNS = (
+    "pk", "old_scored_at", "old_updated_at", "score", "fit", "engagement", "grade", "tier",
+    "stage", "lifecycle_stage", "pinned_stage", "model_version", "scored_at", "reported",
+)  # fmt: skip
+"""The temporary table's columns: the lead, the `scored_at` and `updated_at` read, its new
+snapshot, and whether the change is reported (gets a history row)."""
+
+_TEMP_COLUMNS = """(
+    pk BIGINT PRIMARY KEY, old_scored_at BIGINT, old_updated_at BIGINT,
+    score DOUBLE PRECISION, fit DOUBLE PRECISION, engagement DOUBLE PRECISION,
+    grade VARCHAR(50), tier VARCHAR(50), stage VARCHAR(100), lifecycle_stage VARCHAR(100),
+    pinned_stage VARCHAR(100), model_version INTEGER, scored_at BIGINT, reported INTEGER)"""
+
+_DROP_STALE = text(
+    "DELETE FROM recompute_rows WHERE NOT EXISTS (SELECT 1 FROM leads l"
+    " WHERE l.pk = recompute_rows.pk"
+    " AND l.scored_at IS NOT DISTINCT FROM recompute_rows.old_scored_at"
+    " AND l.updated_at = recompute_rows.old_updated_at)"
+)
+_UPDATE = text(
+    "UPDATE leads SET score = r.score, fit = r.fit, engagement = r.engagement,"
+    " grade = r.grade, tier = r.tier, stage = r.stage, lifecycle_stage = r.lifecycle_stage,"
+    " pinned_stage = r.pinned_stage, model_version = r.model_version,"
+    " scored_at = r.scored_at, explanation = NULL"
+    " FROM recompute_rows r WHERE leads.pk = r.pk"
+)
+_HISTORY = text(
+    "INSERT INTO score_history (lead_pk, at, score, fit, engagement, grade, tier, stage,"
+    " model_version, cause_kind, cause_ref)"
+    " SELECT pk, scored_at, score, fit, engagement, grade, tier, stage, model_version,"
+    " :kind, :ref FROM recompute_rows WHERE reported = 1 ORDER BY pk"
+)
+
+
+def write_changes(
+    db: Database, conn: Connection, changes: pl.DataFrame, kind: str, ref: str | None
+) -> int:
+    """Write one chunk's changed leads (`ROW_COLUMNS`), each only if it is still as it was
+    read, and a history row (cause `kind`, `ref`) for each reported one; returns how many
+    leads got a history row."""
+    if changes.height == 0:
+        return 0
+    changes = changes.select(ROW_COLUMNS)
+    if db.is_sqlite:
+        conn.exec_driver_sql(f"CREATE TEMP TABLE IF NOT EXISTS recompute_rows {_TEMP_COLUMNS}")
+        conn.exec_driver_sql("DELETE FROM recompute_rows")
+        marks = ", ".join("?" * len(ROW_COLUMNS))
+        cursor = _driver(conn).cursor()
+        try:
+            cursor.executemany(f"INSERT INTO recompute_rows VALUES ({marks})", changes.iter_rows())
+        finally:
+            cursor.close()
+    else:
+        conn.exec_driver_sql(f"CREATE TEMP TABLE recompute_rows {_TEMP_COLUMNS} ON COMMIT DROP")
+        cursor = _driver(conn).cursor()
+        with cursor.copy(f"COPY recompute_rows ({', '.join(ROW_COLUMNS)}) FROM STDIN") as copy:
+            for row in changes.iter_rows():
+                copy.write_row(row)
+        conn.exec_driver_sql(
+            "SELECT l.pk FROM leads l JOIN recompute_rows r ON r.pk = l.pk"
+            " ORDER BY l.pk FOR UPDATE OF l"
+        )
+    conn.execute(_DROP_STALE)
+    conn.execute(_UPDATE)
+    written = conn.execute(_HISTORY, {"kind": kind, "ref": ref}).rowcount
+    if db.is_sqlite:
+        conn.exec_driver_sql("DROP TABLE temp.recompute_rows")
+    return written
+
+
+def _driver(conn: Connection) -> Any:
+    """The DB-API connection under `conn` (sqlite3's or psycopg's), for its bulk paths."""
+    driver: Any = conn.connection.driver_connection
+    return driver
