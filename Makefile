@@ -4,12 +4,12 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint venv clean demo docs
+.PHONY: run test test-fast lint venv clean demo docs
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test,spark]'
+	$(BIN)/pip install --quiet -e '.[test,spark,lightgbm]'
 	touch $(STAMP)
 
 venv: $(STAMP)
@@ -17,9 +17,15 @@ venv: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
+	$(BIN)/lint-imports --no-cache
 
+# Two workers, each test file on one worker (files share servers and Spark sessions).
 test: lint
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n 2 --dist loadfile
+
+# The quick loop while developing: everything but the tests marked slow.
+test-fast: $(STAMP)
+	$(BIN)/pytest -q -n 2 --dist loadfile -m "not slow"
 
 # Regenerates docs/cli.md, the CLI reference, from the live app (a test fails when it is stale).
 docs: $(STAMP)

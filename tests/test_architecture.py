@@ -1,6 +1,11 @@
-"""The engine's modules form no import cycle, not even through imports inside functions or
-under TYPE_CHECKING, and no module of the package imports another module's private name
-(issue 9). Read from the source with `ast`, so that nothing needs importing."""
+"""The shape of the package (STYLE.md, issue 9), read from the source with `ast`.
+
+The layers and the core's purity are import-linter contracts in pyproject.toml, checked by
+`make lint`. What those contracts cannot say is checked here: no import cycle between any two
+modules (counting imports inside functions and under TYPE_CHECKING, which import-linter
+ignores inside one package), no module importing another module's private name, a core that
+never reads the clock or opens a file, and a public API that is exactly `__all__`.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +13,12 @@ import ast
 from functools import cache
 from pathlib import Path
 
+import pytest
+
 import leadscore
 
 PACKAGE = Path(leadscore.__file__).parent
+FORBIDDEN_IN_CORE = {"now", "utcnow", "today", "time", "open", "urlopen", "read_text"}
 
 
 @cache
@@ -37,12 +45,12 @@ def imports(tree: ast.Module, known: set[str]) -> list[tuple[str, str | None]]:
     return out
 
 
-def test_the_engine_imports_form_no_cycle() -> None:
+def test_no_two_modules_import_each_other_even_indirectly() -> None:
     trees = modules()
-    engine = {name for name in trees if name.startswith("leadscore.engine.")}
+    known = set(trees)
     graph = {
-        name: {target for target, _ in imports(trees[name], set(trees)) if target in engine}
-        for name in engine
+        name: {target for target, _ in imports(tree, known) if target in known and target != name}
+        for name, tree in trees.items()
     }
     done: set[str] = set()
 
@@ -54,7 +62,7 @@ def test_the_engine_imports_form_no_cycle() -> None:
             visit(target, (*path, name))
         done.add(name)
 
-    for name in sorted(engine):
+    for name in sorted(trees):
         visit(name, ())
 
 
@@ -67,3 +75,38 @@ def test_no_module_imports_a_private_name_of_another() -> None:
         if imported is not None and imported.startswith("_") and not imported.startswith("__")
     ]
     assert not found, "\n".join(found)
+
+
+@pytest.mark.parametrize(
+    "name", sorted(n for n in modules() if n.startswith("leadscore.core")), ids=str
+)
+def test_the_core_reads_no_clock_and_opens_no_file(name: str) -> None:
+    for node in ast.walk(modules()[name]):
+        if isinstance(node, ast.Call):
+            func = node.func
+            called = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+            assert called not in FORBIDDEN_IN_CORE, f"{name} calls {called}()"
+
+
+def test_public_api_is_exactly_all() -> None:
+    assert sorted(leadscore.__all__) == sorted(
+        [
+            "Event",
+            "Lead",
+            "ModelError",
+            "__version__",
+            "load_model_file",
+            "load_model_text",
+            "score_frame",
+            "score_lead",
+        ]
+    )
+    for name in leadscore.__all__:
+        assert getattr(leadscore, name) is not None
+
+
+def test_the_version_is_the_package_metadata() -> None:
+    import tomllib
+
+    project = tomllib.loads((PACKAGE.parents[1] / "pyproject.toml").read_text())["project"]
+    assert leadscore.__version__ == project["version"]

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from leadscore import demo
 from leadscore.core.timestamps import parse_timestamp
 from leadscore.engine.files import score_files
@@ -17,6 +19,7 @@ EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "b2b-saas.yaml"
 AS_OF = "2026-01-02T00:00:00Z"
 
 
+@pytest.mark.slow
 def test_live_scores_equal_offline_scores(api, tmp_path) -> None:
     paths = demo.write(demo.generate(300, seed=11, end="2026-01-01"), tmp_path)
     api.set_time("2025-01-01T00:00:00Z")  # the model is active before the first event

@@ -4,6 +4,8 @@ its rule score."""
 
 from __future__ import annotations
 
+import pytest
+
 from leadscore import demo
 from leadscore.service.imports import import_file
 
@@ -14,6 +16,7 @@ def load_demo(api, tmp_path, n: int = 400) -> None:
         assert import_file(api.ctx, kind, paths[kind]).written > 0
 
 
+@pytest.mark.slow
 def test_lead_shows_the_predicted_probability(api, tmp_path) -> None:
     api.model()
     load_demo(api, tmp_path)

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from tests.cli.test_score import leadscore
 
 REPO = Path(__file__).resolve().parents[2]
@@ -21,6 +22,7 @@ def run(*command: str | Path, cwd: Path) -> subprocess.CompletedProcess:
     )
 
 
+@pytest.mark.slow
 def test_console_script_scores_and_exits_2_on_a_user_error(tmp_path: Path) -> None:
     script = shutil.which("leadscore", path=Path(sys.executable).parent) or shutil.which(
         "leadscore"

@@ -84,6 +84,7 @@ def test_blending_needs_the_weighted_combination() -> None:
     st.floats(0, 1),
     st.lists(st.one_of(st.none(), st.floats(0, 1)), min_size=6, max_size=6),
 )
+@pytest.mark.slow
 def test_kernel_equals_reference_when_blending(example, weight, chances) -> None:
     raw, people, by_lead = example
     if raw.get("combine", "weighted") != "weighted":

@@ -7,6 +7,7 @@ stage exactly, and the explanation lines to 1e-9.
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 
 from leadscore.core.evaluate import score_lead
@@ -30,6 +31,7 @@ def check(model, people, by_lead, explain: bool = True) -> None:
         assert_same_as_reference(model, reference, row, row.get("explanation"))
 
 
+@pytest.mark.slow
 @FAST
 @given(scenarios())
 def test_kernel_equals_reference(example) -> None:
@@ -37,6 +39,7 @@ def test_kernel_equals_reference(example) -> None:
     check(validate_model_data(raw), people, by_lead)
 
 
+@pytest.mark.slow
 @FAST
 @given(scenarios(wide=True))
 def test_kernel_equals_reference_on_every_operator_and_odd_value(example) -> None:
@@ -44,6 +47,7 @@ def test_kernel_equals_reference_on_every_operator_and_odd_value(example) -> Non
     check(validate_model_data(raw), people, by_lead)
 
 
+@pytest.mark.slow
 @settings(FAST, max_examples=200)
 @given(models(), typed_frames())
 def test_kernel_equals_reference_on_native_column_types(raw, frames) -> None:
@@ -56,6 +60,7 @@ def test_kernel_equals_reference_on_native_column_types(raw, frames) -> None:
         assert_same_as_reference(model, reference, row, row["explanation"])
 
 
+@pytest.mark.slow
 @settings(FAST, max_examples=150)
 @given(scenarios(wide=True, max_leads=3))
 def test_scores_without_explanation_are_the_same(example) -> None:

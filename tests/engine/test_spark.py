@@ -14,7 +14,7 @@ from leadscore.engine.kernel import score_frame
 from leadscore.engine.model_file import load_model_file
 from leadscore.testing.conformance import CASES, check_engine
 
-pytestmark = pytest.mark.spark
+pytestmark = [pytest.mark.spark, pytest.mark.slow]
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO / "examples" / "b2b-saas.yaml"

@@ -14,7 +14,7 @@ from leadscore.ml.features import fit_spec, transform
 from leadscore.ml.io import read_table
 from leadscore.ml.train import TrainOptions, make_splits, train
 
-pytestmark = pytest.mark.shared_data
+pytestmark = [pytest.mark.shared_data, pytest.mark.slow]
 
 
 def _flagged(frame: pl.DataFrame, target: str, y: np.ndarray, skip: list[str]) -> set[str]:

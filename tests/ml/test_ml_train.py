@@ -63,6 +63,7 @@ def test_card_reports_every_section(fitted) -> None:
     assert r["leakage"]["warnings"] == []  # honest features are not flagged
 
 
+@pytest.mark.slow
 def test_same_seed_same_probabilities(make_leads) -> None:
     frame, _ = make_leads(700, seed=6)
     first, second = _train(frame, seed=11), _train(frame, seed=11)
@@ -81,6 +82,7 @@ def test_time_column_validates_out_of_time(make_leads) -> None:
     assert "time column" not in str(result.report["leakage"]["warnings"])
 
 
+@pytest.mark.slow
 def test_planted_outcome_leak_and_late_date_are_flagged(make_leads) -> None:
     frame, _ = make_leads(900, seed=8)
     rng = np.random.default_rng(0)
@@ -100,6 +102,7 @@ def test_planted_outcome_leak_and_late_date_are_flagged(make_leads) -> None:
     assert cleaned.report["leakage"]["warnings"] == []
 
 
+@pytest.mark.slow
 def test_positive_value_detection_and_override(make_leads) -> None:
     frame, _ = make_leads(600, seed=9)
     frame = frame.with_columns(

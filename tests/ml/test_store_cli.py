@@ -40,6 +40,7 @@ def test_importing_the_cli_does_not_import_scikit_learn() -> None:
     assert done.returncode == 0, done.stderr
 
 
+@pytest.mark.slow
 def test_train_from_store_predict_list_activate(cli, database, tmp_path) -> None:
     paths = load(database, demo.generate(500, seed=5, end=END), tmp_path / "demo")
     run = cli("train", "--from-store", "--name", "first", "--folds", "3", "--engine", "sklearn")

@@ -118,6 +118,7 @@ def in_memory(trained: StoreTrained) -> Predictor:
     return Predictor(0, "unsaved", trained.card, trained.meta, trained.model, trained.prep)
 
 
+@pytest.mark.slow
 def test_hidden_propensity_is_recovered_on_unseen_leads(store: Store) -> None:
     card = store.trained.card
     assert card["data"]["store"]["leads_with_outcomes"] == store.data.outcomes.height
@@ -170,6 +171,7 @@ def test_events_after_the_outcome_do_not_help(store: Store) -> None:
     assert not store.trained.card["leakage"]["warnings"]
 
 
+@pytest.mark.slow
 def test_stored_version_scores_exactly_as_trained(store: Store) -> None:
     leads, events = store.data.leads.head(60), store.data.events
     as_of = int(END.timestamp() * 1e6)

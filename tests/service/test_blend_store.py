@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import numpy as np
+import pytest
 from sqlalchemy import select
 
 from leadscore import demo
@@ -45,6 +46,7 @@ stages:
 """
 
 
+@pytest.mark.slow
 def test_recompute_and_live_rescoring_blend_the_same_probability(ctx, tmp_path) -> None:
     ctx.clock = lambda: NOW
     data = demo.generate(300, seed=5, end=datetime(2026, 1, 1, tzinfo=UTC))
@@ -91,6 +93,7 @@ def test_recompute_and_live_rescoring_blend_the_same_probability(ctx, tmp_path) 
     assert len(changes) == 40 and not any(change.changed for change in changes)
 
 
+@pytest.mark.slow
 def test_a_blended_lead_is_explained_with_its_probability(ctx, tmp_path) -> None:
     from leadscore.service.queries import get_lead, score_as_of
 

@@ -12,6 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
+import pytest
 
 from leadscore.core.evaluate import score_lead
 from leadscore.core.records import Event, Lead
@@ -46,6 +47,7 @@ def wait_until_up(process: subprocess.Popen, url: str) -> None:
             time.sleep(0.1)
 
 
+@pytest.mark.slow
 def test_two_servers_one_lead_200_events(database_url, tmp_path) -> None:
     with Context.open(Settings(database_url=database_url)) as ctx:
         key = keys.create_key(ctx, "test", "admin")

@@ -187,6 +187,7 @@ def _got(row: dict) -> tuple:
     st.lists(st.sampled_from([5.0, -12.5, 100.0, 0.25]), max_size=2),
     st.sampled_from([None, "lead", "SQL"]),
 )
+@pytest.mark.slow
 def test_recompute_equals_the_reference_on_random_models_and_json(
     ctx, example, points, pin
 ) -> None:

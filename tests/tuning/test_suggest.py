@@ -78,6 +78,7 @@ def decided_scores(model_path: Path, data: dict[str, Path]):
     return np.array(scores), np.array(history.labels(), dtype=int)
 
 
+@pytest.mark.slow
 def test_cross_validated_auc_is_at_least_the_original(tuned) -> None:
     report, _, _ = tuned
     auc = report["auc"]
@@ -134,6 +135,7 @@ def test_points_are_rounded_and_each_section_keeps_its_total(tuned) -> None:
         assert all((2 * r["new"]["points"]).is_integer() for r in lines)
 
 
+@pytest.mark.slow
 def test_a_bad_model_is_corrected(bad) -> None:
     report, out = bad
     by_id = rules(report)
@@ -146,6 +148,7 @@ def test_a_bad_model_is_corrected(bad) -> None:
     assert load_model_file(out).engagement.rules[-6].id == "demo-booked"
 
 
+@pytest.mark.slow
 def test_capacity_is_respected(cli, files, demo300, example, tmp_path) -> None:
     out = tmp_path / "capacity.yaml"
     done = cli(

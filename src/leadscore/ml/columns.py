@@ -40,7 +40,6 @@ NUMBER_RE = r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$"
 DATETIME_RE = re.compile(
     r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?)?(Z|[+-]\d{2}:?\d{2})?$"
 )
-NUMERIC_DTYPES = (pl.Float32, pl.Float64)
 
 
 def is_numeric_dtype(dtype: pl.DataType) -> bool:

@@ -21,8 +21,6 @@ from leadscore.ml.errors import MLInputError
 MAX_CATEGORIES = 50
 QUANTILES = (0.1, 0.25, 0.5, 0.75, 0.9)
 SECONDS_PER_DAY = 86400.0
-MONTHS = [str(m) for m in range(1, 13)]
-WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
 
 
 @dataclass
@@ -372,14 +370,3 @@ def _fill_datetime(
         out[:, cols["hour"]] = np.where(
             present, np.floor(np.mod(safe, SECONDS_PER_DAY) / 3600), np.nan
         )
-
-
-def category_count(spec: FeatureSpec, j: int) -> int:
-    """How many codes design column `j` (a categorical one) can take."""
-    d = spec.design[j]
-    if d.part == "month":
-        return 12
-    if d.part == "weekday":
-        return 7
-    f = spec.feature(d.source)
-    return len(f.categories) + int(f.has_other)

@@ -15,12 +15,10 @@ from pathlib import Path
 
 from ruamel.yaml import YAML
 
-from leadscore.core.loader import load_model_file
 from leadscore.core.model import Model
+from leadscore.engine.model_file import load_model_file
 from leadscore.tuning.errors import TuningError
 from leadscore.tuning.points import GroupChange, RuleChange
-
-QUALIFYING = ("mql", "sql")
 
 
 def bump_version(version: object) -> object:
