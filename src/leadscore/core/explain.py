@@ -75,6 +75,9 @@ Arrow, Spark, CSV and the API's response fields derive from it; the first fields
 ScoreResult are these columns."""
 
 SCORE_NAMES = tuple(name for name, _ in SCORE_COLUMNS)
+SCORED = SCORE_NAMES[1:]
+"""The record without its lead id: what a stored lead keeps of its score, and history records."""
+NUMBERS = tuple(name for name, kind in SCORE_COLUMNS if kind == "number")
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,7 +15,7 @@ import math
 from dataclasses import dataclass
 
 from leadscore.core.evaluate import score_lead
-from leadscore.core.explain import Adjustment
+from leadscore.core.explain import NUMBERS, SCORED, Adjustment
 from leadscore.core.records import Lead
 from leadscore.core.timestamps import format_timestamp
 from leadscore.ml.errors import MLInputError
@@ -62,11 +62,11 @@ def lead_dict(row: Row, *, detail: bool = False) -> dict:
         "stage": row.stage,
         "lifecycle_stage": row.lifecycle_stage,
         "pinned_stage": row.pinned_stage,
-        "score": row.score if scored else None,
-        "fit": row.fit if scored else None,
-        "engagement": row.engagement if scored else None,
-        "grade": row.grade,
-        "tier": row.tier,
+        **{
+            name: getattr(row, name) if scored or name not in NUMBERS else None
+            for name in SCORED
+            if name != "stage"
+        },
         "probability": None,  # filled by the predictive model hook (§7)
         "model_version": row.model_version,
         "scored_at": _time(row.scored_at),
@@ -281,12 +281,7 @@ def lead_history(ctx: Context, lead_id: str, cursor: str | None = None, limit: i
 def _history_dict(row: Row) -> dict:
     return {
         "at": format_timestamp(row.at),
-        "score": row.score,
-        "fit": row.fit,
-        "engagement": row.engagement,
-        "grade": row.grade,
-        "tier": row.tier,
-        "stage": row.stage,
+        **{name: getattr(row, name) for name in SCORED},
         "model_version": row.model_version,
         "cause": {"kind": row.cause_kind, "ref": row.cause_ref},
     }

@@ -33,6 +33,7 @@ import numpy as np
 import polars as pl
 from sqlalchemy import Connection
 
+from leadscore.core.explain import NUMBERS, SCORED
 from leadscore.core.lifecycle import next_stage
 from leadscore.core.model import Model
 from leadscore.engine.kernel import score_frame
@@ -200,11 +201,7 @@ def score_chunk(ctx: Context, model: Model, version: int, chunk: Chunk, as_of: i
     )
     pinned = pl.Series("new_pinned", [pins.get(pk) for pk in pks], dtype=pl.String)
     out = frame.with_columns(
-        result["score"].alias("new_score"),
-        result["fit"].alias("new_fit"),
-        result["engagement"].alias("new_engagement"),
-        result["grade"].alias("new_grade"),
-        result["tier"].alias("new_tier"),
+        *(result[name].alias(f"new_{name}") for name in SCORED if name != "stage"),
         result["stage"].alias("model_stage"),
         pinned,
     )
@@ -275,23 +272,18 @@ def _written(rows: pl.DataFrame) -> pl.DataFrame:
     def differs(new: str, old: str) -> pl.Expr:
         return ~pl.col(new).eq_missing(pl.col(old))
 
-    reported = (
-        pl.col("model_version").is_null()
-        | differs("new_score", "score")
-        | differs("new_fit", "fit")
-        | differs("new_engagement", "engagement")
-        | differs("new_stage", "stage")
+    reported = pl.col("model_version").is_null() | pl.any_horizontal(
+        differs(f"new_{name}", name) for name in (*NUMBERS, "stage")
     )
     anything = (
         reported
-        | differs("new_grade", "grade")
-        | differs("new_tier", "tier")
+        | pl.any_horizontal(differs(f"new_{n}", n) for n in SCORED if n not in (*NUMBERS, "stage"))
         | differs("new_version", "model_version")
         | differs("new_lifecycle", "lifecycle_stage")
         | differs("new_pinned", "pinned_stage")
     )
     renamed = {"scored_at": "old_scored_at", "updated_at": "old_updated_at"}
-    renamed |= {f"new_{name}": name for name in ("score", "fit", "engagement", "grade", "tier")}
+    renamed |= {f"new_{name}": name for name in SCORED if name != "stage"}
     renamed |= {"new_stage": "stage", "new_lifecycle": "lifecycle_stage"}
     renamed |= {"new_pinned": "pinned_stage", "new_version": "model_version"}
     renamed |= {"scored_at_new": "scored_at"}

@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 
 from leadscore.core.evaluate import score_lead
-from leadscore.core.explain import Adjustment, ScoreResult
+from leadscore.core.explain import SCORED, Adjustment, ScoreResult
 from leadscore.core.lifecycle import next_stage
 from leadscore.core.model import Model
 from leadscore.core.records import Event, Lead
@@ -45,9 +45,7 @@ class Snapshot:
         """The stored snapshot of a lead row; None for a lead never scored."""
         if row.model_version is None:
             return None
-        return cls(
-            row.score, row.fit, row.engagement, row.grade, row.tier, row.stage, row.model_version
-        )
+        return cls(*(getattr(row, name) for name in SCORED), row.model_version)
 
     def reported(self) -> tuple:
         """What makes a history row when it changes (§1: total, fit, engagement, stage)."""
@@ -81,11 +79,7 @@ class Change:
         return {
             "id": self.lead_id,
             **extra,
-            "score": after["score"] if after else None,
-            "fit": after["fit"] if after else None,
-            "engagement": after["engagement"] if after else None,
-            "grade": after["grade"] if after else None,
-            "tier": after["tier"] if after else None,
+            **{name: after[name] if after else None for name in SCORED if name != "stage"},
             "stage": self.stage,
             "model_version": after["model_version"] if after else None,
             "changed": self.changed,
@@ -177,9 +171,8 @@ def rescore(
         pinned = pin.stage if pin is not None else None
         lifecycle = next_stage(model, row.lifecycle_stage, result.stage)
         shown = next_stage(model, row.lifecycle_stage, result.stage, pinned)
-        after = Snapshot(
-            result.score, result.fit, result.engagement, result.grade, result.tier, shown, version
-        )
+        scored = {name: getattr(result, name) for name in SCORED if name != "stage"}
+        after = Snapshot(**scored, stage=shown, model_version=version)
         change = Change(row.pk, row.id, Snapshot.of(row), after, shown)
         changes.append(change)
         moved = (lifecycle, pinned) != (row.lifecycle_stage, row.pinned_stage)
@@ -187,11 +180,7 @@ def rescore(
             updates.append(
                 {
                     "pk": row.pk,
-                    "score": result.score,
-                    "fit": result.fit,
-                    "engagement": result.engagement,
-                    "grade": result.grade,
-                    "tier": result.tier,
+                    **scored,
                     "stage": shown,
                     "lifecycle_stage": lifecycle,
                     "pinned_stage": pinned,
@@ -261,12 +250,7 @@ def _history_row(change: Change, at: int, cause: Cause) -> dict:
     return {
         "lead_pk": change.lead_pk,
         "at": at,
-        "score": after.score,
-        "fit": after.fit,
-        "engagement": after.engagement,
-        "grade": after.grade,
-        "tier": after.tier,
-        "stage": after.stage,
+        **{name: getattr(after, name) for name in SCORED},
         "model_version": after.model_version,
         "cause_kind": cause.kind,
         "cause_ref": cause.for_lead(change.lead_pk),

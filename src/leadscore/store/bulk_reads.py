@@ -18,11 +18,13 @@ import numpy as np
 import polars as pl
 from sqlalchemy import Connection, func, select
 
+from leadscore.core.explain import NUMBERS, SCORED
 from leadscore.core.model import Model
 from leadscore.core.records import property_value
 from leadscore.engine.compile import no_event_nodes
 from leadscore.engine.fields import event_fields, model_lead_fields
 from leadscore.engine.records import SHADOWED, typed_series
+from leadscore.engine.schema import SCORE_SCHEMA
 from leadscore.store import arrow
 from leadscore.store.database import Database
 from leadscore.store.tables import leads
@@ -60,9 +62,9 @@ class ChunkReader:
     """The SQL that reads what one model needs, and the decoding of its JSON values."""
 
     STORED = {
-        "pk": pl.Int64, "id": pl.String, "email": pl.String, "stage": pl.String,
-        "lifecycle_stage": pl.String, "pinned_stage": pl.String, "score": pl.Float64,
-        "fit": pl.Float64, "engagement": pl.Float64, "grade": pl.String, "tier": pl.String,
+        "pk": pl.Int64, "id": pl.String, "email": pl.String,
+        **{name: SCORE_SCHEMA[name] for name in SCORED},
+        "lifecycle_stage": pl.String, "pinned_stage": pl.String,
         "model_version": pl.Int64, "scored_at": pl.Int64, "updated_at": pl.Int64,
     }  # fmt: skip
 
@@ -80,7 +82,7 @@ class ChunkReader:
     def read(self, source: arrow.Source, after: int, up_to: int | None, as_of: int) -> Chunk | None:
         """Leads with `after` < pk ≤ `up_to` (no upper bound when None) and their events."""
         db = self.db
-        kinds: dict[str, arrow.Kind] = {"score": "float", "fit": "float", "engagement": "float"}
+        kinds: dict[str, arrow.Kind] = dict.fromkeys(NUMBERS, "float")
         columns: list[tuple[str, str, arrow.Kind]] = [
             (name, name, "int" if dtype == pl.Int64 else kinds.get(name, "text"))
             for name, dtype in self.STORED.items()

@@ -16,11 +16,12 @@ from typing import Any
 import polars as pl
 from sqlalchemy import Connection, text
 
+from leadscore.core.explain import SCORED
 from leadscore.store.database import Database
 
 ROW_COLUMNS = (
-    "pk", "old_scored_at", "old_updated_at", "score", "fit", "engagement", "grade", "tier",
-    "stage", "lifecycle_stage", "pinned_stage", "model_version", "scored_at", "reported",
+    "pk", "old_scored_at", "old_updated_at", *SCORED,
+    "lifecycle_stage", "pinned_stage", "model_version", "scored_at", "reported",
 )  # fmt: skip
 """The temporary table's columns: the lead, the `scored_at` and `updated_at` read, its new
 snapshot, and whether the change is reported (gets a history row)."""
