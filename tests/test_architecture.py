@@ -91,18 +91,36 @@ def test_the_core_reads_no_clock_and_opens_no_file(name: str) -> None:
 def test_public_api_is_exactly_all() -> None:
     assert sorted(leadscore.__all__) == sorted(
         [
+            "Contribution",
             "Event",
             "Lead",
+            "Model",
             "ModelError",
+            "ScoreResult",
             "__version__",
+            "dedupe_events",
+            "format_timestamp",
             "load_model_file",
             "load_model_text",
+            "parse_timestamp",
             "score_frame",
             "score_lead",
+            "score_spark",
+            "spark_session",
         ]
     )
     for name in leadscore.__all__:
         assert getattr(leadscore, name) is not None
+
+
+def test_the_documented_python_examples_import_only_the_public_api() -> None:
+    import re
+
+    docs = [PACKAGE.parents[1] / "README.md", *(PACKAGE.parents[1] / "docs").glob("*.md")]
+    for doc in docs:
+        for block in re.findall(r"```python\n(.*?)```", doc.read_text(), re.S):
+            for line in re.findall(r"^\s*(?:from|import) leadscore\S*", block, re.M):
+                assert line.split()[1] == "leadscore", f"{doc.name}: {line.strip()}"
 
 
 def test_the_version_is_the_package_metadata() -> None:

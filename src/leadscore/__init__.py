@@ -1,34 +1,55 @@
 """leadscore: open, exact, explainable lead scoring and qualification.
 
 The public face: load a model, score one lead with the reference scorer, or score whole
-tables with the vectorised kernel (which gives the same numbers).
+tables with the vectorised kernel (which gives the same numbers), in one process or on Spark.
+Everything the documented Python examples use is here; the modules below are internals.
 """
 
 from importlib.metadata import version
+from typing import Any
 
 from leadscore.core.evaluate import score_lead
+from leadscore.core.explain import Contribution, ScoreResult
 from leadscore.core.loader import ModelError, load_model_text
+from leadscore.core.model import Model
 from leadscore.core.records import Event, Lead
+from leadscore.core.timestamps import format_timestamp, parse_timestamp
 from leadscore.engine.model_file import load_model_file
 
 __version__ = version("leadscore")  # pyproject.toml is the one place the version is written
 
 __all__ = [
+    "Contribution",
     "Event",
     "Lead",
+    "Model",
     "ModelError",
+    "ScoreResult",
     "__version__",
+    "dedupe_events",
+    "format_timestamp",
     "load_model_file",
     "load_model_text",
+    "parse_timestamp",
     "score_frame",
     "score_lead",
+    "score_spark",
+    "spark_session",
 ]
 
+_LAZY = {
+    "score_frame": ("leadscore.engine.kernel", "score_frame"),
+    "score_spark": ("leadscore.engine.spark", "score_spark"),
+    "dedupe_events": ("leadscore.engine.spark", "dedupe_events"),
+    "spark_session": ("leadscore.engine.spark", "session"),
+}
+"""Names whose modules import Polars or PySpark: loaded only when asked for."""
 
-def __getattr__(name: str):
-    """`score_frame` imports Polars only when asked for."""
-    if name == "score_frame":
-        from leadscore.engine.kernel import score_frame
 
-        return score_frame
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        from importlib import import_module
+
+        module, attribute = _LAZY[name]
+        return getattr(import_module(module), attribute)
     raise AttributeError(f"module 'leadscore' has no attribute {name!r}")
