@@ -103,7 +103,9 @@ class _Parts:
         return {n: np.concatenate([p[i] for p in self.parts]) for i, n in enumerate(self.NAMES)}
 
 
-def draw_events(rng: np.random.Generator, leads: Leads, cal: Calendar, end: int) -> dict:
+def draw_events(
+    rng: np.random.Generator, leads: Leads, cal: Calendar, end: int
+) -> dict[str, np.ndarray]:
     """All events of a chunk, sorted by lead then time; none after `end` or an unsubscribe."""
     parts = _Parts()
     unsubscribed_at = _email_events(rng, leads, cal, end, parts)
@@ -118,7 +120,9 @@ def draw_events(rng: np.random.Generator, leads: Leads, cal: Calendar, end: int)
     return {name: col[keep][order] for name, col in ev.items()}
 
 
-def _email_events(rng, leads: Leads, cal: Calendar, end: int, parts: _Parts) -> np.ndarray:
+def _email_events(
+    rng: np.random.Generator, leads: Leads, cal: Calendar, end: int, parts: _Parts
+) -> np.ndarray:
     """Weekly broadcasts and a welcome series; opens, clicks, replies and an unsubscribe.
 
     Returns each lead's unsubscribe time, after which it engages with no more e-mail.
@@ -179,7 +183,8 @@ def _page_logits(leads: Leads) -> np.ndarray:
     """Per lead, the logits of the page categories it reads (hot leads: pricing, contact)."""
     ordinary = PAGE_LOGITS[0] + PAGE_LOGITS[1] * leads.heat[:, None]
     normal = (leads.persona == NORMAL)[:, None]
-    return np.where(normal, ordinary, PAGE_LOGITS[PERSONA_PAGES[leads.persona]])
+    logits: np.ndarray = np.where(normal, ordinary, PAGE_LOGITS[PERSONA_PAGES[leads.persona]])
+    return logits
 
 
 def _web(rng: np.random.Generator, leads: Leads, end: int, parts: _Parts) -> None:
@@ -209,7 +214,16 @@ def _web(rng: np.random.Generator, leads: Leads, end: int, parts: _Parts) -> Non
     )
 
 
-def _sessions(rng, lead, lo, hi, rate, logits, leads: Leads, parts: _Parts) -> None:
+def _sessions(
+    rng: np.random.Generator,
+    lead: np.ndarray,
+    lo: np.ndarray,
+    hi: np.ndarray,
+    rate: np.ndarray,
+    logits: np.ndarray,
+    leads: Leads,
+    parts: _Parts,
+) -> None:
     """Visits at random times in [lo, hi), each a burst of page views minutes apart."""
     visits = rng.poisson(rate * (hi - lo) / MONTH)
     who = np.repeat(np.arange(len(lead)), visits)
@@ -227,7 +241,9 @@ def _sessions(rng, lead, lo, hi, rate, logits, leads: Leads, parts: _Parts) -> N
     parts.add(lead[who], t, VIEWED, url=url)
 
 
-def _in_window(rng, leads: Leads, rate: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _in_window(
+    rng: np.random.Generator, leads: Leads, rate: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Poisson many times per lead, uniform between its creation and its outcome."""
     count = rng.poisson(rate * (leads.stop - leads.created) / MONTH)
     lead = np.repeat(np.arange(len(count)), count)
@@ -284,4 +300,5 @@ def _sales(rng: np.random.Generator, leads: Leads, parts: _Parts) -> None:
 def _late(rng: np.random.Generator, leads: Leads, lead: np.ndarray) -> np.ndarray:
     """A time in the later part of the lead's window, where buying steps happen."""
     lo, hi = leads.created[lead], leads.stop[lead]
-    return lo + ((0.3 + 0.65 * rng.random(len(lead))) * (hi - lo)).astype(np.int64)
+    moment: np.ndarray = lo + ((0.3 + 0.65 * rng.random(len(lead))) * (hi - lo)).astype(np.int64)
+    return moment

@@ -205,7 +205,9 @@ def draw_leads(rng: np.random.Generator, start: int, m: int, co: Companies, end:
     return leads
 
 
-def _titles(rng: np.random.Generator, persona: np.ndarray, employees: np.ndarray):
+def _titles(
+    rng: np.random.Generator, persona: np.ndarray, employees: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Seniority class and job title; small companies are full of founders and owners."""
     m = len(persona)
     logits = np.tile(np.log(shares(TITLE_SHARE)), (m, 1))

@@ -8,7 +8,7 @@ what polars prefers.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -21,7 +21,11 @@ from leadscore.demo.tables import DemoData
 
 CSV_TIME = "%Y-%m-%dT%H:%M:%S%.6fZ"
 TABLES = ("leads", "events", "outcomes")
-ARROW_TYPES = {pl.String: pa.string(), pl.Int64: pa.int64(), pl.Float64: pa.float64()}
+ARROW_TYPES: dict[pl.DataType | type[pl.DataType], pa.DataType] = {
+    pl.String: pa.string(),
+    pl.Int64: pa.int64(),
+    pl.Float64: pa.float64(),
+}
 
 
 def _arrow(frame: pl.DataFrame) -> pa.Table:
@@ -88,18 +92,28 @@ def write(data: DemoData, out_dir: Path | str, fmt: str = "parquet") -> dict[str
     return write_all([data], Path(out_dir), fmt)[0]
 
 
-def write_all(chunks: Iterable[DemoData], out_dir: Path, fmt: str, progress=None):
+def _reporting(progress: Callable[[int], None], rows: int) -> Callable[[Future[None]], None]:
+    """A done-callback reporting `rows`, bound now (the next chunk replaces `data`)."""
+    return lambda _: progress(rows)
+
+
+def write_all(
+    chunks: Iterable[DemoData],
+    out_dir: Path,
+    fmt: str,
+    progress: Callable[[int], None] | None = None,
+) -> tuple[dict[str, Path], dict[str, int]]:
     """Write each chunk on a second thread while the next one is generated (2 cores)."""
     sink, ok = _Sink(out_dir, fmt), False
     try:
         with ThreadPoolExecutor(max_workers=1) as pool:
-            pending: Future | None = None
+            pending: Future[None] | None = None
             for data in chunks:
                 if pending is not None:
                     pending.result()
                 pending = pool.submit(sink.add, data)
                 if progress is not None:
-                    pending.add_done_callback(lambda _, n=data.leads.height: progress(n))
+                    pending.add_done_callback(_reporting(progress, data.leads.height))
             if pending is not None:
                 pending.result()
         ok = True

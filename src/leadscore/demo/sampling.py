@@ -21,7 +21,8 @@ NEVER = np.iinfo(np.int64).max
 
 
 def sigmoid(x: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-x))
+    p: np.ndarray = 1.0 / (1.0 + np.exp(-x))
+    return p
 
 
 def stream(seed: int, *key: int) -> np.random.Generator:
@@ -32,31 +33,39 @@ def stream(seed: int, *key: int) -> np.random.Generator:
 def member(rng: np.random.Generator, group: np.ndarray, groups: Any) -> np.ndarray:
     """A uniform member of each row's group, as an index into the flattened groups."""
     size = np.array([len(g) for g in groups])
-    return starts(size)[group] + (rng.random(len(group)) * size[group]).astype(np.int64)
+    index: np.ndarray = starts(size)[group] + (rng.random(len(group)) * size[group]).astype(
+        np.int64
+    )
+    return index
 
 
 def starts(sizes: np.ndarray) -> np.ndarray:
-    return np.cumsum(sizes) - sizes
+    first: np.ndarray = np.cumsum(sizes) - sizes
+    return first
 
 
 def pick(rng: np.random.Generator, logits: np.ndarray) -> np.ndarray:
     """One category per row from per-row logits (the Gumbel-max trick)."""
-    return np.argmax(logits + rng.gumbel(size=logits.shape), axis=1)
+    choice: np.ndarray = np.argmax(logits + rng.gumbel(size=logits.shape), axis=1)
+    return choice
 
 
 def ranks(counts: np.ndarray) -> np.ndarray:
     """0, 1, … within each run of `np.repeat(x, counts)`."""
-    return np.arange(int(counts.sum())) - np.repeat(starts(counts), counts)
+    rank: np.ndarray = np.arange(int(counts.sum())) - np.repeat(starts(counts), counts)
+    return rank
 
 
 def uniform_in(rng: np.random.Generator, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
     """Microsecond timestamps uniform in [lo, hi)."""
-    return lo + (rng.random(len(lo)) * (hi - lo)).astype(np.int64)
+    moment: np.ndarray = lo + (rng.random(len(lo)) * (hi - lo)).astype(np.int64)
+    return moment
 
 
 def delay(rng: np.random.Generator, mean_us: float, n: int) -> np.ndarray:
     """Positive exponential delays (at least a second), so effects follow their causes."""
-    return rng.exponential(mean_us, n).astype(np.int64) + SECOND
+    wait: np.ndarray = rng.exponential(mean_us, n).astype(np.int64) + SECOND
+    return wait
 
 
 def micros(moment: datetime) -> int:

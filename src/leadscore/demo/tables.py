@@ -26,7 +26,9 @@ class DemoData:
     propensity: np.ndarray
 
 
-def _addresses(leads: Leads, frame: pl.DataFrame, co: Companies, rng, seen: pl.Series):
+def _addresses(
+    leads: Leads, frame: pl.DataFrame, co: Companies, rng: np.random.Generator, seen: pl.Series
+) -> tuple[pl.Series, pl.Series]:
     """E-mail addresses from name and domain; repeats get the lead number, so all are unique."""
     m = len(leads.index)
     free = rng.choice(len(FREE_DOMAINS), m, p=shares(FREE_DOMAINS))
@@ -70,7 +72,9 @@ def _addresses(leads: Leads, frame: pl.DataFrame, co: Companies, rng, seen: pl.S
     return result.zip_with(~shout, result.str.to_titlecase()), result.drop_nulls()
 
 
-def lead_frame(leads: Leads, co: Companies, rng, width: int, seen: pl.Series):
+def lead_frame(
+    leads: Leads, co: Companies, rng: np.random.Generator, width: int, seen: pl.Series
+) -> tuple[pl.DataFrame, pl.Series]:
     names = pl.DataFrame(
         {
             "first_name": decode(
@@ -111,7 +115,9 @@ def _ids(prefix: str, numbers: np.ndarray, width: int) -> pl.Series:
     return prefix + pl.Series(numbers, dtype=pl.Int64).cast(pl.String).str.zfill(width)
 
 
-def event_frame(ev: dict, lead_ids: pl.Series, cal: Calendar, first_number: int):
+def event_frame(
+    ev: dict[str, np.ndarray], lead_ids: pl.Series, cal: Calendar, first_number: int
+) -> pl.DataFrame:
     n = len(ev["lead"])
     return pl.DataFrame(
         {
@@ -128,7 +134,7 @@ def event_frame(ev: dict, lead_ids: pl.Series, cal: Calendar, first_number: int)
     )
 
 
-def outcome_frame(rng, leads: Leads, lead_ids: pl.Series) -> pl.DataFrame:
+def outcome_frame(rng: np.random.Generator, leads: Leads, lead_ids: pl.Series) -> pl.DataFrame:
     """Won deals are worth more at bigger companies; lost ones have no value."""
     size = np.log(np.maximum(leads.employees, 1) + 1.0)
     value = np.round(rng.lognormal(7.6 + 0.3 * size, 0.5), -1)

@@ -219,7 +219,7 @@ def vocab(values: Any) -> pl.Series:
     return pl.Series([None, *values], dtype=pl.String)
 
 
-def column(rows: Any, column: int) -> list:
+def column(rows: Any, column: int) -> list[object]:
     return [row[column] for row in rows]
 
 
@@ -245,4 +245,5 @@ def decode(vocab: pl.Series, codes: np.ndarray) -> pl.Series:
 
 def shares(rows: Any) -> np.ndarray:
     weights = np.array([row[1] if isinstance(row, tuple) else row for row in rows], dtype=float)
-    return weights / weights.sum()
+    share: np.ndarray = weights / weights.sum()
+    return share

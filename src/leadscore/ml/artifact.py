@@ -11,11 +11,15 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import skops.io as sio
 
 from leadscore.ml.errors import MLInputError
 from leadscore.ml.features import FeatureSpec
+
+if TYPE_CHECKING:
+    from leadscore.ml.estimators import FittedModel
 
 MODEL_FILE = "model.skops"
 META_FILE = "model.json"
@@ -35,7 +39,7 @@ TRUSTED_TYPES = [
 ]
 
 
-def _clean_json(value):
+def _clean_json(value: object) -> object:
     """JSON without NaN/Infinity (they become null), so any JSON reader accepts the files."""
     if isinstance(value, float):
         return None if math.isnan(value) or math.isinf(value) else value
@@ -49,11 +53,13 @@ def _clean_json(value):
 clean_json = _clean_json
 
 
-def write_json(path: Path, data: dict) -> None:
+def write_json(path: Path, data: dict[str, Any]) -> None:
     path.write_text(json.dumps(_clean_json(data), indent=2, ensure_ascii=False) + "\n")
 
 
-def save(model_dir: Path, model: dict, meta: dict, card: dict, card_md: str) -> None:
+def save(
+    model_dir: Path, model: FittedModel, meta: dict[str, Any], card: dict[str, Any], card_md: str
+) -> None:
     """Write the four files of a model folder."""
     try:
         model_dir.mkdir(parents=True, exist_ok=True)
@@ -65,7 +71,7 @@ def save(model_dir: Path, model: dict, meta: dict, card: dict, card_md: str) -> 
         raise MLInputError(f"{model_dir}: cannot write the model ({exc.strerror or exc})") from None
 
 
-def load(model_dir: Path) -> tuple[dict, dict, FeatureSpec]:
+def load(model_dir: Path) -> tuple[FittedModel, dict[str, Any], FeatureSpec]:
     """Read a model folder, refusing any stored type outside the trusted list."""
     model_dir = Path(model_dir)
     if not model_dir.is_dir():
@@ -83,7 +89,7 @@ def load(model_dir: Path) -> tuple[dict, dict, FeatureSpec]:
     return model, meta, spec
 
 
-def require_lightgbm(meta: dict, where: str) -> None:
+def require_lightgbm(meta: dict[str, Any], where: str) -> None:
     """Fail clearly when a model was fitted with LightGBM and it is not installed here."""
     if meta.get("uses_lightgbm"):
         try:
@@ -94,17 +100,18 @@ def require_lightgbm(meta: dict, where: str) -> None:
             ) from None
 
 
-def dumps(model: dict) -> bytes:
+def dumps(model: FittedModel) -> bytes:
     """The fitted estimators as skops bytes (stored in the database for store-trained models)."""
-    return sio.dumps(model)
+    data: bytes = sio.dumps(model)
+    return data
 
 
-def loads(data: bytes, where: str) -> dict:
+def loads(data: bytes, where: str) -> FittedModel:
     """Fitted estimators from skops bytes, under the same trusted-type rule as a model folder."""
     return _load_trusted(bytes(data), where)
 
 
-def _load_trusted(source: Path | bytes, where: str) -> dict:
+def _load_trusted(source: Path | bytes, where: str) -> FittedModel:
     """Load skops data, refusing any stored type outside `TRUSTED_TYPES`."""
     as_file = isinstance(source, Path)
     try:
@@ -118,4 +125,7 @@ def _load_trusted(source: Path | bytes, where: str) -> dict:
     if refused:
         raise MLInputError(f"{where}: refusing to load untrusted types: {', '.join(refused)}")
     trusted = [t for t in untrusted if t in TRUSTED_TYPES]
-    return sio.load(source, trusted=trusted) if as_file else sio.loads(source, trusted=trusted)
+    model: FittedModel = (
+        sio.load(source, trusted=trusted) if as_file else sio.loads(source, trusted=trusted)
+    )
+    return model

@@ -11,6 +11,8 @@ and hence ROC AUC, is unchanged by calibration. The result is plain numbers (JSO
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
@@ -20,12 +22,12 @@ MIN_CLASS_FOR_ISOTONIC = 200
 P_FLOOR = 1e-4
 
 
-def _sigmoid(z: np.ndarray, y: np.ndarray) -> dict:
+def _sigmoid(z: np.ndarray, y: np.ndarray) -> dict[str, Any]:
     lr = LogisticRegression(C=1e6, max_iter=1000).fit(z.reshape(-1, 1), y)
     return {"method": "sigmoid", "a": float(lr.coef_[0, 0]), "b": float(lr.intercept_[0])}
 
 
-def _isotonic(z: np.ndarray, y: np.ndarray) -> dict:
+def _isotonic(z: np.ndarray, y: np.ndarray) -> dict[str, Any]:
     order = np.argsort(z, kind="stable")
     zs, ys = z[order], y[order].astype(np.float64)
     fitted = IsotonicRegression(out_of_bounds="clip").fit_transform(zs, ys)
@@ -37,18 +39,19 @@ def _isotonic(z: np.ndarray, y: np.ndarray) -> dict:
     return {"method": "isotonic", "x": centres[keep].tolist(), "y": levels[keep].tolist()}
 
 
-def fit_calibrator(z: np.ndarray, y: np.ndarray, method: str) -> dict:
+def fit_calibrator(z: np.ndarray, y: np.ndarray, method: str) -> dict[str, Any]:
     """Fit one method on log-odds `z` and outcomes `y`."""
     return _isotonic(z, y) if method == "isotonic" else _sigmoid(z, y)
 
 
-def apply(calibrator: dict, z: np.ndarray) -> np.ndarray:
+def apply(calibrator: dict[str, Any], z: np.ndarray) -> np.ndarray:
     """Probabilities for log-odds `z`."""
     if calibrator["method"] == "isotonic":
         p = np.interp(z, np.asarray(calibrator["x"]), np.asarray(calibrator["y"]))
     else:
         p = 1.0 / (1.0 + np.exp(-(calibrator["a"] * z + calibrator["b"])))
-    return np.clip(p, P_FLOOR, 1 - P_FLOOR)
+    clipped: np.ndarray = np.clip(p, P_FLOOR, 1 - P_FLOOR)
+    return clipped
 
 
 def cross_fit(z: np.ndarray, y: np.ndarray, fold: np.ndarray, method: str) -> np.ndarray:
@@ -64,12 +67,14 @@ def cross_fit(z: np.ndarray, y: np.ndarray, fold: np.ndarray, method: str) -> np
     return out
 
 
-def choose(z: np.ndarray, y: np.ndarray, fold: np.ndarray) -> tuple[str, np.ndarray, dict]:
+def choose(
+    z: np.ndarray, y: np.ndarray, fold: np.ndarray
+) -> tuple[str, np.ndarray, dict[str, float]]:
     """The better method by cross-fitted log loss, its out-of-fold probabilities, and losses."""
     methods = ["sigmoid"]
     if min(int(y.sum()), int(len(y) - y.sum())) >= MIN_CLASS_FOR_ISOTONIC:
         methods.append("isotonic")
-    results = {}
+    results: dict[str, tuple[float, np.ndarray]] = {}
     for m in methods:
         p = cross_fit(z, y, fold, m)
         results[m] = (log_loss(y, p, labels=[0, 1]), p)

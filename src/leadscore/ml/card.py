@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from leadscore import __version__ as leadscore_version
 
 MODEL_NAMES = {
@@ -18,7 +20,7 @@ SCHEMES = {
 }
 
 
-def build(report: dict) -> dict:
+def build(report: dict[str, Any]) -> dict[str, Any]:
     """The machine-readable card (model_card.json)."""
     return {"leadscore_version": leadscore_version, **report}
 
@@ -45,7 +47,7 @@ def _auc_words(auc: float | None) -> str:
     return "barely better than chance"
 
 
-def _metrics_section(m: dict, base: float) -> list[str]:
+def _metrics_section(m: dict[str, Any], base: float) -> list[str]:
     auc = m["roc_auc"]
     lines = [
         "## How good is it?",
@@ -68,7 +70,7 @@ def _metrics_section(m: dict, base: float) -> list[str]:
     return lines
 
 
-def _calibration_section(rows: list[dict]) -> list[str]:
+def _calibration_section(rows: list[dict[str, Any]]) -> list[str]:
     lines = [
         "## Can I trust the probabilities?",
         "",
@@ -86,7 +88,7 @@ def _calibration_section(rows: list[dict]) -> list[str]:
     return [*lines, ""]
 
 
-def _lift_section(rows: list[dict]) -> list[str]:
+def _lift_section(rows: list[dict[str, Any]]) -> list[str]:
     lines = [
         "## Who should sales call first? (lift by decile)",
         "",
@@ -107,7 +109,7 @@ def _lift_section(rows: list[dict]) -> list[str]:
     return [*lines, ""]
 
 
-def _features_section(report: dict) -> list[str]:
+def _features_section(report: dict[str, Any]) -> list[str]:
     feats = report["features"]
     lines = ["## What the model looks at", ""]
     if report.get("importance"):
@@ -132,7 +134,7 @@ def _features_section(report: dict) -> list[str]:
     return lines
 
 
-def _leakage_section(report: dict) -> list[str]:
+def _leakage_section(report: dict[str, Any]) -> list[str]:
     warnings = report["leakage"]["warnings"]
     lines = ["## Leakage check", ""]
     if not warnings:
@@ -154,7 +156,7 @@ def _leakage_section(report: dict) -> list[str]:
     return [*lines, ""]
 
 
-def to_markdown(card: dict) -> str:
+def to_markdown(card: dict[str, Any]) -> str:
     """The human-readable card (model_card.md)."""
     data, val, model = card["data"], card["validation"], card["model"]
     metrics = card["metrics"]

@@ -134,12 +134,12 @@ def to_epoch_seconds(series: pl.Series) -> np.ndarray:
     zoned = valid & text.str.contains(r"(Z|[+-]\d{2}:?\d{2})$").fill_null(False)
     plain = (valid & ~zoned).to_numpy()
     if plain.any():
-        values = text.filter(pl.Series(plain)).str.replace(" ", "T").to_list()
+        iso = text.filter(pl.Series(plain)).str.replace(" ", "T").to_list()
         try:
-            parsed = np.array(values, dtype="datetime64[us]").astype(np.int64) / 1e6
+            parsed = np.array(iso, dtype="datetime64[us]").astype(np.int64) / 1e6
             out[plain] = parsed
         except ValueError:  # an impossible date such as 2024-02-30: parse one by one
-            out[plain] = [_parse_one(v) for v in values]
+            out[plain] = [_parse_one(v) for v in iso]
     rest = zoned.to_numpy()
     if rest.any():
         out[rest] = [_parse_one(v) for v in text.filter(pl.Series(rest)).to_list()]

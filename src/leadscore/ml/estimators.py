@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 from contextlib import AbstractContextManager, nullcontext
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import numpy as np
 from sklearn.compose import ColumnTransformer
@@ -22,9 +23,12 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import train_test_split
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
-from threadpoolctl import threadpool_limits
+from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]  # ships no types
 
 from leadscore.ml.features import FeatureSpec
+
+if TYPE_CHECKING:
+    from lightgbm import LGBMClassifier
 
 GBM_BAG = 3
 SMALL_DATA = 2000
@@ -33,8 +37,13 @@ LARGE_DATA = 50_000
 
 PARALLEL_FROM = 20_000
 
+Members: TypeAlias = list[Any]
+"""A family's fitted estimators (scikit-learn or LightGBM objects: untyped libraries)."""
+FittedModel: TypeAlias = dict[str, Members]
+"""A fitted model: its families ("logistic", "gbm") and their members."""
 
-def thread_limit(n_rows: int) -> AbstractContextManager:
+
+def thread_limit(n_rows: int) -> AbstractContextManager[object]:
     """One OpenMP thread for small tables: there, threads cost more than they save, and on a
     busy machine their spin-waiting can make boosting many times slower."""
     return (
@@ -111,7 +120,7 @@ def _hgb(spec: FeatureSpec, seed: int, n_rows: int) -> HistGradientBoostingClass
     )
 
 
-def _lightgbm(spec: FeatureSpec, seed: int, n_rows: int):
+def _lightgbm(spec: FeatureSpec, seed: int, n_rows: int) -> LGBMClassifier:
     """LightGBM set up like the scikit-learn bag member: same rate, leaves, feature sampling."""
     from lightgbm import LGBMClassifier
 
@@ -130,12 +139,12 @@ def _lightgbm(spec: FeatureSpec, seed: int, n_rows: int):
     )
 
 
-def _fit_lightgbm(X: np.ndarray, y: np.ndarray, spec: FeatureSpec, seed: int) -> list:
+def _fit_lightgbm(X: np.ndarray, y: np.ndarray, spec: FeatureSpec, seed: int) -> Members:
     """A bag of LightGBM models, each early-stopped on its own stratified 10% split."""
     import lightgbm
 
     cat = [j for j, d in enumerate(spec.design) if d.kind == "cat"]
-    members = []
+    members: Members = []
     for i in range(bag_size(len(y))):
         model = _lightgbm(spec, seed + i, len(y))
         if len(y) < SMALL_DATA:
@@ -158,7 +167,7 @@ def _fit_lightgbm(X: np.ndarray, y: np.ndarray, spec: FeatureSpec, seed: int) ->
 
 def fit_family(
     family: str, X: np.ndarray, y: np.ndarray, spec: FeatureSpec, seed: int, *, use_lightgbm: bool
-) -> list:
+) -> Members:
     """Fit one model family ("logistic" or "gbm") and return its fitted members."""
     with thread_limit(len(y)):
         return _fit_family(family, X, y, spec, seed, use_lightgbm=use_lightgbm)
@@ -166,7 +175,7 @@ def fit_family(
 
 def _fit_family(
     family: str, X: np.ndarray, y: np.ndarray, spec: FeatureSpec, seed: int, *, use_lightgbm: bool
-) -> list:
+) -> Members:
     if family == "logistic":
         return [make_logistic(spec).fit(X, y)]
     if use_lightgbm:
@@ -178,7 +187,7 @@ def _fit_family(
     return [_hgb(spec, seed + i, len(y)).fit(X, y) for i in range(bag_size(len(y)))]
 
 
-def family_logit(members: list, X: np.ndarray) -> np.ndarray:
+def family_logit(members: Members, X: np.ndarray) -> np.ndarray:
     """The family's log-odds: the mean of its members' raw scores."""
     scores = []
     with thread_limit(len(X)):
@@ -188,12 +197,14 @@ def family_logit(members: list, X: np.ndarray) -> np.ndarray:
             else:
                 raw = m.decision_function(X)
             scores.append(np.asarray(raw, dtype=np.float64))
-    return np.mean(scores, axis=0)
+    mean: np.ndarray = np.mean(scores, axis=0)
+    return mean
 
 
-def model_logit(model: dict[str, list], X: np.ndarray) -> np.ndarray:
+def model_logit(model: FittedModel, X: np.ndarray) -> np.ndarray:
     """A fitted model's log-odds: the mean over its families (one family, or both = blend)."""
-    return np.mean([family_logit(members, X) for members in model.values()], axis=0)
+    mean: np.ndarray = np.mean([family_logit(members, X) for members in model.values()], axis=0)
+    return mean
 
 
 CANDIDATES = {"logistic": ("logistic",), "gbm": ("gbm",), "blend": ("logistic", "gbm")}

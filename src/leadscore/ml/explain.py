@@ -18,18 +18,29 @@ a push up in log-odds is a push up in probability):
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING, Any, TypedDict
 
 import numpy as np
 import polars as pl
 
 from leadscore.ml import columns as col
-from leadscore.ml.estimators import family_logit
+from leadscore.ml.estimators import FittedModel, Members, family_logit
 from leadscore.ml.features import FeatureSpec
+
+if TYPE_CHECKING:
+    from sklearn.pipeline import Pipeline
 
 REPRESENTATIVES = 5
 MIN_EFFECT = 0.05
 TOP = 3
 CHUNK_ROWS = 20000
+
+
+class Representatives(TypedDict):
+    """A raw feature's representative design rows (None = missing) and their weights."""
+
+    rows: list[list[float | None]]
+    weights: list[float]
 
 
 def _unique_rows(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -43,7 +54,8 @@ def _weighted_rows(block: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Up to ~7 representative rows of one feature's design columns, with weights."""
     missing = np.isnan(block[:, 0])
     present = block[~missing]
-    rows, weights = [], []
+    rows: list[np.ndarray] = []
+    weights: list[int] = []
     if len(present):
         uniq, counts = _unique_rows(present)
         if len(uniq) <= REPRESENTATIVES + 1:
@@ -72,9 +84,9 @@ def _weighted_categories(block: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return rows, w / w.sum()
 
 
-def fit_background(X: np.ndarray, spec: FeatureSpec) -> dict[str, dict]:
+def fit_background(X: np.ndarray, spec: FeatureSpec) -> dict[str, Representatives]:
     """Representative values per raw feature, stored with the model (JSON-safe)."""
-    background = {}
+    background: dict[str, Representatives] = {}
     for name, idx in spec.blocks().items():
         block = X[:, idx]
         if len(idx) == 1 and spec.design[idx[0]].kind == "cat":
@@ -88,7 +100,9 @@ def fit_background(X: np.ndarray, spec: FeatureSpec) -> dict[str, dict]:
     return background
 
 
-def _occlusion(members: list, X: np.ndarray, spec: FeatureSpec, background: dict) -> np.ndarray:
+def _occlusion(
+    members: Members, X: np.ndarray, spec: FeatureSpec, background: dict[str, Representatives]
+) -> np.ndarray:
     blocks = spec.blocks()
     names = [f.name for f in spec.features]
     out = np.zeros((len(X), len(names)))
@@ -116,36 +130,40 @@ def _group(values: np.ndarray, sources: list[str], spec: FeatureSpec) -> np.ndar
     return out
 
 
-def _linear(pipeline, X: np.ndarray, spec: FeatureSpec, centre: np.ndarray) -> np.ndarray:
+def _linear(pipeline: Pipeline, X: np.ndarray, spec: FeatureSpec, centre: np.ndarray) -> np.ndarray:
     prep, model = pipeline.named_steps["prep"], pipeline.named_steps["model"]
     Z = np.asarray(prep.transform(X), dtype=np.float64)
     values = model.coef_[0] * (Z - centre)
     return _group(values, linear_sources(pipeline, spec), spec)
 
 
-def linear_sources(pipeline, spec: FeatureSpec) -> list[str]:
+def linear_sources(pipeline: Pipeline, spec: FeatureSpec) -> list[str]:
     """The raw feature behind each column the logistic regression sees."""
     names = [f"c{j}c" for j in range(len(spec.design))]
     out = []
     for name in pipeline.named_steps["prep"].get_feature_names_out(names):
         match = re.search(r"c(\d+)c", name.split("__", 1)[1])
+        assert match is not None  # every input column was named c{j}c above
         out.append(spec.design[int(match.group(1))].source)
     return out
 
 
-def linear_centre(pipeline, X: np.ndarray) -> list[float]:
+def linear_centre(pipeline: Pipeline, X: np.ndarray) -> list[float]:
     """Training means of the logistic regression's inputs (the 'average lead')."""
     Z = np.asarray(pipeline.named_steps["prep"].transform(X), dtype=np.float64)
-    return Z.mean(axis=0).tolist()
+    centre: list[float] = Z.mean(axis=0).tolist()
+    return centre
 
 
-def _lightgbm(members: list, X: np.ndarray, spec: FeatureSpec) -> np.ndarray:
-    values = np.mean([np.asarray(m.predict(X, pred_contrib=True))[:, :-1] for m in members], axis=0)
+def _lightgbm(members: Members, X: np.ndarray, spec: FeatureSpec) -> np.ndarray:
+    values: np.ndarray = np.mean(
+        [np.asarray(m.predict(X, pred_contrib=True))[:, :-1] for m in members], axis=0
+    )
     return _group(values, [d.source for d in spec.design], spec)
 
 
 def contributions(
-    model: dict[str, list], X: np.ndarray, spec: FeatureSpec, explain_data: dict
+    model: FittedModel, X: np.ndarray, spec: FeatureSpec, explain_data: dict[str, Any]
 ) -> np.ndarray:
     """(rows x raw features) contributions in log-odds, averaged over the model's families."""
     parts = []
@@ -157,7 +175,8 @@ def contributions(
             parts.append(_lightgbm(members, X, spec))
         else:
             parts.append(_occlusion(members, X, spec, explain_data["background"]))
-    return np.mean(parts, axis=0)
+    mean: np.ndarray = np.mean(parts, axis=0)
+    return mean
 
 
 def _fmt_number(value: float) -> str:
@@ -201,6 +220,7 @@ def describe_values(frame: pl.DataFrame, X: np.ndarray, spec: FeatureSpec) -> li
             out = []
             for v, s in zip(values, hit, strict=True):
                 if s:
+                    assert f.sentinel is not None  # a sentinel flag column implies a sentinel
                     out.append(f"{f.name} = {_fmt_number(f.sentinel)} (none/never)")
                 elif np.isnan(v):
                     out.append(f"{f.name} missing")
@@ -245,7 +265,7 @@ def reasons(contrib: np.ndarray, phrases: list[list[str]]) -> list[str]:
     return ["; ".join(items) for items in reason_lists(contrib, phrases)]
 
 
-def importance(contrib: np.ndarray, spec: FeatureSpec) -> list[dict]:
+def importance(contrib: np.ndarray, spec: FeatureSpec) -> list[dict[str, str | float]]:
     """Mean absolute contribution per feature, largest first (what drives the score)."""
     mean_abs = np.abs(contrib).mean(axis=0)
     order = np.argsort(-mean_abs, kind="stable")

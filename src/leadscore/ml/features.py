@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -58,11 +59,11 @@ class FeatureSpec:
     design: list[DesignColumn]
     time_column: str | None = None
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict) -> FeatureSpec:
+    def from_dict(cls, data: dict[str, Any]) -> FeatureSpec:
         return cls(
             features=[Feature(**f) for f in data["features"]],
             dropped=[dict(d) for d in data["dropped"]],

@@ -41,7 +41,7 @@ class LeakWarning:
     reason: str
     single_auc: float | None = None
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, str | float | None]:
         return {"column": self.column, "reason": self.reason, "single_feature_auc": self.single_auc}
 
 

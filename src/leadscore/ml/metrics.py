@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from sklearn.metrics import average_precision_score, brier_score_loss, log_loss, roc_auc_score
 
 
-def calibration_table(y: np.ndarray, p: np.ndarray, bins: int = 10) -> list[dict]:
+def calibration_table(y: np.ndarray, p: np.ndarray, bins: int = 10) -> list[dict[str, Any]]:
     """Leads grouped by predicted probability (0-10%, 10-20%, ...): predicted vs observed."""
     edges = np.linspace(0.0, 1.0, bins + 1)
     which = np.clip(np.digitize(p, edges[1:-1], right=False), 0, bins - 1)
@@ -34,7 +36,7 @@ def expected_calibration_error(y: np.ndarray, p: np.ndarray, bins: int = 10) -> 
     )
 
 
-def lift_table(y: np.ndarray, p: np.ndarray, groups: int = 10) -> list[dict]:
+def lift_table(y: np.ndarray, p: np.ndarray, groups: int = 10) -> list[dict[str, Any]]:
     """Leads sorted best first and cut into ten equal groups: conversion, lift, share captured."""
     order = np.argsort(-p, kind="stable")
     base = y.mean()
@@ -65,7 +67,7 @@ def lift_table(y: np.ndarray, p: np.ndarray, groups: int = 10) -> list[dict]:
     return rows
 
 
-def summary(y: np.ndarray, p: np.ndarray) -> dict:
+def summary(y: np.ndarray, p: np.ndarray) -> dict[str, Any]:
     """ROC AUC, PR AUC, Brier score, log loss, calibration error, with the base rate."""
     two_classes = 0 < y.mean() < 1
     return {
@@ -79,7 +81,7 @@ def summary(y: np.ndarray, p: np.ndarray) -> dict:
     }
 
 
-def full_report(y: np.ndarray, p: np.ndarray) -> dict:
+def full_report(y: np.ndarray, p: np.ndarray) -> dict[str, Any]:
     """Summary figures plus the calibration and lift tables."""
     return {
         **summary(y, p),

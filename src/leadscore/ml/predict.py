@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -10,12 +11,17 @@ import polars as pl
 from leadscore.ml import calibrate, explain, metrics
 from leadscore.ml import target as tgt
 from leadscore.ml.errors import MLInputError
-from leadscore.ml.estimators import model_logit
+from leadscore.ml.estimators import FittedModel, model_logit
 from leadscore.ml.features import FeatureSpec, check_columns, transform
 
 
 def probabilities(
-    model: dict, meta: dict, spec: FeatureSpec, frame: pl.DataFrame, *, as_of: float | None
+    model: FittedModel,
+    meta: dict[str, Any],
+    spec: FeatureSpec,
+    frame: pl.DataFrame,
+    *,
+    as_of: float | None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Design matrix and calibrated probabilities for every row, in input order."""
     X = transform(frame, spec, as_of=as_of)
@@ -24,8 +30,8 @@ def probabilities(
 
 
 def score_table(
-    model: dict,
-    meta: dict,
+    model: FittedModel,
+    meta: dict[str, Any],
     spec: FeatureSpec,
     frame: pl.DataFrame,
     *,
@@ -52,15 +58,15 @@ def score_table(
 
 
 def evaluate_table(
-    model: dict,
-    meta: dict,
+    model: FittedModel,
+    meta: dict[str, Any],
     spec: FeatureSpec,
     frame: pl.DataFrame,
     *,
     source: str,
     target: str,
     as_of: float | None,
-) -> dict:
+) -> dict[str, Any]:
     """The card's metrics on new labelled data."""
     if target not in frame.columns:
         raise MLInputError(f"{source}: target column {target!r} not found")

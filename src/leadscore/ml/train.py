@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass, field
+from typing import Any, TypeAlias, TypedDict
 
 import numpy as np
 import polars as pl
@@ -25,6 +26,7 @@ from leadscore.ml.errors import MLInputError
 from leadscore.ml.estimators import (
     CANDIDATES,
     LARGE_DATA,
+    FittedModel,
     family_logit,
     fit_family,
     lightgbm_available,
@@ -33,6 +35,17 @@ from leadscore.ml.features import FeatureSpec, fit_spec, reference_time, transfo
 
 MIN_CLASS = 10
 IMPORTANCE_SAMPLE = 500
+
+Splits: TypeAlias = list[tuple[np.ndarray, np.ndarray]]
+"""Cross-validation folds: (training rows, test rows) index arrays."""
+
+
+class CandidateScore(TypedDict):
+    """A candidate's ROC AUC over the folds (the card's `model.candidates`)."""
+
+    roc_auc_mean: float
+    roc_auc_std: float
+    folds: list[float]
 
 
 @dataclass
@@ -55,10 +68,10 @@ class TrainOptions:
 class TrainedModel:
     """The fitted families (stored with skops) and everything else as JSON-ready data."""
 
-    model: dict[str, list]
+    model: FittedModel
     spec: FeatureSpec
-    meta: dict
-    report: dict
+    meta: dict[str, Any]
+    report: dict[str, Any]
 
 
 def _check_columns(frame: pl.DataFrame, options: TrainOptions, source: str) -> None:
@@ -113,9 +126,7 @@ def _prepare_rows(
     return frame, y, positive
 
 
-def make_splits(
-    y: np.ndarray, folds: int, seed: int, time_ordered: bool
-) -> list[tuple[np.ndarray, np.ndarray]]:
+def make_splits(y: np.ndarray, folds: int, seed: int, time_ordered: bool) -> Splits:
     """Stratified shuffled folds, or expanding-window time folds (the last tests the latest)."""
     if folds < 2:
         raise MLInputError("--folds must be at least 2")
@@ -133,12 +144,12 @@ def make_splits(
     return splits
 
 
-def _fold_aucs(z: np.ndarray, y: np.ndarray, splits) -> list[float]:
+def _fold_aucs(z: np.ndarray, y: np.ndarray, splits: Splits) -> list[float]:
     return [float(roc_auc_score(y[test], z[test])) for _, test in splits if 0 < y[test].mean() < 1]
 
 
 def _cross_validate(
-    X: np.ndarray, y: np.ndarray, spec: FeatureSpec, splits, seed: int, use_lightgbm: bool
+    X: np.ndarray, y: np.ndarray, spec: FeatureSpec, splits: Splits, seed: int, use_lightgbm: bool
 ) -> dict[str, np.ndarray]:
     oof = {fam: np.full(len(y), np.nan) for fam in ("logistic", "gbm")}
     for train, test in splits:
@@ -154,9 +165,9 @@ def _leakage(
     X: np.ndarray,
     y: np.ndarray,
     spec: FeatureSpec,
-    splits,
+    splits: Splits,
     time_column: str | None,
-) -> tuple[dict, list[leakage.LeakWarning]]:
+) -> tuple[dict[str, dict[str, float]], list[leakage.LeakWarning]]:
     scan = leakage.single_feature_scan(X, y, spec, splits)
     late: dict[str, float] = {}
     if time_column:
@@ -170,8 +181,10 @@ def _leakage(
     return scan, leakage.find_leaks(scan, late, time_column)
 
 
-def _candidate_scores(oof: dict[str, np.ndarray], y: np.ndarray, splits) -> dict[str, dict]:
-    scores = {}
+def _candidate_scores(
+    oof: dict[str, np.ndarray], y: np.ndarray, splits: Splits
+) -> dict[str, CandidateScore]:
+    scores: dict[str, CandidateScore] = {}
     for name in CANDIDATES:
         aucs = _fold_aucs(oof[name], y, splits)
         scores[name] = {
@@ -182,7 +195,7 @@ def _candidate_scores(oof: dict[str, np.ndarray], y: np.ndarray, splits) -> dict
     return scores
 
 
-def choose_candidate(scores: dict[str, dict]) -> str:
+def choose_candidate(scores: dict[str, CandidateScore]) -> str:
     """The better single family by mean fold ROC AUC; the blend only when it beats that one by
     more than the standard error of their paired fold differences (a blend must earn its
     extra parts: a gain within fold-to-fold noise does not carry over to new data)."""
@@ -235,7 +248,7 @@ def train(
             fam: fit_family(fam, X, y, spec, options.seed, use_lightgbm=use_lightgbm)
             for fam in CANDIDATES[chosen]
         }
-        explain_data: dict = {}
+        explain_data: dict[str, Any] = {}
         if "logistic" in model:
             explain_data["linear_centre"] = explain.linear_centre(model["logistic"][0], X)
         if "gbm" in model and not use_lightgbm:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -41,8 +42,8 @@ class Column:
     """Median days from first reaching SQL to conversion."""
     converted_via_sql: int = 0
 
-    def to_dict(self, leads: int) -> dict:
-        data: dict = {
+    def to_dict(self, leads: int) -> dict[str, Any]:
+        data: dict[str, Any] = {
             "name": self.name,
             "kind": self.kind,
             "scored": self.scored,
@@ -93,7 +94,9 @@ def backtest(
     )
 
 
-def _model_column(name: str, model: Model, history: History, y, progress) -> Column:
+def _model_column(
+    name: str, model: Model, history: History, y: np.ndarray, progress: Progress | None
+) -> Column:
     stages = tuple(s for s in ("mql", "sql") if s in {x.name.lower() for x in model.stages})
     until = stages[-1] if stages else None  # sql, else mql: nothing higher to look for
     final = []

@@ -16,7 +16,7 @@ import numpy as np
 
 from leadscore.core.evaluate import score_lead
 from leadscore.core.explain import ScoreResult
-from leadscore.core.model import Model
+from leadscore.core.model import EngagementRule, Model
 from leadscore.tuning.history import History
 
 
@@ -52,7 +52,7 @@ def probe_model(model: Model) -> Model:
     """The model with each 0-point event rule worth 1 point, uncapped, so that its
     occurrences can be counted; every other rule is unchanged."""
 
-    def silent(rule) -> bool:
+    def silent(rule: EngagementRule) -> bool:
         return rule.points == 0 and rule.inactive_for is None
 
     if not any(silent(r) for r in model.engagement.rules):

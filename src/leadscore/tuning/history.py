@@ -109,7 +109,7 @@ def read_outcomes(path: str | Path, lead_ids: set[str]) -> dict[str, Outcome]:
     return found
 
 
-def _moment(path, where: str, value: object) -> int:
+def _moment(path: str | Path, where: str, value: object) -> int:
     if isinstance(value, datetime | date):
         return to_micros(value)
     if value is None:

@@ -25,7 +25,7 @@ class Band:
     def rate(self) -> float | None:
         return self.conversions / self.count if self.count else None
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, str | float | None]:
         return {
             "band": self.label,
             "low": self.low,

@@ -14,8 +14,9 @@ without evidence keep their points.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -131,7 +132,9 @@ def _overlap_flip(points: float, coefficient: float, fired: np.ndarray, y: np.nd
     return (coefficient > 0) != (converted > lost)
 
 
-def _section_scale(model: Model, section: str, evidence: list[RuleSpec], coef) -> float | None:
+def _section_scale(
+    model: Model, section: str, evidence: list[RuleSpec], coef: np.ndarray
+) -> float | None:
     """Points per unit of coefficient that keeps the section's total of absolute points
     (over the rules with evidence); a section whose points are all 0 gets its `max` (or 100)."""
     total_coef = float(np.abs(coef).sum())
@@ -190,13 +193,16 @@ def _widen_groups(model: Model, changes: list[RuleChange]) -> list[GroupChange]:
             own = min(own, change.new_max)
         if change.new_min is not None:
             own = max(own, change.new_min)
-        for bound, old, beyond in (
+        caps: tuple[tuple[str, float | None, Callable[[float, float], bool]], ...] = (
             ("max", group.max, lambda v, cap: v > cap),
             ("min", group.min, lambda v, cap: v < cap),
-        ):
+        )
+        for bound, old, beyond in caps:
+            if old is None:
+                continue
             key = (spec.section, spec.group, bound)
             current = widened[key].new if key in widened else old
-            if old is not None and beyond(own, current):
+            if beyond(own, current):
                 widened[key] = GroupChange(spec.section, spec.group, bound, old, own, spec.id)
     for item in widened.values():
         for change in changes:
@@ -214,7 +220,7 @@ def apply(model: Model, changes: Sequence[RuleChange], groups: Sequence[GroupCha
         rules = []
         for rule in section.rules:
             change = by_id[rule.id]
-            update: dict = {"points": change.new_points}
+            update: dict[str, Any] = {"points": change.new_points}
             if name == "engagement":
                 update |= {"min": change.new_min, "max": change.new_max}
             rules.append(rule.model_copy(update=update))

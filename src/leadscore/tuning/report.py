@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
-from rich.console import Console, Group
+from rich.console import Console, Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
@@ -41,7 +42,7 @@ def suggestion_tables(s: Suggestion, out: str | None, version: object = None) ->
         f"{s.weeks:.1f} weeks of history. L2 logistic regression on rule features, "
         f"C = {s.C:g} chosen by {s.folds}-fold cross-validation."
     )
-    parts: list = [head, _rules_table(s.rules), _thresholds_table(s), _auc_table(s)]
+    parts: list[RenderableType] = [head, _rules_table(s.rules), _thresholds_table(s), _auc_table(s)]
     parts.append(_bands_table(s.bands_before, s.bands_after))
     notes = list(s.notes)
     if out is not None:
@@ -132,7 +133,7 @@ def _band_cells(band: Band | None) -> list[str]:
     return [str(band.count), str(band.conversions), _pct(band.rate)]
 
 
-def suggestion_json(s: Suggestion, out: str | None) -> dict:
+def suggestion_json(s: Suggestion, out: str | None) -> dict[str, Any]:
     return {
         "decided": s.decided,
         "converted": s.converted,
@@ -172,7 +173,7 @@ def suggestion_json(s: Suggestion, out: str | None) -> dict:
     }
 
 
-def _threshold_json(t: Threshold, old: dict) -> dict:
+def _threshold_json(t: Threshold, old: dict[str, float | None]) -> dict[str, Any]:
     return {
         "old": old.get(t.stage),
         "new": t.value,
@@ -204,7 +205,7 @@ def backtest_tables(b: Backtest) -> Group:
     ]
     for label, cells in rows:
         summary.add_row(label, *cells)
-    parts: list = [head, summary]
+    parts: list[RenderableType] = [head, summary]
     for column in b.columns:
         parts.append(_column_bands(column))
     return Group(*parts)
@@ -233,7 +234,7 @@ def _column_bands(column: Column) -> Table:
     return table
 
 
-def backtest_json(b: Backtest) -> dict:
+def backtest_json(b: Backtest) -> dict[str, Any]:
     return {
         "leads": b.leads,
         "decided": b.decided,

@@ -10,8 +10,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import numpy as np
 from sklearn.model_selection import StratifiedKFold
@@ -28,6 +29,7 @@ from leadscore.tuning.replay import replay
 from leadscore.tuning.thresholds import Threshold, choose
 
 Progress = Callable[[int], None]
+T = TypeVar("T")
 
 
 @dataclass
@@ -122,7 +124,9 @@ def suggest(
     )
 
 
-def _out_of_fold(model, history, table: FeatureTable, seed: int, progress):
+def _out_of_fold(
+    model: Model, history: History, table: FeatureTable, seed: int, progress: Progress | None
+) -> tuple[np.ndarray, int]:
     """Each decided lead's score under the model suggested from the other folds."""
     folds = folds_for(table.y)
     splitter = StratifiedKFold(folds, shuffle=True, random_state=seed)
@@ -141,7 +145,7 @@ def _out_of_fold(model, history, table: FeatureTable, seed: int, progress):
     return oof, folds
 
 
-def _scores(model: Model, history: History, progress) -> np.ndarray:
+def _scores(model: Model, history: History, progress: Progress | None) -> np.ndarray:
     return np.array(
         [
             score_lead(model, lead, history.events.get(lead.id, ()), history.stop(lead.id)).score
@@ -150,7 +154,7 @@ def _scores(model: Model, history: History, progress) -> np.ndarray:
     )
 
 
-def _peaks(model: Model, history: History, progress) -> np.ndarray:
+def _peaks(model: Model, history: History, progress: Progress | None) -> np.ndarray:
     """Each lead's highest score at its event times (all leads: the SQL volume)."""
     return np.array(
         [
@@ -160,7 +164,7 @@ def _peaks(model: Model, history: History, progress) -> np.ndarray:
     )
 
 
-def _ticking(items, progress):
+def _ticking(items: Iterable[T], progress: Progress | None) -> Iterator[T]:
     for item in items:
         yield item
         if progress is not None:

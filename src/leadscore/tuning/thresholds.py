@@ -134,7 +134,9 @@ def choose(
     return mql, sql
 
 
-def _describe(stage: str, value: float | None, rule: str, scores, y) -> Threshold:
+def _describe(
+    stage: str, value: float | None, rule: str, scores: np.ndarray, y: np.ndarray
+) -> Threshold:
     if value is None:
         return Threshold(stage, None, rule + ": no threshold meets it; the old one is kept")
     count, rate = at_or_above(scores, y, value)

@@ -49,8 +49,8 @@ def edited_text(
                     rule.pop(key, None)
                 elif key in rule:
                     rule[key] = _number(value)
-    for change in groups:
-        data[change.section]["groups"][change.name][change.bound] = _number(change.new)
+    for cap in groups:
+        data[cap.section]["groups"][cap.name][cap.bound] = _number(cap.new)
     for stage in data.get("stages") or []:
         name = str(stage.get("name", "")).lower()
         if name in thresholds:
