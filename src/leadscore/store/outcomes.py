@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from sqlalchemy import Connection, Row, select
+from sqlalchemy import Connection, select
 
-from leadscore.store.database import Database
+from leadscore.store.database import Database, Row
 from leadscore.store.tables import outcomes
 
 
-def insert(db: Database, conn: Connection, rows: Sequence[Mapping]) -> None:
+def insert(db: Database, conn: Connection, rows: Sequence[Mapping[str, object]]) -> None:
     """Insert outcome rows; one repeating a stored (lead, outcome, time) is skipped."""
     conn.execute(db.insert_ignore(outcomes), rows)
 
