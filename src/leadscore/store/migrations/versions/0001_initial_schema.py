@@ -230,4 +230,4 @@ def downgrade() -> None:
         "audit_log",
         "api_keys",
     ):
-        op.dropop.create_table(table)
+        op.drop_table(table)
