@@ -6,7 +6,7 @@ Everything the documented Python examples use is here; the modules below are int
 """
 
 from importlib.metadata import version
-from typing import Any
+from typing import TYPE_CHECKING
 
 from leadscore.core.evaluate import score_lead
 from leadscore.core.explain import Contribution, ScoreResult
@@ -15,6 +15,11 @@ from leadscore.core.model import Model
 from leadscore.core.records import Event, Lead
 from leadscore.core.timestamps import format_timestamp, parse_timestamp
 from leadscore.engine.model_file import load_model_file
+
+if TYPE_CHECKING:  # at run time `__getattr__` below imports them, on first use
+    from leadscore.engine.kernel import score_frame
+    from leadscore.engine.spark import dedupe_events, score_spark
+    from leadscore.engine.spark import session as spark_session
 
 __version__ = version("leadscore")  # pyproject.toml is the one place the version is written
 
@@ -46,7 +51,7 @@ _LAZY = {
 """Names whose modules import Polars or PySpark: loaded only when asked for."""
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> object:
     if name in _LAZY:
         from importlib import import_module
 

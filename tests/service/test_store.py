@@ -1,13 +1,16 @@
 """The store: migrations build exactly the tables of `store/tables.py`, rerun harmlessly,
-and SQLite runs with WAL, a busy timeout and foreign keys."""
+undo cleanly, and SQLite runs with WAL, a busy timeout and foreign keys."""
 
 from __future__ import annotations
 
+from alembic import command
 from alembic.autogenerate import compare_metadata
+from alembic.config import Config
 from alembic.migration import MigrationContext
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, inspect, text
 
 from leadscore.settings import Settings, normalise_database_url
+from leadscore.store.database import MIGRATIONS
 from leadscore.store.tables import metadata
 
 
@@ -17,6 +20,19 @@ def test_migrations_match_the_tables_and_rerun_harmlessly(ctx) -> None:
         migration = MigrationContext.configure(conn, opts={"compare_type": True})
         assert compare_metadata(migration, metadata) == []
         assert conn.scalar(text("SELECT version_num FROM alembic_version")) == "0002"
+
+
+def test_migrations_downgrade_to_nothing_and_upgrade_again(ctx) -> None:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with ctx.db.engine.connect() as conn, conn.begin():
+        config.attributes["connection"] = conn
+        command.downgrade(config, "base")
+    assert inspect(ctx.db.engine).get_table_names() == ["alembic_version"]
+    ctx.db.migrate()
+    with ctx.db.engine.connect() as conn:
+        migration = MigrationContext.configure(conn, opts={"compare_type": True})
+        assert compare_metadata(migration, metadata) == []
 
 
 def test_sqlite_pragmas(tmp_path) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.openapi.utils import get_openapi
@@ -87,7 +88,7 @@ def create_app(
     def root() -> RedirectResponse:
         return RedirectResponse("/docs")
 
-    app.openapi = lambda: _openapi(app)
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]  # FastAPI's documented hook
     return app
 
 
@@ -97,13 +98,17 @@ def health(request: Request) -> JSONResponse:
     try:
         active = scoring_models.active_version(ctx)
     except Exception as exc:  # any database failure makes the process unhealthy
-        body = {"status": "error", "version": __version__, "database": str(exc)[:200]}
+        body: dict[str, object] = {
+            "status": "error",
+            "version": __version__,
+            "database": str(exc)[:200],
+        }
         return JSONResponse(body, status_code=503)
     body = {"status": "ok", "version": __version__, "database": "ok", "active_model": active}
     return JSONResponse(body)
 
 
-def _openapi(app: FastAPI) -> dict:
+def _openapi(app: FastAPI) -> dict[str, Any]:
     if app.openapi_schema is None:
         schema = get_openapi(
             title=app.title,

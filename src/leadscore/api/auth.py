@@ -3,15 +3,18 @@ for a key without the scope the endpoint needs (admin implies read and write).""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from leadscore.service.keys import Principal, authenticate
+from leadscore.service.keys import authenticate
+from leadscore.service.principals import Principal
 
 bearer = HTTPBearer(auto_error=False, description="An API key: `leadscore apikey create`.")
 
 
-def require(scope: str):
+def require(scope: str) -> Callable[[Request, HTTPAuthorizationCredentials | None], Principal]:
     """A dependency giving the caller's Principal when its key has `scope`."""
 
     def dependency(

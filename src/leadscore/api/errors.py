@@ -8,10 +8,10 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
-from leadscore.service.errors import Conflict, Invalid, NotFound, Problem
+from leadscore.service.errors import Conflict, Invalid, Loc, NotFound, Problem
 
 
-def problems_of(exc: ValidationError, prefix: tuple = ("body",)) -> list[Problem]:
+def problems_of(exc: ValidationError, prefix: Loc = ("body",)) -> list[Problem]:
     """pydantic errors as Problems, with their location inside the request."""
     return [
         Problem((*prefix, *error["loc"]), error["msg"], error["type"]) for error in exc.errors()

@@ -6,6 +6,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from leadscore.service.principals import Principal
 from leadscore.settings import Settings
 from leadscore.store.database import Database
 from leadscore.store.events import EventTypes
@@ -24,7 +25,7 @@ class Context:
     models: ModelCache = field(default_factory=ModelCache)
     event_types: EventTypes = field(default_factory=EventTypes)
     clock: Callable[[], int] = wall_clock
-    key_cache: dict = field(default_factory=dict)
+    key_cache: dict[str, tuple[Principal, float]] = field(default_factory=dict)
     """sha256 of an API key → (principal, monotonic time it was read); see service.keys."""
 
     @classmethod
@@ -51,5 +52,5 @@ class Context:
     def __enter__(self) -> Context:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()

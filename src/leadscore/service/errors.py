@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TypeAlias
+
+Loc: TypeAlias = tuple[str | int, ...]
+"""Where a bad value was, as pydantic says it: ("body", "events", 3, "type")."""
 
 
 class ServiceError(Exception):
@@ -13,13 +17,13 @@ class ServiceError(Exception):
 class Problem:
     """One bad field: where (`loc`, as in pydantic) and why."""
 
-    loc: tuple
+    loc: Loc
     msg: str
     type: str = "value_error"
-    extra: dict | None = None
+    extra: dict[str, object] | None = None
 
-    def to_dict(self) -> dict:
-        detail = {"type": self.type, "loc": list(self.loc), "msg": self.msg}
+    def to_dict(self) -> dict[str, object]:
+        detail: dict[str, object] = {"type": self.type, "loc": list(self.loc), "msg": self.msg}
         detail.update(self.extra or {})
         return detail
 
@@ -28,7 +32,7 @@ class NotFound(ServiceError):
     """An unknown lead, model version or override (HTTP 404); `problems` says where, when
     the unknown names came in a request body."""
 
-    def __init__(self, message: str, problems: list[Problem] | tuple = ()) -> None:
+    def __init__(self, message: str, problems: list[Problem] | tuple[Problem, ...] = ()) -> None:
         super().__init__(message)
         self.problems = list(problems)
 
@@ -37,7 +41,7 @@ class Conflict(ServiceError):
     """The request contradicts the stored state, e.g. an e-mail owned by another lead (409);
     `loc` says which item of a request, when it held several."""
 
-    def __init__(self, message: str, loc: tuple = ()) -> None:
+    def __init__(self, message: str, loc: Loc = ()) -> None:
         super().__init__(message)
         self.loc = loc
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from leadscore.service.context import Context
 from leadscore.service.inputs import EventIn
@@ -26,7 +27,7 @@ from leadscore.store import leads as stored_leads
 class Ingested:
     """What happened to each event (stored or a duplicate) and to each lead it touched."""
 
-    events: list[dict]
+    events: list[dict[str, str]]
     leads: list[Change]
     created: set[int]
     last_stored: dict[int, str]
@@ -36,7 +37,7 @@ class Ingested:
     def stored(self) -> int:
         return sum(1 for e in self.events if e["status"] == "stored")
 
-    def lead_dicts(self) -> list[dict]:
+    def lead_dicts(self) -> list[dict[str, Any]]:
         return [c.to_dict(created=c.lead_pk in self.created) for c in self.leads]
 
 
@@ -86,7 +87,7 @@ def ingest_in(
     ]
     stored = stored_events.insert(ctx.db, conn, new_rows)
     last_stored: dict[int, str] = {}
-    statuses = []
+    statuses: list[dict[str, str]] = []
     for index, event_id in enumerate(ids):
         is_new = event_id in stored and first[event_id] == index
         if is_new:

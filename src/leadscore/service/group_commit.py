@@ -35,7 +35,6 @@ from leadscore.store import Connection
 from leadscore.store import leads as stored_leads
 
 log = logging.getLogger("leadscore.group_commit")
-_STOP = object()
 
 
 @dataclass
@@ -43,7 +42,7 @@ class _Request:
     items: Sequence[EventIn]
     loc_of: LocOf
     ids: list[str]
-    future: Future = field(default_factory=Future)
+    future: Future[Ingested] = field(default_factory=Future)
 
 
 class GroupCommit:
@@ -52,24 +51,24 @@ class GroupCommit:
     def __init__(self, ctx: Context, max_events: int = 2_000) -> None:
         self.ctx = ctx
         self.max_events = max_events
-        self._queue: queue.Queue = queue.Queue()
+        self._queue: queue.Queue[_Request | None] = queue.Queue()  # None: stop
         self._thread = threading.Thread(target=self._run, name="leadscore-writer", daemon=True)
         self._thread.start()
 
-    def submit(self, items: Sequence[EventIn], loc_of: LocOf) -> Future:
+    def submit(self, items: Sequence[EventIn], loc_of: LocOf) -> Future[Ingested]:
         """Queue one request's events; the future gives its `Ingested` or its error."""
         request = _Request(items, loc_of, event_ids(items))
         self._queue.put(request)
         return request.future
 
     def close(self, timeout: float = 10.0) -> None:
-        self._queue.put(_STOP)
+        self._queue.put(None)
         self._thread.join(timeout)
 
     def _run(self) -> None:
         while True:
             first = self._queue.get()
-            if first is _STOP:
+            if first is None:
                 return
             group, size, stop = [first], len(first.items), False
             while size < self.max_events:
@@ -77,7 +76,7 @@ class GroupCommit:
                     request = self._queue.get_nowait()
                 except queue.Empty:
                     break
-                if request is _STOP:
+                if request is None:
                     stop = True
                     break
                 group.append(request)
@@ -146,7 +145,9 @@ class GroupCommit:
         return ctx.db.transact(work)
 
 
-def _rescored(conn: Connection, ctx: Context, results: list) -> list[Ingested | BaseException]:
+def _rescored(
+    conn: Connection, ctx: Context, results: list[Ingested | BaseException]
+) -> list[Ingested | BaseException]:
     """Rescore every lead the group stored events for (or created), once, and put the new
     scores into each request's answer."""
     done = [r for r in results if isinstance(r, Ingested)]

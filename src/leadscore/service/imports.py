@@ -11,11 +11,11 @@ file are rescored once, at the end, not once per event.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeAlias, TypeVar, cast
 
 from pydantic import BaseModel, ValidationError
 
@@ -24,9 +24,10 @@ from leadscore.engine.readers import InputError, Row, read_rows
 from leadscore.service import events as event_ingest
 from leadscore.service.context import Context
 from leadscore.service.errors import Conflict, NotFound
-from leadscore.service.inputs import EventIn, LeadIn, OutcomeIn
+from leadscore.service.inputs import EventIn, LeadIn, LeadRef, OutcomeIn
 from leadscore.service.leads import upsert_in
 from leadscore.service.outcomes import record_in
+from leadscore.service.resolve import LocOf
 from leadscore.service.scoring import Cause, rescore
 from leadscore.store import Connection
 from leadscore.store import leads as stored_leads
@@ -38,6 +39,15 @@ CHUNK = 5_000
 LEAD_FIELDS = ("id", "email", "owner", "stage")
 EVENT_FIELDS = ("id", "lead_id", "email", "type", "occurred_at", "source")
 EXTERNAL_PREFIX = "external_ids."
+
+Progress: TypeAlias = Callable[[str, int, int | None], None]
+"""`progress(phase, done, total)`: reading, writing or scoring, rows done, rows in all."""
+M = TypeVar("M", bound=BaseModel)
+R = TypeVar("R", bound=LeadRef)
+Writer: TypeAlias = Callable[
+    [Connection, Context, str | Path, list[tuple[str, M]], str, int, Progress | None], int
+]
+"""Writes a file's validated rows (with their locations) in the caller's transaction."""
 
 
 @dataclass
@@ -75,13 +85,40 @@ def import_file(
     *,
     skip_invalid: bool = False,
     actor: str = "import",
-    progress: Callable[[str, int, int | None], None] | None = None,
+    progress: Progress | None = None,
 ) -> ImportReport:
     """Validate then write a whole file. `progress(phase, done, total)` reports reading and
     writing. Raises ImportFailed (bad rows, nothing written) or InputError (unreadable)."""
     report = ImportReport(kind)
-    convert = CONVERTERS[kind]
-    items: list[tuple[str, BaseModel]] = []
+    if kind == "leads":
+        leads = _read(path, _lead, mapping, report, progress)
+        _refuse_invalid(report, skip_invalid)
+        report.written = _write(ctx, _write_leads, path, leads, actor, progress)
+    elif kind == "events":
+        events = _read(path, _event, mapping, report, progress)
+        events = _known_leads(ctx, path, events, report, create=True)
+        _refuse_invalid(report, skip_invalid)
+        ctx.event_types.ensure(ctx.db, {item.type for _, item in events})
+        report.written = _write(ctx, _write_events, path, events, actor, progress)
+    elif kind == "outcomes":
+        outcomes = _read(path, _outcome, mapping, report, progress)
+        outcomes = _known_leads(ctx, path, outcomes, report, create=False)
+        _refuse_invalid(report, skip_invalid)
+        report.written = _write(ctx, _write_outcomes, path, outcomes, actor, progress)
+    else:
+        raise KeyError(kind)
+    return report
+
+
+def _read(
+    path: str | Path,
+    convert: Callable[[str | Path, Row], M],
+    mapping: Mapping[str, str] | None,
+    report: ImportReport,
+    progress: Progress | None,
+) -> list[tuple[str, M]]:
+    """Every valid row of the file, with its location; the bad ones go to the report."""
+    items: list[tuple[str, M]] = []
     for row in read_rows(path):
         report.rows += 1
         try:
@@ -90,21 +127,29 @@ def import_file(
             report.skipped.append(error)
         if progress is not None and report.rows % 1000 == 0:
             progress("reading", report.rows, None)
-    if kind != "leads":
-        items = _known_leads(ctx, path, items, report, create=kind == "events")
-        report.skipped.sort(key=lambda error: _position(error.where))
+    return items
+
+
+def _refuse_invalid(report: ImportReport, skip_invalid: bool) -> None:
     if report.skipped and not skip_invalid:
         raise ImportFailed(report.skipped)
-    writer = WRITERS[kind]
-    if kind == "events":
-        ctx.event_types.ensure(ctx.db, {item.type for _, item in items})
+
+
+def _write(
+    ctx: Context,
+    writer: Writer[M],
+    path: str | Path,
+    items: list[tuple[str, M]],
+    actor: str,
+    progress: Progress | None,
+) -> int:
+    """Write the whole file in one transaction; the number of rows written."""
     now = ctx.now()
 
     def work(conn: Connection) -> int:
         return writer(conn, ctx, path, items, actor, now, progress)
 
-    report.written = ctx.db.transact(work)
-    return report
+    return ctx.db.transact(work)
 
 
 def _position(where: str | None) -> int:
@@ -135,7 +180,7 @@ def _json_value(value: object) -> object:
     return value
 
 
-def _validated(path, row: Row, model: type[BaseModel], data: dict) -> BaseModel:
+def _validated(path: str | Path, row: Row, model: type[M], data: dict[str, object]) -> M:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
@@ -145,14 +190,14 @@ def _validated(path, row: Row, model: type[BaseModel], data: dict) -> BaseModel:
         raise InputError(path, row.where, reasons) from None
 
 
-def _lead(path, row: Row) -> LeadIn:
+def _lead(path: str | Path, row: Row) -> LeadIn:
     values = dict(row.values)
-    data: dict = {k: values.pop(k) for k in LEAD_FIELDS if values.get(k) is not None}
+    data: dict[str, object] = {k: values.pop(k) for k in LEAD_FIELDS if values.get(k) is not None}
     for key in LEAD_FIELDS:
         values.pop(key, None)
     if "id" in data:
         data["id"] = _text(data["id"])
-    external = {}
+    external: dict[str, object] = {}
     for name in [n for n in values if n.startswith(EXTERNAL_PREFIX)]:
         value = values.pop(name)
         if value is not None:
@@ -165,9 +210,9 @@ def _lead(path, row: Row) -> LeadIn:
     return _validated(path, row, LeadIn, data)
 
 
-def _event(path, row: Row) -> EventIn:
+def _event(path: str | Path, row: Row) -> EventIn:
     values = dict(row.values)
-    data: dict = {k: values.pop(k) for k in EVENT_FIELDS if values.get(k) is not None}
+    data: dict[str, object] = {k: values.pop(k) for k in EVENT_FIELDS if values.get(k) is not None}
     for key in EVENT_FIELDS:
         values.pop(key, None)
     for key in ("id", "lead_id"):
@@ -193,7 +238,7 @@ def _event(path, row: Row) -> EventIn:
     return _validated(path, row, EventIn, data)
 
 
-def _outcome(path, row: Row) -> OutcomeIn:
+def _outcome(path: str | Path, row: Row) -> OutcomeIn:
     data = {k: v for k, v in row.values.items() if v is not None}
     if "lead_id" in data:
         data["lead_id"] = _text(data["lead_id"])
@@ -211,19 +256,24 @@ def _text(value: object) -> object:
     return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
 
-CONVERTERS = {"leads": _lead, "events": _event, "outcomes": _outcome}
-
-
-def _known_leads(ctx: Context, path, items, report: ImportReport, *, create: bool):
+def _known_leads(
+    ctx: Context,
+    path: str | Path,
+    items: list[tuple[str, R]],
+    report: ImportReport,
+    *,
+    create: bool,
+) -> list[tuple[str, R]]:
     """Drop (and report) the rows naming a lead that does not exist and cannot be created:
-    an unknown lead_id (or, for outcomes, an unknown e-mail or external id)."""
+    an unknown lead_id (or, for outcomes, an unknown e-mail or external id). The report's
+    bad rows are then sorted in file order."""
     with ctx.db.read() as conn:
         ids = stored_leads.pks_by_id(conn, [i.lead_id for _, i in items if i.lead_id])
         externals = stored_leads.pks_by_external(
             conn, [(i.external_id.source, i.external_id.id) for _, i in items if i.external_id]
         )
         emails = stored_leads.pks_by_email(conn, [i.email for _, i in items if i.email])
-    kept = []
+    kept: list[tuple[str, R]] = []
     for where, item in items:
         if item.lead_id is not None:
             known = item.lead_id in ids
@@ -236,34 +286,55 @@ def _known_leads(ctx: Context, path, items, report: ImportReport, *, create: boo
         if known:
             kept.append((where, item))
         else:
-            name = item.lead_id or item.email or f"{item.external_id.source}:{item.external_id.id}"
+            name = item.lead_id or item.email
+            if not name:  # then the reference is an external id (LeadRef names a lead)
+                assert item.external_id is not None
+                name = f"{item.external_id.source}:{item.external_id.id}"
             report.skipped.append(InputError(path, where, f"unknown lead {name!r}"))
+    report.skipped.sort(key=lambda error: _position(error.where))
     return kept
 
 
 # --- writing -------------------------------------------------------------------------------
 
 
-def _located(path, items, start: int):
+def _located(path: str | Path, items: Sequence[tuple[str, object]], start: int) -> LocOf:
     """loc_of for a chunk: the file location of the item at an index."""
     return lambda index: (items[start + index][0],)
 
 
-def _write_leads(conn, ctx, path, items, actor, now, progress) -> int:
+def _write_leads(
+    conn: Connection,
+    ctx: Context,
+    path: str | Path,
+    items: list[tuple[str, LeadIn]],
+    actor: str,
+    now: int,
+    progress: Progress | None,
+) -> int:
     done = 0
     for start in range(0, len(items), CHUNK):
         chunk = [item for _, item in items[start : start + CHUNK]]
         try:
             upsert_in(conn, ctx, chunk, actor, now, loc_of=_located(path, items, start))
         except Conflict as exc:
-            raise InputError(path, exc.loc[0] if exc.loc else None, str(exc)) from None
+            where = cast(str, exc.loc[0]) if exc.loc else None  # _located: the file location
+            raise InputError(path, where, str(exc)) from None
         done += len(chunk)
         if progress is not None:
             progress("writing", done, len(items))
     return done
 
 
-def _write_events(conn, ctx, path, items, actor, now, progress) -> int:
+def _write_events(
+    conn: Connection,
+    ctx: Context,
+    path: str | Path,
+    items: list[tuple[str, EventIn]],
+    actor: str,
+    now: int,
+    progress: Progress | None,
+) -> int:
     type_ids = ctx.event_types.known({item.type for _, item in items})
     touched: dict[int, str] = {}
     written = 0
@@ -282,7 +353,8 @@ def _write_events(conn, ctx, path, items, actor, now, progress) -> int:
                 rescore_leads=False,
             )
         except NotFound as exc:
-            raise InputError(path, exc.problems[0].loc[0], str(exc)) from None
+            where = cast(str, exc.problems[0].loc[0])  # _located: the file location
+            raise InputError(path, where, str(exc)) from None
         touched.update(done.last_stored)
         written += done.stored
         if progress is not None:
@@ -298,7 +370,15 @@ def _write_events(conn, ctx, path, items, actor, now, progress) -> int:
     return written
 
 
-def _write_outcomes(conn, ctx, path, items, actor, now, progress) -> int:
+def _write_outcomes(
+    conn: Connection,
+    ctx: Context,
+    path: str | Path,
+    items: list[tuple[str, OutcomeIn]],
+    actor: str,
+    now: int,
+    progress: Progress | None,
+) -> int:
     done = 0
     for start in range(0, len(items), CHUNK):
         chunk = [item for _, item in items[start : start + CHUNK]]
@@ -307,6 +387,3 @@ def _write_outcomes(conn, ctx, path, items, actor, now, progress) -> int:
         if progress is not None:
             progress("writing", done, len(items))
     return done
-
-
-WRITERS = {"leads": _write_leads, "events": _write_events, "outcomes": _write_outcomes}

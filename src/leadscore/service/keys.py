@@ -12,27 +12,17 @@ import hashlib
 import secrets
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
+from typing import Any
 
 from leadscore.core.timestamps import format_timestamp
 from leadscore.service.context import Context
 from leadscore.service.errors import Conflict, Invalid, NotFound, Problem
+from leadscore.service.principals import Principal
 from leadscore.store import Connection, audit
 from leadscore.store import api_keys as stored_keys
 
 SCOPES = ("read", "write", "admin")
 PREFIX = "lsk_"
-
-
-@dataclass(frozen=True)
-class Principal:
-    """Who is calling: the key's name and its scopes."""
-
-    name: str
-    scopes: frozenset[str]
-
-    def allows(self, scope: str) -> bool:
-        return "admin" in self.scopes or scope in self.scopes
 
 
 def hash_key(key: str) -> str:
@@ -77,7 +67,7 @@ def revoke_key(ctx: Context, name: str, actor: str = "cli") -> None:
     ctx.key_cache.clear()
 
 
-def list_keys(ctx: Context) -> list[dict]:
+def list_keys(ctx: Context) -> list[dict[str, Any]]:
     with ctx.db.read() as conn:
         return [
             {

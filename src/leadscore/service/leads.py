@@ -3,7 +3,7 @@ since attributes drive the fit score."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from leadscore.service.context import Context
 from leadscore.service.errors import Conflict
@@ -58,7 +58,9 @@ def upsert_in(
     return [(changes[pk], created) for pk, created in done]
 
 
-def _upsert_one(conn: Connection, ctx: Context, item: LeadIn, actor: str, now: int):
+def _upsert_one(
+    conn: Connection, ctx: Context, item: LeadIn, actor: str, now: int
+) -> tuple[int, bool]:
     matches: dict[str, int] = {}
     if item.id is not None:
         pk = stored_leads.pks_by_id(conn, [item.id]).get(item.id)
@@ -110,7 +112,7 @@ def _update(conn: Connection, ctx: Context, pk: int, item: LeadIn, actor: str, n
     row = stored_leads.lock_whole(conn, pk)
     if item.id is not None and item.id != row.id:
         raise Conflict(f"lead {row.id!r} matches, not {item.id!r}: a lead's id cannot change")
-    values: dict = {}
+    values: dict[str, object] = {}
     if "email" in given and item.email != row.email:
         if item.email is not None and stored_leads.pks_by_email(conn, [item.email]):
             raise Conflict(f"email {item.email!r} belongs to another lead")
@@ -136,12 +138,12 @@ def _link(conn: Connection, ctx: Context, pk: int, item: LeadIn) -> None:
         raise Conflict(f"external id {names} belongs to another lead")
 
 
-def _source(attributes: dict) -> str | None:
+def _source(attributes: Mapping[str, object]) -> str | None:
     value = attributes.get("source")
     return None if value is None else str(value)[:200]
 
 
-def _consent(item: LeadIn) -> dict:
+def _consent(item: LeadIn) -> dict[str, object]:
     if item.consent is None:
         return {}
     given = item.consent.model_fields_set

@@ -5,6 +5,7 @@ stages scoring never changes (§4)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from leadscore.core.timestamps import format_timestamp
 from leadscore.service.context import Context
@@ -14,6 +15,7 @@ from leadscore.service.scoring import Cause, Change, rescore
 from leadscore.store import Connection, audit
 from leadscore.store import leads as stored_leads
 from leadscore.store import outcomes as stored_outcomes
+from leadscore.store.outcomes import NewOutcome
 
 STAGE_OF = {"converted": "customer", "lost": "lost"}
 STAGE_OF_REF = {stage: outcome for outcome, stage in STAGE_OF.items()}
@@ -21,7 +23,7 @@ STAGE_OF_REF = {stage: outcome for outcome, stage in STAGE_OF.items()}
 
 def record_outcomes(
     ctx: Context, items: Sequence[OutcomeIn], actor: str, loc_of: LocOf = by_index
-) -> list[dict]:
+) -> list[dict[str, Any]]:
     now = ctx.now()
     return ctx.db.transact(lambda conn: record_in(conn, ctx, items, actor, now, loc_of))
 
@@ -33,13 +35,13 @@ def record_in(
     actor: str,
     now: int,
     loc_of: LocOf = by_index,
-) -> list[dict]:
+) -> list[dict[str, Any]]:
     """The transaction body of `record_outcomes` (also used by file import). A repeated
     outcome (same lead, kind and time) is stored once."""
     pks, _ = resolve(conn, ctx, items, create=False, now=now, loc_of=loc_of)
     rows = stored_leads.lock(conn, pks)
     staged: dict[int, str] = {}
-    new = [
+    new: list[NewOutcome] = [
         {
             "lead_pk": pk,
             "outcome": item.outcome,

@@ -5,6 +5,8 @@ explanation; deleting one keeps its row (deleted_at) so that as-of scores stay e
 
 from __future__ import annotations
 
+from typing import Any
+
 from leadscore.service.context import Context
 from leadscore.service.errors import Invalid, NotFound, Problem
 from leadscore.service.inputs import OverrideIn
@@ -14,12 +16,14 @@ from leadscore.store import leads as stored_leads
 from leadscore.store import overrides as stored_overrides
 
 
-def add_override(ctx: Context, lead_id: str, item: OverrideIn, actor: str) -> tuple[dict, Change]:
+def add_override(
+    ctx: Context, lead_id: str, item: OverrideIn, actor: str
+) -> tuple[dict[str, Any], Change]:
     now = ctx.now()
     if item.expires_at is not None and item.expires_at <= now:
         raise Invalid([Problem(("body", "expires_at"), "must be in the future")])
 
-    def work(conn: Connection) -> tuple[dict, Change]:
+    def work(conn: Connection) -> tuple[dict[str, Any], Change]:
         pk = _lead_pk(conn, lead_id)
         author = item.author or actor
         if item.stage is not None:  # one pin at a time: a new pin replaces the old one

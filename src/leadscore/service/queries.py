@@ -12,11 +12,14 @@ import binascii
 import json
 import logging
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from leadscore.core.evaluate import score_lead
-from leadscore.core.explain import NUMBERS, SCORED, Adjustment
-from leadscore.core.records import Lead
+from leadscore.core.explain import NUMBERS, SCORED, Adjustment, ScoreResult
+from leadscore.core.model import Model
+from leadscore.core.records import Event, Lead
 from leadscore.core.timestamps import format_timestamp
 from leadscore.ml.errors import MLInputError
 from leadscore.service import blending, predictions
@@ -50,7 +53,7 @@ def _time(micros: int | None) -> str | None:
     return None if micros is None else format_timestamp(micros)
 
 
-def lead_dict(row: Row, *, detail: bool = False) -> dict:
+def lead_dict(row: Row, *, detail: bool = False) -> dict[str, Any]:
     scored = row.model_version is not None
     data = {
         "id": row.id,
@@ -94,7 +97,7 @@ def _lead_row(conn: Connection, lead_id: str) -> Row:
     return row
 
 
-def get_lead(ctx: Context, lead_id: str) -> dict:
+def get_lead(ctx: Context, lead_id: str) -> dict[str, Any]:
     """A lead with its score, explanation, overrides in force and outcomes."""
     with ctx.db.read() as conn:
         row = _lead_row(conn, lead_id)
@@ -114,7 +117,7 @@ def get_lead(ctx: Context, lead_id: str) -> dict:
         }
 
 
-def derived_explanation(ctx: Context, conn: Connection, row: Row) -> dict:
+def derived_explanation(ctx: Context, conn: Connection, row: Row) -> dict[str, Any]:
     """The explanation of a lead's stored score, derived again: the bulk recompute stores
     none (service/recompute.py). Scoring is deterministic, so the lead's events up to
     `scored_at`, the overrides in force then and the model version that scored it give
@@ -123,7 +126,9 @@ def derived_explanation(ctx: Context, conn: Connection, row: Row) -> dict:
     return _scored_at(ctx, conn, row, model, row.scored_at)[1]
 
 
-def _scored_at(ctx: Context, conn: Connection, row: Row, model, as_of: int):
+def _scored_at(
+    ctx: Context, conn: Connection, row: Row, model: Model, as_of: int
+) -> tuple[ScoreResult, dict[str, Any]]:
     """(result, explanation) of a stored lead scored by `model` at `as_of`: its events up to
     then, the overrides in force then and the probability the model blends (§7)."""
     lead_events = stored_events.for_leads(conn, ctx.event_types, [row.pk], until=as_of)
@@ -142,7 +147,9 @@ def _scored_at(ctx: Context, conn: Connection, row: Row, model, as_of: int):
     return result, explanation(result, in_force, newest_pin(in_force), as_of)
 
 
-def _probability(conn: Connection, model, row: Row, lead_events, as_of: int) -> float | None:
+def _probability(
+    conn: Connection, model: Model, row: Row, lead_events: Sequence[Event], as_of: int
+) -> float | None:
     """The probability the model blends for this lead at `as_of` (§7), if any."""
     chances = blending.for_stored(conn, model, [row], {row.pk: lead_events}, as_of)
     if chances is None or math.isnan(chances[0]):
@@ -150,7 +157,7 @@ def _probability(conn: Connection, model, row: Row, lead_events, as_of: int) -> 
     return float(chances[0])
 
 
-def score_as_of(ctx: Context, lead_id: str, as_of: int) -> dict:
+def score_as_of(ctx: Context, lead_id: str, as_of: int) -> dict[str, Any]:
     """The lead's score at a past time: its events up to then, the model active then, the
     overrides in force then (attributes are the current ones: they are not versioned)."""
     with ctx.db.read() as conn:
@@ -174,11 +181,11 @@ def score_as_of(ctx: Context, lead_id: str, as_of: int) -> dict:
 # --- lists -------------------------------------------------------------------------------
 
 
-def encode_cursor(*values) -> str:
+def encode_cursor(*values: object) -> str:
     return base64.urlsafe_b64encode(json.dumps(values).encode()).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str, kind: str) -> list:
+def decode_cursor(cursor: str, kind: str) -> list[Any]:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         values = json.loads(base64.urlsafe_b64decode(padded.encode()))
@@ -189,7 +196,9 @@ def decode_cursor(cursor: str, kind: str) -> list:
     return values
 
 
-def _page(rows: list, limit: int, key) -> tuple[list, str | None]:
+def _page(
+    rows: list[Row], limit: int, key: Callable[[Row], tuple[object, ...]]
+) -> tuple[list[Row], str | None]:
     more = len(rows) > limit
     rows = rows[:limit]
     return rows, encode_cursor(*key(rows[-1])) if more and rows else None
@@ -201,7 +210,7 @@ def list_leads(
     sort: str = "-score",
     cursor: str | None = None,
     limit: int = 50,
-) -> dict:
+) -> dict[str, Any]:
     descending = sort.startswith("-")
     name = sort.lstrip("-")
     if name not in SORTS:
@@ -240,7 +249,9 @@ def _page_probabilities(ctx: Context, conn: Connection, rows: list[Row]) -> dict
     return {lead_id: p["probability"] for lead_id, p in found.items()}
 
 
-def lead_events(ctx: Context, lead_id: str, cursor: str | None = None, limit: int = 50) -> dict:
+def lead_events(
+    ctx: Context, lead_id: str, cursor: str | None = None, limit: int = 50
+) -> dict[str, Any]:
     """The lead's events, newest first."""
     with ctx.db.read() as conn:
         lead = _lead_row(conn, lead_id)
@@ -265,7 +276,9 @@ def lead_events(ctx: Context, lead_id: str, cursor: str | None = None, limit: in
     return {"data": data, "next_cursor": next_cursor}
 
 
-def lead_history(ctx: Context, lead_id: str, cursor: str | None = None, limit: int = 50) -> dict:
+def lead_history(
+    ctx: Context, lead_id: str, cursor: str | None = None, limit: int = 50
+) -> dict[str, Any]:
     """The lead's score changes, newest first."""
     with ctx.db.read() as conn:
         lead = _lead_row(conn, lead_id)
@@ -278,7 +291,7 @@ def lead_history(ctx: Context, lead_id: str, cursor: str | None = None, limit: i
     return {"data": [_history_dict(r) for r in rows], "next_cursor": next_cursor}
 
 
-def _history_dict(row: Row) -> dict:
+def _history_dict(row: Row) -> dict[str, Any]:
     return {
         "at": format_timestamp(row.at),
         **{name: getattr(row, name) for name in SCORED},

@@ -8,18 +8,19 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Sequence
+from typing import TypeAlias
 
 from leadscore.service.context import Context
-from leadscore.service.errors import NotFound, Problem
+from leadscore.service.errors import Loc, NotFound, Problem
 from leadscore.service.inputs import LeadRef
 from leadscore.store import Connection
 from leadscore.store import leads as stored_leads
 
-LocOf = Callable[[int], tuple]
+LocOf: TypeAlias = Callable[[int], Loc]
 """Where the item at an index came from, for error locations (e.g. ("body", "events", 3))."""
 
 
-def by_index(index: int) -> tuple:
+def by_index(index: int) -> Loc:
     return (index,)
 
 
@@ -55,7 +56,8 @@ def resolve(
             if pk is None:
                 message = f"unknown lead {ref.lead_id!r}"
                 unknown.append(Problem((*where, "lead_id"), message, "not_found"))
-            pks.append(pk)
+            else:
+                pks.append(pk)  # (pks is only returned when every reference was found)
             continue
         external = (ref.external_id.source, ref.external_id.id) if ref.external_id else None
         pk = by_external.get(external) if external else None
@@ -72,6 +74,7 @@ def resolve(
             field = "external_id" if external else "email"
             message = f"no lead with this {field.replace('_', ' ')}"
             unknown.append(Problem((*where, field), message, "not_found"))
+            continue
         pks.append(pk)
     if unknown:
         raise NotFound("; ".join(p.msg for p in unknown), unknown)
@@ -84,7 +87,7 @@ def _create(
     """Create a lead for an unknown e-mail or external id; if another transaction created
     it meanwhile, use that one."""
     lead_id = new_lead_id()
-    row = {
+    row: dict[str, object] = {
         "id": lead_id,
         "email": email,
         "external_ids": {},

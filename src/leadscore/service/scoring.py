@@ -12,6 +12,9 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
 
 from leadscore.core.evaluate import score_lead
 from leadscore.core.explain import SCORED, Adjustment, ScoreResult
@@ -45,9 +48,9 @@ class Snapshot:
         """The stored snapshot of a lead row; None for a lead never scored."""
         if row.model_version is None:
             return None
-        return cls(*(getattr(row, name) for name in SCORED), row.model_version)
+        return cls(**{name: getattr(row, name) for name in SCORED}, model_version=row.model_version)
 
-    def reported(self) -> tuple:
+    def reported(self) -> tuple[float, float, float, str | None]:
         """What makes a history row when it changes (§1: total, fit, engagement, stage)."""
         return (self.score, self.fit, self.engagement, self.stage)
 
@@ -69,7 +72,7 @@ class Change:
             return False
         return self.before is None or self.before.reported() != self.after.reported()
 
-    def to_dict(self, **extra) -> dict:
+    def to_dict(self, **extra: object) -> dict[str, Any]:
         """The `lead` part of a write response: the new score, the previous one, the change."""
         after = asdict(self.after) if self.after else None
         before = asdict(self.before) if self.before else None
@@ -107,7 +110,7 @@ def score_leads(
     events: Mapping[str, Sequence[Event]],
     adjustments: Mapping[str, Sequence[Adjustment]],
     as_of: int,
-    probabilities: Sequence[float] | None = None,
+    probabilities: Sequence[float] | np.ndarray | None = None,
 ) -> list[ScoreResult]:
     """Score leads with the reference scorer (§2), blending `probabilities` (one per lead,
     NaN: none) when the model says `predictive` (§7)."""
@@ -196,7 +199,9 @@ def rescore(
     return changes
 
 
-def explanation(result: ScoreResult, overrides: Sequence[Row], pin: Row | None, as_of: int):
+def explanation(
+    result: ScoreResult, overrides: Sequence[Row], pin: Row | None, as_of: int
+) -> dict[str, Any]:
     """The stored explanation: the core's (§2.6) plus the model's own stage and the
     overrides in force (§4: overrides are shown in the explanation)."""
     explained = result.explained()
@@ -211,7 +216,7 @@ def explanation(result: ScoreResult, overrides: Sequence[Row], pin: Row | None, 
     }
 
 
-def override_dict(row: Row) -> dict:
+def override_dict(row: Row) -> dict[str, Any]:
     return {
         "id": row.pk,
         "kind": row.kind,
@@ -230,7 +235,13 @@ def newest_pin(overrides: Sequence[Row]) -> Row | None:
     return pins[-1] if pins else None
 
 
-def _stage_only(conn, rows, in_force, as_of, write_unchanged) -> list[Change]:
+def _stage_only(
+    conn: Connection,
+    rows: Sequence[Row],
+    in_force: Mapping[int, Sequence[Row]],
+    as_of: int,
+    write_unchanged: bool,
+) -> list[Change]:
     """Without an active model nothing is scored; the shown stage still follows pins and
     the stages people set."""
     changes, updates = [], []
@@ -245,8 +256,9 @@ def _stage_only(conn, rows, in_force, as_of, write_unchanged) -> list[Change]:
     return changes
 
 
-def _history_row(change: Change, at: int, cause: Cause) -> dict:
+def _history_row(change: Change, at: int, cause: Cause) -> dict[str, Any]:
     after = change.after
+    assert after is not None  # only a change that `changed` makes a history row
     return {
         "lead_pk": change.lead_pk,
         "at": at,

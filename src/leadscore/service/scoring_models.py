@@ -9,6 +9,7 @@ how an as-of score finds the model that was active at a past time.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from leadscore.core.loader import ModelError, load_model_text
 from leadscore.core.timestamps import format_timestamp
@@ -19,7 +20,7 @@ from leadscore.store import Connection, Row, audit
 from leadscore.store import model_versions as stored_models
 
 
-def upload(ctx: Context, text: str, actor: str) -> dict:
+def upload(ctx: Context, text: str, actor: str) -> dict[str, Any]:
     """Validate model YAML and store it as a new (inactive) version."""
     try:
         model = load_model_text(text, source="body")
@@ -37,7 +38,7 @@ def upload(ctx: Context, text: str, actor: str) -> dict:
         ) from None
     now = ctx.now()
 
-    def work(conn: Connection) -> dict:
+    def work(conn: Connection) -> dict[str, Any]:
         version = stored_models.add(conn, model.name, text, now, actor)
         audit.record(conn, now, actor, "model.upload", str(version), name=model.name)
         return _describe(_row(conn, version))
@@ -45,12 +46,12 @@ def upload(ctx: Context, text: str, actor: str) -> dict:
     return ctx.db.transact(work)
 
 
-def list_versions(ctx: Context) -> list[dict]:
+def list_versions(ctx: Context) -> list[dict[str, Any]]:
     with ctx.db.read() as conn:
         return [_describe(row) for row in stored_models.newest_first(conn)]
 
 
-def get_version(ctx: Context, version: int) -> dict:
+def get_version(ctx: Context, version: int) -> dict[str, Any]:
     with ctx.db.read() as conn:
         row = _row(conn, version)
         return {**_describe(row), "yaml": row.yaml}
@@ -63,7 +64,7 @@ def activate(
     *,
     kind: str = "activate",
     progress: Callable[[int], None] | None = None,
-) -> dict:
+) -> dict[str, Any]:
     """Make `version` the active model, then rescore every lead with it (history cause
     `model`). The switch is one transaction; the rescoring runs in batches after it, and an
     interrupted one is finished by the next recompute."""
@@ -81,7 +82,7 @@ def activate(
 
 def rollback(
     ctx: Context, version: int, actor: str, progress: Callable[[int], None] | None = None
-) -> dict:
+) -> dict[str, Any]:
     """Undo the activation of `version` (the active one): reactivate the version that was
     active before it."""
     with ctx.db.read() as conn:
@@ -108,7 +109,7 @@ def _row(conn: Connection, version: int) -> Row:
     return row
 
 
-def _describe(row: Row) -> dict:
+def _describe(row: Row) -> dict[str, Any]:
     return {
         "version": row.version,
         "name": row.name,

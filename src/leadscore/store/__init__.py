@@ -4,8 +4,8 @@
 without importing SQLAlchemy themselves.
 """
 
-from sqlalchemy import Connection, Row
+from sqlalchemy import Connection
 
-from leadscore.store.database import Database
+from leadscore.store.database import Database, Row
 
 __all__ = ["Connection", "Database", "Row"]

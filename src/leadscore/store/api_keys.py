@@ -3,8 +3,9 @@ itself is never stored)."""
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, Row, insert, select, update
+from sqlalchemy import Connection, insert, select, update
 
+from leadscore.store.database import Row
 from leadscore.store.tables import api_keys
 
 

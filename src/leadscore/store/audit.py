@@ -8,7 +8,7 @@ from leadscore.store.tables import audit_log
 
 
 def record(
-    conn: Connection, at: int, actor: str, action: str, target: str | None, **details
+    conn: Connection, at: int, actor: str, action: str, target: str | None, **details: object
 ) -> None:
     conn.execute(
         insert(audit_log).values(at=at, actor=actor, action=action, target=target, details=details)

@@ -20,8 +20,9 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 
+import sqlalchemy
 from sqlalchemy import ColumnElement, Connection, Engine, Table, create_engine, event, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
@@ -29,7 +30,15 @@ from sqlalchemy.sql.dml import Insert
 
 from leadscore.settings import Settings
 
+if TYPE_CHECKING:
+    import sqlite3
+
+    from sqlalchemy.pool import ConnectionPoolEntry
+
 T = TypeVar("T")
+
+Row: TypeAlias = sqlalchemy.Row[*tuple[Any, ...]]
+"""A row of any query: its columns are read by name (`row.score`), as the query chose them."""
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 MIGRATION_LOCK = 0x1EAD5C0E
@@ -47,7 +56,7 @@ class Database:
         self.url = settings.database_url
         self.is_sqlite = self.url.startswith("sqlite")
         self.is_postgres = self.url.startswith("postgresql")
-        self._statements: dict[tuple, Insert] = {}
+        self._statements: dict[tuple[str, str | None], Insert] = {}
         if self.is_sqlite:
             self.engine = _sqlite_engine(settings)
             self._write_lock: threading.Lock | None = threading.Lock()
@@ -103,7 +112,7 @@ class Database:
 
     # --- dialect helpers ---------------------------------------------------------------
 
-    def insert_ignore(self, table: Table, returning: ColumnElement | None = None) -> Insert:
+    def insert_ignore(self, table: Table, returning: ColumnElement[Any] | None = None) -> Insert:
         """INSERT … ON CONFLICT DO NOTHING [RETURNING column]: a row that repeats a unique
         key is skipped. Built once per table (statement building costs on hot paths)."""
         key = (table.name, None if returning is None else returning.key)
@@ -151,7 +160,7 @@ def _sqlite_engine(settings: Settings) -> Engine:
     )
 
     @event.listens_for(engine, "connect")
-    def _connect(dbapi_connection, _record) -> None:
+    def _connect(dbapi_connection: sqlite3.Connection, _record: ConnectionPoolEntry) -> None:
         dbapi_connection.isolation_level = None  # we emit BEGIN ourselves (below)
         cursor = dbapi_connection.cursor()
         for pragma in pragmas:

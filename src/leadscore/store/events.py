@@ -4,13 +4,13 @@ leads' events back as core `Event` records, and a lead's events page by page."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 
-from sqlalchemy import Connection, Row, bindparam, select
+from sqlalchemy import Connection, bindparam, select
 
 from leadscore.core.records import Event
 from leadscore.store import pages
-from leadscore.store.database import Database
+from leadscore.store.database import Database, Row
 from leadscore.store.leads import chunks
 from leadscore.store.tables import event_types, events
 
@@ -50,7 +50,7 @@ class EventTypes:
         missing = names - self._ids.keys()
         if missing:
 
-            def create(conn: Connection) -> list:
+            def create(conn: Connection) -> list[Row]:
                 conn.execute(db.insert_ignore(event_types), [{"name": n} for n in sorted(missing)])
                 query = select(event_types.c.name, event_types.c.id)
                 return list(conn.execute(query.where(event_types.c.name.in_(missing))))
@@ -70,14 +70,14 @@ class EventTypes:
             name = self._names[type_id]
         return name
 
-    def _remember(self, rows: Iterable) -> None:
+    def _remember(self, rows: Iterable[Row]) -> None:
         with self._lock:
             for name, type_id in rows:
                 self._ids[name] = type_id
                 self._names[type_id] = name
 
 
-def insert(db: Database, conn: Connection, rows: list[dict]) -> set[str]:
+def insert(db: Database, conn: Connection, rows: Sequence[Mapping[str, object]]) -> set[str]:
     """Insert event rows; returns the event ids actually stored (a repeated id is skipped)."""
     if not rows:
         return set()

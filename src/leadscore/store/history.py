@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from sqlalchemy import Connection, Row, and_, insert, select
+from sqlalchemy import Connection, and_, insert, select
 
 from leadscore.store import pages
+from leadscore.store.database import Row
 from leadscore.store.tables import score_history
 
 INSERT = insert(score_history)
 """Built once: it runs on every rescoring that changes a score."""
 
 
-def record(conn: Connection, rows: Sequence[Mapping]) -> None:
+def record(conn: Connection, rows: Sequence[Mapping[str, object]]) -> None:
     """Append history rows (one statement for all)."""
     if rows:
         conn.execute(INSERT, rows)

@@ -4,11 +4,21 @@ scores."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import TypeVar
 
-from sqlalchemy import Connection, Row, and_, bindparam, delete, select, update
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    Connection,
+    and_,
+    bindparam,
+    delete,
+    select,
+    update,
+)
 
 from leadscore.store import pages
-from leadscore.store.database import Database
+from leadscore.store.database import Database, Row
 from leadscore.store.tables import lead_external_ids, leads
 
 SCORING_COLUMNS = (
@@ -31,7 +41,7 @@ SCORING_COLUMNS = (
 CHUNK = 5000
 """Most values bound in one IN list."""
 
-_pks = bindparam("pks", expanding=True)
+_pks: BindParameter[int] = bindparam("pks", expanding=True)
 BY_ID = select(leads.c.id, leads.c.pk).where(leads.c.id.in_(bindparam("ids", expanding=True)))
 BY_EMAIL = select(leads.c.email, leads.c.pk).where(
     leads.c.email.in_(bindparam("emails", expanding=True))
@@ -42,8 +52,10 @@ UPDATE_SCORES = update(leads).where(leads.c.pk == bindparam("b_pk"))
 FILTERED = ("stage", "tier", "grade", "owner", "source")
 """The columns a list of leads can be filtered on by value."""
 
+T = TypeVar("T")
 
-def chunks(values: Sequence, size: int = CHUNK) -> Iterator[Sequence]:
+
+def chunks(values: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
     for start in range(0, len(values), size):
         yield values[start : start + size]
 
@@ -104,13 +116,15 @@ def lock_page(conn: Connection, after_pk: int, limit: int) -> list[Row]:
     return list(conn.execute(query))
 
 
-def insert_new(db: Database, conn: Connection, rows: list[dict]) -> None:
+def insert_new(db: Database, conn: Connection, rows: Sequence[Mapping[str, object]]) -> None:
     """Insert leads, skipping any whose id or e-mail another transaction just created."""
     if rows:
         conn.execute(db.insert_ignore(leads), rows)
 
 
-def link_external_ids(db: Database, conn: Connection, pk: int, refs: dict[str, str]) -> dict:
+def link_external_ids(
+    db: Database, conn: Connection, pk: int, refs: dict[str, str]
+) -> dict[str, int]:
     """Give a lead these external ids (source → id), one id per source.
 
     Returns {source: other lead pk} for the ids another lead already owns; those are not
@@ -123,6 +137,7 @@ def link_external_ids(db: Database, conn: Connection, pk: int, refs: dict[str, s
     owners = pks_by_external(conn, refs.items())
     taken = {s: owners[(s, e)] for s, e in refs.items() if owners.get((s, e)) != pk}
     current = conn.scalar(select(leads.c.external_ids).where(leads.c.pk == pk).with_for_update())
+    assert current is not None  # the caller's lead exists; external_ids is NOT NULL
     merged = {**current, **{s: e for s, e in refs.items() if s not in taken}}
     if merged != current:
         t = lead_external_ids
@@ -147,7 +162,7 @@ def lock_whole(conn: Connection, pk: int) -> Row:
     return conn.execute(select(leads).where(leads.c.pk == pk).with_for_update()).one()
 
 
-def change(conn: Connection, pk: int, now: int, **values) -> None:
+def change(conn: Connection, pk: int, now: int, **values: object) -> None:
     """Set columns of one lead, stamping `updated_at` with `now`."""
     conn.execute(update(leads).where(leads.c.pk == pk).values(updated_at=now, **values))
 
@@ -157,14 +172,14 @@ def drop(conn: Connection, pk: int) -> None:
     conn.execute(delete(leads).where(leads.c.pk == pk))
 
 
-def write_scores(conn: Connection, rows: Sequence[Mapping]) -> None:
+def write_scores(conn: Connection, rows: Sequence[Mapping[str, object]]) -> None:
     """Update leads after rescoring: each row holds `pk` and the columns to set (every row
     the same columns)."""
     if rows:
         conn.execute(UPDATE_SCORES, [_bound(row) for row in rows])
 
 
-def _bound(row: Mapping) -> dict:
+def _bound(row: Mapping[str, object]) -> dict[str, object]:
     values = dict(row)
     values["b_pk"] = values.pop("pk")
     return values
@@ -185,7 +200,9 @@ def page(
     keyset `after` (sort value, pk), keeping those whose `equal` columns (of `FILTERED`)
     hold one of the values given and whose score is within the bounds given."""
     column = leads.c[sort]
-    clauses = [leads.c[name].in_(equal[name]) for name in FILTERED if equal.get(name)]
+    clauses: list[ColumnElement[bool]] = [
+        leads.c[name].in_(values) for name in FILTERED if (values := equal.get(name))
+    ]
     if min_score is not None:
         clauses.append(leads.c.score >= min_score)
     if max_score is not None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from sqlalchemy import Connection, select, update
 
-from leadscore.store.database import Database
+from leadscore.store.database import Database, Row
 from leadscore.store.tables import leases
 
 
@@ -50,7 +50,7 @@ def renew(db: Database, name: str, holder: str, now: int, ttl: int) -> bool:
 
 def release(db: Database, name: str, holder: str, now: int, done_slot: int | None) -> None:
     """Give the lease up, recording `done_slot` when the run completed."""
-    values: dict = {"holder": None, "expires_at": None, "updated_at": now}
+    values: dict[str, int | None] = {"holder": None, "expires_at": None, "updated_at": now}
     if done_slot is not None:
         values["done_slot"] = done_slot
 
@@ -64,12 +64,12 @@ def release(db: Database, name: str, holder: str, now: int, done_slot: int | Non
     db.transact(work)
 
 
-def read(db: Database, name: str):
+def read(db: Database, name: str) -> Row | None:
     with db.read() as conn:
         return conn.execute(select(leases).where(leases.c.name == name)).one_or_none()
 
 
-def _locked(db: Database, conn: Connection, name: str, now: int, first_done: int):
+def _locked(db: Database, conn: Connection, name: str, now: int, first_done: int) -> Row:
     """The lease row, locked; created on first use with `first_done` as its done slot, so
     that a new installation waits for the next scheduled time instead of running at once."""
     conn.execute(

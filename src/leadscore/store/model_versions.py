@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import threading
 
-from sqlalchemy import Connection, Row, insert, select, update
+from sqlalchemy import Connection, insert, select, update
 
 from leadscore.core.loader import load_model_text
 from leadscore.core.model import Model
+from leadscore.store.database import Row
 from leadscore.store.tables import model_activations, model_versions
 
 ACTIVE = select(model_versions.c.version).where(model_versions.c.active.is_(True))
@@ -64,11 +65,12 @@ def active_version(conn: Connection) -> int | None:
 
 def add(conn: Connection, name: str, yaml: str, created_at: int, created_by: str) -> int:
     """Store a new (inactive) version; returns its number."""
-    return conn.scalar(
+    version: int = conn.scalar(
         insert(model_versions)
         .values(name=name, yaml=yaml, created_at=created_at, created_by=created_by)
         .returning(model_versions.c.version)
     )
+    return version
 
 
 def get(conn: Connection, version: int) -> Row | None:

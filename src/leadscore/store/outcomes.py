@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
+from typing import TypedDict
 
-from sqlalchemy import Connection, Row, select
+from sqlalchemy import Connection, select
 
-from leadscore.store.database import Database
+from leadscore.store.database import Database, Row
 from leadscore.store.tables import outcomes
 
 
-def insert(db: Database, conn: Connection, rows: Sequence[Mapping]) -> None:
+class NewOutcome(TypedDict):
+    """An outcome row to insert."""
+
+    lead_pk: int
+    outcome: str  # converted or lost
+    occurred_at: int
+    value: float | None
+    created_at: int
+
+
+def insert(db: Database, conn: Connection, rows: Sequence[NewOutcome]) -> None:
     """Insert outcome rows; one repeating a stored (lead, outcome, time) is skipped."""
     conn.execute(db.insert_ignore(outcomes), rows)
 

@@ -5,12 +5,23 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import ColumnElement, Connection, Row, and_, bindparam, insert, or_, select, update
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    Connection,
+    and_,
+    bindparam,
+    insert,
+    or_,
+    select,
+    update,
+)
 
+from leadscore.store.database import Row
 from leadscore.store.leads import chunks
 from leadscore.store.tables import overrides
 
-_at = bindparam("at")
+_at: BindParameter[int] = bindparam("at")
 _LIVE = and_(
     overrides.c.created_at <= _at,
     or_(overrides.c.expires_at.is_(None), overrides.c.expires_at > _at),

@@ -4,11 +4,17 @@ stable and fast however deep one goes."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import ColumnElement, and_, or_
 
 
 def after(
-    column: ColumnElement, pk_column: ColumnElement, value: object, pk: int, descending: bool
+    column: ColumnElement[Any],
+    pk_column: ColumnElement[int],
+    value: object,
+    pk: int,
+    descending: bool,
 ) -> ColumnElement[bool]:
     """Keyset condition: rows after (value, pk) in the order (column, pk) ↑ or ↓."""
     if descending:

@@ -46,13 +46,13 @@ Micros = BigInteger
 """Epoch microseconds, UTC."""
 
 
-def _pk() -> Column:
+def _pk() -> Column[int]:
     return Column("pk", Integer, primary_key=True, autoincrement=True)
 
 
-def _lead_fk(**kwargs) -> Column:
+def _lead_fk(*, index: bool | None = None) -> Column[int]:
     return Column(
-        "lead_pk", Integer, ForeignKey("leads.pk", ondelete="CASCADE"), nullable=False, **kwargs
+        "lead_pk", Integer, ForeignKey("leads.pk", ondelete="CASCADE"), nullable=False, index=index
     )
 
 

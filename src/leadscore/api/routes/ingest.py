@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
@@ -13,8 +14,8 @@ from leadscore.api.auth import Write
 from leadscore.api.bodies import body_loc, json_body, one_or_batch, request_body
 from leadscore.service.events import ingest_events
 from leadscore.service.inputs import EventBatch, EventIn, OutcomeBatch, OutcomeIn
-from leadscore.service.keys import Principal
 from leadscore.service.outcomes import record_outcomes
+from leadscore.service.principals import Principal
 
 router = APIRouter(tags=["ingest"])
 
@@ -65,7 +66,7 @@ async def post_events(request: Request, principal: Principal = Write) -> JSONRes
     responses={404: {"model": schemas.Error}, 422: {"model": schemas.Error}},
     status_code=201,
 )
-async def post_outcomes(request: Request, principal: Principal = Write) -> dict:
+async def post_outcomes(request: Request, principal: Principal = Write) -> dict[str, Any]:
     """One outcome or `{"outcomes": [...]}`; by default the lead moves to `customer` or
     `lost`. A repeated outcome (same lead, outcome and time) is stored once."""
     items, is_batch = one_or_batch(await json_body(request), OutcomeIn, OutcomeBatch, "outcomes")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
@@ -15,16 +15,18 @@ from leadscore.core.timestamps import TimestampError, parse_timestamp
 from leadscore.service import predictions, queries
 from leadscore.service.errors import Invalid, Problem
 from leadscore.service.inputs import LeadBatch, LeadIn, OverrideIn
-from leadscore.service.keys import Principal
 from leadscore.service.leads import upsert_leads
 from leadscore.service.overrides import add_override, delete_override
+from leadscore.service.principals import Principal
 
 router = APIRouter(prefix="/leads", tags=["leads"])
 
 Limit = Annotated[int, Query(ge=1, le=queries.MAX_LIMIT, description="Page size.")]
 Cursor = Annotated[str | None, Query(description="next_cursor of the previous page.")]
 Many = Annotated[list[str] | None, Query()]
-NOT_FOUND = {404: {"model": schemas.Error, "description": "No such lead"}}
+NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: {"model": schemas.Error, "description": "No such lead"}
+}
 
 
 @router.post(
@@ -69,7 +71,7 @@ def list_leads(
     ] = "-score",
     cursor: Cursor = None,
     limit: Limit = 50,
-) -> dict:
+) -> dict[str, Any]:
     """Leads filtered (repeat a filter for several values: `?stage=mql&stage=sql`), sorted,
     and paginated with an opaque cursor."""
     filters = queries.LeadFilters(stage, tier, grade, owner, source, min_score, max_score)
@@ -79,7 +81,7 @@ def list_leads(
 @router.get(
     "/{lead_id}", response_model=schemas.LeadDetail, responses=NOT_FOUND, summary="One lead"
 )
-def get_lead(request: Request, lead_id: str, principal: Principal = Read) -> dict:
+def get_lead(request: Request, lead_id: str, principal: Principal = Read) -> dict[str, Any]:
     """The lead, its score with the explanation, overrides in force and outcomes, and the
     active predictive model's probability with its reasons (`prediction`, §7)."""
     ctx = request.app.state.ctx
@@ -102,7 +104,7 @@ def get_events(
     principal: Principal = Read,
     cursor: Cursor = None,
     limit: Limit = 50,
-) -> dict:
+) -> dict[str, Any]:
     return queries.lead_events(request.app.state.ctx, lead_id, cursor, limit)
 
 
@@ -118,7 +120,7 @@ def get_history(
     principal: Principal = Read,
     cursor: Cursor = None,
     limit: Limit = 50,
-) -> dict:
+) -> dict[str, Any]:
     return queries.lead_history(request.app.state.ctx, lead_id, cursor, limit)
 
 
@@ -135,7 +137,7 @@ def get_score(
     as_of: Annotated[
         str | None, Query(description="ISO 8601; no zone means UTC; default now")
     ] = None,
-) -> dict:
+) -> dict[str, Any]:
     """Rescored from the stored events up to `as_of`, with the model active then and the
     overrides in force then (attributes are the current ones)."""
     ctx = request.app.state.ctx
@@ -159,7 +161,7 @@ def get_score(
 )
 def post_override(
     request: Request, lead_id: str, body: OverrideIn, principal: Principal = Write
-) -> dict:
+) -> dict[str, Any]:
     """`{"points": 10, "reason": …}` or `{"stage": "sql", "reason": …}`, with an optional
     `author` (default: the key's name) and `expires_at`. A new pin replaces the old one."""
     override, change = add_override(request.app.state.ctx, lead_id, body, principal.name)
@@ -175,6 +177,6 @@ def post_override(
 )
 def remove_override(
     request: Request, lead_id: str, override_id: int, principal: Principal = Write
-) -> dict:
+) -> dict[str, Any]:
     change = delete_override(request.app.state.ctx, lead_id, override_id, principal.name)
     return {"lead": change.to_dict()}

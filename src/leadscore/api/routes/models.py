@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 
 from leadscore.api import schemas
 from leadscore.api.auth import Admin, Read
 from leadscore.service import scoring_models
-from leadscore.service.keys import Principal
+from leadscore.service.principals import Principal
 
 router = APIRouter(prefix="/models", tags=["models"])
 
 YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml", "text/plain")
-NOT_FOUND = {404: {"model": schemas.Error, "description": "No such version"}}
+NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: {"model": schemas.Error, "description": "No such version"}
+}
 
 
 @router.post(
@@ -36,7 +40,9 @@ NOT_FOUND = {404: {"model": schemas.Error, "description": "No such version"}}
         422: {"model": schemas.Error, "description": "Every model error, with path and line"},
     },
 )
-async def upload(request: Request, activate: bool = False, principal: Principal = Admin) -> dict:
+async def upload(
+    request: Request, activate: bool = False, principal: Principal = Admin
+) -> dict[str, Any]:
     """The body is the model file (content type application/yaml or text/plain). It is
     validated as `leadscore validate` does; an invalid one is rejected with every error
     (`path`, `line`, `msg`) and stores nothing. `?activate=true` activates it at once."""
@@ -57,7 +63,7 @@ async def upload(request: Request, activate: bool = False, principal: Principal 
 
 
 @router.get("", response_model=list[schemas.ModelVersion], summary="List model versions")
-def list_versions(request: Request, principal: Principal = Read) -> list[dict]:
+def list_versions(request: Request, principal: Principal = Read) -> list[dict[str, Any]]:
     return scoring_models.list_versions(request.app.state.ctx)
 
 
@@ -67,7 +73,7 @@ def list_versions(request: Request, principal: Principal = Read) -> list[dict]:
     responses=NOT_FOUND,
     summary="One model version with its YAML",
 )
-def get_version(request: Request, version: int, principal: Principal = Read) -> dict:
+def get_version(request: Request, version: int, principal: Principal = Read) -> dict[str, Any]:
     return scoring_models.get_version(request.app.state.ctx, version)
 
 
@@ -78,7 +84,7 @@ def get_version(request: Request, version: int, principal: Principal = Read) -> 
     responses=NOT_FOUND,
     summary="Activate a version and rescore every lead",
 )
-def activate(request: Request, version: int, principal: Principal = Admin) -> dict:
+def activate(request: Request, version: int, principal: Principal = Admin) -> dict[str, Any]:
     """Every lead is rescored with it before the response (history cause `model`)."""
     return scoring_models.activate(request.app.state.ctx, version, principal.name)
 
@@ -90,7 +96,7 @@ def activate(request: Request, version: int, principal: Principal = Admin) -> di
     responses={**NOT_FOUND, 409: {"model": schemas.Error, "description": "Not active"}},
     summary="Undo the activation of the active version",
 )
-def rollback(request: Request, version: int, principal: Principal = Admin) -> dict:
+def rollback(request: Request, version: int, principal: Principal = Admin) -> dict[str, Any]:
     """`version` must be the active one; the version active before it is activated again,
     and every lead rescored."""
     return scoring_models.rollback(request.app.state.ctx, version, principal.name)

@@ -3,7 +3,7 @@ leads and outcomes (admin), activate one (admin)."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
@@ -16,10 +16,12 @@ from leadscore.api.errors import problems_of
 from leadscore.ml.errors import MLInputError
 from leadscore.service import predictions
 from leadscore.service.errors import Invalid, Problem
-from leadscore.service.keys import Principal
+from leadscore.service.principals import Principal
 
 router = APIRouter(prefix="/predictive-models", tags=["predictive models"])
-NOT_FOUND = {404: {"model": schemas.Error, "description": "No such version"}}
+NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: {"model": schemas.Error, "description": "No such version"}
+}
 
 
 class TrainIn(BaseModel):
@@ -44,7 +46,7 @@ def list_models(
     request: Request,
     principal: Principal = Read,
     cards: Annotated[bool, Query(description="include each full model card")] = True,
-) -> list[dict]:
+) -> list[dict[str, Any]]:
     """Newest first, each with its cross-validated figures and (by default) its card."""
     versions = predictions.list_models(request.app.state.ctx, with_cards=True)
     if not cards:
@@ -66,7 +68,7 @@ def list_models(
         }
     },
 )
-async def train(request: Request, principal: Principal = Admin) -> dict:
+async def train(request: Request, principal: Principal = Admin) -> dict[str, Any]:
     """Learns from every lead with an outcome (first outcome; events before it only) and
     stores the model as a new version. Runs in the request: seconds to minutes."""
     raw = await request.body()
@@ -101,5 +103,5 @@ async def train(request: Request, principal: Principal = Admin) -> dict:
     responses=NOT_FOUND,
     summary="Make a predictive model version the active one",
 )
-def activate(request: Request, version: int, principal: Principal = Admin) -> dict:
+def activate(request: Request, version: int, principal: Principal = Admin) -> dict[str, Any]:
     return predictions.activate(request.app.state.ctx, version, principal.name)

@@ -19,11 +19,11 @@ depends_on = None
 JSON = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
 
 
-def _pk() -> sa.Column:
+def _pk() -> sa.Column[int]:
     return sa.Column("pk", sa.Integer(), autoincrement=True, nullable=False)
 
 
-def _lead(table: str) -> tuple[sa.Column, sa.ForeignKeyConstraint]:
+def _lead(table: str) -> tuple[sa.Column[int], sa.ForeignKeyConstraint]:
     """The `lead_pk` column of a table that belongs to a lead, and its cascading key."""
     return (
         sa.Column("lead_pk", sa.Integer(), nullable=False),
@@ -230,4 +230,4 @@ def downgrade() -> None:
         "audit_log",
         "api_keys",
     ):
-        op.dropop.create_table(table)
+        op.drop_table(table)
