@@ -12,7 +12,7 @@ import operator
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeAlias, TypeGuard
 
 from leadscore.core import values as v
 from leadscore.core.durations import DurationError, parse_duration
@@ -23,6 +23,9 @@ Lookup = Callable[[str], object]
 
 Errors = list[tuple[str, str]]
 """(key path, message) pairs, collected rather than raised so that a file reports them all."""
+
+RawMapping: TypeAlias = Mapping[Any, Any]
+"""A YAML (or JSON) mapping as decoded, before any check: keys and values may be anything."""
 
 TEXT_OPS = ("contains", "not_contains", "starts_with", "ends_with")
 NUMERIC_OPS = {"gt": operator.gt, "gte": operator.ge, "lt": operator.lt, "lte": operator.le}
@@ -105,7 +108,8 @@ class Leaf(Condition):
         if moment is None:
             return False
         age = ctx.as_of - moment
-        return age <= operand if op == "within" else age > operand
+        window: int = operand  # a duration in µs for within and older_than (see _operand)
+        return age <= window if op == "within" else age > window
 
     def fields(self) -> set[str]:
         return {self.field}
@@ -212,7 +216,7 @@ def parse_condition(raw: object, path: str, errors: Errors, *, stage: bool = Fal
     return _parse_leaf(raw, path, errors)
 
 
-def _parse_combinator(key: str, body: object, path: str, errors: Errors, stage: bool):
+def _parse_combinator(key: str, body: object, path: str, errors: Errors, stage: bool) -> Condition:
     if key == "not":
         return Not(parse_condition(body, path, errors, stage=stage))
     if not isinstance(body, list):
@@ -224,7 +228,7 @@ def _parse_combinator(key: str, body: object, path: str, errors: Errors, stage: 
     return All(items) if key == "all" else AnyOf(items)
 
 
-def _parse_no_event(raw: Mapping, path: str, errors: Errors) -> Condition:
+def _parse_no_event(raw: RawMapping, path: str, errors: Errors) -> Condition:
     before = len(errors)
     for key in set(raw) - {"no_event", "within", "where"}:
         errors.append((f"{path}.{key}", "unknown key in a no_event condition"))
@@ -245,7 +249,7 @@ def _parse_no_event(raw: Mapping, path: str, errors: Errors) -> Condition:
     return NoEvent(tuple(types), window, where)
 
 
-def _parse_leaf(raw: Mapping, path: str, errors: Errors) -> Condition:
+def _parse_leaf(raw: RawMapping, path: str, errors: Errors) -> Condition:
     before = len(errors)
     name = raw.get("field")
     if "field" not in raw:
@@ -270,10 +274,13 @@ def _parse_leaf(raw: Mapping, path: str, errors: Errors) -> Condition:
     operand, pattern = _operand(op, raw[op], f"{path}.{op}", errors, case_sensitive)
     if len(errors) > before:
         return _INVALID
+    assert isinstance(name, str)  # else an error was appended above
     return Leaf(name.strip(), op, operand, case_sensitive, pattern)
 
 
-def _operand(op: str, value: object, path: str, errors: Errors, case_sensitive: bool):
+def _operand(
+    op: str, value: object, path: str, errors: Errors, case_sensitive: bool
+) -> tuple[object, re.Pattern[str] | None]:
     """Check and normalise one operator's value; returns (operand, compiled pattern)."""
     if op in ("equals", "not_equals"):
         if not _is_scalar(value):
@@ -336,7 +343,7 @@ def _is_scalar(value: object) -> bool:
     return isinstance(value, str | int | float | bool)
 
 
-def _is_number(value: object) -> bool:
+def _is_number(value: object) -> TypeGuard[int | float]:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
@@ -350,7 +357,7 @@ def _kind(value: object) -> str:
     return f"{type(value).__name__} {value!r}"
 
 
-def _keys(raw: Mapping) -> str:
+def _keys(raw: RawMapping) -> str:
     return ", ".join(str(k) for k in raw)
 
 

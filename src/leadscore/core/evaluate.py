@@ -54,6 +54,7 @@ def score_lead(
     fit_value, engagement_value, total = combine(model, fit.points, engagement.points)
     blend = None if probability is None else model.blend
     if blend is not None:
+        assert probability is not None  # blend is None without a probability
         total = (1.0 - blend) * total + blend * (100.0 * probability)
     unclamped = total + sum(a.points for a in adjustments)
     total = max(0.0, min(100.0, unclamped)) if model.combine == "weighted" else unclamped
@@ -168,7 +169,8 @@ def decayed(points: float, age: int, half_life: int | None) -> float:
     """points × 0.5^(age ÷ half_life); undecayed without a half-life."""
     if half_life is None:
         return points
-    return points * 0.5 ** (age / half_life)
+    result: float = points * 0.5 ** (age / half_life)  # float ** float is typed Any
+    return result
 
 
 # --- combination (§2.5) -----------------------------------------------------------------
@@ -178,20 +180,33 @@ def scale(model: Model, section: Section) -> float:
     """Factor from a section's points to its share of the total."""
     if model.combine == "sum":
         return 1.0
+    assert section.max is not None  # required when combine is weighted (cross_field_errors)
     return (section.weight or 0.0) * 100.0 / section.max
 
 
-def combine(model: Model, fit_points: float, engagement_points: float):
+def combine(
+    model: Model, fit_points: float, engagement_points: float
+) -> tuple[float, float, float]:
     """(fit, engagement, total before adjustments and the final clamp)."""
     if model.combine == "sum":
         return fit_points, engagement_points, fit_points + engagement_points
+    # Weighted: both sections have a weight and a max (cross_field_errors requires them).
+    assert model.fit.max is not None and model.engagement.max is not None
+    assert model.fit.weight is not None and model.engagement.weight is not None
     fit = 100.0 * fit_points / model.fit.max
     engagement = 100.0 * engagement_points / model.engagement.max
     return fit, engagement, model.fit.weight * fit + model.engagement.weight * engagement
 
 
 def _contributions(
-    model, fit, engagement, adjustments, unclamped, total, blend=None, probability=None
+    model: Model,
+    fit: SectionOutcome,
+    engagement: SectionOutcome,
+    adjustments: Sequence[Adjustment],
+    unclamped: float,
+    total: float,
+    blend: float | None = None,
+    probability: float | None = None,
 ) -> list[Contribution]:
     """Every rule's share of the total, and each clamp's, adding up to the total (§2.6).
     Blended, the rules' lines shrink by (1 − weight) and a `predictive` line adds the rest."""
@@ -254,6 +269,8 @@ def _contributions(
                 )
             )
     if blend is not None:
+        # A blend comes from the model's `predictive` section and a lead's probability.
+        assert model.predictive is not None and probability is not None
         lines.append(
             Contribution(
                 kind="predictive",

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,8 +40,8 @@ class Contribution:
     cut_by: tuple[str, ...] = ()
     reason: str = ""
 
-    def to_dict(self, digits: int = 4) -> dict:
-        line: dict = {"kind": self.kind, "id": self.id}
+    def to_dict(self, digits: int = 4) -> dict[str, Any]:
+        line: dict[str, Any] = {"kind": self.kind, "id": self.id}
         if self.section is not None:
             line["section"] = self.section
         if self.group is not None:
@@ -93,11 +93,11 @@ class ScoreResult:
     engagement_points: float = 0.0
     contributions: tuple[Contribution, ...] = field(default_factory=tuple)
 
-    def row(self) -> dict:
+    def row(self) -> dict[str, Any]:
         """The §3 output columns (SCORE_COLUMNS)."""
         return {name: getattr(self, name) for name in SCORE_NAMES}
 
-    def explained(self) -> dict:
+    def explained(self) -> dict[str, Any]:
         """The row plus its explanation (the JSON the CLI, API and dashboard show)."""
         return {
             **self.row(),

@@ -8,10 +8,12 @@ never half-applies: the result is a whole valid Model or a ModelError.
 from __future__ import annotations
 
 import difflib
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from pydantic import ValidationError
 from ruamel.yaml import YAML
+from ruamel.yaml.constructor import BaseConstructor
 from ruamel.yaml.error import MarkedYAMLError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
@@ -50,7 +52,7 @@ def validate_model_data(
     data: object,
     lines: dict[str, int] | None = None,
     source: str = "model",
-    yaml_problems: list[Problem] = (),
+    yaml_problems: Sequence[Problem] = (),
 ) -> Model:
     """Validate already-parsed data (e.g. a JSON body) into a Model or raise ModelError."""
     lines = lines or {}
@@ -77,7 +79,7 @@ def validate_model_data(
     raise ModelError(problems, source)
 
 
-def _pydantic_problems(exc: ValidationError):
+def _pydantic_problems(exc: ValidationError) -> Iterator[tuple[str, str]]:
     for error in exc.errors():
         path = _format_loc(error["loc"])
         kind = error["type"]
@@ -105,7 +107,7 @@ _KNOWN_KEYS = {
 }
 
 
-def _unknown_key(loc: tuple) -> str:
+def _unknown_key(loc: tuple[int | str, ...]) -> str:
     key = str(loc[-1])
     known = " ".join(_KNOWN_KEYS.values()).split()
     close = difflib.get_close_matches(key, known, n=1, cutoff=0.75)
@@ -113,7 +115,7 @@ def _unknown_key(loc: tuple) -> str:
     return f"unknown key {key!r}{hint}"
 
 
-def _format_loc(loc: tuple) -> str:
+def _format_loc(loc: tuple[int | str, ...]) -> str:
     text = ""
     for part in loc:
         if isinstance(part, int):
@@ -157,10 +159,16 @@ def _read_yaml(text: str) -> tuple[object, dict[str, int], list[Problem]]:
     return data, lines, problems
 
 
-def _build(node: Node, path: str, constructor, lines: dict[str, int], problems: list[Problem]):
+def _build(
+    node: Node,
+    path: str,
+    constructor: BaseConstructor,
+    lines: dict[str, int],
+    problems: list[Problem],
+) -> object:
     lines.setdefault(path, node.start_mark.line + 1)
     if isinstance(node, MappingNode):
-        result: dict = {}
+        result: dict[object, object] = {}
         for key_node, value_node in node.value:
             key = _build(key_node, path, constructor, {}, problems)
             if isinstance(key, list | dict):
@@ -182,6 +190,7 @@ def _build(node: Node, path: str, constructor, lines: dict[str, int], problems: 
             for i, item in enumerate(node.value)
         ]
     assert isinstance(node, ScalarNode)
+    assert node.tag is not None  # the composer resolved every node's tag
     if node.tag.endswith(":timestamp"):
         return node.value  # YAML 1.2 has no timestamps: a date stays the text written
     return constructor.construct_object(node, deep=True)

@@ -9,19 +9,19 @@ rejects part of it.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
-from typing import Annotated, Literal
+from collections.abc import Callable, Iterator, Mapping
+from typing import Annotated, Literal, TypeGuard
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
-from leadscore.core.conditions import Condition, Errors, parse_condition
+from leadscore.core.conditions import Condition, Errors, RawMapping, parse_condition
 from leadscore.core.durations import parse_duration
 
 INF = math.inf
 
 
-def _condition(stage: bool):
+def _condition(stage: bool) -> Callable[[object], Condition]:
     def validate(raw: object) -> Condition:
         if isinstance(raw, Condition):
             return raw
@@ -216,11 +216,13 @@ def cross_field_errors(raw: object) -> Errors:
     return errors
 
 
-def _number(value: object) -> bool:
+def _number(value: object) -> TypeGuard[int | float]:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
-def _check_section(name: str, section: Mapping, combine: object, errors: Errors, weights: list):
+def _check_section(
+    name: str, section: RawMapping, combine: object, errors: Errors, weights: list[float]
+) -> None:
     low, high = section.get("min"), section.get("max")
     if combine == "weighted":
         for key in ("weight", "max"):
@@ -243,13 +245,13 @@ def _check_section(name: str, section: Mapping, combine: object, errors: Errors,
                 _check_bounds(f"{name}.groups.{group_name}", group, errors)
 
 
-def _check_bounds(path: str, item: Mapping, errors: Errors) -> None:
+def _check_bounds(path: str, item: RawMapping, errors: Errors) -> None:
     low, high = item.get("min"), item.get("max")
     if _number(low) and _number(high) and low > high:
         errors.append((f"{path}.min", f"min {low} is greater than max {high}"))
 
 
-def _rules(name: str, section: Mapping):
+def _rules(name: str, section: RawMapping) -> Iterator[tuple[str, RawMapping]]:
     rules = section.get("rules")
     if isinstance(rules, list):
         for i, rule in enumerate(rules):
@@ -257,7 +259,14 @@ def _rules(name: str, section: Mapping):
                 yield f"{name}.rules[{i}]", rule
 
 
-def _check_rule(section, path, rule, groups, errors: Errors, seen_ids: dict[str, str]) -> None:
+def _check_rule(
+    section: str,
+    path: str,
+    rule: RawMapping,
+    groups: object,
+    errors: Errors,
+    seen_ids: dict[str, str],
+) -> None:
     rule_id = rule.get("id")
     if isinstance(rule_id, str):
         if rule_id in seen_ids:

@@ -9,7 +9,11 @@ use the ISO grammar of core/timestamps.py with Python parsing the rare text that
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any, TypeAlias
+
 import numpy as np
+import numpy.typing as npt
 import polars as pl
 
 from leadscore.core import values as v
@@ -33,6 +37,11 @@ ISO = (
 
 DAY_US = 86_400_000_000
 STRINGLIKE = (pl.String, pl.Categorical, pl.Enum)
+
+Dtype: TypeAlias = pl.DataType | type[pl.DataType]
+"""A Polars data type, as an instance (`pl.Datetime("us")`) or a class (`pl.String`)."""
+Indices: TypeAlias = npt.NDArray[np.integer[Any]]
+"""Positions in another array: row numbers, or codes into a table of distinct values."""
 
 
 def strip(s: pl.Series) -> pl.Series:
@@ -186,7 +195,8 @@ def temporal_micros(s: pl.Series) -> pl.Series:
     Python values (nanoseconds truncated toward zero, as pyarrow's unsafe cast does)."""
     if s.dtype == pl.Date:
         return s.cast(pl.Int32).cast(pl.Int64) * DAY_US
-    unit = s.dtype.time_unit  # type: ignore[union-attr]
+    assert isinstance(s.dtype, pl.Datetime)  # a Date returned above
+    unit = s.dtype.time_unit
     raw = s.dt.epoch(unit) if unit == "us" else s.cast(pl.Datetime(unit)).to_physical()
     raw = raw.cast(pl.Int64)
     if unit == "us":
@@ -201,7 +211,7 @@ def temporal_micros(s: pl.Series) -> pl.Series:
 # --- text forms ------------------------------------------------------------------------
 
 
-def map_unique(s: pl.Series, function, dtype: pl.DataType) -> pl.Series:
+def map_unique(s: pl.Series, function: Callable[[Any], object], dtype: Dtype) -> pl.Series:
     """`function` of each value, computed once per distinct value (nulls stay null)."""
     distinct = s.drop_nulls().unique()
     if distinct.len() == 0:
@@ -224,7 +234,7 @@ def text_form(s: pl.Series) -> pl.Series:
     return map_unique(s, v.as_text, pl.String)
 
 
-def factorize(s: pl.Series) -> tuple[np.ndarray, pl.Series]:
+def factorize(s: pl.Series) -> tuple[Indices, pl.Series]:
     """(codes, distinct values) of a text column: `values[codes]` is the column, and the code
     `len(values)` stands for null. Categoricals keep their physical codes."""
     if isinstance(s.dtype, pl.Enum):
@@ -235,9 +245,11 @@ def factorize(s: pl.Series) -> tuple[np.ndarray, pl.Series]:
             s = s.cast(pl.String).cast(pl.Categorical(pl.Categories.random()))
         physical = s.to_physical().cast(pl.UInt32)
         top = physical.max()
+        # Polars types max() as any Python value; a UInt32 column's is an int.
         size = 0 if top is None else int(top) + 1  # type: ignore[arg-type]
         if size <= 65_536:
-            uniques = s.dtype.categories.to_series()[:size]  # type: ignore[union-attr]
+            assert isinstance(s.dtype, pl.Categorical)  # cast to one above
+            uniques = s.dtype.categories.to_series()[:size]
         else:  # many categories: Categories.to_series() would walk them in Python
             present = s.unique().drop_nulls()
             codes = present.to_physical().cast(pl.Int64).to_numpy()

@@ -15,6 +15,7 @@ import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Any, cast
 
 import numpy as np
 import polars as pl
@@ -29,10 +30,12 @@ from leadscore.core.conditions import (
     Condition,
     EvalContext,
     Leaf,
+    Lookup,
     NoEvent,
     Not,
 )
 from leadscore.engine import columns as c
+from leadscore.engine.columns import Indices
 from leadscore.engine.regex import SAFE_TEXT, rust_pattern
 
 # --- fields: how a column's values are seen ---------------------------------------------
@@ -43,12 +46,12 @@ class Values:
     """A leaf's result per row: `table[codes]` (one entry per distinct value) or dense."""
 
     table: np.ndarray
-    codes: np.ndarray | None = None
-    gathered: dict | None = None
+    codes: Indices | None = None
+    gathered: dict[object, Indices] | None = None
     """The field's codes already gathered for a named set of rows (shared by its leaves)."""
     lock: threading.Lock | None = None
 
-    def at(self, rows: np.ndarray | None = None, key: object = None) -> np.ndarray:
+    def at(self, rows: Indices | None = None, key: object = None) -> np.ndarray:
         """The result on every row, or on `rows` only (`key` names `rows` for reuse)."""
         if self.codes is None:
             return self.table if rows is None else self.table[rows]
@@ -87,17 +90,21 @@ class NullField(Field):
 class PythonField(Field):
     """Arbitrary Python values, evaluated by the reference condition itself."""
 
-    values: list
+    values: list[object]
 
     @property
-    def height(self) -> int:  # type: ignore[override]
+    def height(self) -> int:  # type: ignore[override]  # Field.height, read-only here
         return len(self.values)
 
     def holds(self, leaf: Leaf, as_of: int) -> Values:
         ctx = EvalContext(as_of=as_of)
+        # The cast types the lambda (mypy cannot infer one with a default argument).
         return Values(
             np.fromiter(
-                (leaf.holds(lambda _name, value=value: value, ctx) for value in self.values),
+                (
+                    leaf.holds(cast(Lookup, lambda _name, value=value: value), ctx)
+                    for value in self.values
+                ),
                 dtype=bool,
                 count=len(self.values),
             )
@@ -148,15 +155,15 @@ class TextField(Field):
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     @property
-    def height(self) -> int:  # type: ignore[override]
+    def height(self) -> int:  # type: ignore[override]  # Field.height, read-only here
         return len(self.series)
 
     @cached_property
-    def _gathered(self) -> dict:
+    def _gathered(self) -> dict[object, Indices]:
         return {}
 
     @cached_property
-    def _factors(self) -> tuple[np.ndarray, Distinct]:
+    def _factors(self) -> tuple[Indices, Distinct]:
         codes, uniques = c.factorize(self.series)
         return codes, Distinct(uniques)
 
@@ -175,7 +182,7 @@ class NumberField(Field):
     series: pl.Series
 
     @property
-    def height(self) -> int:  # type: ignore[override]
+    def height(self) -> int:  # type: ignore[override]  # Field.height, read-only here
         return len(self.series)
 
     @cached_property
@@ -224,12 +231,16 @@ def _is_number(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
-def _numeric(op: str, operand, values: np.ndarray) -> np.ndarray:
+def _numeric(op: str, operand: Any, values: np.ndarray) -> np.ndarray:
     """IEEE comparisons (NaN never holds), as Python's operators give them."""
+    # `operand` is a Leaf's: (lo, hi) for between, a number otherwise (conditions._operand).
+    held: np.ndarray
     with np.errstate(invalid="ignore"):
         if op == "between":
-            return (operand[0] <= values) & (values <= operand[1])
-        return NUMERIC_OPS[op](values, operand)
+            held = (operand[0] <= values) & (values <= operand[1])
+            return held
+        held = NUMERIC_OPS[op](values, operand)
+        return held
 
 
 def _on_text(leaf: Leaf, d: Distinct, as_of: int) -> np.ndarray:
@@ -239,7 +250,8 @@ def _on_text(leaf: Leaf, d: Distinct, as_of: int) -> np.ndarray:
     if op == "exists":
         return np.full(k, operand is True)
     if op == "is_empty":
-        return (d.stripped == "").to_numpy() == operand
+        empty: np.ndarray = (d.stripped == "").to_numpy() == operand  # ndarray == is typed Any
+        return empty
     if op in ("equals", "not_equals", "in", "not_in"):
         items = [operand] if op in ("equals", "not_equals") else list(operand)
         hit = np.zeros(k, dtype=bool)
@@ -261,13 +273,15 @@ def _on_text(leaf: Leaf, d: Distinct, as_of: int) -> np.ndarray:
         return _numeric(op, operand, d.numbers)
     moments, valid = d.moments
     age = as_of - moments
-    return valid & (age <= operand if op == "within" else age > operand)
+    window: int = operand  # a duration in µs for within and older_than
+    return valid & (age <= window if op == "within" else age > window)
 
 
 def _equals(d: Distinct, operand: object, cs: bool) -> np.ndarray:
     """`values.equals` of each distinct text against one operand."""
     if isinstance(operand, bool):
-        return d.booleans == (1 if operand else 0)
+        same: np.ndarray = d.booleans == (1 if operand else 0)  # ndarray == is typed Any
+        return same
     text_equal = (d.fold(cs) == v.fold(v.as_text(operand), cs)).to_numpy()
     if isinstance(operand, int | float):
         numbers = d.numbers
@@ -334,8 +348,8 @@ class Compiler:
     as_of: int
     no_event: Callable[[NoEvent], np.ndarray] | None = None
     columns: dict[str, pl.Series] = field(default_factory=dict)
-    _leaves: dict[tuple, Values] = field(default_factory=dict)
-    _names: dict[tuple, str] = field(default_factory=dict)
+    _leaves: dict[tuple[object, ...], Values] = field(default_factory=dict)
+    _names: dict[tuple[object, ...], str] = field(default_factory=dict)
     _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
     """Leaves (and their fields' factors) are computed once, by one thread."""
 
@@ -368,7 +382,7 @@ class Compiler:
         return [out[f"__x{i}"].to_numpy() for i in range(len(conditions))]
 
     def mask(
-        self, condition: Condition, rows: np.ndarray | None = None, key: object = None
+        self, condition: Condition, rows: Indices | None = None, key: object = None
     ) -> np.ndarray:
         """The condition on every row (or on `rows`, which `key` names for reuse), with
         numpy."""
@@ -405,7 +419,7 @@ class Compiler:
         return self._leaves[key]
 
 
-def _leaf_key(node: Leaf | NoEvent) -> tuple:
+def _leaf_key(node: Leaf | NoEvent) -> tuple[object, ...]:
     if isinstance(node, NoEvent):
         return ("no_event", id(node))
     return ("leaf", node.field, node.op, _key(node.operand), node.case_sensitive)

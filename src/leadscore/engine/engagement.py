@@ -13,11 +13,12 @@ from __future__ import annotations
 import threading
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
+from typing import TypeAlias, cast
 
 import numpy as np
 import polars as pl
 
-from leadscore.core.conditions import NoEvent
+from leadscore.core.conditions import Condition, NoEvent
 from leadscore.core.model import EngagementRule, Model
 from leadscore.engine import sums
 from leadscore.engine.compile import Compiler
@@ -26,6 +27,9 @@ from leadscore.engine.windows import count_windows
 
 _EXACT_AGE = 2**53
 """Ages beyond this (µs) are not exact as doubles: Python computes their decay."""
+
+Slice: TypeAlias = tuple[np.ndarray, np.ndarray, np.ndarray]
+"""(kept-row indices, lead, time) of the events of some types."""
 
 
 @dataclass
@@ -47,7 +51,8 @@ class EventTable:
     kept, in order)."""
     ordered: set[str] = field(default_factory=set)
     """Types whose occurrences some rule needs in time order (decay sums, windows, once)."""
-    _slices: dict = field(default_factory=dict, repr=False)
+    _slices: dict[object, Slice | np.ndarray] = field(default_factory=dict, repr=False)
+    """A Slice per type code or tuple of codes; frame rows per ("rows", codes)."""
     _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
     """Rules may run on several threads; slices are built once, under this lock."""
 
@@ -56,13 +61,13 @@ class EventTable:
         sort by type)."""
         return np.flatnonzero(self.kind == code)
 
-    def _slice(self, code: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _slice(self, code: int) -> Slice:
         """(kept-row indices, lead, time) of one type; sorted by (lead, time) when a rule
         needs the order and the input was not already in it."""
         with self._lock:
             return self._slice_locked(code)
 
-    def _slice_locked(self, code: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _slice_locked(self, code: int) -> Slice:
         if code not in self._slices:
             index = self._type_rows(code)
             leads, times = self.lead[index], self.time[index]
@@ -72,12 +77,12 @@ class EventTable:
                 again = frame.select(order).to_series().to_numpy()
                 index, leads, times = index[again], leads[again], times[again]
             self._slices[code] = (index, leads, times)
-        return self._slices[code]
+        return cast(Slice, self._slices[code])
 
     def codes(self, types: tuple[str, ...]) -> tuple[int, ...]:
         return tuple(sorted({self.types.index(t) for t in types}))
 
-    def of_types(self, types: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def of_types(self, types: tuple[str, ...]) -> Slice:
         """(kept-row indices, lead, time) of the events of these types; sorted by (lead,
         time) when a rule needs the order of one of them."""
         codes = self.codes(types)
@@ -86,7 +91,7 @@ class EventTable:
         with self._lock:
             return self._merged(codes, types)
 
-    def _merged(self, codes, types) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _merged(self, codes: tuple[int, ...], types: tuple[str, ...]) -> Slice:
         if codes not in self._slices:
             parts = [self._slice(code) for code in codes]
             index, leads, times = (np.concatenate(p) for p in zip(*parts, strict=True))
@@ -94,9 +99,9 @@ class EventTable:
                 again = np.lexsort((times, leads))
                 index, leads, times = index[again], leads[again], times[again]
             self._slices[codes] = (index, leads, times)
-        return self._slices[codes]
+        return cast(Slice, self._slices[codes])
 
-    def where(self, condition, types: tuple[str, ...] | None = None) -> np.ndarray:
+    def where(self, condition: Condition, types: tuple[str, ...] | None = None) -> np.ndarray:
         """A `where` condition on the kept events of these types (all kept events for None),
         in `of_types` order."""
         if types is None:
@@ -108,12 +113,15 @@ class EventTable:
 
     def _rows(self, codes: tuple[int, ...], index: np.ndarray) -> np.ndarray:
         key = ("rows", codes)
+        assert self.rows is not None  # asked only when rows were renumbered (see `where`)
         with self._lock:
             if key not in self._slices:
                 self._slices[key] = self.rows[index]
-            return self._slices[key]
+            return cast(np.ndarray, self._slices[key])
 
-    def any_recent(self, types: tuple[str, ...] | None, where, start: int) -> np.ndarray:
+    def any_recent(
+        self, types: tuple[str, ...] | None, where: Condition | None, start: int
+    ) -> np.ndarray:
         """Per lead: has an event (of these types, satisfying `where`) in (start, as_of]."""
         seen = np.zeros(self.n_leads, dtype=bool)
         if types is None:

@@ -8,6 +8,8 @@ so that every writer and the `top` command show exactly what they show for the r
 
 from __future__ import annotations
 
+from typing import Any, TypeAlias, TypedDict, cast
+
 import numpy as np
 import polars as pl
 
@@ -32,6 +34,24 @@ LINE = pl.Struct(
 )
 
 
+CutParts: TypeAlias = list[tuple[np.ndarray, str]]
+"""A rule's `cut_by` as (per-lead mask, label) pairs, in the reference's order."""
+
+
+class Line(TypedDict):
+    """One candidate line of the explanation: a LINE field each, a value or one per lead."""
+
+    kind: str
+    id: str
+    section: str | None
+    group: str | None
+    occurrences: np.ndarray | int
+    raw: np.ndarray
+    capped: np.ndarray
+    cut_by: CutParts | None
+    score: np.ndarray
+
+
 def _against(cut: np.ndarray, contribution: np.ndarray) -> np.ndarray:
     return ((cut < 0) & (contribution > 0)) | ((contribution < 0) & (cut > 0))
 
@@ -45,17 +65,18 @@ def explanation_column(
     blend: tuple[float, np.ndarray, np.ndarray] | None = None,
 ) -> pl.Series:
     n = len(total)
-    lines: list[tuple[np.ndarray, dict]] = []
+    lines: list[tuple[np.ndarray, Line]] = []
     for name, section, outcome in (
         ("fit", model.fit, fit),
         ("engagement", model.engagement, engagement),
     ):
-        factor = scale(model, section)
+        factor: float | np.ndarray = scale(model, section)
         if blend is not None:
             factor = np.where(blend[1], factor * (1.0 - blend[0]), factor)
         cuts = {
             g: (after - before, after != before) for g, (before, after) in outcome.groups.items()
         }
+        assert outcome.points is not None and outcome.summed is not None  # kernel._section
         section_cut = outcome.points - outcome.summed
         for rule, capped in zip(outcome.rules, outcome.capped, strict=True):
             rule_cut = capped != rule.raw
@@ -96,6 +117,7 @@ def explanation_column(
             )
         )
     if blend is not None:
+        assert model.predictive is not None  # a blend comes from the predictive section
         weight, blended, p = blend
         lines.append(
             (
@@ -119,7 +141,14 @@ def explanation_column(
     return _assemble(n, lines)
 
 
-def _cap(line_id, section, group, raw, capped, score) -> dict:
+def _cap(
+    line_id: str,
+    section: str | None,
+    group: str | None,
+    raw: np.ndarray,
+    capped: np.ndarray,
+    score: np.ndarray,
+) -> Line:
     return {
         "kind": "cap",
         "id": line_id,
@@ -133,16 +162,23 @@ def _cap(line_id, section, group, raw, capped, score) -> dict:
     }
 
 
-def _cut_lists(n, rule_cut, group, group_cut, section, section_cut) -> list:
+def _cut_lists(
+    n: int,
+    rule_cut: np.ndarray,
+    group: str | None,
+    group_cut: np.ndarray | None,
+    section: str,
+    section_cut: np.ndarray,
+) -> CutParts:
     """`cut_by` of one rule as (mask, label) pairs, in the reference's order."""
-    parts = [(rule_cut, "rule")]
+    parts: CutParts = [(rule_cut, "rule")]
     if group_cut is not None:
         parts.append((group_cut, f"group:{group}"))
     parts.append((section_cut, section))
     return parts
 
 
-def _assemble(n: int, lines: list[tuple[np.ndarray, dict]]) -> pl.Series:
+def _assemble(n: int, lines: list[tuple[np.ndarray, Line]]) -> pl.Series:
     """One list of line structs per lead: every candidate line is a struct column, nulled
     where absent, and the lists drop the nulls (one frame, one select)."""
     if not lines:
@@ -156,7 +192,7 @@ def _assemble(n: int, lines: list[tuple[np.ndarray, dict]]) -> pl.Series:
         for key, value in line.items():
             dtype = schema[key]
             if key == "cut_by":
-                fields.append(_cut_expr(i, value, data).alias(key))
+                fields.append(_cut_expr(i, cast("CutParts | None", value), data).alias(key))
             elif isinstance(value, np.ndarray):
                 data[f"{key}{i}"] = value
                 fields.append(pl.col(f"{key}{i}").cast(dtype).alias(key))
@@ -171,7 +207,7 @@ def _assemble(n: int, lines: list[tuple[np.ndarray, dict]]) -> pl.Series:
     )
 
 
-def _cut_expr(i: int, parts, data: dict) -> pl.Expr:
+def _cut_expr(i: int, parts: CutParts | None, data: dict[str, np.ndarray]) -> pl.Expr:
     if parts is None:
         return pl.lit(None, dtype=pl.List(pl.String))
     items = []
@@ -186,7 +222,7 @@ def to_results(frame: pl.DataFrame) -> list[ScoreResult]:
     explained = "explanation" in frame.columns
     out = []
     for row in frame.iter_rows(named=True):
-        contributions = ()
+        contributions: tuple[Contribution, ...] = ()
         if explained:
             contributions = tuple(_contribution(line) for line in row["explanation"])
         out.append(
@@ -200,7 +236,7 @@ def to_results(frame: pl.DataFrame) -> list[ScoreResult]:
     return out
 
 
-def _contribution(line: dict) -> Contribution:
+def _contribution(line: dict[str, Any]) -> Contribution:
     return Contribution(
         kind=line["kind"],
         id=line["id"],

@@ -7,6 +7,8 @@ conversions share one definition of "what scoring reads".
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import polars as pl
 
@@ -214,7 +216,7 @@ def event_times(s: pl.Series) -> np.ndarray:
 # --- field lookups ------------------------------------------------------------------------
 
 
-def lead_lookup(frame: pl.DataFrame, ids: pl.Series):
+def lead_lookup(frame: pl.DataFrame, ids: pl.Series) -> Callable[[str], Field]:
     """Fields of leads (records.Lead.get): id, the normalised e-mail and the fields derived
     from it, then the attribute columns; a missing one is null."""
     n = len(ids)
@@ -263,7 +265,7 @@ def lead_lookup(frame: pl.DataFrame, ids: pl.Series):
     return lookup
 
 
-def event_lookup(frame: pl.DataFrame):
+def event_lookup(frame: pl.DataFrame) -> Callable[[str], Field]:
     n = frame.height
     cache: dict[str, Field] = {}
 
@@ -298,7 +300,7 @@ def event_lookup(frame: pl.DataFrame):
     return lookup
 
 
-def _walk(column, prop: str, n: int) -> Field:
+def _walk(column: Callable[[str], pl.Series | None], prop: str, n: int) -> Field:
     """A dotted name that is no column walks nested structs (records.property_value)."""
     parts = prop.split(".")
     if len(parts) < 2:

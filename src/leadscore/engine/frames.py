@@ -174,7 +174,7 @@ def _read(
     return frame
 
 
-def _parquet(path, gz: bool, columns: set[str] | None) -> pl.DataFrame | None:
+def _parquet(path: str | Path, gz: bool, columns: set[str] | None) -> pl.DataFrame | None:
     source = io.BytesIO(_bytes(path, gz)) if gz else str(path)
     schema = pq.read_schema(source)
     if isinstance(source, io.BytesIO):
@@ -195,7 +195,7 @@ def _parquet(path, gz: bool, columns: set[str] | None) -> pl.DataFrame | None:
     return lazy.collect()
 
 
-def _csv(path, gz: bool, columns: set[str] | None) -> pl.DataFrame | None:
+def _csv(path: str | Path, gz: bool, columns: set[str] | None) -> pl.DataFrame | None:
     """A CSV without quotes, CRs or NULs, where a row is a line: cut each line at its commas."""
     data = _bytes(path, gz)
     if data.startswith(b"\xef\xbb\xbf"):
@@ -229,7 +229,7 @@ def _csv(path, gz: bool, columns: set[str] | None) -> pl.DataFrame | None:
     )
 
 
-def _bytes(path, gz: bool) -> bytes:
+def _bytes(path: str | Path, gz: bool) -> bytes:
     if not gz:
         return Path(path).read_bytes()
     with gzip.open(path, "rb") as handle:

@@ -90,6 +90,7 @@ def score_frame(
         rules = engagement_rules(model, tables[0], pool)
         fit = fitting.result()
     engagement = _section(model, model.engagement, rules, n)
+    assert fit.points is not None and engagement.points is not None  # _section sets them
     fit_value, engagement_value, total, unclamped = combine(model, fit.points, engagement.points)
     blend = _blend(model, probabilities, n)
     if blend is not None:
@@ -164,12 +165,17 @@ def _section(model: Model, section: Section, rules: list[RuleResult], n: int) ->
     return result
 
 
-def combine(model: Model, fit_points: np.ndarray, engagement_points: np.ndarray):
+def combine(
+    model: Model, fit_points: np.ndarray, engagement_points: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(fit, engagement, total, unclamped) as evaluate.combine and score_lead give them."""
     if model.combine == "sum":
         total = fit_points + engagement_points
         unclamped = total + 0.0
         return fit_points, engagement_points, unclamped, unclamped
+    # Weighted: both sections have a weight and a max (core.model.cross_field_errors).
+    assert model.fit.max is not None and model.engagement.max is not None
+    assert model.fit.weight is not None and model.engagement.weight is not None
     fit = 100.0 * fit_points / model.fit.max
     engagement = 100.0 * engagement_points / model.engagement.max
     total = model.fit.weight * fit + model.engagement.weight * engagement
@@ -177,7 +183,9 @@ def combine(model: Model, fit_points: np.ndarray, engagement_points: np.ndarray)
     return fit, engagement, clamp(unclamped, 0.0, 100.0), unclamped
 
 
-def _blend(model: Model, probabilities: np.ndarray | None, n: int):
+def _blend(
+    model: Model, probabilities: np.ndarray | None, n: int
+) -> tuple[float, np.ndarray, np.ndarray] | None:
     """(weight, which leads are blended, their probabilities) or None (`Model.blend`)."""
     if model.blend is None or probabilities is None:
         return None

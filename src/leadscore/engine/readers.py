@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -57,7 +57,8 @@ def detect_format(path: str | Path) -> tuple[str, bool]:
 @dataclass(frozen=True, slots=True)
 class Row:
     where: str
-    values: dict
+    values: dict[str, Any]
+    """The record as decoded: CSV text (None when empty), JSON values or Parquet values."""
 
 
 def read_rows(path: str | Path, required: Iterable[str] = ()) -> Iterator[Row]:
@@ -73,13 +74,13 @@ def read_rows(path: str | Path, required: Iterable[str] = ()) -> Iterator[Row]:
         yield from _parquet_rows(path, gz, tuple(required))
 
 
-def _open_text(path, gz: bool) -> IO[str]:
+def _open_text(path: str | Path, gz: bool) -> IO[str]:
     if gz:
         return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8-sig", newline="")
     return open(path, encoding="utf-8-sig", newline="")  # noqa: SIM115
 
 
-def _csv_rows(path, gz: bool, required: tuple[str, ...]) -> Iterator[Row]:
+def _csv_rows(path: str | Path, gz: bool, required: tuple[str, ...]) -> Iterator[Row]:
     try:
         with _open_text(path, gz) as handle:
             reader = csv.reader(handle, strict=True)
@@ -107,7 +108,7 @@ def _csv_rows(path, gz: bool, required: tuple[str, ...]) -> Iterator[Row]:
         raise InputError(path, None, f"cannot be read: {exc}") from None
 
 
-def _check_header(path, header: list[str], required: tuple[str, ...]) -> None:
+def _check_header(path: str | Path, header: list[str], required: tuple[str, ...]) -> None:
     seen = set()
     for name in header:
         if name in seen:
@@ -118,7 +119,7 @@ def _check_header(path, header: list[str], required: tuple[str, ...]) -> None:
             raise InputError(path, "line 1", f"missing required column {name!r}")
 
 
-def _jsonl_rows(path, gz: bool) -> Iterator[Row]:
+def _jsonl_rows(path: str | Path, gz: bool) -> Iterator[Row]:
     try:
         with _open_text(path, gz) as handle:
             for number, line in enumerate(handle, start=1):
@@ -136,7 +137,7 @@ def _jsonl_rows(path, gz: bool) -> Iterator[Row]:
         raise InputError(path, None, f"cannot be read: {exc}") from None
 
 
-def _parquet_rows(path, gz: bool, required: tuple[str, ...]) -> Iterator[Row]:
+def _parquet_rows(path: str | Path, gz: bool, required: tuple[str, ...]) -> Iterator[Row]:
     try:
         if gz:
             with gzip.open(path, "rb") as handle:
@@ -156,11 +157,12 @@ def _parquet_rows(path, gz: bool, required: tuple[str, ...]) -> Iterator[Row]:
             yield Row(f"row {number}", dict(zip(names, values, strict=True)))
 
 
-def _column_values(column: pa.Array) -> list:
+def _column_values(column: pa.Array) -> list[object]:
     """Python values of a column; timestamps as aware/naive datetimes at µs precision."""
     if pa.types.is_timestamp(column.type) and column.type.unit == "ns":
         column = column.cast(pa.timestamp("us", column.type.tz), safe=False)
-    return column.to_pylist()
+    values: list[object] = column.to_pylist()  # pyarrow is untyped
+    return values
 
 
 # --- leads and events --------------------------------------------------------------------
@@ -193,7 +195,7 @@ def read_leads(path: str | Path, on_bad_row: OnBadRow | None = None) -> list[Lea
     return leads
 
 
-def _lead(path, row: Row) -> Lead:
+def _lead(path: str | Path, row: Row) -> Lead:
     values = dict(row.values)
     if "id" not in values:
         raise InputError(path, row.where, "no id")
@@ -235,7 +237,7 @@ def read_events(
     return by_lead
 
 
-def _event(path, row: Row) -> tuple[str | None, Event]:
+def _event(path: str | Path, row: Row) -> tuple[str | None, Event]:
     values = dict(row.values)
     for column in EVENT_REQUIRED:
         if column not in values:
@@ -262,7 +264,7 @@ def _event(path, row: Row) -> tuple[str | None, Event]:
     return lead_id, Event(event_type, occurred_at, properties, source, event_id)
 
 
-def _moment(path, where: str, value: object) -> int:
+def _moment(path: str | Path, where: str, value: object) -> int:
     if isinstance(value, datetime | date):
         return to_micros(value)
     if value is None:

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
+from typing import cast
 
 import polars as pl
 
 from leadscore.core.records import EVENT_COLUMNS, Event, Lead, property_value
+from leadscore.engine.columns import Dtype
 from leadscore.engine.fields import event_times, text_ids
 
 INT64 = (-(2**63), 2**63 - 1)
@@ -24,19 +26,24 @@ SHADOWED = ("id", "email", "email_domain", "email_is_free")
 def typed_series(name: str, values: Sequence[object]) -> pl.Series:
     """A column of Python values: native when they share one plain type, else Object."""
     kinds = {type(value) for value in values if value is not None}
-    dtype: pl.DataType | None = None
+    dtype: Dtype | None = None
     if not kinds or kinds == {str}:
         dtype = pl.String
     elif kinds == {bool}:
         dtype = pl.Boolean
     elif kinds == {int}:
-        if all(INT64[0] <= value <= INT64[1] for value in values if value is not None):
+        ints = cast("Sequence[int | None]", values)  # every value is an int or None
+        if all(INT64[0] <= value <= INT64[1] for value in ints if value is not None):
             dtype = pl.Int64
     elif kinds == {float}:
         dtype = pl.Float64
     elif kinds == {date}:
         dtype = pl.Date
-    elif kinds == {datetime} and all(v.tzinfo is None for v in values if v is not None):
+    elif kinds == {datetime} and all(
+        v.tzinfo is None
+        for v in cast("Sequence[datetime | None]", values)  # datetimes or None
+        if v is not None
+    ):
         dtype = pl.Datetime("us")
     if dtype is not None:
         try:

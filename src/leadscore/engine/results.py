@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from functools import cached_property
+from typing import overload
 
 import numpy as np
 import polars as pl
@@ -47,7 +48,11 @@ class FrameResults(Sequence[ScoreResult]):
     def __len__(self) -> int:
         return self.frame.height
 
-    def __getitem__(self, index):  # type: ignore[override]
+    @overload
+    def __getitem__(self, index: int) -> ScoreResult: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[ScoreResult]: ...
+    def __getitem__(self, index: int | slice) -> ScoreResult | list[ScoreResult]:
         return self._results[index]
 
     def __iter__(self) -> Iterator[ScoreResult]:

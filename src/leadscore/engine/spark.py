@@ -18,13 +18,14 @@ import polars as pl
 import pyarrow as pa
 
 from leadscore.core.model import Model
+from leadscore.engine.columns import Dtype
 from leadscore.engine.explain import LINE
 from leadscore.engine.fields import event_columns, lead_columns
 from leadscore.engine.kernel import score_frame
 from leadscore.engine.schema import SCORE_DDL, SCORE_SCHEMA
 
 if TYPE_CHECKING:
-    from pyspark.sql import DataFrame, SparkSession
+    from pyspark.sql import Column, DataFrame, SparkSession
 
 ROW = "__leadscore_row"
 BUCKET = "__leadscore_bucket"
@@ -108,7 +109,7 @@ def score_spark(
     return scored.orderBy(ROW).drop(ROW)
 
 
-def _col(name: str):
+def _col(name: str) -> Column:
     from pyspark.sql import functions as F
 
     return F.col("`" + name.replace("`", "``") + "`")
@@ -134,8 +135,8 @@ def score_bucket(
     return out.to_arrow().cast(_arrow_schema(explain))
 
 
-def _schema(explain: bool) -> dict:
-    schema: dict = dict(SCORE_SCHEMA)
+def _schema(explain: bool) -> dict[str, Dtype]:
+    schema: dict[str, Dtype] = dict(SCORE_SCHEMA)
     if explain:
         schema |= {
             "fit_points": pl.Float64,

@@ -8,6 +8,8 @@ compensated (Neumaier); which one runs is detected once, here, and mirrored exac
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import numpy as np
 
 COMPENSATED = sum([1e100, 1.0, -1e100]) == 1.0
@@ -17,7 +19,7 @@ LONG_GROUP = 2048
 """Groups longer than this are summed by the builtin itself (few; saves many tiny passes)."""
 
 
-def python_sum(values) -> float:
+def python_sum(values: Iterable[float]) -> float:
     """Python's own `sum()` of a sequence of floats."""
     return sum(values)
 

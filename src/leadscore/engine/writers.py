@@ -125,6 +125,7 @@ def write_fast(results: object, out: str | Path | None, explain: bool) -> bool:
     if kind == "jsonl":
         return False
     if kind == "parquet":
+        assert out is not None  # standard output is written as CSV (above)
         table = frame.select(SCORE_NAMES).to_arrow().cast(SCORE_ARROW)
         with atomic(out) as tmp:
             if gz:

@@ -13,10 +13,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import polars as pl
 
 from leadscore.core.evaluate import clamp, combine, score_lead
+from leadscore.core.explain import ScoreResult
 from leadscore.core.loader import load_model_text
 from leadscore.core.model import Model
 from leadscore.core.timestamps import parse_timestamp
@@ -38,9 +40,9 @@ engagement: {weight: 0.5, max: 100}
 class Case:
     name: str
     model: str
-    leads: Sequence[dict]
+    leads: Sequence[dict[str, Any]]
     expected: dict[str, Row]
-    events: Sequence[dict] = ()
+    events: Sequence[dict[str, Any]] = ()
     as_of: str = AS_OF
     why: str = ""
 
@@ -411,7 +413,7 @@ def check_engine(score: Engine, cases: Sequence[Case] = CASES) -> None:
 MIDPOINT_NOISE = 1e-9
 
 
-def unrounded(model: Model, result) -> tuple[float, float, float]:
+def unrounded(model: Model, result: ScoreResult) -> tuple[float, float, float]:
     """(score, fit, engagement) of a reference result before rounding."""
     fit, engagement, total = combine(model, result.fit_points, result.engagement_points)
     if model.combine == "weighted":
@@ -425,7 +427,12 @@ def near_midpoint(value: float) -> bool:
     return abs(scaled - (int(scaled) + 0.5)) <= MIDPOINT_NOISE * 100.0
 
 
-def assert_same_as_reference(model: Model, reference, row: dict, explanation=None) -> None:
+def assert_same_as_reference(
+    model: Model,
+    reference: ScoreResult,
+    row: dict[str, Any],
+    explanation: Sequence[dict[str, Any]] | None = None,
+) -> None:
     """An engine's output row equals the reference result: values after rounding (0.01 apart
     only near a midpoint), grade, tier and stage exactly, and — when given — the explanation
     lines with numbers within 1e-9."""

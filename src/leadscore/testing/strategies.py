@@ -6,11 +6,20 @@ every faster engine to it. Requires the `test` extra (hypothesis).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import cache
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from hypothesis import strategies as st
 
 from leadscore.core.records import Event, Lead
+
+if TYPE_CHECKING:
+    import polars as pl
+
+Data: TypeAlias = dict[str, Any]
+"""Model data as YAML gives it: a model, a rule or a condition."""
+Strategy: TypeAlias = st.SearchStrategy[Data]
 
 DAY = 86_400_000_000
 AS_OF = 1_767_225_600_000_000  # 2026-01-01T00:00:00Z
@@ -26,7 +35,7 @@ durations = st.sampled_from(DURATIONS)
 
 
 @cache
-def _leaf_on_lead():
+def _leaf_on_lead() -> Strategy:
     return st.one_of(
         st.builds(
             lambda v, cs: {"field": "industry", "equals": v, "case_sensitive": cs},
@@ -78,7 +87,7 @@ def _leaf_on_lead():
 
 
 @cache
-def lead_conditions(depth: int = 2):
+def lead_conditions(depth: int = 2) -> Strategy:
     return st.recursive(
         _leaf_on_lead(),
         lambda inner: st.one_of(
@@ -91,7 +100,7 @@ def lead_conditions(depth: int = 2):
 
 
 @cache
-def event_conditions():
+def event_conditions() -> Strategy:
     return st.one_of(
         st.builds(
             lambda v: {"field": "url", "starts_with": v}, st.sampled_from(["/pricing", "/c", "/"])
@@ -110,8 +119,8 @@ def event_conditions():
 
 
 @st.composite
-def engagement_rules(draw, rule_id: str, groups: list[str]):
-    rule: dict = {"id": rule_id, "points": draw(points)}
+def engagement_rules(draw: st.DrawFn, rule_id: str, groups: list[str]) -> Data:
+    rule: Data = {"id": rule_id, "points": draw(points)}
     if draw(st.integers(0, 6)) == 0:
         rule["inactive_for"] = draw(durations)
         if draw(st.booleans()):
@@ -135,17 +144,18 @@ def engagement_rules(draw, rule_id: str, groups: list[str]):
         rule["min"] = draw(st.sampled_from([-20, -5, 0]))
         if "max" in rule and rule["max"] < rule["min"]:
             del rule["max"]
-    if groups and draw(st.booleans()):
+    # bool(): in `x and draw(...)`, mypy would take the type of x for the draw's.
+    if groups and bool(draw(st.booleans())):
         rule["group"] = draw(st.sampled_from(groups))
     return rule
 
 
 @st.composite
-def group_specs(draw, prefix: str):
+def group_specs(draw: st.DrawFn, prefix: str) -> dict[str, dict[str, float]]:
     names = draw(st.lists(st.sampled_from(["a", "b", "c"]), max_size=2, unique=True))
     groups = {}
     for name in names:
-        spec = {}
+        spec: dict[str, float] = {}
         if draw(st.booleans()):
             spec["max"] = draw(st.sampled_from([5, 15, 30]))
         if draw(st.integers(0, 2)) == 0:
@@ -157,7 +167,7 @@ def group_specs(draw, prefix: str):
 
 
 @st.composite
-def models(draw):
+def models(draw: st.DrawFn) -> Data:
     """A random valid model as YAML-like data (a dict)."""
     combine = draw(st.sampled_from(["weighted", "sum"]))
     fit_groups = draw(group_specs("f"))
@@ -165,14 +175,14 @@ def models(draw):
     fit_rules = []
     for i in range(draw(st.integers(0, 5))):
         rule = {"id": f"f{i}", "when": draw(lead_conditions()), "points": draw(points)}
-        if fit_groups and draw(st.booleans()):
+        if fit_groups and bool(draw(st.booleans())):  # bool(): as in engagement_rules
             rule["group"] = draw(st.sampled_from(sorted(fit_groups)))
         fit_rules.append(rule)
     eng_rules = [
         draw(engagement_rules(f"e{i}", sorted(eng_groups))) for i in range(draw(st.integers(0, 6)))
     ]
-    fit: dict = {"groups": fit_groups, "rules": fit_rules}
-    engagement: dict = {"groups": eng_groups, "rules": eng_rules}
+    fit: Data = {"groups": fit_groups, "rules": fit_rules}
+    engagement: Data = {"groups": eng_groups, "rules": eng_rules}
     if combine == "weighted":
         weight = draw(st.sampled_from([0.0, 0.25, 0.4, 0.5, 1.0]))
         fit.update(weight=weight, max=draw(st.sampled_from([10, 50, 100])))
@@ -204,7 +214,7 @@ def models(draw):
 
 
 @st.composite
-def leads(draw, lead_id: str = "L1"):
+def leads(draw: st.DrawFn, lead_id: str = "L1") -> Lead:
     email = draw(st.sampled_from(["jo@acme.com", "x@gmail.com", "bad", None, " A@B.io "]))
     attributes = {
         "industry": draw(st.sampled_from(INDUSTRIES)),
@@ -216,7 +226,7 @@ def leads(draw, lead_id: str = "L1"):
 
 
 @st.composite
-def events(draw, max_size: int = 25):
+def events(draw: st.DrawFn, max_size: int = 25) -> list[Event]:
     """Events around AS_OF (some after it), with exact ties and boundary ages."""
     offsets = st.one_of(
         st.integers(-3 * DAY, 200 * DAY),
@@ -252,7 +262,7 @@ TEXTS = (
     "TRUE", "false", "2025-12-20", "2025-06-01T10:00:00Z", "2025-12-31 23:59:59.5+01:00",
     "٢٠٢٥-١٢-٢٠", "2024-02-30", "nan", "inf", "K", "ſ",
 )  # fmt: skip
-ODD_VALUES = (
+ODD_VALUES: tuple[object, ...] = (
     None, 0, 7, 250, -3, 12000, 2**60, 0.5, 250.0, 1e3, float("nan"), float("inf"), -0.0,
     True, False, ["a", "b"], [], {"k": 1},
 )  # fmt: skip
@@ -271,7 +281,7 @@ scalars = st.one_of(
 )
 
 
-def _leaf(field_names):
+def _leaf(field_names: Sequence[str]) -> Strategy:
     field = st.sampled_from(field_names)
     cs = st.booleans()
     return st.one_of(
@@ -312,7 +322,7 @@ def _leaf(field_names):
     )  # fmt: skip
 
 
-def _tree(leaf, extra=()):
+def _tree(leaf: Strategy, extra: tuple[Strategy, ...] = ()) -> Strategy:
     base = st.one_of(leaf, *extra) if extra else leaf
     return st.recursive(
         base,
@@ -326,18 +336,18 @@ def _tree(leaf, extra=()):
 
 
 @cache
-def wide_lead_conditions():
+def wide_lead_conditions() -> Strategy:
     names = (*FIELDS, "email", "email_domain", "email_is_free", "id", "missing")
     return _tree(_leaf(names))
 
 
 @cache
-def wide_event_conditions():
+def wide_event_conditions() -> Strategy:
     return _tree(_leaf(EVENT_FIELDS))
 
 
 @cache
-def no_event_conditions():
+def no_event_conditions() -> Strategy:
     return st.builds(
         lambda types, d, where: {"no_event": types, "within": d, **where},
         st.one_of(st.sampled_from(EVENT_TYPES), st.lists(st.sampled_from(EVENT_TYPES), min_size=1,
@@ -348,14 +358,14 @@ def no_event_conditions():
 
 
 @cache
-def wide_stage_conditions():
+def wide_stage_conditions() -> Strategy:
     """Lead conditions with `no_event` (and its `where`) at any depth."""
     return _tree(_leaf((*FIELDS, "email", "email_domain", "email_is_free", "id", "missing")),
                  (no_event_conditions(),))  # fmt: skip
 
 
 @st.composite
-def wide_engagement_rules(draw, rule_id: str, groups: list[str]):
+def wide_engagement_rules(draw: st.DrawFn, rule_id: str, groups: list[str]) -> Data:
     rule = draw(engagement_rules(rule_id, groups))
     rule["points"] = draw(wide_points)
     if "where" in rule and draw(st.booleans()):
@@ -364,7 +374,7 @@ def wide_engagement_rules(draw, rule_id: str, groups: list[str]):
 
 
 @st.composite
-def wide_models(draw):
+def wide_models(draw: st.DrawFn) -> Data:
     """Like `models()`, with every operator, odd points and weights, and `no_event` at any
     depth of the stage conditions."""
     combine = draw(st.sampled_from(["weighted", "sum"]))
@@ -373,15 +383,15 @@ def wide_models(draw):
     fit_rules = []
     for i in range(draw(st.integers(0, 5))):
         rule = {"id": f"f{i}", "when": draw(wide_lead_conditions()), "points": draw(wide_points)}
-        if fit_groups and draw(st.booleans()):
+        if fit_groups and bool(draw(st.booleans())):  # bool(): as in engagement_rules
             rule["group"] = draw(st.sampled_from(sorted(fit_groups)))
         fit_rules.append(rule)
     eng_rules = [
         draw(wide_engagement_rules(f"e{i}", sorted(eng_groups)))
         for i in range(draw(st.integers(0, 7)))
     ]
-    fit: dict = {"groups": fit_groups, "rules": fit_rules}
-    engagement: dict = {"groups": eng_groups, "rules": eng_rules}
+    fit: Data = {"groups": fit_groups, "rules": fit_rules}
+    engagement: Data = {"groups": eng_groups, "rules": eng_rules}
     if combine == "weighted":
         weight = draw(st.sampled_from([0.0, 0.3, 0.4, 0.7, 1.0, 0.1]))
         fit.update(weight=weight, max=draw(st.sampled_from([10, 30, 50, 100, 7])))
@@ -416,7 +426,7 @@ def wide_models(draw):
 
 
 @st.composite
-def wide_leads(draw, lead_id: str = "L1"):
+def wide_leads(draw: st.DrawFn, lead_id: str = "L1") -> Lead:
     email = draw(
         st.sampled_from(
             ["jo@acme.com", "X@GMAIL.com ", "bad", None, " A@B.io ", "a@b@proton.me", "z@", ""]
@@ -430,7 +440,7 @@ def wide_leads(draw, lead_id: str = "L1"):
 
 
 @st.composite
-def wide_events(draw, max_size: int = 25):
+def wide_events(draw: st.DrawFn, max_size: int = 25) -> list[Event]:
     """Events with odd properties (numbers, booleans, nested objects) and repeated times."""
     offsets = st.one_of(
         st.integers(-2 * DAY, 120 * DAY),
@@ -458,7 +468,9 @@ def wide_events(draw, max_size: int = 25):
 
 
 @st.composite
-def scenarios(draw, wide: bool = False, max_leads: int = 6):
+def scenarios(
+    draw: st.DrawFn, wide: bool = False, max_leads: int = 6
+) -> tuple[Data, list[Lead], dict[str, list[Event]]]:
     """(model data, leads, {lead id: events}): several leads per example, with their events."""
     model = draw(wide_models() if wide else models())
     count = draw(st.integers(1, max_leads))
@@ -472,12 +484,13 @@ def scenarios(draw, wide: bool = False, max_leads: int = 6):
 # Frames with one native type per column, as Parquet gives them to the kernel.
 
 
-def _column(draw, name: str, n: int, kinds):
+def _column(draw: st.DrawFn, name: str, n: int, kinds: Sequence[str]) -> pl.Series:
     """A Polars column of `n` values of one type drawn from `kinds`."""
     import polars as pl
 
     kind = draw(st.sampled_from(kinds))
     maybe = st.one_of(st.none(), st.just(1))
+    values: list[object]
     if kind == "text":
         values = [draw(st.one_of(st.none(), texts)) for _ in range(n)]
         return pl.Series(name, values, dtype=pl.String)
@@ -504,7 +517,7 @@ def _column(draw, name: str, n: int, kinds):
 
 
 @st.composite
-def typed_frames(draw, max_leads: int = 6):
+def typed_frames(draw: st.DrawFn, max_leads: int = 6) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(leads, events) frames: native column types (text, integers, floats with NaN,
     booleans, dates, UTC and naive datetimes, categoricals), events of unknown leads, and
     `occurred_at` as a datetime, epoch µs or ISO text."""
