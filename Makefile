@@ -18,6 +18,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/lint-imports --no-cache
+	$(BIN)/mypy
 
 # Two workers, each test file on one worker (files share servers and Spark sessions).
 test: lint
