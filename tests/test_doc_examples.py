@@ -10,7 +10,8 @@ A block the tests cannot run says why in an HTML comment right above it
 the test with the document, the line and what it printed.
 
 What the harness rewrites, and only this: the server address `127.0.0.1:8000` becomes the
-test server's; `curl` fails on an HTTP error (`--fail-with-body`); `leadscore serve` runs in the background on a free port until the block ends;
+test server's; the key `leadscore init-demo` prints becomes `$KEY`, as a reader would
+copy it; `curl` fails on an HTTP error (`--fail-with-body`); `leadscore serve` runs in the background on a free port until the block ends;
 the placeholder PostgreSQL URL of docs/deploying-postgres.md becomes a scratch database;
 `make demo` does not reinstall the virtual environment (`-o .venv/.installed`) and runs from
 the repository, like every `make` and `.venv/bin/` command. docs/cli.md is generated from the
@@ -234,6 +235,8 @@ def run_console(block: Block, desk: Desk) -> None:
                     f"{block}: `{command.text}` printed\n{done.stdout}\n"
                     f"where the docs show\n" + "\n".join(command.expected)
                 )
+            if command.text.startswith("leadscore init-demo"):  # the reader copies its key
+                env["KEY"] = desk.env["KEY"] = done.stdout.strip().splitlines()[-1]
             if "DOCS_POSTGRES_URL" in env and command.text.startswith("export "):
                 env["LEADSCORE_DATABASE_URL"] = env["DOCS_POSTGRES_URL"]
     finally:

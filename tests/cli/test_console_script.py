@@ -48,3 +48,23 @@ def test_console_script_scores_and_exits_2_on_a_user_error(tmp_path: Path) -> No
     assert done.returncode == 2 and done.stdout == ""
     assert done.stderr.startswith("error: none.csv: no such file"), done.stderr
     assert "Traceback" not in done.stderr
+
+
+@pytest.mark.slow
+def test_a_closed_pipe_ends_the_command_quietly(tmp_path: Path) -> None:
+    """`leadscore score … --explain | head -1` prints its line and no error (issue 10)."""
+    script = shutil.which("leadscore", path=Path(sys.executable).parent)
+    assert script
+    rows = "".join(f"L{i},,software,{i}\n" for i in range(20_000))
+    (tmp_path / "leads.csv").write_text("id,email,industry,employees\n" + rows)
+    command = f"'{script}' score --model '{EXAMPLE}' --leads leads.csv --as-of 2026-01-01 --explain"
+    done = subprocess.run(
+        ["bash", "-c", f"set -o pipefail; {command} | head -1"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=120,
+    )
+    assert done.stdout.startswith('{"lead_id": "L0"') and done.stdout.count("\n") == 1
+    assert done.stderr == ""  # before: "error: None: Broken pipe" and exit 2
+    assert done.returncode in (0, 141)  # 141: ended by SIGPIPE, as `yes | head -1` is

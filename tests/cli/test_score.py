@@ -8,6 +8,8 @@ import csv
 import gzip
 import io
 import json
+import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -326,3 +328,17 @@ def test_schema_prints_json_schema() -> None:
     done = leadscore("schema")
     assert done.returncode == 0
     assert json.loads(done.stdout)["title"] == "Model"
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o077, 0o002])
+def test_output_files_get_the_users_umask(files: Path, umask: int) -> None:
+    """Scores and suggested models are written through a private temporary file; the result
+    has the permissions any other tool would give it (issue 10: it was always 0600)."""
+    previous = os.umask(umask)
+    try:
+        for name in ("scores.csv", "scores.parquet", "scores.jsonl"):
+            done = leadscore(*score_args(files, "--out", files / name))
+            assert done.returncode == 0, done.stderr
+            assert stat.S_IMODE((files / name).stat().st_mode) == 0o666 & ~umask, name
+    finally:
+        os.umask(previous)

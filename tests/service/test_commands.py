@@ -97,9 +97,21 @@ def test_init_demo_loads_data_and_prints_an_admin_key(run, database_url) -> None
         assert keys.authenticate(ctx, key).allows("admin")
         page = queries.list_leads(ctx, queries.LeadFilters(), limit=500)
     assert len(page["data"]) == 120 and all(lead["score"] is not None for lead in page["data"])
-    again = run("init-demo", "--model", EXAMPLE)
-    assert again.exit_code == 0 and "already set up" in again.stdout
-    assert again.stdout.strip().splitlines()[-1] != key
+    # Run again (make run twice): one demo key works at a time, the previous is revoked.
+    with open_ctx(database_url) as ctx:
+        keys.create_key(ctx, "ops", "read")  # not the demo's: left alone
+    for _ in range(2):
+        again = run("init-demo", "--model", EXAMPLE)
+        assert again.exit_code == 0 and "already set up" in again.stdout
+        new_key = again.stdout.strip().splitlines()[-1]
+        assert new_key != key and "revoked the previous demo admin key" in again.stdout
+        with open_ctx(database_url) as ctx:
+            assert keys.authenticate(ctx, key) is None
+            assert keys.authenticate(ctx, new_key).allows("admin")
+            active = [k["name"] for k in keys.list_keys(ctx) if not k["revoked"]]
+        assert len(active) == 2 and "ops" in active
+        assert next(a for a in active if a != "ops").startswith("demo-admin")
+        key = new_key
 
 
 def test_serve_runs_migrations_and_answers(database_url, tmp_path) -> None:

@@ -1,5 +1,5 @@
 """`python -m leadscore.cli ARGS`, the same as the `leadscore` console script."""
 
-from leadscore.cli.app import app
+from leadscore.cli.app import main
 
-app()
+main()

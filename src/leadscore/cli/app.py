@@ -7,6 +7,8 @@ the line or row and the reason, and exit with code 2; they never show a tracebac
 
 from __future__ import annotations
 
+import signal
+
 import typer
 
 from leadscore.cli import batch, demo, predictive, score, service, tuning
@@ -37,3 +39,14 @@ app.command("backtest")(tuning.backtest_command)
 app.add_typer(predictive.predictive_app, name="predictive")
 app.add_typer(service.apikey_app, name="apikey")
 app.add_typer(service.model_app, name="model")
+
+
+def main() -> None:
+    """The console script: `leadscore … | head` ends quietly, as Unix tools do.
+
+    Python turns a write to a closed pipe into BrokenPipeError; the default SIGPIPE action
+    ends the process silently instead (exit status 141 in a shell, no message). Set here, not
+    at import, so that tests running the app in-process keep Python's handling.
+    """
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    app()

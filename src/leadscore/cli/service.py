@@ -251,10 +251,11 @@ def init_demo(
     model: Annotated[Path, typer.Option(help="The model to activate.")] = DEMO_MODEL,
 ) -> None:
     """Set up a demo database: the example model, demo leads with events and outcomes, and
-    an admin API key (printed on the last line). An existing database only gets a new key."""
+    an admin API key (printed on the last line). Run again on a set-up database, it only
+    replaces the demo admin key: the previous one is revoked, so one demo key works at a time."""
     with service() as ctx:
         if scoring_models.list_versions(ctx) or count_leads(ctx):
-            typer.echo("the database is already set up; creating a new admin key")
+            typer.echo("the database is already set up; replacing the demo admin key")
         else:
             try:
                 text = model.read_text(encoding="utf-8")
@@ -268,16 +269,8 @@ def init_demo(
                     for kind in ("leads", "events", "outcomes"):
                         report = import_file(ctx, kind, paths[kind], progress=bar.update)
                         typer.echo(f"loaded {report.written:,} demo {kind}")
-        key = keys.create_key(ctx, _free_name(ctx, "demo-admin"), "admin", actor="init-demo")
+        key, revoked = keys.replace_key(ctx, "demo-admin", "admin", actor="init-demo")
+    if revoked:
+        typer.echo(f"revoked the previous demo admin key ({', '.join(revoked)})")
     typer.echo("admin API key (shown once):")
     typer.echo(key)
-
-
-def _free_name(ctx: Context, base: str) -> str:
-    taken = {k["name"] for k in keys.list_keys(ctx)}
-    if base not in taken:
-        return base
-    number = 2
-    while f"{base}-{number}" in taken:
-        number += 1
-    return f"{base}-{number}"

@@ -63,13 +63,22 @@ def write_scores(results: Iterable[ScoreResult], out: str | Path | None, explain
                 _write_csv(results, handle, explain)
 
 
+def current_umask() -> int:
+    """The process's umask (reading it means setting it; it is set straight back)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 @contextmanager
 def atomic(target: str | Path) -> Iterator[str]:
     """A temporary file beside `target` that replaces it only when the block succeeds, so
-    that a failed run leaves no partial file behind."""
+    that a failed run leaves no partial file behind. The file gets the permissions a plain
+    `open` would give it (0666 less the umask), not mkstemp's private 0600."""
     target = Path(target)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent or ".")
     os.close(fd)
+    os.chmod(tmp, 0o666 & ~current_umask())
     try:
         yield tmp
         os.replace(tmp, target)

@@ -9,9 +9,11 @@ again, so a revocation takes effect within that time on every process.
 from __future__ import annotations
 
 import hashlib
+import itertools
+import re
 import secrets
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from leadscore.core.timestamps import format_timestamp
@@ -53,6 +55,40 @@ def create_key(ctx: Context, name: str, scopes: str | Iterable[str], actor: str 
 
     ctx.db.transact(work)
     return key
+
+
+def replace_key(
+    ctx: Context, base: str, scopes: str | Iterable[str], actor: str = "cli"
+) -> tuple[str, list[str]]:
+    """Revoke every active key of the family `base` (named `base` or `base-N`) and create
+    one new key in it, in one transaction: (the new key, the names revoked). So a command
+    run again, such as `init-demo`, leaves exactly one working key behind."""
+    chosen = parse_scopes(scopes)
+    key = PREFIX + secrets.token_urlsafe(32)
+    now = ctx.now()
+    family = re.compile(rf"{re.escape(base)}(-\d+)?")
+
+    def work(conn: Connection) -> tuple[str, list[str]]:
+        rows = stored_keys.every(conn)
+        revoked = [r.name for r in rows if family.fullmatch(r.name) and not r.revoked]
+        for name in revoked:
+            stored_keys.revoke(conn, name, now)
+            audit.record(conn, now, actor, "apikey.revoke", name)
+        taken = {r.name for r in rows}
+        name = next(n for n in _names(base) if n not in taken)
+        stored_keys.add(conn, name, hash_key(key), ",".join(chosen), now)
+        audit.record(conn, now, actor, "apikey.create", name, scopes=chosen)
+        return name, revoked
+
+    name, revoked = ctx.db.transact(work)
+    ctx.key_cache.clear()
+    return key, revoked
+
+
+def _names(base: str) -> Iterator[str]:
+    """base, base-2, base-3, …"""
+    yield base
+    yield from (f"{base}-{n}" for n in itertools.count(2))
 
 
 def revoke_key(ctx: Context, name: str, actor: str = "cli") -> None:

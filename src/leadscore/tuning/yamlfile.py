@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import io
 import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -17,6 +16,7 @@ from ruamel.yaml import YAML
 
 from leadscore.core.model import Model
 from leadscore.engine.model_file import load_model_file
+from leadscore.engine.writers import atomic
 from leadscore.tuning.errors import TuningError
 from leadscore.tuning.points import GroupChange, RuleChange
 
@@ -106,13 +106,6 @@ def write_model(text: str, target: Path, source: Path) -> Model:
         raise TuningError(f"--out {target} is the input model; choose another file")
     if target.resolve() == source.resolve():
         raise TuningError(f"--out {target} is the input model; choose another file")
-    fd, temp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        model = load_model_file(temp)
-        os.replace(temp, target)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
-    return model
+    with atomic(target) as temp:
+        Path(temp).write_text(text, encoding="utf-8")
+        return load_model_file(temp)
