@@ -25,7 +25,7 @@ from pydantic import (
 )
 
 from leadscore.core.records import normalise_email
-from leadscore.core.timestamps import TimestampError, parse_timestamp, to_micros
+from leadscore.core.timestamps import EXAMPLE, TimestampError, parse_instant, to_micros
 
 MAX_BATCH_EVENTS = 10_000
 MAX_BATCH_LEADS = 1_000
@@ -36,18 +36,18 @@ def _timestamp(value: object) -> int:
         return to_micros(value)
     if isinstance(value, str):
         try:
-            return parse_timestamp(value)
+            return parse_instant(value)
         except TimestampError as exc:
             raise ValueError(str(exc)) from None
-    raise ValueError("must be an ISO 8601 timestamp such as 2026-01-31T09:30:00Z")
+    raise ValueError(f"must be an ISO 8601 timestamp (RFC 3339) such as {EXAMPLE}")
 
 
 Timestamp = Annotated[
     int,
     BeforeValidator(_timestamp),
-    WithJsonSchema({"type": "string", "format": "date-time", "examples": ["2026-01-31T09:30:00Z"]}),
+    WithJsonSchema({"type": "string", "format": "date-time", "examples": [EXAMPLE]}),
 ]
-"""ISO 8601 text in, epoch microseconds out."""
+"""RFC 3339 / ISO 8601 text in (core.timestamps.parse_instant), epoch microseconds out."""
 
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+")
 

@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from leadscore.api import schemas
 from leadscore.api.auth import Read, Write
 from leadscore.api.bodies import body_loc, json_body, one_or_batch, request_body
-from leadscore.core.timestamps import TimestampError, parse_timestamp
+from leadscore.core.timestamps import TimestampError, parse_instant
 from leadscore.service import predictions, queries
 from leadscore.service.errors import Invalid, Problem
 from leadscore.service.inputs import LeadBatch, LeadIn, OverrideIn
@@ -135,7 +135,7 @@ def get_score(
     lead_id: str,
     principal: Principal = Read,
     as_of: Annotated[
-        str | None, Query(description="ISO 8601; no zone means UTC; default now")
+        str | None, Query(description="RFC 3339 / ISO 8601; no zone means UTC; default now")
     ] = None,
 ) -> dict[str, Any]:
     """Rescored from the stored events up to `as_of`, with the model active then and the
@@ -145,7 +145,7 @@ def get_score(
         moment = ctx.now()
     else:
         try:
-            moment = parse_timestamp(as_of)
+            moment = parse_instant(as_of)
         except TimestampError as exc:
             raise Invalid([Problem(("query", "as_of"), str(exc))]) from None
     return queries.score_as_of(ctx, lead_id, moment)
