@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 
 from leadscore.api import schemas
 from leadscore.api.auth import Write
-from leadscore.api.bodies import body_loc, json_body, one_or_batch, request_body
+from leadscore.api.bodies import body_loc, one_or_batch, request_body
 from leadscore.service.events import ingest_events
 from leadscore.service.inputs import EventBatch, EventIn, OutcomeBatch, OutcomeIn
 from leadscore.service.outcomes import record_outcomes
@@ -38,7 +38,7 @@ router = APIRouter(tags=["ingest"])
 async def post_events(request: Request, principal: Principal = Write) -> JSONResponse:
     """Store the event(s) and rescore each lead in the same transaction. The response
     carries each lead's new score, its stage and the change. A batch is all or nothing."""
-    items, is_batch = one_or_batch(await json_body(request), EventIn, EventBatch, "events")
+    items, is_batch = await one_or_batch(request, EventIn, EventBatch, "events")
     loc_of = body_loc("events", is_batch)
     writer = getattr(request.app.state, "writer", None)
     if writer is not None and len(items) <= writer.max_events:  # commit with others waiting
@@ -69,7 +69,7 @@ async def post_events(request: Request, principal: Principal = Write) -> JSONRes
 async def post_outcomes(request: Request, principal: Principal = Write) -> dict[str, Any]:
     """One outcome or `{"outcomes": [...]}`; by default the lead moves to `customer` or
     `lost`. A repeated outcome (same lead, outcome and time) is stored once."""
-    items, is_batch = one_or_batch(await json_body(request), OutcomeIn, OutcomeBatch, "outcomes")
+    items, is_batch = await one_or_batch(request, OutcomeIn, OutcomeBatch, "outcomes")
     loc_of = body_loc("outcomes", is_batch)
     written = await run_in_threadpool(
         record_outcomes, request.app.state.ctx, items, principal.name, loc_of
