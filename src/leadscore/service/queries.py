@@ -52,6 +52,10 @@ class LeadFilters:
     source: list[str] | None = None
     min_score: float | None = None
     max_score: float | None = None
+    email: str | None = None
+    """An e-mail, normalised as on write: the lead with it, if any."""
+    external_id: tuple[str, str] | None = None
+    """(source, id): the lead with this external id, if any."""
 
 
 def _time(micros: int | None) -> str | None:
@@ -210,6 +214,7 @@ def list_leads(
     if cursor:  # "" is no cursor, as the schema allows it
         after = decode_cursor(cursor, f"leads:{sort}", SORTS[name])
     with ctx.db.read() as conn:
+        pks = _looked_up(conn, filters)
         rows = stored_leads.page(
             conn,
             equal={n: getattr(filters, n) for n in stored_leads.FILTERED},
@@ -219,6 +224,7 @@ def list_leads(
             descending=descending,
             after=after,
             limit=limit + 1,
+            pks=pks,
         )
         rows, next_cursor = _page(rows, limit, lambda r: (f"leads:{sort}", getattr(r, name), r.pk))
         chances = _page_probabilities(ctx, conn, rows)
@@ -226,6 +232,18 @@ def list_leads(
     for lead in data:
         lead["probability"] = chances.get(lead["id"])
     return {"data": data, "next_cursor": next_cursor}
+
+
+def _looked_up(conn: Connection, filters: LeadFilters) -> list[int] | None:
+    """The keys the lookups of `filters` allow (none: no lead matches them all), or None
+    without lookups. E-mails and external ids are unique: each names one lead at most."""
+    found: set[int] | None = None
+    if filters.email is not None:
+        found = set(stored_leads.pks_by_email(conn, [filters.email]).values())
+    if filters.external_id is not None:
+        by_external = set(stored_leads.pks_by_external(conn, [filters.external_id]).values())
+        found = by_external if found is None else found & by_external
+    return None if found is None else sorted(found)
 
 
 def _page_probabilities(ctx: Context, conn: Connection, rows: list[Row]) -> dict[str, float]:

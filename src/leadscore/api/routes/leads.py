@@ -15,7 +15,7 @@ from leadscore.api.params import OverrideId
 from leadscore.core.timestamps import TimestampError, parse_instant
 from leadscore.service import predictions, queries
 from leadscore.service.errors import Invalid, Problem
-from leadscore.service.inputs import LeadBatch, LeadIn, OverrideIn
+from leadscore.service.inputs import LeadBatch, LeadIn, OverrideIn, email_address
 from leadscore.service.leads import upsert_leads
 from leadscore.service.overrides import add_override, delete_override
 from leadscore.service.principals import Principal
@@ -75,7 +75,7 @@ Sort = Annotated[SortOrder, Query(description="- is descending; ties break on th
 Score = Annotated[float | None, Query(allow_inf_nan=False)]
 
 
-@router.get("", response_model=schemas.LeadPage, summary="List leads")
+@router.get("", response_model=schemas.LeadPage, summary="List leads, or look one up")
 def list_leads(
     request: Request,
     principal: Principal = Read,
@@ -86,14 +86,49 @@ def list_leads(
     source: Many = None,
     min_score: Score = None,
     max_score: Score = None,
+    email: Annotated[
+        str | None,
+        Query(max_length=320, description="The lead with this e-mail (normalised as on write)."),
+    ] = None,
+    external_id: Annotated[
+        str | None,
+        Query(
+            max_length=301,
+            pattern=r"^[^:]+:.+$",
+            description="The lead with this external id, written `source:id` (`hubspot:5501`).",
+        ),
+    ] = None,
     sort: Sort = "-score",
     cursor: Cursor = None,
     limit: Limit = 50,
 ) -> dict[str, Any]:
     """Leads filtered (repeat a filter for several values: `?stage=mql&stage=sql`), sorted,
-    and paginated with an opaque cursor."""
-    filters = queries.LeadFilters(stage, tier, grade, owner, source, min_score, max_score)
+    and paginated with an opaque cursor. `email` and `external_id` look a lead up: the page
+    then holds that lead, or nothing."""
+    filters = queries.LeadFilters(
+        stage,
+        tier,
+        grade,
+        owner,
+        source,
+        min_score,
+        max_score,
+        None if email is None else _lookup_email(email),
+        None if external_id is None else _lookup_external(external_id),
+    )
     return queries.list_leads(request.app.state.ctx, filters, sort, cursor, limit)
+
+
+def _lookup_email(text: str) -> str:
+    try:
+        return email_address(text)
+    except ValueError as exc:
+        raise Invalid([Problem(("query", "email"), str(exc))]) from None
+
+
+def _lookup_external(text: str) -> tuple[str, str]:
+    source, _, external_id = text.partition(":")
+    return source, external_id
 
 
 @router.get(
