@@ -222,9 +222,14 @@ class OutcomeWritten(Out):
     occurred_at: str
     value: float | None
     stage: str | None
+    status: Literal["recorded", "duplicate"] = Field(
+        description="duplicate: this (lead, outcome, time) was recorded before; nothing changed"
+    )
 
 
 class OutcomesWritten(Out):
+    recorded: int
+    duplicates: int
     outcomes: list[OutcomeWritten]
 
 

@@ -372,6 +372,8 @@ def _write_events(
         except NotFound as exc:
             where = cast(str, exc.problems[0].loc[0])  # _located: the file location
             raise InputError(path, where, str(exc)) from None
+        except Conflict as exc:
+            raise InputError(path, cast(str, exc.loc[0]), str(exc)) from None
         touched.update(done.last_stored)
         written += done.stored
         if progress is not None:
@@ -396,11 +398,11 @@ def _write_outcomes(
     now: int,
     progress: Progress | None,
 ) -> int:
-    done = 0
+    recorded = 0
     for start in range(0, len(items), CHUNK):
         chunk = [item for _, item in items[start : start + CHUNK]]
-        record_in(conn, ctx, chunk, actor, now, _located(path, items, start))
-        done += len(chunk)
+        written = record_in(conn, ctx, chunk, actor, now, _located(path, items, start))
+        recorded += sum(1 for o in written if o["status"] == "recorded")
         if progress is not None:
-            progress("writing", done, len(items))
-    return done
+            progress("writing", start + len(chunk), len(items))
+    return recorded

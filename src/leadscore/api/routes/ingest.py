@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
@@ -62,16 +61,27 @@ async def post_events(request: Request, principal: Principal = Write) -> JSONRes
     "/outcomes",
     summary="Record that leads converted or were lost",
     openapi_extra=request_body(OutcomeIn, OutcomeBatch),
-    response_model=schemas.OutcomesWritten,
-    responses={404: {"model": schemas.Error}, 422: {"model": schemas.Error}},
+    responses={
+        201: {"model": schemas.OutcomesWritten, "description": "One outcome, recorded"},
+        200: {
+            "model": schemas.OutcomesWritten,
+            "description": "A batch; or one outcome recorded before (a duplicate)",
+        },
+        404: {"model": schemas.Error},
+        422: {"model": schemas.Error},
+    },
     status_code=201,
 )
-async def post_outcomes(request: Request, principal: Principal = Write) -> dict[str, Any]:
+async def post_outcomes(request: Request, principal: Principal = Write) -> JSONResponse:
     """One outcome or `{"outcomes": [...]}`; by default the lead moves to `customer` or
-    `lost`. A repeated outcome (same lead, outcome and time) is stored once."""
+    `lost`. An outcome is unique by (lead, outcome, time): a repeated one is answered as a
+    `duplicate` and changes nothing. A batch is all or nothing."""
     items, is_batch = await one_or_batch(request, OutcomeIn, OutcomeBatch, "outcomes")
     loc_of = body_loc("outcomes", is_batch)
     written = await run_in_threadpool(
         record_outcomes, request.app.state.ctx, items, principal.name, loc_of
     )
-    return {"outcomes": written}
+    recorded = sum(1 for o in written if o["status"] == "recorded")
+    body = {"recorded": recorded, "duplicates": len(written) - recorded, "outcomes": written}
+    status = 200 if is_batch or not recorded else 201
+    return JSONResponse(body, status_code=status)
