@@ -332,6 +332,17 @@ def test_the_model_upload_obeys_the_text_rule(api, connect) -> None:
     assert api.get("/models") == []
 
 
+def test_a_hostile_model_upload_is_a_422_not_a_hang_or_a_500(api, connect) -> None:
+    from tests.core.test_loader import BOMB
+
+    admin = connect("admin")
+    for body in (BOMB, "a: &a [1, *a]\n", "a: " + "[" * 5000 + "]" * 5000):
+        reply = admin.send("POST", "/models", body, {"Content-Type": "application/yaml"})
+        rejected(reply, 422, ["body"])
+        admin.still_usable()
+    assert api.get("/models") == []
+
+
 # --- unknown query parameters ----------------------------------------------------------------
 
 
