@@ -66,6 +66,8 @@ def text_error(text: str) -> str | None:
 def value_problems(value: object, loc: Loc) -> list[Problem]:
     """Every breach of the text and number rules in a JSON-like value, keys included, each at
     its location below `loc` (a bad key is reported at the key)."""
+    if _obeys(value):  # the common case, without building a location for every value
+        return []
     problems: list[Problem] = []
     stack: list[tuple[object, Loc]] = [(value, loc)]
     while stack:
@@ -87,6 +89,27 @@ def value_problems(value: object, loc: Loc) -> list[Problem]:
         elif isinstance(item, list | tuple):
             stack.extend((child, (*where, i)) for i, child in reversed(list(enumerate(item))))
     return problems
+
+
+def _obeys(value: object) -> bool:
+    """Whether a JSON-like value breaks no rule (what value_problems checks, located)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if "\x00" in item or (not item.isascii() and _SURROGATE.search(item)):
+                return False
+        elif isinstance(item, bool) or item is None:
+            continue
+        elif isinstance(item, int | float):
+            if not INT64[0] <= item < 2**63:
+                return False
+        elif isinstance(item, Mapping):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list | tuple):
+            stack.extend(item)
+    return True
 
 
 # --- pydantic validators (limits come from the validation context) -------------------------
