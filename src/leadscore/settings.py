@@ -56,6 +56,31 @@ class Settings(BaseSettings):
         5.0, ge=0, description="How long a verified API key is trusted before it is re-read."
     )
 
+    max_body_bytes: int = Field(
+        16 * 1024 * 1024,
+        ge=1024,
+        description="Largest request body the API reads (413 beyond it); 16 MiB holds a "
+        "10,000-event batch of ~1.6 kB events.",
+    )
+    max_value_length: int = Field(
+        65_536,
+        ge=1,
+        description="Longest text (in characters) of one attribute or event property value, "
+        "or of a string nested in one.",
+    )
+    max_keys: int = Field(
+        1_000,
+        ge=1,
+        description="Most keys a lead's attributes, or one object or list in an event's "
+        "properties, may hold.",
+    )
+    max_depth: int = Field(
+        8,
+        ge=1,
+        description="Deepest nesting of objects and lists in an event's properties (the "
+        "properties object itself is level 1).",
+    )
+
     sqlite_busy_timeout_ms: int = Field(10_000, ge=0)
     sqlite_synchronous: Literal["OFF", "NORMAL", "FULL", "EXTRA"] = Field(
         "NORMAL",

@@ -6,11 +6,14 @@ from empty tables, fresh API keys (admin, write, read) and a clock the test may 
 
 from __future__ import annotations
 
+import http.client
+import json
 import os
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import httpx
@@ -18,7 +21,7 @@ import pytest
 import uvicorn
 from tests.conftest import skip_or_fail
 
-from leadscore.api import create_app
+from leadscore.api import create_app, schemas
 from leadscore.core.timestamps import parse_timestamp
 from leadscore.service import keys
 from leadscore.service.context import Context, wall_clock
@@ -89,9 +92,11 @@ class Server:
     ctx: Context
 
 
-@pytest.fixture(scope="session")
-def server(database_url: str) -> Iterator[Server]:
-    ctx = Context.open(Settings(database_url=database_url, api_key_cache_seconds=0))
+@contextmanager
+def running(settings: Settings) -> Iterator[Server]:
+    """A uvicorn server in a thread, serving the app over these settings, until the block
+    ends."""
+    ctx = Context.open(settings)
     app = create_app(context=ctx, scheduler=False)
     port = free_port()
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
@@ -103,10 +108,18 @@ def server(database_url: str) -> Iterator[Server]:
         if time.monotonic() > deadline or not thread.is_alive():
             pytest.fail("the API server did not start")
         time.sleep(0.01)
-    yield Server(f"http://127.0.0.1:{port}", ctx)
-    uv.should_exit = True
-    thread.join(10)
-    ctx.close()
+    try:
+        yield Server(f"http://127.0.0.1:{port}", ctx)
+    finally:
+        uv.should_exit = True
+        thread.join(10)
+        ctx.close()
+
+
+@pytest.fixture(scope="session")
+def server(database_url: str) -> Iterator[Server]:
+    with running(Settings(database_url=database_url, api_key_cache_seconds=0)) as started:
+        yield started
 
 
 class Api:
@@ -176,3 +189,77 @@ def api(server: Server) -> Iterator[Api]:
     yield clients
     clients.close()
     server.ctx.clock = wall_clock
+
+
+@dataclass
+class Reply:
+    status: int
+    headers: dict[str, str]
+    raw: bytes
+
+    def json(self) -> object:
+        return json.loads(self.raw)
+
+    def error(self) -> schemas.Error:
+        """The body as the error model, checked against its schema and the X-Request-ID."""
+        assert self.headers.get("content-type") == "application/json", self.raw[:200]
+        error = schemas.Error.model_validate_json(self.raw)
+        assert error.request_id == self.headers["x-request-id"]
+        return error
+
+
+class KeepAlive:
+    """One HTTP/1.1 connection kept open across requests (http.client on one socket): to prove
+    that a response — an error, even a 500, included — leaves the connection usable. Paths
+    are sent as given (percent-encode them), under /api/v1 unless they start with //."""
+
+    def __init__(self, server: Server, key: str | None = None) -> None:
+        url = httpx.URL(server.base_url)
+        assert url.host and url.port
+        self.conn = http.client.HTTPConnection(url.host, url.port, timeout=120)
+        self.conn.connect()
+        self.socket = self.conn.sock
+        self.auth = {"Authorization": f"Bearer {key}"} if key else {}
+
+    def send(
+        self,
+        method: str,
+        path: str,
+        body: bytes | str | object | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> Reply:
+        url = path[1:] if path.startswith("//") else "/api/v1" + path
+        sent = {**self.auth, **(headers or {})}
+        if isinstance(body, dict | list):
+            body = json.dumps(body)
+            sent.setdefault("Content-Type", "application/json")
+        chunked = sent.get("Transfer-Encoding") == "chunked"  # body: an iterable of bytes
+        self.conn.request(method, url, body=body, headers=sent, encode_chunked=chunked)  # type: ignore[arg-type]
+        response = self.conn.getresponse()
+        raw = response.read()
+        reply = Reply(response.status, {k.lower(): v for k, v in response.getheaders()}, raw)
+        assert self.conn.sock is self.socket, f"{method} {path}: the server closed the connection"
+        return reply
+
+    def still_usable(self) -> None:
+        """The next request on the same connection gets its answer."""
+        reply = self.send("GET", "/health")
+        assert reply.status == 200, reply.raw
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+@pytest.fixture
+def connect(api: Api) -> Iterator[Callable[[str | None], KeepAlive]]:
+    """`connect(scope)`: a KeepAlive connection with the test's key of that scope (None: no
+    key), closed after the test."""
+    opened: list[KeepAlive] = []
+
+    def connection(scope: str | None) -> KeepAlive:
+        opened.append(KeepAlive(api.server, None if scope is None else api.keys[scope]))
+        return opened[-1]
+
+    yield connection
+    for each in opened:
+        each.close()

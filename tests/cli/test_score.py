@@ -136,6 +136,29 @@ def test_every_format_gives_the_same_scores(files: Path) -> None:
         assert done.stdout == reference, (leads_file, events_file)
 
 
+def test_event_times_as_crms_send_them_score_as_the_api_reads_them(files: Path) -> None:
+    """`+0000`, `.000+0000`, 9 fraction digits and lowercase t/z in an events file: the same
+    instants as the canonical file, on the vectorised path (CSV) and the row reader (JSONL,
+    whose `properties` objects it reads), as the API's `occurred_at` accepts them."""
+    crm = (
+        EVENTS.replace("2026-01-09T00:00:00Z", "2026-01-09T01:00:00.000000000+0100")
+        .replace(",2025-12-31,", ",2025-12-31t00:00:00.000z,")
+        .replace("2026-01-11T00:00:00Z", "2026-01-11T00:00:00+0000")
+    )
+    (files / "crm.csv").write_text(crm)
+    with open(files / "crm.jsonl", "w") as handle:
+        for row in csv.DictReader(io.StringIO(crm)):
+            url = row.pop("url")
+            row = {k: v for k, v in row.items() if v != ""}
+            handle.write(json.dumps({**row, "properties": {"url": url} if url else {}}) + "\n")
+    reference = leadscore(*score_args(files))
+    assert reference.returncode == 0, reference.stderr
+    for name in ("crm.csv", "crm.jsonl"):
+        done = leadscore(*score_args(files, events=name))
+        assert done.returncode == 0, done.stderr
+        assert done.stdout == reference.stdout, name
+
+
 def test_parquet_timestamps_are_read_as_instants(files: Path) -> None:
     from datetime import UTC, datetime
 

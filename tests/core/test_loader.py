@@ -241,3 +241,33 @@ def test_timestamps_out_of_range_are_errors_not_crashes() -> None:
     with pytest.raises(TimestampError, match="outside the supported range"):
         parse_timestamp("9999-12-31T23:59:00-01:00")
     assert coerce_timestamp("0001-01-01T00:00:00+01:00") is None
+
+
+BOMB = "".join(
+    f"{name}: &{name} [{', '.join([f'*{prev}' if prev else 'x'] * 9)}]\n"
+    for prev, name in zip(["", *"abcdefg"], "abcdefgh", strict=True)
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        (BOMB, "expands to more than 100,000 values"),  # 9^8 values from eight lines
+        ("name: x\ncombine: sum\nfit: &a {rules: [], x: *a}\n", "refers to the node it is in"),
+        ("a: &a [1, [2, *a]]\n", "refers to the node it is in"),
+        ("a: " + "[" * 5000 + "]" * 5000 + "\n", "nested too deeply"),
+    ],
+)
+def test_hostile_yaml_is_a_model_error_not_a_hang_or_a_crash(text: str, says: str) -> None:
+    with pytest.raises(ModelError) as failed:
+        load_model_text(text)
+    assert says in failed.value.problems[0].message
+
+
+def test_aliases_within_the_budget_still_work() -> None:
+    model = load_model_text(
+        "name: x\ncombine: sum\nfit:\n  rules:\n"
+        "    - {id: a, when: &sw {field: industry, equals: software}, points: 1}\n"
+        "    - {id: b, when: {all: [*sw, {field: size, gt: 5}]}, points: 2}\n"
+    )
+    assert [r.id for r in model.fit.rules] == ["a", "b"]

@@ -15,7 +15,12 @@ from hypothesis import strategies as st
 from leadscore.core import values as v
 from leadscore.core.evaluate import count_windows as reference_windows
 from leadscore.core.explain import round2 as reference_round2
-from leadscore.core.timestamps import TimestampError, coerce_timestamp, parse_timestamp
+from leadscore.core.timestamps import (
+    TimestampError,
+    coerce_timestamp,
+    parse_instant,
+    parse_timestamp,
+)
 from leadscore.engine import columns as c
 from leadscore.engine import sums
 from leadscore.engine.engagement import decayed
@@ -72,28 +77,48 @@ DATES = st.one_of(
 )
 
 
-def _python(text: str):
+INSTANTS = st.one_of(
+    DATES,
+    st.from_regex(
+        r"\A\s?\d{4}-\d{2}-\d{2}([Tt ]\d{2}:\d{2}(:\d{2}([.,]\d{1,10})?)?)?"
+        r"([Zz]|[+-]\d{2}(:?\d{2})?)?\s?\Z"
+    ),
+)
+
+
+def _python(text: str, lenient: bool = False):
     try:
-        return parse_timestamp(text)
+        return parse_instant(text) if lenient else parse_timestamp(text)
     except TimestampError:
         return None
     except OverflowError:
         return "overflow"
 
 
-@given(st.lists(DATES, max_size=20))
-def test_timestamps_parse_as_python_does(texts: list[str]) -> None:
-    expected = [_python(t) for t in texts]
+def check_timestamps(texts: list[str], lenient: bool) -> None:
+    expected = [_python(t, lenient) for t in texts]
+    series = pl.Series(texts, dtype=pl.String)
     if "overflow" in expected:  # the reference raises here; so must the kernel
         with pytest.raises(OverflowError):
-            c.parse_timestamps(pl.Series(texts, dtype=pl.String))
+            c.parse_timestamps(series, lenient=lenient)
         return
-    moments, bad = c.parse_timestamps(pl.Series(texts, dtype=pl.String))
+    moments, bad = c.parse_timestamps(series, lenient=lenient)
     assert moments.to_list() == expected
     assert bad.to_list() == [e is None for e in expected]
-    strict, strict_bad = c.parse_timestamps(pl.Series(texts, dtype=pl.String), python=False)
+    strict, strict_bad = c.parse_timestamps(series, python=False, lenient=lenient)
     for text, moment, rejected, want in zip(texts, strict, strict_bad, expected, strict=True):
         assert moment == want or (moment is None and rejected), text  # never a wrong time
+
+
+@given(st.lists(DATES, max_size=20))
+def test_timestamps_parse_as_python_does(texts: list[str]) -> None:
+    check_timestamps(texts, lenient=False)
+
+
+@given(st.lists(INSTANTS, max_size=20))
+def test_timestamp_fields_parse_as_python_does(texts: list[str]) -> None:
+    """Event files' `occurred_at` (the lenient grammar of fields) as `parse_instant` does."""
+    check_timestamps(texts, lenient=True)
 
 
 @given(st.lists(st.one_of(st.floats(), st.integers(-10**6, 10**6).map(lambda n: n / 1000)),

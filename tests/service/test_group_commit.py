@@ -11,7 +11,7 @@ import pytest
 
 from leadscore.service import leads as upserts
 from leadscore.service import queries, scoring_models
-from leadscore.service.errors import NotFound
+from leadscore.service.errors import Conflict, NotFound
 from leadscore.service.group_commit import GroupCommit
 from leadscore.service.inputs import EventIn, LeadIn
 from leadscore.store import leads as stored_leads
@@ -65,3 +65,36 @@ def test_waiting_requests_share_one_transaction(ctx, writer) -> None:
     assert a2.result().leads[0].after == again.result().leads[0].after
     history = queries.lead_history(ctx, "A")["data"]
     assert [h["cause"]["ref"] for h in history] == ["a2", "a1", "A"]
+
+
+def test_an_event_id_of_another_lead_fails_its_request_alone(ctx, writer) -> None:
+    """Two requests with one event id for two leads, in one group: the first is stored, the
+    second is a Conflict naming both leads — not a silent duplicate — and the others of the
+    group are stored as usual."""
+    locked, release = threading.Event(), threading.Event()
+
+    def hold_lead_b() -> None:
+        with ctx.db.write() as conn:
+            stored_leads.lock(conn, stored_leads.pks_by_id(conn, ["B"]).values())
+            locked.set()
+            release.wait(10)
+
+    holder = threading.Thread(target=hold_lead_b)
+    holder.start()
+    locked.wait(10)
+    first = writer.submit([EventIn(lead_id="B", type="email_opened", id="b0")], lambda i: (i,))
+    time.sleep(0.2)
+    mine = writer.submit([EventIn(lead_id="A", type="demo_booked", id="x")], lambda i: (i,))
+    theirs = writer.submit([EventIn(lead_id="B", type="demo_booked", id="x")], lambda i: ("b",))
+    other = writer.submit([EventIn(lead_id="B", type="email_opened", id="b1")], lambda i: (i,))
+    release.set()
+    holder.join()
+    assert first.result(10).stored == 1
+    assert mine.result(10).events[0] == {"id": "x", "lead_id": "A", "status": "stored"}
+    with pytest.raises(Conflict) as clash:
+        theirs.result(10)
+    assert clash.value.loc == ("b", "id")
+    assert "'A'" in str(clash.value) and "'B'" in str(clash.value)
+    assert other.result(10).events[0]["status"] == "stored"
+    ids = [e["id"] for e in queries.lead_events(ctx, "B")["data"]]
+    assert sorted(ids) == ["b0", "b1"]

@@ -107,3 +107,34 @@ def _csv(folder: Path, text: str, name: str = "file.csv") -> Path:
     path = folder / name
     path.write_text(text)
     return path
+
+
+def test_import_files_obey_the_apis_rules(model, tmp_path) -> None:
+    """Lead ids with '/', NUL characters, oversized values, event ids of another lead's
+    events, repeated outcomes: as over the API (issue 10), on both databases."""
+    leads_file = _csv(
+        tmp_path,
+        "id,industry,notes\n"
+        "A,software,ok\n"
+        "a/b,software,\n"
+        "C,soft\x00ware,\n"
+        f"D,software,{'x' * 65_537}\n",
+    )
+    with pytest.raises(ImportFailed) as failed:
+        import_file(model, "leads", leads_file)
+    reasons = [(e.where, str(e)) for e in failed.value.errors]
+    assert [where for where, _ in reasons] == ["line 3", "line 4", "line 5"]
+    assert "cannot contain '/'" in reasons[0][1]
+    assert "attributes.industry" in reasons[1][1] and "NUL" in reasons[1][1]
+    assert "attributes.notes" in reasons[2][1] and "LEADSCORE_MAX_VALUE_LENGTH" in reasons[2][1]
+    assert count(model, leads) == 0
+    import_file(model, "leads", _csv(tmp_path, "id\nA\nB\n"))
+    import_file(model, "events", _csv(tmp_path, "id,lead_id,type,occurred_at\ne1,A,x,2025-12-30\n"))
+    clash = _csv(tmp_path, "id,lead_id,type,occurred_at\ne2,B,x,2025-12-30\ne1,B,x,2025-12-30\n")
+    with pytest.raises(InputError, match=r"line 3: .*'e1'.*'A'.*'B'"):
+        import_file(model, "events", clash)
+    assert count(model, events) == 1
+    again = _csv(tmp_path, "lead_id,outcome,occurred_at\nA,lost,2025-12-31\nA,lost,2025-12-31\n")
+    assert import_file(model, "outcomes", again).written == 1
+    assert import_file(model, "outcomes", again).written == 0
+    assert count(model, outcomes) == 1

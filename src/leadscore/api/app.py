@@ -8,23 +8,32 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, RedirectResponse
 from pydantic.json_schema import models_json_schema
 
 from leadscore import __version__
-from leadscore.api import errors, schemas
+from leadscore.api import errors, request_line, schemas
+from leadscore.api.middleware import RequestGuard
 from leadscore.api.routes import ingest, leads, models, predictive_models
 from leadscore.scheduler import Scheduler
 from leadscore.service import scoring_models
 from leadscore.service.context import Context
 from leadscore.service.group_commit import GroupCommit
-from leadscore.service.inputs import EventBatch, EventIn, LeadBatch, LeadIn, OutcomeBatch, OutcomeIn
+from leadscore.service.inputs import (
+    EventBatch,
+    EventIn,
+    LeadBatch,
+    LeadIn,
+    OutcomeBatch,
+    OutcomeIn,
+    OverrideIn,
+)
 from leadscore.settings import Settings
 
 PREFIX = "/api/v1"
-BODY_MODELS = (EventIn, EventBatch, LeadIn, LeadBatch, OutcomeIn, OutcomeBatch)
+BODY_MODELS = (EventIn, EventBatch, LeadIn, LeadBatch, OutcomeIn, OutcomeBatch, OverrideIn)
 """Request bodies parsed by hand (one item or a batch), added to the OpenAPI components."""
 
 DESCRIPTION = """\
@@ -72,6 +81,7 @@ def create_app(
     )
     app.state.ctx = ctx
     errors.install(app)
+    app.add_middleware(RequestGuard, max_body_bytes=ctx.settings.max_body_bytes)
 
     api = APIRouter(prefix=PREFIX)
     api.include_router(leads.router)
@@ -79,10 +89,21 @@ def create_app(
     api.include_router(models.router)
     api.include_router(predictive_models.router)
     api.add_api_route(
-        "/health", health, methods=["GET"], response_model=schemas.Health, tags=["health"]
+        "/health",
+        health,
+        methods=["GET"],
+        response_model=schemas.Health,
+        tags=["health"],
+        dependencies=[Depends(request_line.checked)],
     )
     app.include_router(api)
-    app.add_api_route("/health", health, methods=["GET"], include_in_schema=False)
+    app.add_api_route(
+        "/health",
+        health,
+        methods=["GET"],
+        include_in_schema=False,
+        dependencies=[Depends(request_line.checked)],
+    )
 
     @app.get("/", include_in_schema=False)
     def root() -> RedirectResponse:

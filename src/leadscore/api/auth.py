@@ -1,5 +1,7 @@
 """`Authorization: Bearer <key>` on every endpoint but health: 401 without a valid key, 403
-for a key without the scope the endpoint needs (admin implies read and write)."""
+for a key without the scope the endpoint needs (admin implies read and write). Then, with the
+caller known, the request line is checked (api/request_line.py: unknown query parameters,
+NUL in the path or query)."""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ from collections.abc import Callable
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from leadscore.api import request_line
 from leadscore.service.keys import authenticate
 from leadscore.service.principals import Principal
 
@@ -33,6 +36,7 @@ def require(scope: str) -> Callable[[Request, HTTPAuthorizationCredentials | Non
             )
         if not principal.allows(scope):
             raise HTTPException(403, f"this API key lacks the {scope!r} scope")
+        request_line.check(request)
         return principal
 
     return dependency

@@ -1,14 +1,57 @@
-"""Errors as JSON: `{"detail": "message"}`, or `{"detail": [{"type", "loc", "msg"}, …]}`
-naming each bad field (the shape FastAPI uses for validation errors)."""
+"""One error model for every 4xx and 5xx: a JSON object
+
+    {"detail": "message" | [{"type", "loc", "msg"}, …], "request_id": "…"}
+
+where `detail` is a message, or the list of problems naming each bad field (the shape FastAPI
+uses for validation errors, kept so that clients keep working), and `request_id` is the
+`X-Request-ID` of the response (api/middleware.py), to find the request in the server's log.
+`schemas.Error` declares exactly this shape for the OpenAPI document.
+
+Every source of an error answers through `error_response`: our service errors (Invalid,
+NotFound, Conflict), FastAPI's validation errors, Starlette's own (404 for an unknown route,
+405, 413) and HTTPException (401, 403, 415); the middleware turns anything unhandled into a
+JSON 500 the same way.
+"""
 
 from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import Scope
 
 from leadscore.service.errors import Conflict, Invalid, Loc, NotFound, Problem
+
+REQUEST_ID_HEADER = "X-Request-ID"
+STATE_KEY = "request_id"
+
+
+def request_id_of(scope: Scope) -> str:
+    """The request id the middleware gave this request (a new one outside it)."""
+    state = scope.setdefault("state", {})
+    found = state.get(STATE_KEY)
+    if not isinstance(found, str):
+        found = state[STATE_KEY] = uuid.uuid4().hex
+    return found
+
+
+def error_response(
+    scope: Scope,
+    status: int,
+    detail: str | Sequence[Mapping[str, object]],
+    headers: Mapping[str, str] | None = None,
+) -> JSONResponse:
+    """The error model: `{"detail": …, "request_id": …}` with the X-Request-ID header."""
+    rid = request_id_of(scope)
+    body = {"detail": detail if isinstance(detail, str) else list(detail), "request_id": rid}
+    return JSONResponse(
+        body, status_code=status, headers={**(headers or {}), REQUEST_ID_HEADER: rid}
+    )
 
 
 def problems_of(exc: ValidationError, prefix: Loc = ("body",)) -> list[Problem]:
@@ -18,30 +61,36 @@ def problems_of(exc: ValidationError, prefix: Loc = ("body",)) -> list[Problem]:
     ]
 
 
-def invalid(problems: list[Problem], status: int = 422) -> JSONResponse:
-    return JSONResponse({"detail": [p.to_dict() for p in problems]}, status_code=status)
+def invalid(scope: Scope, problems: Sequence[Problem], status: int = 422) -> JSONResponse:
+    return error_response(scope, status, [p.to_dict() for p in problems])
 
 
 def install(app: FastAPI) -> None:
+    """Answer every handled error with the error model."""
+
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
         details = [
             {"type": e["type"], "loc": list(e["loc"]), "msg": e["msg"]} for e in exc.errors()
         ]
-        return JSONResponse({"detail": details}, status_code=422)
+        return error_response(request.scope, 422, details)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return error_response(request.scope, exc.status_code, str(exc.detail), exc.headers)
 
     @app.exception_handler(Invalid)
     async def _invalid(request: Request, exc: Invalid) -> JSONResponse:
-        return invalid(exc.problems)
+        return invalid(request.scope, exc.problems)
 
     @app.exception_handler(NotFound)
     async def _not_found(request: Request, exc: NotFound) -> JSONResponse:
         if exc.problems:
-            return invalid(exc.problems, 404)
-        return JSONResponse({"detail": str(exc)}, status_code=404)
+            return invalid(request.scope, exc.problems, 404)
+        return error_response(request.scope, 404, str(exc))
 
     @app.exception_handler(Conflict)
     async def _conflict(request: Request, exc: Conflict) -> JSONResponse:
         if exc.loc:
-            return invalid([Problem(exc.loc, str(exc), "conflict")], 409)
-        return JSONResponse({"detail": str(exc)}, status_code=409)
+            return invalid(request.scope, [Problem(exc.loc, str(exc), "conflict")], 409)
+        return error_response(request.scope, 409, str(exc))

@@ -222,9 +222,14 @@ class OutcomeWritten(Out):
     occurred_at: str
     value: float | None
     stage: str | None
+    status: Literal["recorded", "duplicate"] = Field(
+        description="duplicate: this (lead, outcome, time) was recorded before; nothing changed"
+    )
 
 
 class OutcomesWritten(Out):
+    recorded: int
+    duplicates: int
     outcomes: list[OutcomeWritten]
 
 
@@ -293,11 +298,22 @@ class Health(Out):
     active_model: int | None
 
 
-class ErrorDetail(BaseModel):
+class ErrorDetail(Out):
+    """One bad field: where it was (`loc`, as FastAPI says it: `["body", "events", 3, "type"]`,
+    `["query", "cursor"]`, `["path", "version"]`), why (`msg`) and a machine-readable `type`.
+    A model upload's errors add the model key `path` and its `line`."""
+
     type: str
     loc: list[str | int]
     msg: str
+    path: str | None = Field(None, description="model errors: the key path in the YAML")
+    line: int | None = Field(None, description="model errors: the line in the YAML")
 
 
 class Error(Out):
-    detail: str | list[ErrorDetail]
+    """Every 4xx and 5xx answer (docs/api.md#errors)."""
+
+    detail: str | list[ErrorDetail] = Field(
+        description="a message, or every bad field of the request"
+    )
+    request_id: str = Field(description="this request's X-Request-ID, to find it in the log")

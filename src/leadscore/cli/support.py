@@ -28,7 +28,7 @@ from rich.progress import (
 
 from leadscore.core.loader import ModelError
 from leadscore.core.model import Model
-from leadscore.core.timestamps import TimestampError, parse_timestamp, to_micros
+from leadscore.core.timestamps import TimestampError, parse_instant, to_micros
 from leadscore.engine.model_file import load_model_file
 from leadscore.engine.readers import InputError
 from leadscore.ml.errors import MLInputError
@@ -96,7 +96,7 @@ def parse_optional_as_of(text: str | None) -> int | None:
     if text is None:
         return None
     try:
-        return parse_timestamp(text)
+        return parse_instant(text)
     except TimestampError as exc:
         raise fail(f"--as-of: {exc}") from None
 

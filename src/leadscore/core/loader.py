@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from pydantic import ValidationError
 from ruamel.yaml import YAML
@@ -141,6 +141,23 @@ def _line_of(path: str, lines: dict[str, int]) -> int | None:
 # YAML with key paths and duplicate keys
 
 
+MAX_NODES = 100_000
+"""Most values a model file may expand to. YAML aliases repeat a node without repeating its
+text, so a few lines can stand for billions of values (a "billion laughs"): building them is
+refused, as is an alias inside the node it names (which would never end)."""
+
+
+class _TooLarge(Exception):
+    """The file expands beyond MAX_NODES values, or an alias refers to itself."""
+
+
+@dataclass
+class _Guard:
+    nodes: int = 0
+    open: set[int] = field(default_factory=set)
+    """ids of the nodes being built (an alias to one of them is a cycle)."""
+
+
 def _read_yaml(text: str) -> tuple[object, dict[str, int], list[Problem]]:
     yaml = YAML(typ="safe", pure=True)
     yaml.version = (1, 2)
@@ -149,13 +166,20 @@ def _read_yaml(text: str) -> tuple[object, dict[str, int], list[Problem]]:
     except MarkedYAMLError as exc:
         line = exc.problem_mark.line + 1 if exc.problem_mark else None
         return None, {}, [Problem("", f"not valid YAML: {exc.problem}", line)]
+    except RecursionError:
+        return None, {}, [Problem("", "not valid YAML: nested too deeply")]
     if root is None:
         return None, {}, [Problem("", "the file is empty")]
     if not isinstance(root, MappingNode):
         return None, {}, [Problem("", "a model file must be a mapping of keys (name, fit, …)")]
     lines: dict[str, int] = {}
     problems: list[Problem] = []
-    data = _build(root, "", yaml.constructor, lines, problems)
+    try:
+        data = _build(root, "", yaml.constructor, lines, problems, _Guard())
+    except _TooLarge as exc:
+        return None, {}, [Problem("", str(exc))]
+    except RecursionError:
+        return None, {}, [Problem("", "the model is nested too deeply")]
     return data, lines, problems
 
 
@@ -165,12 +189,41 @@ def _build(
     constructor: BaseConstructor,
     lines: dict[str, int],
     problems: list[Problem],
+    guard: _Guard,
 ) -> object:
+    guard.nodes += 1
+    if guard.nodes > MAX_NODES:
+        raise _TooLarge(f"the model expands to more than {MAX_NODES:,} values (YAML aliases?)")
+    if id(node) in guard.open:
+        raise _TooLarge(
+            f"a YAML alias refers to the node it is in (line {node.start_mark.line + 1})"
+        )
     lines.setdefault(path, node.start_mark.line + 1)
+    if isinstance(node, MappingNode | SequenceNode):
+        guard.open.add(id(node))
+        try:
+            return _build_collection(node, path, constructor, lines, problems, guard)
+        finally:
+            guard.open.discard(id(node))
+    assert isinstance(node, ScalarNode)
+    assert node.tag is not None  # the composer resolved every node's tag
+    if node.tag.endswith(":timestamp"):
+        return node.value  # YAML 1.2 has no timestamps: a date stays the text written
+    return constructor.construct_object(node, deep=True)
+
+
+def _build_collection(
+    node: MappingNode | SequenceNode,
+    path: str,
+    constructor: BaseConstructor,
+    lines: dict[str, int],
+    problems: list[Problem],
+    guard: _Guard,
+) -> object:
     if isinstance(node, MappingNode):
         result: dict[object, object] = {}
         for key_node, value_node in node.value:
-            key = _build(key_node, path, constructor, {}, problems)
+            key = _build(key_node, path, constructor, {}, problems, guard)
             if isinstance(key, list | dict):
                 problems.append(
                     Problem(path, "a key must be a plain value", key_node.start_mark.line + 1)
@@ -181,16 +234,10 @@ def _build(
                 line = key_node.start_mark.line + 1
                 problems.append(Problem(child, f"key {key!r} is repeated in one mapping", line))
                 continue
-            result[key] = _build(value_node, child, constructor, lines, problems)
+            result[key] = _build(value_node, child, constructor, lines, problems, guard)
             lines[child] = key_node.start_mark.line + 1
         return result
-    if isinstance(node, SequenceNode):
-        return [
-            _build(item, f"{path}[{i}]", constructor, lines, problems)
-            for i, item in enumerate(node.value)
-        ]
-    assert isinstance(node, ScalarNode)
-    assert node.tag is not None  # the composer resolved every node's tag
-    if node.tag.endswith(":timestamp"):
-        return node.value  # YAML 1.2 has no timestamps: a date stays the text written
-    return constructor.construct_object(node, deep=True)
+    return [
+        _build(item, f"{path}[{i}]", constructor, lines, problems, guard)
+        for i, item in enumerate(node.value)
+    ]

@@ -1,8 +1,21 @@
-"""Timestamps of SPEC §2.1 as integer microseconds since the Unix epoch, UTC.
+"""Timestamps as integer microseconds since the Unix epoch, UTC.
 
-Accepted text: ISO 8601 `YYYY-MM-DD[(T| )HH:MM[:SS[.f…]]][Z|±HH:MM]` with 1 to 6 fraction
-digits. A date without a time is midnight UTC; a time without a zone is UTC. Integers keep
-every comparison (`within`, `expires_after`, count windows) exact and shift-invariant.
+Two grammars, on purpose:
+
+- `parse_timestamp` is SPEC §2.1's grammar for *values* that conditions compare (a date-valued
+  attribute, `--as-of` in the reference): ISO 8601 `YYYY-MM-DD[(T| )HH:MM[:SS[.f…]]][Z|±HH:MM]`
+  with 1 to 6 fraction digits. The vectorised engine mirrors it character for character
+  (engine/columns.py), so it does not grow without the engine and the reference changing
+  together.
+- `parse_instant` is for timestamp *fields* (an event's or outcome's `occurred_at`, `as_of`,
+  an override's `expires_at`, consent times, import and event files): everything
+  `parse_timestamp` accepts, plus the RFC 3339 / ISO 8601 forms CRMs and ad platforms send —
+  lowercase `t` and `z`, offsets `+0000` and `+00`, a comma before the fraction, and 1 to 9
+  fraction digits, of which digits beyond the sixth are dropped (truncated, not rounded).
+
+A date without a time is midnight UTC; a time without a zone is UTC. Integers keep every
+comparison (`within`, `expires_after`, count windows) exact and shift-invariant.
+`format_timestamp` always writes RFC 3339 in UTC with a four-digit year.
 """
 
 from __future__ import annotations
@@ -16,18 +29,50 @@ _ISO = re.compile(
     r"(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,6}))?)?)?"
     r"(Z|[+-]\d{2}:\d{2})?"
 )
+_INSTANT = re.compile(
+    r"(\d{4})-(\d{2})-(\d{2})"
+    r"(?:[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?)?"
+    r"([Zz]|[+-]\d{2}(?::?\d{2})?)?"
+)
+EXAMPLE = "2026-01-31T09:30:00Z"
 
 
 class TimestampError(ValueError):
-    """A value that is not a timestamp of §2.1."""
+    """A value that is not a timestamp of §2.1 (or, for fields, of RFC 3339 / ISO 8601)."""
 
 
 def parse_timestamp(text: str) -> int:
-    """Parse ISO 8601 text (after trimming) into epoch microseconds, or raise TimestampError."""
+    """Parse §2.1 ISO 8601 text (after trimming) into epoch microseconds, or raise
+    TimestampError. The grammar of condition values: see the module's docstring."""
     match = _ISO.fullmatch(text.strip()) if isinstance(text, str) else None
     if match is None:
         raise TimestampError(f"{text!r} is not an ISO 8601 timestamp (YYYY-MM-DD[THH:MM[:SS]][Z])")
-    year, month, day, hour, minute, second, fraction, zone = match.groups()
+    return _moment(text, *match.groups())
+
+
+def parse_instant(text: str) -> int:
+    """Parse a timestamp field (after trimming) into epoch microseconds, or raise
+    TimestampError: RFC 3339 and the ISO 8601 forms of the module's docstring."""
+    match = _INSTANT.fullmatch(text.strip()) if isinstance(text, str) else None
+    if match is None:
+        raise TimestampError(
+            f"{text!r} is not an ISO 8601 timestamp (RFC 3339 such as {EXAMPLE}, or"
+            " 2026-01-31T09:30:00.000+0000, or 2026-01-31)"
+        )
+    return _moment(text, *match.groups())
+
+
+def _moment(
+    text: str,
+    year: str,
+    month: str,
+    day: str,
+    hour: str | None,
+    minute: str | None,
+    second: str | None,
+    fraction: str | None,
+    zone: str | None,
+) -> int:
     try:
         moment = datetime(
             int(year),
@@ -36,14 +81,15 @@ def parse_timestamp(text: str) -> int:
             int(hour or 0),
             int(minute or 0),
             int(second or 0),
-            int((fraction or "0").ljust(6, "0")),
+            int((fraction or "0")[:6].ljust(6, "0")),
             tzinfo=UTC,
         )
     except ValueError as exc:
         raise TimestampError(f"{text!r} is not a valid date or time: {exc}") from None
-    if zone and zone != "Z":
+    if zone and zone not in "Zz":
         sign = 1 if zone[0] == "+" else -1
-        hours, minutes = int(zone[1:3]), int(zone[4:6])
+        digits = zone[1:].replace(":", "")
+        hours, minutes = int(digits[:2]), int(digits[2:] or 0)
         if hours > 23 or minutes > 59:
             raise TimestampError(f"{text!r} has an invalid UTC offset {zone}")
         try:
@@ -76,9 +122,13 @@ def coerce_timestamp(value: object) -> int | None:
 
 
 def format_timestamp(micros: int) -> str:
-    """ISO 8601 in UTC with a Z, microseconds only when present."""
+    """RFC 3339 in UTC with a Z and a four-digit year (`0999-01-01T00:00:00Z`),
+    microseconds only when present."""
     moment = _EPOCH + timedelta(microseconds=micros)
-    text = moment.strftime("%Y-%m-%dT%H:%M:%S")
+    text = (
+        f"{moment.year:04d}-{moment.month:02d}-{moment.day:02d}"
+        f"T{moment.hour:02d}:{moment.minute:02d}:{moment.second:02d}"
+    )
     if moment.microsecond:
         text += f".{moment.microsecond:06d}"
     return text + "Z"

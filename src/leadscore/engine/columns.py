@@ -17,7 +17,7 @@ import numpy.typing as npt
 import polars as pl
 
 from leadscore.core import values as v
-from leadscore.core.timestamps import TimestampError, parse_timestamp
+from leadscore.core.timestamps import TimestampError, parse_instant, parse_timestamp
 
 PY_WHITESPACE = (
     "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005"
@@ -34,6 +34,13 @@ ISO = (
     r"(Z|[+-][0-9]{2}:[0-9]{2})?$"
 )
 """core/timestamps.py's grammar with ASCII digits; Python parses what this rejects."""
+
+INSTANT = (
+    r"^([0-9]{4})-([0-9]{2})-([0-9]{2})"
+    r"(?:[Tt ]([0-9]{2}):([0-9]{2})(?::([0-9]{2})(?:[.,]([0-9]{1,9}))?)?)?"
+    r"([Zz]|[+-][0-9]{2}(?::?[0-9]{2})?)?$"
+)
+"""core/timestamps.py's lenient grammar of timestamp fields (`parse_instant`), ASCII digits."""
 
 DAY_US = 86_400_000_000
 STRINGLIKE = (pl.String, pl.Categorical, pl.Enum)
@@ -114,8 +121,11 @@ def _days_in_month(y: pl.Expr, m: pl.Expr) -> pl.Expr:
     )
 
 
-def parse_timestamps(s: pl.Series, *, python: bool = True) -> tuple[pl.Series, pl.Series]:
-    """`timestamps.parse_timestamp` of each text: (epoch µs or null, rejected).
+def parse_timestamps(
+    s: pl.Series, *, python: bool = True, lenient: bool = False
+) -> tuple[pl.Series, pl.Series]:
+    """`timestamps.parse_timestamp` of each text (`parse_instant` when `lenient`, for a
+    timestamp field such as an event's `occurred_at`): (epoch µs or null, rejected).
 
     `rejected` is true for a non-null text that is not a timestamp. Text the ASCII grammar
     rejects, and the years 1 and 9999 (where a UTC offset may leave Python's date range), are
@@ -125,7 +135,7 @@ def parse_timestamps(s: pl.Series, *, python: bool = True) -> tuple[pl.Series, p
     g = pl.col("g")
     parts = frame.select(
         pl.col("s").is_not_null().alias("present"),
-        pl.col("s").str.extract_groups(ISO).alias("g"),
+        pl.col("s").str.extract_groups(INSTANT if lenient else ISO).alias("g"),
     ).select(
         "present",
         g.struct.field("1").cast(pl.Int64).alias("y"),
@@ -134,13 +144,18 @@ def parse_timestamps(s: pl.Series, *, python: bool = True) -> tuple[pl.Series, p
         g.struct.field("4").cast(pl.Int64).fill_null(0).alias("h"),
         g.struct.field("5").cast(pl.Int64).fill_null(0).alias("mi"),
         g.struct.field("6").cast(pl.Int64).fill_null(0).alias("sec"),
-        g.struct.field("7").str.pad_end(6, "0").cast(pl.Int64).fill_null(0).alias("us"),
+        g.struct.field("7")
+        .str.slice(0, 6)
+        .str.pad_end(6, "0")
+        .cast(pl.Int64)
+        .fill_null(0)
+        .alias("us"),
         g.struct.field("8").alias("zone"),
     )
     y, mo, d = pl.col("y"), pl.col("mo"), pl.col("d")
-    zone = pl.col("zone")
+    zone = pl.col("zone").str.replace(":", "", literal=True)  # ±HHMM, ±HH, Z or z
     off_h = zone.str.slice(1, 2).cast(pl.Int64, strict=False).fill_null(0)
-    off_m = zone.str.slice(4, 2).cast(pl.Int64, strict=False).fill_null(0)
+    off_m = zone.str.slice(3, 2).cast(pl.Int64, strict=False).fill_null(0)
     sign = pl.when(zone.str.starts_with("-")).then(-1).otherwise(1)
     ok = (
         y.is_between(2, 9998)
@@ -175,7 +190,8 @@ def parse_timestamps(s: pl.Series, *, python: bool = True) -> tuple[pl.Series, p
         index = to_python.arg_true()
         if python:
             texts = s.gather(index).to_list()
-            parsed = [_parse_or_none(text) for text in texts]
+            parse = parse_instant if lenient else parse_timestamp
+            parsed = [_parse_or_none(parse, text) for text in texts]
             moments = moments.scatter(index, parsed)
             bad = bad.scatter(index, [p is None for p in parsed])
         else:
@@ -183,9 +199,9 @@ def parse_timestamps(s: pl.Series, *, python: bool = True) -> tuple[pl.Series, p
     return moments, bad
 
 
-def _parse_or_none(text: str) -> int | None:
+def _parse_or_none(parse: Callable[[str], int], text: str) -> int | None:
     try:
-        return parse_timestamp(text)
+        return parse(text)
     except TimestampError:
         return None
 

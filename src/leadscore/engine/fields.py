@@ -200,7 +200,7 @@ def event_times(s: pl.Series) -> np.ndarray:
     if s.null_count():
         raise ValueError("occurred_at is empty on some event")
     if s.dtype == pl.String or isinstance(s.dtype, c.STRINGLIKE):
-        moments, bad = c.parse_timestamps(s.cast(pl.String))
+        moments, bad = c.parse_timestamps(s.cast(pl.String), lenient=True)
         if bad.any():
             raise ValueError(f"occurred_at {s.filter(bad)[0]!r} is not an ISO 8601 timestamp")
         out = moments

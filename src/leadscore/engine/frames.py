@@ -125,7 +125,7 @@ def _valid_times(s: pl.Series) -> bool:
     if not _is_text(s):
         return False
     codes, texts = c.factorize(s)
-    _, bad = c.parse_timestamps(texts, python=False)
+    _, bad = c.parse_timestamps(texts, python=False, lenient=True)
     return not bad.any()
 
 

@@ -22,7 +22,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from leadscore.core.records import EVENT_REQUIRED, Event, Lead
-from leadscore.core.timestamps import TimestampError, parse_timestamp, to_micros
+from leadscore.core.timestamps import TimestampError, parse_instant, to_micros
 
 FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet"}
 
@@ -272,7 +272,7 @@ def _moment(path: str | Path, where: str, value: object) -> int:
     if not isinstance(value, str):
         raise InputError(path, where, f"occurred_at {value!r} is not an ISO 8601 timestamp")
     try:
-        return parse_timestamp(value)
+        return parse_instant(value)
     except TimestampError as exc:
         raise InputError(path, where, f"occurred_at {exc}") from None
 

@@ -15,10 +15,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from leadscore.service.context import Context
+from leadscore.service.errors import Conflict
 from leadscore.service.inputs import EventIn
 from leadscore.service.resolve import LocOf, by_index, resolve
 from leadscore.service.scoring import Cause, Change, Snapshot, rescore
-from leadscore.store import Connection
+from leadscore.store import Connection, Row
 from leadscore.store import events as stored_events
 from leadscore.store import leads as stored_leads
 
@@ -55,6 +56,37 @@ def event_ids(items: Sequence[EventIn]) -> list[str]:
     return [item.id if item.id is not None else str(uuid.uuid4()) for item in items]
 
 
+def _refuse_other_leads_ids(
+    conn: Connection,
+    ids: Sequence[str],
+    pks: Sequence[int],
+    first: dict[str, int],
+    stored: set[str],
+    rows: dict[int, Row],
+    loc_of: LocOf,
+) -> None:
+    """Raise Conflict (409, naming both leads) at the first event whose id already belongs
+    to another lead's event — stored before, or earlier in this request. The same id for the
+    same lead is a duplicate, the idempotent replay of §1; for another lead it is a client's
+    mistake (an id reused, or a lead mixed up) that must not be dropped silently."""
+    seen_before = stored_events.owners(conn, {i for i in ids if i not in stored})
+    for index, event_id in enumerate(ids):
+        if event_id in stored:
+            owner_pk = pks[first[event_id]]
+            owner_id = rows[owner_pk].id
+        elif event_id in seen_before:
+            owner_pk, owner_id = seen_before[event_id]
+        else:  # not stored and not found: cannot happen inside the transaction
+            continue
+        if owner_pk != pks[index]:
+            lead_id = rows[pks[index]].id
+            raise Conflict(
+                f"event id {event_id!r} already names an event of lead {owner_id!r}, not of"
+                f" lead {lead_id!r}: give this event its own id",
+                (*loc_of(index), "id"),
+            )
+
+
 def ingest_in(
     conn: Connection,
     ctx: Context,
@@ -86,6 +118,7 @@ def ingest_in(
         for event_id, index in first.items()
     ]
     stored = stored_events.insert(ctx.db, conn, new_rows)
+    _refuse_other_leads_ids(conn, ids, pks, first, stored, rows, loc_of)
     last_stored: dict[int, str] = {}
     statuses: list[dict[str, str]] = []
     for index, event_id in enumerate(ids):

@@ -5,8 +5,9 @@ Under load most of the cost of one event is per transaction, not per event: the 
 fsync with PostgreSQL or SQLite `synchronous=FULL`), the lock hand-over, reading the active
 model and the lead's events, writing the lead. A single writer thread per process takes the
 first waiting request and every other one queued behind it (up to `max_events`), stores each
-request's events in a savepoint of its own — so a request naming an unknown lead fails alone,
-as it would by itself — rescores the union of their leads, commits, and answers them all.
+request's events in a savepoint of its own — so a request naming an unknown lead, or reusing
+another lead's event id, fails alone, as it would by itself — rescores the union of their
+leads, commits, and answers them all.
 Nothing is acknowledged before the commit. A request's response shows its leads' scores
 after that transaction; two requests for one lead in one group share the lead's change, and
 history gains one row for it (cause: its last event stored).
@@ -26,7 +27,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 
 from leadscore.service.context import Context
-from leadscore.service.errors import NotFound
+from leadscore.service.errors import Conflict, NotFound
 from leadscore.service.events import Ingested, event_ids, ingest_events, ingest_in
 from leadscore.service.inputs import EventIn
 from leadscore.service.resolve import LocOf
@@ -134,7 +135,7 @@ class GroupCommit:
                         request.loc_of,
                         rescore_leads=False,
                     )
-                except NotFound as exc:
+                except (NotFound, Conflict) as exc:  # this request fails alone
                     savepoint.rollback()
                     results.append(exc)
                     continue

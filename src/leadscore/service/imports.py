@@ -23,7 +23,8 @@ from leadscore.core.timestamps import format_timestamp, to_micros
 from leadscore.engine.readers import InputError, Row, read_rows
 from leadscore.service import events as event_ingest
 from leadscore.service.context import Context
-from leadscore.service.errors import Conflict, NotFound
+from leadscore.service.errors import Conflict, Invalid, NotFound
+from leadscore.service.input_rules import Limits, value_problems
 from leadscore.service.inputs import EventIn, LeadIn, LeadRef, OutcomeIn
 from leadscore.service.leads import upsert_in
 from leadscore.service.outcomes import record_in
@@ -91,17 +92,17 @@ def import_file(
     writing. Raises ImportFailed (bad rows, nothing written) or InputError (unreadable)."""
     report = ImportReport(kind)
     if kind == "leads":
-        leads = _read(path, _lead, mapping, report, progress)
+        leads = _read(ctx, path, _lead, mapping, report, progress)
         _refuse_invalid(report, skip_invalid)
         report.written = _write(ctx, _write_leads, path, leads, actor, progress)
     elif kind == "events":
-        events = _read(path, _event, mapping, report, progress)
+        events = _read(ctx, path, _event, mapping, report, progress)
         events = _known_leads(ctx, path, events, report, create=True)
         _refuse_invalid(report, skip_invalid)
         ctx.event_types.ensure(ctx.db, {item.type for _, item in events})
         report.written = _write(ctx, _write_events, path, events, actor, progress)
     elif kind == "outcomes":
-        outcomes = _read(path, _outcome, mapping, report, progress)
+        outcomes = _read(ctx, path, _outcome, mapping, report, progress)
         outcomes = _known_leads(ctx, path, outcomes, report, create=False)
         _refuse_invalid(report, skip_invalid)
         report.written = _write(ctx, _write_outcomes, path, outcomes, actor, progress)
@@ -111,18 +112,20 @@ def import_file(
 
 
 def _read(
+    ctx: Context,
     path: str | Path,
-    convert: Callable[[str | Path, Row], M],
+    convert: Callable[[str | Path, Row, Limits], M],
     mapping: Mapping[str, str] | None,
     report: ImportReport,
     progress: Progress | None,
 ) -> list[tuple[str, M]]:
     """Every valid row of the file, with its location; the bad ones go to the report."""
     items: list[tuple[str, M]] = []
+    limits = Limits.of(ctx.settings)
     for row in read_rows(path):
         report.rows += 1
         try:
-            items.append((row.where, convert(path, _renamed(row, mapping or {}))))
+            items.append((row.where, convert(path, _renamed(row, mapping or {}), limits)))
         except InputError as error:
             report.skipped.append(error)
         if progress is not None and report.rows % 1000 == 0:
@@ -180,17 +183,26 @@ def _json_value(value: object) -> object:
     return value
 
 
-def _validated(path: str | Path, row: Row, model: type[M], data: dict[str, object]) -> M:
+def _validated(
+    path: str | Path, row: Row, model: type[M], data: dict[str, object], limits: Limits
+) -> M:
+    """The row as `model`, under the API's rules: input_rules' text and number rules, the
+    LEADSCORE_MAX_* limits and the model's own validation."""
+    problems = value_problems(data, ())
+    if problems:
+        raise InputError(path, row.where, _reasons([(p.loc, p.msg) for p in problems]))
     try:
-        return model.model_validate(data)
+        return model.model_validate(data, context={"limits": limits})
     except ValidationError as exc:
-        reasons = "; ".join(
-            f"{'.'.join(map(str, e['loc'])) or 'row'}: {e['msg']}" for e in exc.errors()
-        )
+        reasons = _reasons([(e["loc"], e["msg"]) for e in exc.errors()])
         raise InputError(path, row.where, reasons) from None
 
 
-def _lead(path: str | Path, row: Row) -> LeadIn:
+def _reasons(problems: Sequence[tuple[Sequence[object], str]]) -> str:
+    return "; ".join(f"{'.'.join(map(str, loc)) or 'row'}: {msg}" for loc, msg in problems)
+
+
+def _lead(path: str | Path, row: Row, limits: Limits) -> LeadIn:
     values = dict(row.values)
     data: dict[str, object] = {k: values.pop(k) for k in LEAD_FIELDS if values.get(k) is not None}
     for key in LEAD_FIELDS:
@@ -207,10 +219,10 @@ def _lead(path: str | Path, row: Row) -> LeadIn:
         values = {**nested, **values}
     data["external_ids"] = external
     data["attributes"] = {k: _json_value(v) for k, v in values.items()}
-    return _validated(path, row, LeadIn, data)
+    return _validated(path, row, LeadIn, data, limits)
 
 
-def _event(path: str | Path, row: Row) -> EventIn:
+def _event(path: str | Path, row: Row, limits: Limits) -> EventIn:
     values = dict(row.values)
     data: dict[str, object] = {k: values.pop(k) for k in EVENT_FIELDS if values.get(k) is not None}
     for key in EVENT_FIELDS:
@@ -235,14 +247,14 @@ def _event(path: str | Path, row: Row) -> EventIn:
     merged = {k: v for k, v in values.items() if v is not None}
     merged.update(properties or {})
     data["properties"] = _json_value(merged)
-    return _validated(path, row, EventIn, data)
+    return _validated(path, row, EventIn, data, limits)
 
 
-def _outcome(path: str | Path, row: Row) -> OutcomeIn:
+def _outcome(path: str | Path, row: Row, limits: Limits) -> OutcomeIn:
     data = {k: v for k, v in row.values.items() if v is not None}
     if "lead_id" in data:
         data["lead_id"] = _text(data["lead_id"])
-    return _validated(path, row, OutcomeIn, data)
+    return _validated(path, row, OutcomeIn, data, limits)
 
 
 def _text(value: object) -> object:
@@ -320,6 +332,11 @@ def _write_leads(
         except Conflict as exc:
             where = cast(str, exc.loc[0]) if exc.loc else None  # _located: the file location
             raise InputError(path, where, str(exc)) from None
+        except Invalid as exc:
+            first = exc.problems[0]
+            where = cast(str, first.loc[0])  # _located: the file location
+            reasons = _reasons([(p.loc[1:], p.msg) for p in exc.problems])
+            raise InputError(path, where, reasons) from None
         done += len(chunk)
         if progress is not None:
             progress("writing", done, len(items))
@@ -355,6 +372,8 @@ def _write_events(
         except NotFound as exc:
             where = cast(str, exc.problems[0].loc[0])  # _located: the file location
             raise InputError(path, where, str(exc)) from None
+        except Conflict as exc:
+            raise InputError(path, cast(str, exc.loc[0]), str(exc)) from None
         touched.update(done.last_stored)
         written += done.stored
         if progress is not None:
@@ -379,11 +398,11 @@ def _write_outcomes(
     now: int,
     progress: Progress | None,
 ) -> int:
-    done = 0
+    recorded = 0
     for start in range(0, len(items), CHUNK):
         chunk = [item for _, item in items[start : start + CHUNK]]
-        record_in(conn, ctx, chunk, actor, now, _located(path, items, start))
-        done += len(chunk)
+        written = record_in(conn, ctx, chunk, actor, now, _located(path, items, start))
+        recorded += sum(1 for o in written if o["status"] == "recorded")
         if progress is not None:
-            progress("writing", done, len(items))
-    return done
+            progress("writing", start + len(chunk), len(items))
+    return recorded

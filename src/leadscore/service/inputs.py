@@ -25,7 +25,8 @@ from pydantic import (
 )
 
 from leadscore.core.records import normalise_email
-from leadscore.core.timestamps import TimestampError, parse_timestamp, to_micros
+from leadscore.core.timestamps import EXAMPLE, TimestampError, parse_instant, to_micros
+from leadscore.service import input_rules as rules
 
 MAX_BATCH_EVENTS = 10_000
 MAX_BATCH_LEADS = 1_000
@@ -36,23 +37,24 @@ def _timestamp(value: object) -> int:
         return to_micros(value)
     if isinstance(value, str):
         try:
-            return parse_timestamp(value)
+            return parse_instant(value)
         except TimestampError as exc:
             raise ValueError(str(exc)) from None
-    raise ValueError("must be an ISO 8601 timestamp such as 2026-01-31T09:30:00Z")
+    raise ValueError(f"must be an ISO 8601 timestamp (RFC 3339) such as {EXAMPLE}")
 
 
 Timestamp = Annotated[
     int,
     BeforeValidator(_timestamp),
-    WithJsonSchema({"type": "string", "format": "date-time", "examples": ["2026-01-31T09:30:00Z"]}),
+    WithJsonSchema({"type": "string", "format": "date-time", "examples": [EXAMPLE]}),
 ]
-"""ISO 8601 text in, epoch microseconds out."""
+"""RFC 3339 / ISO 8601 text in (core.timestamps.parse_instant), epoch microseconds out."""
 
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+")
 
 
-def _email(value: str) -> str:
+def email_address(value: str) -> str:
+    """An e-mail address normalised (trimmed, lower case), or ValueError."""
     email = normalise_email(value)
     if email is None or not _EMAIL.fullmatch(email):
         raise ValueError(f"{value!r} is not an e-mail address")
@@ -62,12 +64,53 @@ def _email(value: str) -> str:
 Email = Annotated[
     str,
     StringConstraints(max_length=320),
-    AfterValidator(_email),
+    AfterValidator(email_address),
     WithJsonSchema({"type": "string", "format": "email", "examples": ["ada@example.com"]}),
 ]
 Id = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Stage = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+
+
+def _lead_id(value: str) -> str:
+    if "/" in value or value in (".", ".."):
+        raise ValueError(
+            "a lead id cannot contain '/' or be '.' or '..': it must fit in one URL path segment"
+        )
+    return value
+
+
+LeadId = Annotated[
+    Id,
+    AfterValidator(_lead_id),
+    WithJsonSchema(
+        {"type": "string", "minLength": 1, "maxLength": 200, "pattern": r"^(?!\.\.?$)[^/]+$"}
+    ),
+]
+"""The id of a new lead: it names the lead in URL paths (/leads/{id}), so no '/' (see
+docs/api.md#leads)."""
+
+
+def _source(value: str) -> str:
+    if ":" in value:
+        raise ValueError("a source name cannot contain ':' (lookups write source:id)")
+    return value
+
+
+Source = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=100),
+    AfterValidator(_source),
+    WithJsonSchema({"type": "string", "minLength": 1, "maxLength": 100, "pattern": "^[^:]+$"}),
+]
+"""The name of another system in an external id (`hubspot`, `salesforce`)."""
+SourceKey = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=100),
+    AfterValidator(_source),
+    WithJsonSchema({"type": "string", "minLength": 1, "maxLength": 100, "pattern": "^[^:]+$"}),
+]
+"""The same, as a key of `external_ids` (kept as sent)."""
 
 
 def _attribute(value: object) -> object:
@@ -81,8 +124,12 @@ def _attribute(value: object) -> object:
 Attribute = Annotated[
     Any,
     AfterValidator(_attribute),
+    AfterValidator(rules.checked_text),
     WithJsonSchema({"type": ["string", "number", "boolean", "null"]}),
 ]
+AttributeName = Annotated[str, StringConstraints(min_length=1), AfterValidator(rules.checked_name)]
+PropertyName = Annotated[str, AfterValidator(rules.checked_name)]
+Property = Annotated[Any, AfterValidator(rules.checked_property)]
 
 
 class Input(BaseModel):
@@ -92,7 +139,7 @@ class Input(BaseModel):
 class ExternalRef(Input):
     """A lead's id in another system, e.g. `{"source": "hubspot", "id": "1234"}`."""
 
-    source: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+    source: Source
     id: Id
 
 
@@ -116,7 +163,9 @@ class EventIn(LeadRef):
     id: Id | None = Field(None, description="Idempotency key; generated when absent.")
     type: Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=r"\S")]
     occurred_at: Timestamp | None = Field(None, description="Default: when it is received.")
-    properties: dict[str, Any] = Field(default_factory=dict)
+    properties: Annotated[dict[PropertyName, Property], AfterValidator(rules.checked_count)] = (
+        Field(default_factory=dict)
+    )
     source: Name | None = None
 
 
@@ -150,13 +199,11 @@ class LeadIn(Input):
     `owner: null` clears the owner.
     """
 
-    id: Id | None = Field(None, description="Generated when absent and no lead matches.")
+    id: LeadId | None = Field(None, description="Generated when absent and no lead matches.")
     email: Email | None = None
-    external_ids: dict[Annotated[str, StringConstraints(min_length=1, max_length=100)], Id] = Field(
-        default_factory=dict, examples=[{"hubspot": "1234"}]
-    )
-    attributes: dict[Annotated[str, StringConstraints(min_length=1)], Attribute] = Field(
-        default_factory=dict, examples=[{"industry": "software", "employees": 250}]
+    external_ids: dict[SourceKey, Id] = Field(default_factory=dict, examples=[{"hubspot": "1234"}])
+    attributes: Annotated[dict[AttributeName, Attribute], AfterValidator(rules.checked_count)] = (
+        Field(default_factory=dict, examples=[{"industry": "software", "employees": 250}])
     )
     owner: Name | None = None
     stage: Stage | None = Field(

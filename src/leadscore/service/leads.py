@@ -4,9 +4,10 @@ since attributes drive the fit score."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 
 from leadscore.service.context import Context
-from leadscore.service.errors import Conflict
+from leadscore.service.errors import Conflict, Invalid, Problem
 from leadscore.service.inputs import LeadIn
 from leadscore.service.resolve import LocOf, new_lead_id
 from leadscore.service.scoring import Cause, Change, rescore
@@ -51,6 +52,11 @@ def upsert_in(
             if loc_of is None:
                 raise
             raise Conflict(str(exc), loc_of(index)) from None
+        except Invalid as exc:
+            if loc_of is None:
+                raise
+            where = loc_of(index)
+            raise Invalid([replace(p, loc=(*where, *p.loc)) for p in exc.problems]) from None
     rows = stored_leads.lock(conn, [pk for pk, _ in done])
     ordered = [rows[pk] for pk in dict.fromkeys(pk for pk, _ in done)]
     cause = Cause("lead", {row.pk: row.id for row in ordered})
@@ -119,6 +125,13 @@ def _update(conn: Connection, ctx: Context, pk: int, item: LeadIn, actor: str, n
         values["email"] = item.email
     if item.attributes:
         merged = {**row.attributes, **item.attributes}
+        limit = ctx.settings.max_keys
+        if len(merged) > limit:
+            message = (
+                f"the lead would hold {len(merged):,} attributes, more than {limit:,}"
+                " (LEADSCORE_MAX_KEYS)"
+            )
+            raise Invalid([Problem(("attributes",), message)])
         values.update(attributes=merged, source=_source(merged))
     if "owner" in given:
         values["owner"] = item.owner

@@ -15,7 +15,7 @@ from leadscore.service.scoring import Cause, Change, rescore
 from leadscore.store import Connection, audit
 from leadscore.store import leads as stored_leads
 from leadscore.store import outcomes as stored_outcomes
-from leadscore.store.outcomes import NewOutcome
+from leadscore.store.outcomes import NewOutcome, OutcomeKey
 
 STAGE_OF = {"converted": "customer", "lost": "lost"}
 STAGE_OF_REF = {stage: outcome for outcome, stage in STAGE_OF.items()}
@@ -36,11 +36,12 @@ def record_in(
     now: int,
     loc_of: LocOf = by_index,
 ) -> list[dict[str, Any]]:
-    """The transaction body of `record_outcomes` (also used by file import). A repeated
-    outcome (same lead, kind and time) is stored once."""
+    """The transaction body of `record_outcomes` (also used by file import). An outcome is
+    unique by (lead, kind, time): a repeated one — stored before, or earlier in the same
+    request — is a `duplicate`, which changes nothing (no stage, no audit row), so that a
+    client may safely send an outcome again; the others are `recorded`."""
     pks, _ = resolve(conn, ctx, items, create=False, now=now, loc_of=loc_of)
     rows = stored_leads.lock(conn, pks)
-    staged: dict[int, str] = {}
     new: list[NewOutcome] = [
         {
             "lead_pk": pk,
@@ -51,8 +52,15 @@ def record_in(
         }
         for pk, item in zip(pks, items, strict=True)
     ]
-    stored_outcomes.insert(ctx.db, conn, new)
-    for pk, item, row in zip(pks, items, new, strict=True):
+    first: dict[OutcomeKey, int] = {}
+    for index, row in enumerate(new):
+        first.setdefault(_key(row), index)
+    stored = stored_outcomes.insert(ctx.db, conn, [new[i] for i in first.values()])
+    recorded = [_key(row) in stored and first[_key(row)] == i for i, row in enumerate(new)]
+    staged: dict[int, str] = {}
+    for pk, item, row, is_new in zip(pks, items, new, recorded, strict=True):
+        if not is_new:
+            continue
         if item.set_stage:
             staged[pk] = STAGE_OF[item.outcome]
         audit.record(
@@ -79,6 +87,11 @@ def record_in(
             "occurred_at": format_timestamp(row["occurred_at"]),
             "value": row["value"],
             "stage": changes[pk].stage if pk in changes else rows[pk].stage,
+            "status": "recorded" if is_new else "duplicate",
         }
-        for pk, row in zip(pks, new, strict=True)
+        for pk, row, is_new in zip(pks, new, recorded, strict=True)
     ]
+
+
+def _key(row: NewOutcome) -> OutcomeKey:
+    return (row["lead_pk"], row["outcome"], row["occurred_at"])

@@ -2,14 +2,11 @@
 explanation; its events and history; its score as of any past time.
 
 Lists use keyset pagination: the cursor is an opaque token holding the sort key and the
-lead key of the last row, so pages stay stable and fast however deep one goes.
+lead key of the last row, so pages stay stable and fast however deep one goes (cursors.py).
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import logging
 import math
 from collections.abc import Callable, Sequence
@@ -24,6 +21,7 @@ from leadscore.core.timestamps import format_timestamp
 from leadscore.ml.errors import MLInputError
 from leadscore.service import blending, predictions
 from leadscore.service.context import Context
+from leadscore.service.cursors import ValueKind, decode_cursor, encode_cursor
 from leadscore.service.errors import Conflict, Invalid, NotFound, Problem
 from leadscore.service.scoring import explanation, newest_pin, override_dict
 from leadscore.store import Connection, Row
@@ -34,7 +32,14 @@ from leadscore.store import outcomes as stored_outcomes
 from leadscore.store import overrides as stored_overrides
 
 log = logging.getLogger(__name__)
-SORTS = ("score", "fit", "engagement", "created_at", "updated_at")
+SORTS: dict[str, ValueKind] = {
+    "score": "number",
+    "fit": "number",
+    "engagement": "number",
+    "created_at": "micros",
+    "updated_at": "micros",
+}
+"""The columns a list of leads sorts by, and the kind of their values (for the cursor)."""
 MAX_LIMIT = 500
 
 
@@ -47,6 +52,10 @@ class LeadFilters:
     source: list[str] | None = None
     min_score: float | None = None
     max_score: float | None = None
+    email: str | None = None
+    """An e-mail, normalised as on write: the lead with it, if any."""
+    external_id: tuple[str, str] | None = None
+    """(source, id): the lead with this external id, if any."""
 
 
 def _time(micros: int | None) -> str | None:
@@ -181,23 +190,8 @@ def score_as_of(ctx: Context, lead_id: str, as_of: int) -> dict[str, Any]:
 # --- lists -------------------------------------------------------------------------------
 
 
-def encode_cursor(*values: object) -> str:
-    return base64.urlsafe_b64encode(json.dumps(values).encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str, kind: str) -> list[Any]:
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        values = json.loads(base64.urlsafe_b64decode(padded.encode()))
-    except (ValueError, binascii.Error, UnicodeDecodeError):
-        values = None
-    if not isinstance(values, list) or len(values) != 3 or values[0] != kind:
-        raise Invalid([Problem(("query", "cursor"), "not a cursor returned by this list")])
-    return values
-
-
 def _page(
-    rows: list[Row], limit: int, key: Callable[[Row], tuple[object, ...]]
+    rows: list[Row], limit: int, key: Callable[[Row], tuple[str, object, int]]
 ) -> tuple[list[Row], str | None]:
     more = len(rows) > limit
     rows = rows[:limit]
@@ -212,15 +206,15 @@ def list_leads(
     limit: int = 50,
 ) -> dict[str, Any]:
     descending = sort.startswith("-")
-    name = sort.lstrip("-")
+    name = sort[1:] if descending else sort
     if name not in SORTS:
         choices = ", ".join(f"{s}, -{s}" for s in SORTS)
         raise Invalid([Problem(("query", "sort"), f"unknown sort {sort!r}; one of {choices}")])
     after = None
-    if cursor is not None:
-        _, value, pk = decode_cursor(cursor, f"leads:{sort}")
-        after = (value, pk)
+    if cursor:  # "" is no cursor, as the schema allows it
+        after = decode_cursor(cursor, f"leads:{sort}", SORTS[name])
     with ctx.db.read() as conn:
+        pks = _looked_up(conn, filters)
         rows = stored_leads.page(
             conn,
             equal={n: getattr(filters, n) for n in stored_leads.FILTERED},
@@ -230,6 +224,7 @@ def list_leads(
             descending=descending,
             after=after,
             limit=limit + 1,
+            pks=pks,
         )
         rows, next_cursor = _page(rows, limit, lambda r: (f"leads:{sort}", getattr(r, name), r.pk))
         chances = _page_probabilities(ctx, conn, rows)
@@ -237,6 +232,18 @@ def list_leads(
     for lead in data:
         lead["probability"] = chances.get(lead["id"])
     return {"data": data, "next_cursor": next_cursor}
+
+
+def _looked_up(conn: Connection, filters: LeadFilters) -> list[int] | None:
+    """The keys the lookups of `filters` allow (none: no lead matches them all), or None
+    without lookups. E-mails and external ids are unique: each names one lead at most."""
+    found: set[int] | None = None
+    if filters.email is not None:
+        found = set(stored_leads.pks_by_email(conn, [filters.email]).values())
+    if filters.external_id is not None:
+        by_external = set(stored_leads.pks_by_external(conn, [filters.external_id]).values())
+        found = by_external if found is None else found & by_external
+    return None if found is None else sorted(found)
 
 
 def _page_probabilities(ctx: Context, conn: Connection, rows: list[Row]) -> dict[str, float]:
@@ -255,10 +262,7 @@ def lead_events(
     """The lead's events, newest first."""
     with ctx.db.read() as conn:
         lead = _lead_row(conn, lead_id)
-        after = None
-        if cursor is not None:
-            _, value, pk = decode_cursor(cursor, "events")
-            after = (value, pk)
+        after = decode_cursor(cursor, "events", "micros") if cursor else None
         rows = stored_events.page(conn, lead.pk, after, limit + 1)
         names = {r.type_id: ctx.event_types.name(conn, r.type_id) for r in rows}
     rows, next_cursor = _page(rows, limit, lambda r: ("events", r.occurred_at, r.pk))
@@ -282,10 +286,7 @@ def lead_history(
     """The lead's score changes, newest first."""
     with ctx.db.read() as conn:
         lead = _lead_row(conn, lead_id)
-        after = None
-        if cursor is not None:
-            _, value, pk = decode_cursor(cursor, "history")
-            after = (value, pk)
+        after = decode_cursor(cursor, "history", "micros") if cursor else None
         rows = stored_history.page(conn, lead.pk, after, limit + 1)
     rows, next_cursor = _page(rows, limit, lambda r: ("history", r.at, r.pk))
     return {"data": [_history_dict(r) for r in rows], "next_cursor": next_cursor}

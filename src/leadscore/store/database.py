@@ -17,7 +17,7 @@ from __future__ import annotations
 import random
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
@@ -56,7 +56,7 @@ class Database:
         self.url = settings.database_url
         self.is_sqlite = self.url.startswith("sqlite")
         self.is_postgres = self.url.startswith("postgresql")
-        self._statements: dict[tuple[str, str | None], Insert] = {}
+        self._statements: dict[tuple[str, tuple[str | None, ...]], Insert] = {}
         if self.is_sqlite:
             self.engine = _sqlite_engine(settings)
             self._write_lock: threading.Lock | None = threading.Lock()
@@ -112,16 +112,21 @@ class Database:
 
     # --- dialect helpers ---------------------------------------------------------------
 
-    def insert_ignore(self, table: Table, returning: ColumnElement[Any] | None = None) -> Insert:
-        """INSERT … ON CONFLICT DO NOTHING [RETURNING column]: a row that repeats a unique
+    def insert_ignore(
+        self,
+        table: Table,
+        returning: ColumnElement[Any] | Sequence[ColumnElement[Any]] | None = None,
+    ) -> Insert:
+        """INSERT … ON CONFLICT DO NOTHING [RETURNING columns]: a row that repeats a unique
         key is skipped. Built once per table (statement building costs on hot paths)."""
-        key = (table.name, None if returning is None else returning.key)
+        columns = () if returning is None else _columns(returning)
+        key = (table.name, tuple(c.key for c in columns))
         statement = self._statements.get(key)
         if statement is None:
             dialect = sqlite if self.is_sqlite else postgresql
             statement = dialect.insert(table).on_conflict_do_nothing()
-            if returning is not None:
-                statement = statement.returning(returning)
+            if columns:
+                statement = statement.returning(*columns)
             self._statements[key] = statement
         return statement
 
@@ -143,6 +148,12 @@ class Database:
                     conn.execute(lock, {"key": MIGRATION_LOCK})
                 config.attributes["connection"] = conn
                 command.upgrade(config, "head")
+
+
+def _columns(
+    returning: ColumnElement[Any] | Sequence[ColumnElement[Any]],
+) -> tuple[ColumnElement[Any], ...]:
+    return tuple(returning) if isinstance(returning, Sequence) else (returning,)
 
 
 def _sqlite_engine(settings: Settings) -> Engine:

@@ -12,7 +12,7 @@ from leadscore.core.records import Event
 from leadscore.store import pages
 from leadscore.store.database import Database, Row
 from leadscore.store.leads import chunks
-from leadscore.store.tables import event_types, events
+from leadscore.store.tables import event_types, events, leads
 
 _COLUMNS = (
     events.c.lead_pk,
@@ -82,6 +82,19 @@ def insert(db: Database, conn: Connection, rows: Sequence[Mapping[str, object]])
     if not rows:
         return set()
     return set(conn.scalars(db.insert_ignore(events, returning=events.c.event_id), rows))
+
+
+def owners(conn: Connection, event_ids: Iterable[str]) -> dict[str, tuple[int, str]]:
+    """event id → (lead pk, lead id) of the stored events with these ids."""
+    found: dict[str, tuple[int, str]] = {}
+    for part in chunks(sorted(set(event_ids))):
+        query = (
+            select(events.c.event_id, events.c.lead_pk, leads.c.id)
+            .join(leads, leads.c.pk == events.c.lead_pk)
+            .where(events.c.event_id.in_(part))
+        )
+        found.update({event_id: (pk, lead_id) for event_id, pk, lead_id in conn.execute(query)})
+    return found
 
 
 def for_leads(

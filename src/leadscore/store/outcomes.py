@@ -21,9 +21,18 @@ class NewOutcome(TypedDict):
     created_at: int
 
 
-def insert(db: Database, conn: Connection, rows: Sequence[NewOutcome]) -> None:
-    """Insert outcome rows; one repeating a stored (lead, outcome, time) is skipped."""
-    conn.execute(db.insert_ignore(outcomes), rows)
+OutcomeKey = tuple[int, str, int]
+"""(lead pk, outcome, occurred_at): what makes an outcome unique."""
+
+
+def insert(db: Database, conn: Connection, rows: Sequence[NewOutcome]) -> set[OutcomeKey]:
+    """Insert outcome rows; one repeating a stored (lead, outcome, time) is skipped. Returns
+    the keys of the rows actually stored."""
+    if not rows:
+        return set()
+    key = (outcomes.c.lead_pk, outcomes.c.outcome, outcomes.c.occurred_at)
+    statement = db.insert_ignore(outcomes, returning=key)
+    return {(pk, outcome, at) for pk, outcome, at in conn.execute(statement, rows)}
 
 
 def of_lead(conn: Connection, lead_pk: int) -> list[Row]:

@@ -12,7 +12,7 @@ from datetime import date, datetime
 from pathlib import Path
 
 from leadscore.core.records import Event, Lead
-from leadscore.core.timestamps import TimestampError, parse_timestamp, to_micros
+from leadscore.core.timestamps import TimestampError, parse_instant, to_micros
 from leadscore.engine.readers import InputError, read_events, read_leads, read_rows, text_id
 
 WEEK_US = 7 * 86_400 * 1_000_000
@@ -115,7 +115,7 @@ def _moment(path: str | Path, where: str, value: object) -> int:
     if value is None:
         raise InputError(path, where, "occurred_at is empty")
     try:
-        return parse_timestamp(str(value))
+        return parse_instant(str(value))
     except TimestampError as exc:
         raise InputError(path, where, f"occurred_at {exc}") from None
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
@@ -11,7 +10,7 @@ from fastapi.responses import JSONResponse
 
 from leadscore.api import schemas
 from leadscore.api.auth import Write
-from leadscore.api.bodies import body_loc, json_body, one_or_batch, request_body
+from leadscore.api.bodies import body_loc, one_or_batch, request_body
 from leadscore.service.events import ingest_events
 from leadscore.service.inputs import EventBatch, EventIn, OutcomeBatch, OutcomeIn
 from leadscore.service.outcomes import record_outcomes
@@ -38,7 +37,7 @@ router = APIRouter(tags=["ingest"])
 async def post_events(request: Request, principal: Principal = Write) -> JSONResponse:
     """Store the event(s) and rescore each lead in the same transaction. The response
     carries each lead's new score, its stage and the change. A batch is all or nothing."""
-    items, is_batch = one_or_batch(await json_body(request), EventIn, EventBatch, "events")
+    items, is_batch = await one_or_batch(request, EventIn, EventBatch, "events")
     loc_of = body_loc("events", is_batch)
     writer = getattr(request.app.state, "writer", None)
     if writer is not None and len(items) <= writer.max_events:  # commit with others waiting
@@ -62,16 +61,27 @@ async def post_events(request: Request, principal: Principal = Write) -> JSONRes
     "/outcomes",
     summary="Record that leads converted or were lost",
     openapi_extra=request_body(OutcomeIn, OutcomeBatch),
-    response_model=schemas.OutcomesWritten,
-    responses={404: {"model": schemas.Error}, 422: {"model": schemas.Error}},
+    responses={
+        201: {"model": schemas.OutcomesWritten, "description": "One outcome, recorded"},
+        200: {
+            "model": schemas.OutcomesWritten,
+            "description": "A batch; or one outcome recorded before (a duplicate)",
+        },
+        404: {"model": schemas.Error},
+        422: {"model": schemas.Error},
+    },
     status_code=201,
 )
-async def post_outcomes(request: Request, principal: Principal = Write) -> dict[str, Any]:
+async def post_outcomes(request: Request, principal: Principal = Write) -> JSONResponse:
     """One outcome or `{"outcomes": [...]}`; by default the lead moves to `customer` or
-    `lost`. A repeated outcome (same lead, outcome and time) is stored once."""
-    items, is_batch = one_or_batch(await json_body(request), OutcomeIn, OutcomeBatch, "outcomes")
+    `lost`. An outcome is unique by (lead, outcome, time): a repeated one is answered as a
+    `duplicate` and changes nothing. A batch is all or nothing."""
+    items, is_batch = await one_or_batch(request, OutcomeIn, OutcomeBatch, "outcomes")
     loc_of = body_loc("outcomes", is_batch)
     written = await run_in_threadpool(
         record_outcomes, request.app.state.ctx, items, principal.name, loc_of
     )
-    return {"outcomes": written}
+    recorded = sum(1 for o in written if o["status"] == "recorded")
+    body = {"recorded": recorded, "duplicates": len(written) - recorded, "outcomes": written}
+    status = 200 if is_batch or not recorded else 201
+    return JSONResponse(body, status_code=status)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
@@ -10,11 +10,12 @@ from fastapi.responses import JSONResponse
 
 from leadscore.api import schemas
 from leadscore.api.auth import Read, Write
-from leadscore.api.bodies import body_loc, json_body, one_or_batch, request_body
-from leadscore.core.timestamps import TimestampError, parse_timestamp
+from leadscore.api.bodies import body_loc, model_body, one_or_batch, request_body
+from leadscore.api.params import OverrideId
+from leadscore.core.timestamps import TimestampError, parse_instant
 from leadscore.service import predictions, queries
 from leadscore.service.errors import Invalid, Problem
-from leadscore.service.inputs import LeadBatch, LeadIn, OverrideIn
+from leadscore.service.inputs import LeadBatch, LeadIn, OverrideIn, email_address
 from leadscore.service.leads import upsert_leads
 from leadscore.service.overrides import add_override, delete_override
 from leadscore.service.principals import Principal
@@ -22,7 +23,9 @@ from leadscore.service.principals import Principal
 router = APIRouter(prefix="/leads", tags=["leads"])
 
 Limit = Annotated[int, Query(ge=1, le=queries.MAX_LIMIT, description="Page size.")]
-Cursor = Annotated[str | None, Query(description="next_cursor of the previous page.")]
+Cursor = Annotated[
+    str | None, Query(max_length=1000, description="next_cursor of the previous page.")
+]
 Many = Annotated[list[str] | None, Query()]
 NOT_FOUND: dict[int | str, dict[str, Any]] = {
     404: {"model": schemas.Error, "description": "No such lead"}
@@ -45,8 +48,8 @@ async def post_lead(request: Request, principal: Principal = Write) -> JSONRespo
     """One lead, or `{"leads": [...]}` (up to 1,000, all or nothing). The lead is rescored:
     the response carries its new score."""
     ctx = request.app.state.ctx
-    items, is_batch = one_or_batch(await json_body(request), LeadIn, LeadBatch, "leads")
-    loc_of = body_loc("leads", is_batch) if is_batch else None
+    items, is_batch = await one_or_batch(request, LeadIn, LeadBatch, "leads")
+    loc_of = body_loc("leads", is_batch)
     done = await run_in_threadpool(upsert_leads, ctx, items, principal.name, loc_of)
     if is_batch:
         return JSONResponse({"leads": [c.to_dict(created=new) for c, new in done]})
@@ -55,7 +58,24 @@ async def post_lead(request: Request, principal: Principal = Write) -> JSONRespo
     return JSONResponse({**lead, "created": created}, status_code=201 if created else 200)
 
 
-@router.get("", response_model=schemas.LeadPage, summary="List leads")
+SortOrder = Literal[
+    "-score",
+    "score",
+    "-fit",
+    "fit",
+    "-engagement",
+    "engagement",
+    "-created_at",
+    "created_at",
+    "-updated_at",
+    "updated_at",
+]
+"""`queries.SORTS`, ascending or descending (`-`)."""
+Sort = Annotated[SortOrder, Query(description="- is descending; ties break on the lead key")]
+Score = Annotated[float | None, Query(allow_inf_nan=False)]
+
+
+@router.get("", response_model=schemas.LeadPage, summary="List leads, or look one up")
 def list_leads(
     request: Request,
     principal: Principal = Read,
@@ -64,18 +84,51 @@ def list_leads(
     grade: Many = None,
     owner: Many = None,
     source: Many = None,
-    min_score: float | None = None,
-    max_score: float | None = None,
-    sort: Annotated[
-        str, Query(description="score, fit, engagement, created_at or updated_at; - for desc")
-    ] = "-score",
+    min_score: Score = None,
+    max_score: Score = None,
+    email: Annotated[
+        str | None,
+        Query(max_length=320, description="The lead with this e-mail (normalised as on write)."),
+    ] = None,
+    external_id: Annotated[
+        str | None,
+        Query(
+            max_length=301,
+            pattern=r"^[^:]+:.+$",
+            description="The lead with this external id, written `source:id` (`hubspot:5501`).",
+        ),
+    ] = None,
+    sort: Sort = "-score",
     cursor: Cursor = None,
     limit: Limit = 50,
 ) -> dict[str, Any]:
     """Leads filtered (repeat a filter for several values: `?stage=mql&stage=sql`), sorted,
-    and paginated with an opaque cursor."""
-    filters = queries.LeadFilters(stage, tier, grade, owner, source, min_score, max_score)
+    and paginated with an opaque cursor. `email` and `external_id` look a lead up: the page
+    then holds that lead, or nothing."""
+    filters = queries.LeadFilters(
+        stage,
+        tier,
+        grade,
+        owner,
+        source,
+        min_score,
+        max_score,
+        None if email is None else _lookup_email(email),
+        None if external_id is None else _lookup_external(external_id),
+    )
     return queries.list_leads(request.app.state.ctx, filters, sort, cursor, limit)
+
+
+def _lookup_email(text: str) -> str:
+    try:
+        return email_address(text)
+    except ValueError as exc:
+        raise Invalid([Problem(("query", "email"), str(exc))]) from None
+
+
+def _lookup_external(text: str) -> tuple[str, str]:
+    source, _, external_id = text.partition(":")
+    return source, external_id
 
 
 @router.get(
@@ -135,7 +188,7 @@ def get_score(
     lead_id: str,
     principal: Principal = Read,
     as_of: Annotated[
-        str | None, Query(description="ISO 8601; no zone means UTC; default now")
+        str | None, Query(description="RFC 3339 / ISO 8601; no zone means UTC; default now")
     ] = None,
 ) -> dict[str, Any]:
     """Rescored from the stored events up to `as_of`, with the model active then and the
@@ -145,7 +198,7 @@ def get_score(
         moment = ctx.now()
     else:
         try:
-            moment = parse_timestamp(as_of)
+            moment = parse_instant(as_of)
         except TimestampError as exc:
             raise Invalid([Problem(("query", "as_of"), str(exc))]) from None
     return queries.score_as_of(ctx, lead_id, moment)
@@ -158,13 +211,16 @@ def get_score(
     responses={**NOT_FOUND, 422: {"model": schemas.Error}},
     status_code=201,
     summary="Add points to a lead's score, or pin its stage",
+    openapi_extra=request_body(OverrideIn),
 )
-def post_override(
-    request: Request, lead_id: str, body: OverrideIn, principal: Principal = Write
+async def post_override(
+    request: Request, lead_id: str, principal: Principal = Write
 ) -> dict[str, Any]:
     """`{"points": 10, "reason": …}` or `{"stage": "sql", "reason": …}`, with an optional
     `author` (default: the key's name) and `expires_at`. A new pin replaces the old one."""
-    override, change = add_override(request.app.state.ctx, lead_id, body, principal.name)
+    body = await model_body(request, OverrideIn)
+    ctx = request.app.state.ctx
+    override, change = await run_in_threadpool(add_override, ctx, lead_id, body, principal.name)
     return {"override": override, "lead": change.to_dict()}
 
 
@@ -176,7 +232,7 @@ def post_override(
     summary="Remove an override",
 )
 def remove_override(
-    request: Request, lead_id: str, override_id: int, principal: Principal = Write
+    request: Request, lead_id: str, override_id: OverrideId, principal: Principal = Write
 ) -> dict[str, Any]:
     change = delete_override(request.app.state.ctx, lead_id, override_id, principal.name)
     return {"lead": change.to_dict()}

@@ -9,7 +9,10 @@ from fastapi.concurrency import run_in_threadpool
 
 from leadscore.api import schemas
 from leadscore.api.auth import Admin, Read
+from leadscore.api.params import Version
 from leadscore.service import scoring_models
+from leadscore.service.errors import Invalid, Problem
+from leadscore.service.input_rules import text_error
 from leadscore.service.principals import Principal
 
 router = APIRouter(prefix="/models", tags=["models"])
@@ -51,8 +54,12 @@ async def upload(
         raise HTTPException(415, f"send the model as YAML ({', '.join(YAML_TYPES)})")
     try:
         text = (await request.body()).decode("utf-8")
-    except UnicodeDecodeError:
-        raise HTTPException(400, "the model must be UTF-8 text") from None
+    except UnicodeDecodeError as exc:
+        message = f"the model must be UTF-8 text (byte {exc.start} is not)"
+        raise Invalid([Problem(("body",), message, "text_invalid")]) from None
+    reason = text_error(text)
+    if reason is not None:
+        raise Invalid([Problem(("body",), f"the model {reason}", "text_invalid")])
     ctx = request.app.state.ctx
     stored = await run_in_threadpool(scoring_models.upload, ctx, text, principal.name)
     if not activate:
@@ -73,7 +80,7 @@ def list_versions(request: Request, principal: Principal = Read) -> list[dict[st
     responses=NOT_FOUND,
     summary="One model version with its YAML",
 )
-def get_version(request: Request, version: int, principal: Principal = Read) -> dict[str, Any]:
+def get_version(request: Request, version: Version, principal: Principal = Read) -> dict[str, Any]:
     return scoring_models.get_version(request.app.state.ctx, version)
 
 
@@ -84,7 +91,7 @@ def get_version(request: Request, version: int, principal: Principal = Read) -> 
     responses=NOT_FOUND,
     summary="Activate a version and rescore every lead",
 )
-def activate(request: Request, version: int, principal: Principal = Admin) -> dict[str, Any]:
+def activate(request: Request, version: Version, principal: Principal = Admin) -> dict[str, Any]:
     """Every lead is rescored with it before the response (history cause `model`)."""
     return scoring_models.activate(request.app.state.ctx, version, principal.name)
 
@@ -96,7 +103,7 @@ def activate(request: Request, version: int, principal: Principal = Admin) -> di
     responses={**NOT_FOUND, 409: {"model": schemas.Error, "description": "Not active"}},
     summary="Undo the activation of the active version",
 )
-def rollback(request: Request, version: int, principal: Principal = Admin) -> dict[str, Any]:
+def rollback(request: Request, version: Version, principal: Principal = Admin) -> dict[str, Any]:
     """`version` must be the active one; the version active before it is activated again,
     and every lead rescored."""
     return scoring_models.rollback(request.app.state.ctx, version, principal.name)

@@ -13,6 +13,7 @@ from leadscore.api import schemas
 from leadscore.api.auth import Admin, Read
 from leadscore.api.bodies import json_body
 from leadscore.api.errors import problems_of
+from leadscore.api.params import Version
 from leadscore.ml.errors import MLInputError
 from leadscore.service import predictions
 from leadscore.service.errors import Invalid, Problem
@@ -103,5 +104,5 @@ async def train(request: Request, principal: Principal = Admin) -> dict[str, Any
     responses=NOT_FOUND,
     summary="Make a predictive model version the active one",
 )
-def activate(request: Request, version: int, principal: Principal = Admin) -> dict[str, Any]:
+def activate(request: Request, version: Version, principal: Principal = Admin) -> dict[str, Any]:
     return predictions.activate(request.app.state.ctx, version, principal.name)

@@ -1,0 +1,103 @@
+"""The request guard: the ASGI middleware every request goes through first.
+
+- It gives each request an id: the client's `X-Request-ID` when it is a sensible token (1 to
+  128 letters, digits and `._:@/+=-`), else a new one; every response carries it back in
+  `X-Request-ID`, and every error body in `request_id` (api/errors.py).
+- It limits the request body to `LEADSCORE_MAX_BODY_BYTES`: a larger `Content-Length` is a
+  413 before any of the body is read; a body streamed without one (chunked) is counted as
+  it arrives and refused with a 413 once it passes the limit, so no body is ever read whole
+  into memory beyond the limit.
+- It turns any unhandled exception into the JSON error model's 500, logged with its
+  traceback and the request id. It does not re-raise (Starlette's outer error middleware
+  would, and uvicorn then closes the connection): the 500 is a complete response and the
+  keep-alive connection stays usable for the client's next request.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from leadscore.api.errors import REQUEST_ID_HEADER, STATE_KEY, error_response
+
+log = logging.getLogger("leadscore.api")
+
+CLIENT_REQUEST_ID = re.compile(r"[A-Za-z0-9._:@/+=-]{1,128}")
+
+
+class BodyTooLarge(HTTPException):
+    """A request body over the limit (413); raised while the body is being received."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(
+            413,
+            f"the request body is larger than {limit:,} bytes (LEADSCORE_MAX_BODY_BYTES);"
+            " send a smaller batch",
+        )
+
+
+class RequestGuard:
+    """See the module's docstring."""
+
+    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = Headers(scope=scope)
+        given = headers.get(REQUEST_ID_HEADER, "")
+        rid = given if CLIENT_REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
+        scope.setdefault("state", {})[STATE_KEY] = rid
+        started = False
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+                MutableHeaders(scope=message)[REQUEST_ID_HEADER] = rid
+            await send(message)
+
+        limit = self.max_body_bytes
+        if _content_length(headers) > limit:
+            too_large = BodyTooLarge(limit)
+            await error_response(scope, 413, str(too_large.detail))(scope, receive, send_with_id)
+            return
+        received = 0
+
+        async def receive_limited() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise BodyTooLarge(limit)
+            return message
+
+        try:
+            await self.app(scope, receive_limited, send_with_id)
+        except Exception:
+            if started:  # the response is half sent: nothing better than closing it
+                raise
+            log.exception(
+                "unhandled error in %s %s (request id %s)", scope["method"], scope["path"], rid
+            )
+            response = error_response(
+                scope, 500, f"internal server error; quote request id {rid} to the operator"
+            )
+            await response(scope, receive, send_with_id)
+
+
+def _content_length(headers: Headers) -> int:
+    """The declared body length; -1 when absent or not a number (then bytes are counted)."""
+    try:
+        return int(headers.get("content-length", "-1"))
+    except ValueError:
+        return -1
