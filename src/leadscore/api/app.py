@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse, RedirectResponse
 from pydantic.json_schema import models_json_schema
 
 from leadscore import __version__
-from leadscore.api import errors, request_line, schemas
+from leadscore.api import docs_ui, errors, request_line, schemas
 from leadscore.api.middleware import RequestGuard
 from leadscore.api.routes import ingest, leads, models, predictive_models
 from leadscore.scheduler import Scheduler
@@ -76,11 +76,13 @@ def create_app(
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
-        docs_url="/docs",
+        docs_url=None,
+        redoc_url=None,
         openapi_url="/openapi.json",
     )
     app.state.ctx = ctx
     errors.install(app)
+    docs_ui.install(app, "/openapi.json")
     app.add_middleware(RequestGuard, max_body_bytes=ctx.settings.max_body_bytes)
 
     api = APIRouter(prefix=PREFIX)
