@@ -4,6 +4,8 @@ its rule score."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from leadscore import demo
@@ -16,6 +18,21 @@ def load_demo(api, tmp_path, n: int = 400) -> None:
         assert import_file(api.ctx, kind, paths[kind]).written > 0
 
 
+def train(api, body: dict | None = None, seconds: float = 240) -> dict:
+    """Start a training job over the API and poll it until it ends; the ended job."""
+    response = api.admin.post("/predictive-models/train", json=body)
+    assert response.status_code == 202, response.text
+    location = response.headers["location"]
+    assert location == f"/api/v1/jobs/{response.json()['id']}"
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        job = api.reader.get(location.removeprefix("/api/v1")).json()
+        if job["status"] in ("succeeded", "failed"):
+            return job
+        time.sleep(0.2)
+    raise AssertionError(f"the job did not end in {seconds} s: {job}")
+
+
 @pytest.mark.slow
 def test_lead_shows_the_predicted_probability(api, tmp_path) -> None:
     api.model()
@@ -25,9 +42,9 @@ def test_lead_shows_the_predicted_probability(api, tmp_path) -> None:
     assert before["prediction"] is None and before["probability"] is None
     assert api.reader.post("/predictive-models/train").status_code == 403
 
-    response = api.admin.post("/predictive-models/train", json={"name": "from-demo", "folds": 3})
-    assert response.status_code == 201, response.text
-    trained = response.json()
+    job = train(api, {"name": "from-demo", "folds": 3})
+    assert job["status"] == "succeeded", job
+    trained = job["result"]
     assert trained["version"] == 1 and trained["active"] and trained["name"] == "from-demo"
     assert trained["summary"]["roc_auc"] > 0.6 and trained["card"]["metrics"]["lift"]
 
@@ -50,9 +67,9 @@ def test_lead_shows_the_predicted_probability(api, tmp_path) -> None:
     assert api.admin.post("/predictive-models/9/activate").status_code == 404
 
 
-def test_training_without_outcomes_is_422(api) -> None:
-    response = api.admin.post("/predictive-models/train")
-    assert response.status_code == 422
-    assert "no outcomes" in response.json()["detail"][0]["msg"]
+def test_training_without_outcomes_fails_its_job_and_a_bad_body_is_422(api) -> None:
+    job = train(api)
+    assert job["status"] == "failed" and "no outcomes" in job["error"]
+    assert job["result"] is None and job["finished_at"] is not None
     bad = api.admin.post("/predictive-models/train", json={"nme": "x"})
     assert bad.status_code == 422 and bad.json()["detail"][0]["loc"] == ["body", "nme"]

@@ -1,6 +1,7 @@
 """The FastAPI application: `create_app(settings)` connects to the database (migrating it),
-mounts the routes under /api/v1 and, while serving, runs the scheduler and the event writer
-(group commit, `service.group_commit`)."""
+mounts the routes under /api/v1 and the docs pages (api/docs_ui.py) and, while serving, runs
+the scheduler, the event writer (group commit, `service.group_commit`) and the background
+jobs' worker threads (`service.jobs`)."""
 
 from __future__ import annotations
 
@@ -14,9 +15,9 @@ from fastapi.responses import JSONResponse, RedirectResponse
 from pydantic.json_schema import models_json_schema
 
 from leadscore import __version__
-from leadscore.api import errors, request_line, schemas
+from leadscore.api import docs_ui, errors, request_line, schemas
 from leadscore.api.middleware import RequestGuard
-from leadscore.api.routes import ingest, leads, models, predictive_models
+from leadscore.api.routes import ingest, jobs, leads, models, predictive_models
 from leadscore.scheduler import Scheduler
 from leadscore.service import scoring_models
 from leadscore.service.context import Context
@@ -30,6 +31,7 @@ from leadscore.service.inputs import (
     OutcomeIn,
     OverrideIn,
 )
+from leadscore.service.jobs import Jobs
 from leadscore.settings import Settings
 
 PREFIX = "/api/v1"
@@ -58,6 +60,8 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.writer = GroupCommit(ctx)
+        app.state.jobs = Jobs(ctx)
+        app.state.jobs.start()
         cron = Scheduler(ctx) if run_scheduler else None
         if cron is not None:
             cron.start()
@@ -66,6 +70,7 @@ def create_app(
         finally:
             if cron is not None:
                 cron.stop()
+            app.state.jobs.stop()
             app.state.writer.close()
             app.state.writer = None
             if context is None:
@@ -76,11 +81,13 @@ def create_app(
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
-        docs_url="/docs",
+        docs_url=None,
+        redoc_url=None,
         openapi_url="/openapi.json",
     )
     app.state.ctx = ctx
     errors.install(app)
+    docs_ui.install(app, "/openapi.json")
     app.add_middleware(RequestGuard, max_body_bytes=ctx.settings.max_body_bytes)
 
     api = APIRouter(prefix=PREFIX)
@@ -88,6 +95,7 @@ def create_app(
     api.include_router(ingest.router)
     api.include_router(models.router)
     api.include_router(predictive_models.router)
+    api.include_router(jobs.router)
     api.add_api_route(
         "/health",
         health,

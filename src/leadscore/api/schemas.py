@@ -282,6 +282,25 @@ class PredictiveActivation(Out):
     active: bool
 
 
+class Job(Out):
+    """A background job (docs/api.md#jobs): training a predictive model over the API."""
+
+    id: str = Field(description="the job's id: 32 hex digits")
+    kind: Literal["train_predictive"]
+    status: Literal["queued", "running", "succeeded", "failed"]
+    progress: float = Field(ge=0, le=1, description="how far it is, from 0 to 1")
+    message: str | None = Field(description="what it is doing now")
+    params: dict[str, Any] = Field(description="what was asked (the request body's fields)")
+    created_by: str | None = Field(description="the name of the API key that asked")
+    created_at: str
+    started_at: str | None
+    finished_at: str | None
+    result: PredictiveModel | None = Field(
+        description="when it succeeded: the new predictive model version, with its card"
+    )
+    error: str | None = Field(description="when it failed: why")
+
+
 class OverrideWritten(Out):
     override: Override
     lead: LeadChange

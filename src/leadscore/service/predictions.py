@@ -11,7 +11,7 @@ scikit-learn is imported only when a model is trained or loaded, never by the pl
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeAlias
 
 import polars as pl
@@ -38,6 +38,13 @@ DEFAULT_NAME = "conversion"
 log = logging.getLogger(__name__)
 
 
+Progress = Callable[[float, str], None]
+"""Told how far a training is (0..1) and what it is doing now."""
+Saved = Callable[[Connection, dict[str, Any]], None]
+"""Called with the new version (as `describe` gives it) inside the transaction that stores it;
+an exception it raises rolls the version back."""
+
+
 def train(
     ctx: Context,
     *,
@@ -48,14 +55,21 @@ def train(
     seed: int = 42,
     folds: int | None = None,
     use_lightgbm: bool | None = None,
+    progress: Progress | None = None,
+    on_saved: Saved | None = None,
 ) -> dict[str, Any]:
     """Train on the store's history and store the result as a new version (active unless
-    `activate` is False). Raises `MLInputError` for data that cannot train a model."""
+    `activate` is False); returns it as `describe` gives it, with its card. Raises
+    `MLInputError` for data that cannot train a model."""
+    from leadscore.ml.artifact import clean_json
     from leadscore.ml.store_training import train_from_history
 
+    told = progress or (lambda _fraction, _message: None)
     now = ctx.now()
+    told(0.05, "reading the store's leads, events and outcomes")
     with ctx.db.read() as conn:
         history = History(*stored_training.read_history(conn))
+    told(0.2, "training (cross-validation, then the final fit)")
     trained = train_from_history(
         history,
         trained_at=format_timestamp(now - now % 1_000_000),
@@ -64,8 +78,9 @@ def train(
         folds=folds,
         use_lightgbm=use_lightgbm,
     )
+    told(0.9, "storing the model")
 
-    def work(conn: Connection) -> int:
+    def work(conn: Connection) -> dict[str, Any]:
         version = save_version(
             conn,
             model=trained.model,
@@ -77,16 +92,21 @@ def train(
             activate=activate,
         )
         audit.record(conn, now, actor, "predictive.train", str(version), active=activate)
-        return version
+        done = describe(
+            {
+                "version": version,
+                "name": name or DEFAULT_NAME,
+                "active": activate,
+                "created_at": now,
+                "created_by": actor,
+                "card": clean_json(trained.card),  # as stored
+            }
+        )
+        if on_saved is not None:
+            on_saved(conn, done)
+        return done
 
-    version = ctx.db.transact(work)
-    return {
-        "version": version,
-        "name": name or DEFAULT_NAME,
-        "active": activate,
-        "summary": store_model.card_summary(trained.card),
-        "card": trained.card,
-    }
+    return ctx.db.transact(work)
 
 
 def save_version(

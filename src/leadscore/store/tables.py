@@ -235,3 +235,27 @@ leases = Table(
     Column("done_slot", Micros),  # the last scheduled time a run completed for
     Column("updated_at", Micros, nullable=False),
 )
+
+jobs = Table(
+    "jobs",
+    metadata,
+    _pk(),
+    Column("id", String(32), nullable=False, unique=True),  # public id: 32 hex digits
+    Column("kind", String(50), nullable=False),  # e.g. train_predictive
+    Column("status", String(20), nullable=False),  # queued, running, succeeded, failed
+    # the kind while queued or running, else NULL: unique, so one job of a kind at a time
+    Column("active_kind", String(50), unique=True),
+    Column("params", Json, nullable=False),
+    Column("created_by", String(200)),
+    Column("created_at", Micros, nullable=False),
+    Column("started_at", Micros),
+    Column("finished_at", Micros),
+    Column("updated_at", Micros, nullable=False),
+    Column("progress", Double, nullable=False, server_default="0"),  # 0..1
+    Column("message", Text),  # what it is doing now
+    Column("result", Json),
+    Column("error", Text),
+    Column("holder", String(200)),  # the process working on it
+    Column("expires_at", Micros),  # its lease: renewed while it works
+    Index(None, "created_at", "pk"),
+)

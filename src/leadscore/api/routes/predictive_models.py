@@ -1,22 +1,23 @@
 """Predictive model versions (§7): list with their cards (read), train one from the store's
-leads and outcomes (admin), activate one (admin)."""
+leads and outcomes in a background job (admin; api/routes/jobs.py shows the job), activate one
+(admin)."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from leadscore.api import schemas
 from leadscore.api.auth import Admin, Read
 from leadscore.api.bodies import json_body
-from leadscore.api.errors import problems_of
+from leadscore.api.errors import error_response, problems_of
 from leadscore.api.params import Version
-from leadscore.ml.errors import MLInputError
 from leadscore.service import predictions
-from leadscore.service.errors import Invalid, Problem
+from leadscore.service.errors import Invalid
+from leadscore.service.jobs import Busy, Jobs
 from leadscore.service.principals import Principal
 
 router = APIRouter(prefix="/predictive-models", tags=["predictive models"])
@@ -58,10 +59,13 @@ def list_models(
 
 @router.post(
     "/train",
-    response_model=schemas.PredictiveModel,
-    status_code=201,
-    responses={422: {"model": schemas.Error, "description": "The store cannot train a model"}},
-    summary="Train a predictive model version from the store",
+    response_model=schemas.Job,
+    status_code=202,
+    responses={
+        409: {"model": schemas.Error, "description": "A training job is queued or running"},
+        422: {"model": schemas.Error, "description": "The body is not a training request"},
+    },
+    summary="Train a predictive model version from the store, in the background",
     openapi_extra={
         "requestBody": {
             "required": False,
@@ -69,20 +73,21 @@ def list_models(
         }
     },
 )
-async def train(request: Request, principal: Principal = Admin) -> dict[str, Any]:
-    """Learns from every lead with an outcome (first outcome; events before it only) and
-    stores the model as a new version. Runs in the request: seconds to minutes."""
+async def train(request: Request, response: Response, principal: Principal = Admin) -> Any:
+    """Queues a job that learns from every lead with an outcome (first outcome; events
+    before it only) and stores the model as a new version. Answers at once with the job
+    (`Location: /api/v1/jobs/{id}`); poll it for the progress and the result. One training
+    runs at a time: another one queued or running is a 409 naming it."""
     raw = await request.body()
     data = await json_body(request) if raw.strip() else {}
     try:
         body = TrainIn.model_validate(data)
     except ValidationError as exc:
         raise Invalid(problems_of(exc)) from None
-    ctx = request.app.state.ctx
+    runner: Jobs = request.app.state.jobs
     try:
-        done = await run_in_threadpool(
-            lambda: predictions.train(
-                ctx,
+        job = await run_in_threadpool(
+            lambda: runner.train_predictive(
                 actor=principal.name,
                 name=body.name,
                 exclude=body.exclude,
@@ -90,12 +95,11 @@ async def train(request: Request, principal: Principal = Admin) -> dict[str, Any
                 folds=body.folds,
             )
         )
-    except MLInputError as exc:
-        raise Invalid([Problem(("body",), str(exc))]) from None
-    listed = next(
-        v for v in predictions.list_models(ctx, with_cards=True) if v["version"] == done["version"]
-    )
-    return listed
+    except Busy as busy:
+        where = request.app.url_path_for("get_job", job_id=busy.job["id"])
+        return error_response(request.scope, 409, str(busy), {"Location": where})
+    response.headers["Location"] = request.app.url_path_for("get_job", job_id=job["id"])
+    return job
 
 
 @router.post(
