@@ -102,6 +102,7 @@ def test_points_overrides_are_explained_expire_and_are_audited(api) -> None:
     assert api.get("/leads/L1/history")["data"][0]["cause"] == {
         "kind": "override",
         "ref": str(override["id"]),
+        "event": None,
     }
 
     api.set_time("2026-01-06T00:00:00Z")  # expired: the recompute drops it
