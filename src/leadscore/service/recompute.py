@@ -8,7 +8,7 @@ one transaction (store/bulk_writes.py): the leads whose score, grade, tier or st
 a history row for each reported change (§1), and their lifecycle stages. The lifecycle is
 folded in event time (docs/lifecycle.md): at `as_of` it is `next_stage(the stored folded
 event stage, the model's stage at as_of)`, no replay per lead. A lead last scored by another
-model version (an activation) starts afresh: its stage then becomes its base.
+model version, or by none (an activation), starts afresh: its stage then becomes its base.
 An interrupted run keeps every chunk it committed; running it again finishes the job
 (unchanged leads are not rewritten).
 
@@ -248,9 +248,10 @@ def _overrides(
 
 def _lifecycle(model: Model, frame: pl.DataFrame, version: int, as_of: int) -> pl.DataFrame:
     """`next_stage` from the folded event stage, once per distinct (folded stage, model's
-    stage, pin). A lead another model version scored last gets a new base: its lifecycle
-    stage, at `as_of` (what activating a model does, as service/scoring.py `lifecycle`)."""
-    reset = pl.col("model_version").is_not_null() & (pl.col("model_version") != version)
+    stage, pin). A lead first scored by this model version (another scored it last, or none
+    did: it was stored while no model was active) gets a new base: its lifecycle stage, at
+    `as_of` (what activating a model does; service/scoring.py `lifecycle`)."""
+    reset = pl.col("model_version").is_null() | (pl.col("model_version") != version)
     stage = pl.col("lifecycle_stage").cast(pl.String)
     since = pl.lit(as_of, dtype=pl.Int64)
     frame = frame.with_columns(
