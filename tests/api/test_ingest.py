@@ -55,8 +55,8 @@ def test_an_event_rescores_its_lead_and_says_how(api) -> None:
     assert lead["previous"]["score"] == 50.0 and lead["score_change"] == 15.0
     history = api.get("/leads/L1/history")["data"]
     assert [h["cause"] for h in history] == [
-        {"kind": "event", "ref": "e1"},
-        {"kind": "lead", "ref": "L1"},
+        {"kind": "event", "ref": "e1", "event": None},
+        {"kind": "lead", "ref": "L1", "event": None},
     ]
 
 
@@ -198,7 +198,7 @@ def test_outcomes_move_the_stage_and_are_stored_once(api) -> None:
     lead = api.get("/leads/L1")
     assert lead["stage"] == "customer" and len(lead["outcomes"]) == 1
     history = api.get("/leads/L1/history")["data"]
-    assert history[0]["cause"] == {"kind": "outcome", "ref": "converted"}
+    assert history[0]["cause"] == {"kind": "outcome", "ref": "converted", "event": None}
     missing = api.writer.post("/outcomes", json={"lead_id": "nope", "outcome": "lost"})
     assert missing.status_code == 404
     wrong = api.writer.post("/outcomes", json={"lead_id": "L1", "outcome": "won"})

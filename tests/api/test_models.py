@@ -48,6 +48,7 @@ def test_activation_rescores_everyone_and_rollback_restores(api) -> None:
     assert api.get("/leads/L0/history")["data"][0]["cause"] == {
         "kind": "model",
         "ref": str(second["version"]),
+        "event": None,
     }
     versions = api.get("/models")
     assert [(v["version"], v["active"]) for v in versions] == [

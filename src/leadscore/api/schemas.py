@@ -190,9 +190,21 @@ class EventPage(Out):
     next_cursor: str | None
 
 
+class CauseEvent(Out):
+    id: str
+    type: str
+    occurred_at: str
+
+
 class Cause(Out):
-    kind: str = Field(description="event, lead, outcome, override, model or recompute")
+    kind: str = Field(
+        description="event, lead, outcome, override, model, recompute, or correction: a"
+        " back-dated event, arrived late, changed the stage (docs/lifecycle.md)"
+    )
     ref: str | None
+    event: CauseEvent | None = Field(
+        None, description="for a correction: the back-dated event that caused it"
+    )
 
 
 @with_score(after="at")

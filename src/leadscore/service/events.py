@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from leadscore.service.context import Context
 from leadscore.service.errors import Conflict
 from leadscore.service.inputs import EventIn
 from leadscore.service.resolve import LocOf, by_index, resolve
-from leadscore.service.scoring import Cause, Change, Snapshot, rescore
+from leadscore.service.scoring import Arrival, Cause, Change, Snapshot, rescore
 from leadscore.store import Connection, Row
 from leadscore.store import events as stored_events
 from leadscore.store import leads as stored_leads
@@ -33,6 +33,8 @@ class Ingested:
     created: set[int]
     last_stored: dict[int, str]
     """lead pk → the last event stored for it (the history cause)."""
+    arrivals: dict[int, Arrival] = field(default_factory=dict)
+    """lead pk → the earliest event stored for it (what may reach back before its lifecycle)."""
 
     @property
     def stored(self) -> int:
@@ -132,10 +134,25 @@ def ingest_in(
                 "status": "stored" if is_new else "duplicate",
             }
         )
+    arrivals: dict[int, Arrival] = {}
+    for (event_id, index), new in zip(first.items(), new_rows, strict=True):
+        if event_id in stored:
+            occurred_at = new["occurred_at"]
+            assert isinstance(occurred_at, int)
+            arrival = Arrival(event_id, items[index].type, occurred_at)
+            earliest(arrivals, pks[index], arrival)
     touched = [rows[pk] for pk in sorted(set(last_stored) | created)] if rescore_leads else []
-    changes = {c.lead_pk: c for c in rescore(conn, ctx, touched, None, Cause("event", last_stored))}
+    cause = Cause("event", last_stored, arrivals)
+    changes = {c.lead_pk: c for c in rescore(conn, ctx, touched, None, cause)}
     for pk in sorted(set(pks) - changes.keys()):  # only duplicates: the score as it is
         row = rows[pk]
         changes[pk] = Change(pk, row.id, Snapshot.of(row), Snapshot.of(row), row.stage)
     order = list(dict.fromkeys(pks))
-    return Ingested(statuses, [changes[pk] for pk in order], created, last_stored)
+    return Ingested(statuses, [changes[pk] for pk in order], created, last_stored, arrivals)
+
+
+def earliest(arrivals: dict[int, Arrival], pk: int, arrival: Arrival) -> None:
+    """Keep in `arrivals` the earliest event of lead `pk`."""
+    kept = arrivals.get(pk)
+    if kept is None or arrival.occurred_at < kept.occurred_at:
+        arrivals[pk] = arrival

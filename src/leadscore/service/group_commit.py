@@ -28,10 +28,10 @@ from dataclasses import dataclass, field
 
 from leadscore.service.context import Context
 from leadscore.service.errors import Conflict, NotFound
-from leadscore.service.events import Ingested, event_ids, ingest_events, ingest_in
+from leadscore.service.events import Ingested, earliest, event_ids, ingest_events, ingest_in
 from leadscore.service.inputs import EventIn
 from leadscore.service.resolve import LocOf
-from leadscore.service.scoring import Cause, rescore
+from leadscore.service.scoring import Arrival, Cause, rescore
 from leadscore.store import Connection
 from leadscore.store import leads as stored_leads
 
@@ -153,17 +153,23 @@ def _rescored(
     scores into each request's answer."""
     done = [r for r in results if isinstance(r, Ingested)]
     last: dict[int, str] = {}
+    arrivals: dict[int, Arrival] = {}
     touched: set[int] = set()
     for stored in done:
         last.update(stored.last_stored)
+        for pk, arrival in stored.arrivals.items():
+            earliest(arrivals, pk, arrival)
         touched |= stored.last_stored.keys() | stored.created
     rows = stored_leads.lock(conn, touched)
     ordered = [rows[pk] for pk in sorted(touched)]
-    changes = {c.lead_pk: c for c in rescore(conn, ctx, ordered, None, Cause("event", last))}
+    cause = Cause("event", last, arrivals)
+    changes = {c.lead_pk: c for c in rescore(conn, ctx, ordered, None, cause)}
     answers: list[Ingested | BaseException] = []
     for result in results:
         if isinstance(result, Ingested):
             leads = [changes.get(c.lead_pk, c) for c in result.leads]
-            result = Ingested(result.events, leads, result.created, result.last_stored)
+            result = Ingested(
+                result.events, leads, result.created, result.last_stored, result.arrivals
+            )
         answers.append(result)
     return answers

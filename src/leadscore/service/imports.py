@@ -29,7 +29,7 @@ from leadscore.service.inputs import EventIn, LeadIn, LeadRef, OutcomeIn
 from leadscore.service.leads import upsert_in
 from leadscore.service.outcomes import record_in
 from leadscore.service.resolve import LocOf
-from leadscore.service.scoring import Cause, rescore
+from leadscore.service.scoring import Arrival, Cause, rescore
 from leadscore.store import Connection
 from leadscore.store import leads as stored_leads
 
@@ -354,6 +354,7 @@ def _write_events(
 ) -> int:
     type_ids = ctx.event_types.known({item.type for _, item in items})
     touched: dict[int, str] = {}
+    arrivals: dict[int, Arrival] = {}
     written = 0
     for start in range(0, len(items), CHUNK):
         chunk = [item for _, item in items[start : start + CHUNK]]
@@ -375,6 +376,8 @@ def _write_events(
         except Conflict as exc:
             raise InputError(path, cast(str, exc.loc[0]), str(exc)) from None
         touched.update(done.last_stored)
+        for pk, arrival in done.arrivals.items():
+            event_ingest.earliest(arrivals, pk, arrival)
         written += done.stored
         if progress is not None:
             progress("writing", start + len(chunk), len(items))
@@ -383,7 +386,7 @@ def _write_events(
     for start in range(0, len(pks), size):
         part = pks[start : start + size]
         rows = stored_leads.lock(conn, part)
-        rescore(conn, ctx, [rows[pk] for pk in part], None, Cause("event", touched))
+        rescore(conn, ctx, [rows[pk] for pk in part], None, Cause("event", touched, arrivals))
         if progress is not None:
             progress("scoring", start + len(part), len(pks))
     return written

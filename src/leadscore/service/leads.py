@@ -103,6 +103,8 @@ def _create(conn: Connection, ctx: Context, item: LeadIn, actor: str, now: int) 
         "updated_at": now,
         **_consent(item),
     }
+    if item.stage is not None:  # a stage set by a person or the CRM: the lifecycle's base
+        row.update(stored_leads.new_base(item.stage, now))
     stored_leads.insert_new(ctx.db, conn, [row])
     pk = stored_leads.pks_by_id(conn, [lead_id]).get(lead_id)
     if pk is None:  # another transaction took this e-mail a moment ago
@@ -137,7 +139,12 @@ def _update(conn: Connection, ctx: Context, pk: int, item: LeadIn, actor: str, n
         values["owner"] = item.owner
     if "stage" in given and item.stage != row.lifecycle_stage:
         values["lifecycle_stage"] = item.stage
+        values.update(stored_leads.new_base(item.stage, now))
         audit.record(conn, now, actor, "lead.stage", row.id, stage=item.stage, was=row.stage)
+    elif values.get("attributes", row.attributes) != row.attributes or "email" in values:
+        # What the model reads changed, and has no history: the lifecycle starts afresh from
+        # the stage the lead has now (docs/lifecycle.md).
+        values.update(stored_leads.new_base(row.lifecycle_stage, now))
     values.update(_consent(item))
     if values:
         stored_leads.change(conn, pk, now, **values)

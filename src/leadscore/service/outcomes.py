@@ -73,7 +73,9 @@ def record_in(
             value=item.value,
         )
     for pk, stage in staged.items():
-        stored_leads.change(conn, pk, now, lifecycle_stage=stage)
+        stored_leads.change(
+            conn, pk, now, lifecycle_stage=stage, **stored_leads.new_base(stage, now)
+        )
     changes: dict[int, Change] = {}
     if staged:
         fresh = stored_leads.lock(conn, staged)

@@ -297,5 +297,5 @@ def _history_dict(row: Row) -> dict[str, Any]:
         "at": format_timestamp(row.at),
         **{name: getattr(row, name) for name in SCORED},
         "model_version": row.model_version,
-        "cause": {"kind": row.cause_kind, "ref": row.cause_ref},
+        "cause": {"kind": row.cause_kind, "ref": row.cause_ref, "event": row.cause_event},
     }

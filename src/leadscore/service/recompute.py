@@ -5,9 +5,12 @@ chunk is read in bulk as Arrow (store/bulk_reads.py: the leads, their events up 
 only the JSON values the model reads), scored by the vectorised kernel
 (`engine.kernel.score_frame`, equal to the reference scorer bit for bit), and written back in
 one transaction (store/bulk_writes.py): the leads whose score, grade, tier or stage changed,
-a history row for each reported change (§1), and their lifecycle stages
-(`core.lifecycle.next_stage`). An interrupted run keeps every chunk it committed; running it
-again finishes the job (unchanged leads are not rewritten).
+a history row for each reported change (§1), and their lifecycle stages. The lifecycle is
+folded in event time (docs/lifecycle.md): at `as_of` it is `next_stage(the stored folded
+event stage, the model's stage at as_of)`, no replay per lead. A lead last scored by another
+model version, or by none (an activation), starts afresh: its stage then becomes its base.
+An interrupted run keeps every chunk it committed; running it again finishes the job
+(unchanged leads are not rewritten).
 
 The reads take no locks, so a lead may be rescored by live traffic (a new event, an override)
 between the read and the write. The write therefore only touches a lead whose `scored_at` and
@@ -44,6 +47,7 @@ from leadscore.store import arrow, bulk_reads, bulk_writes
 from leadscore.store import leads as stored_leads
 from leadscore.store import overrides as stored_overrides
 from leadscore.store.bulk_reads import Chunk, ChunkReader
+from leadscore.store.bulk_writes import LIFECYCLE
 from leadscore.store.frames import EVENT_SCHEMA, attributes_frame
 
 
@@ -205,7 +209,7 @@ def score_chunk(ctx: Context, model: Model, version: int, chunk: Chunk, as_of: i
         result["stage"].alias("model_stage"),
         pinned,
     )
-    return _lifecycle(model, out).with_columns(
+    return _lifecycle(model, out, version, as_of).with_columns(
         pl.lit(version, dtype=pl.Int64).alias("new_version"),
         pl.lit(as_of, dtype=pl.Int64).alias("scored_at_new"),
     )
@@ -242,10 +246,22 @@ def _overrides(
     return {pk: p for pk, p in points.items() if p}, pins
 
 
-def _lifecycle(model: Model, frame: pl.DataFrame) -> pl.DataFrame:
-    """`next_stage` once per distinct (current stage, model's stage, pin)."""
-    keys = ["lifecycle_stage", "model_stage", "new_pinned"]
-    frame = frame.with_columns(pl.col("lifecycle_stage").cast(pl.String))
+def _lifecycle(model: Model, frame: pl.DataFrame, version: int, as_of: int) -> pl.DataFrame:
+    """`next_stage` from the folded event stage, once per distinct (folded stage, model's
+    stage, pin). A lead first scored by this model version (another scored it last, or none
+    did: it was stored while no model was active) gets a new base: its lifecycle stage, at
+    `as_of` (what activating a model does; service/scoring.py `lifecycle`)."""
+    reset = pl.col("model_version").is_null() | (pl.col("model_version") != version)
+    stage = pl.col("lifecycle_stage").cast(pl.String)
+    since = pl.lit(as_of, dtype=pl.Int64)
+    frame = frame.with_columns(
+        stage.alias("lifecycle_stage"),
+        pl.when(reset).then(stage).otherwise(pl.col("stage_base")).alias("new_stage_base"),
+        pl.when(reset).then(since).otherwise(pl.col("stage_base_at")).alias("new_stage_base_at"),
+        pl.when(reset).then(stage).otherwise(pl.col("event_stage")).alias("new_event_stage"),
+        pl.when(reset).then(since).otherwise(pl.col("event_stage_at")).alias("new_event_stage_at"),
+    ).with_columns(pl.col("new_event_stage").alias("folded"))
+    keys = ["folded", "model_stage", "new_pinned"]
     distinct = frame.select(keys).unique()
     moved = distinct.with_columns(
         pl.Series(
@@ -259,7 +275,8 @@ def _lifecycle(model: Model, frame: pl.DataFrame) -> pl.DataFrame:
             dtype=pl.String,
         ),
     )
-    return frame.join(moved, on=keys, how="left", nulls_equal=True, maintain_order="left")
+    joined = frame.join(moved, on=keys, how="left", nulls_equal=True, maintain_order="left")
+    return joined.drop("folded")
 
 
 # --- writing ------------------------------------------------------------------------------
@@ -281,12 +298,14 @@ def _written(rows: pl.DataFrame) -> pl.DataFrame:
         | differs("new_version", "model_version")
         | differs("new_lifecycle", "lifecycle_stage")
         | differs("new_pinned", "pinned_stage")
+        | pl.any_horizontal(differs(f"new_{name}", name) for name in LIFECYCLE)
     )
     renamed = {"scored_at": "old_scored_at", "updated_at": "old_updated_at"}
     renamed |= {f"new_{name}": name for name in SCORED if name != "stage"}
     renamed |= {"new_stage": "stage", "new_lifecycle": "lifecycle_stage"}
     renamed |= {"new_pinned": "pinned_stage", "new_version": "model_version"}
     renamed |= {"scored_at_new": "scored_at"}
+    renamed |= {f"new_{name}": name for name in LIFECYCLE}
     return rows.filter(anything).select(
         pl.col("pk"),
         *(pl.col(old).alias(new) for old, new in renamed.items()),

@@ -3,14 +3,22 @@ outcomes, overrides, model activation, recompute).
 
 Inside the caller's transaction, with the leads already locked: read their events and the
 overrides in force, score them with the reference scorer (`score_leads`, the one function a
-faster engine will replace), move their lifecycle stage (`core.lifecycle.next_stage`), write
-the leads whose score changed and a history row for each reported change.
+faster engine will replace), move their lifecycle stage, write the leads whose score changed
+and a history row for each reported change.
+
+The lifecycle is folded in event time (§4, docs/lifecycle.md, `core.lifecycle.fold_stage`
+the reference). Each lead stores its base (stage, time) and the stage folded over its event
+times up to a watermark. Events later than the watermark fold forward from the stored stage
+(the model's stage at each new event time, then at now); an event at or before the
+watermark (back-dated, arrived late) replays the fold from the base, and when that changes
+the stage the forward-only rule alone would have kept, the history row is a `correction`
+naming the event. The lead lock the callers hold serialises all of this per lead.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -18,7 +26,7 @@ import numpy as np
 
 from leadscore.core.evaluate import score_lead
 from leadscore.core.explain import SCORED, Adjustment, ScoreResult
-from leadscore.core.lifecycle import next_stage
+from leadscore.core.lifecycle import evaluation_times, fold, next_stage
 from leadscore.core.model import Model
 from leadscore.core.records import Event, Lead
 from leadscore.core.timestamps import format_timestamp
@@ -92,16 +100,48 @@ class Change:
 
 
 @dataclass(frozen=True, slots=True)
+class Arrival:
+    """The earliest event a rescoring stored for a lead: the one that may reach back before
+    the lead's folded lifecycle (and the cause of a correction)."""
+
+    event_id: str
+    type: str
+    occurred_at: int
+
+    def to_dict(self) -> dict[str, str]:
+        return {
+            "id": self.event_id,
+            "type": self.type,
+            "occurred_at": format_timestamp(self.occurred_at),
+        }
+
+
+@dataclass(frozen=True, slots=True)
 class Cause:
-    """Why leads were rescored: its kind, and a reference per lead pk or one for all."""
+    """Why leads were rescored: its kind, and a reference per lead pk or one for all.
+
+    `arrivals` (kind `event`): per lead pk, the earliest event stored; None when unknown,
+    and then a lead's lifecycle is replayed from its base (correct, slower)."""
 
     kind: str
     ref: str | Mapping[int, str] | None = None
+    arrivals: Mapping[int, Arrival] | None = None
 
     def for_lead(self, pk: int) -> str | None:
         if isinstance(self.ref, Mapping):
             return self.ref.get(pk)
         return self.ref
+
+
+@dataclass(frozen=True, slots=True)
+class Lifecycle:
+    """One lead's lifecycle after a rescoring: the stage and the columns that keep it."""
+
+    stage: str | None
+    columns: dict[str, object]
+    """stage_base, stage_base_at, event_stage, event_stage_at."""
+    corrected_by: Arrival | None
+    """The back-dated event whose replay changed the stage the forward-only rule gave."""
 
 
 def score_leads(
@@ -151,7 +191,8 @@ def rescore(
     as_of = ctx.now() if as_of is None else as_of
     active = ctx.models.active(conn)
     pks = [row.pk for row in rows]
-    in_force = stored_overrides.in_force(conn, pks, as_of)
+    every = stored_overrides.every(conn, pks)
+    in_force = {pk: live for pk, o in every.items() if (live := stored_overrides.live_at(o, as_of))}
     if active is None:
         return _stage_only(conn, rows, in_force, as_of, write_unchanged)
     version, model = active
@@ -161,42 +202,116 @@ def rescore(
         records.append(Lead(row.id, row.email, row.attributes))
         events[row.id] = by_pk.get(row.pk, ())
         adjustments[row.id] = [
-            Adjustment(f"override:{o.pk}", o.points, o.reason)
-            for o in in_force.get(row.pk, ())
-            if o.kind == "points"
+            _adjustment(o) for o in in_force.get(row.pk, ()) if o.kind == "points"
         ]
     chances = blending.for_stored(conn, model, rows, by_pk, as_of)
     results = score_leads(model, records, events, adjustments, as_of, chances)
 
     changes, updates, history = [], [], []
-    for row, result in zip(rows, results, strict=True):
+    for row, record, result in zip(rows, records, results, strict=True):
         pin = newest_pin(in_force.get(row.pk, ()))
         pinned = pin.stage if pin is not None else None
-        lifecycle = next_stage(model, row.lifecycle_stage, result.stage)
-        shown = next_stage(model, row.lifecycle_stage, result.stage, pinned)
+
+        def stage_at(t: int, row: Row = row, record: Lead = record) -> str | None:
+            """The model's stage at event time t, with what was in force then."""
+            live = stored_overrides.live_at(every.get(row.pk, ()), t)
+            points = {record.id: [_adjustment(o) for o in live if o.kind == "points"]}
+            lead_events = {record.id: events[record.id]}
+            chances = blending.for_stored(conn, model, [row], {row.pk: events[record.id]}, t)
+            return score_leads(model, [record], lead_events, points, t, chances)[0].stage
+
+        moved_to = lifecycle(
+            model, version, row, events[row.id], result.stage, as_of, cause, stage_at
+        )
+        shown = moved_to.stage if pinned is None else pinned
         scored = {name: getattr(result, name) for name in SCORED if name != "stage"}
         after = Snapshot(**scored, stage=shown, model_version=version)
         change = Change(row.pk, row.id, Snapshot.of(row), after, shown)
         changes.append(change)
-        moved = (lifecycle, pinned) != (row.lifecycle_stage, row.pinned_stage)
-        if write_unchanged or moved or change.before != after:
+        kept = {name: getattr(row, name) for name in moved_to.columns}
+        moved = (moved_to.stage, pinned) != (row.lifecycle_stage, row.pinned_stage)
+        if write_unchanged or moved or kept != moved_to.columns or change.before != after:
             updates.append(
                 {
                     "pk": row.pk,
                     **scored,
                     "stage": shown,
-                    "lifecycle_stage": lifecycle,
+                    "lifecycle_stage": moved_to.stage,
                     "pinned_stage": pinned,
+                    **moved_to.columns,
                     "model_version": version,
                     "explanation": explanation(result, in_force.get(row.pk, ()), pin, as_of),
                     "scored_at": as_of,
                 }
             )
         if change.changed:
-            history.append(_history_row(change, as_of, cause))
+            history.append(_history_row(change, as_of, cause, moved_to.corrected_by))
     stored_leads.write_scores(conn, updates)
     stored_history.record(conn, history)
     return changes
+
+
+def lifecycle(
+    model: Model,
+    version: int,
+    row: Row,
+    events: Sequence[Event],
+    model_stage: str | None,
+    as_of: int,
+    cause: Cause,
+    stage_at: Callable[[int], str | None],
+) -> Lifecycle:
+    """The lead's lifecycle at `as_of` (the model's stage then: `model_stage`), folded in
+    event time from what the row keeps (see the module's docstring)."""
+    if row.model_version is not None and row.model_version != version:
+        # Another model scored it last: its stage then is the base for this model (as
+        # activation sets it; this catches a lead the activation's recompute skipped).
+        base, base_at = row.lifecycle_stage, as_of
+        start, start_at = base, base_at
+    else:
+        base, base_at = row.stage_base, row.stage_base_at
+        start, start_at = row.event_stage, row.event_stage_at
+    arrival = None
+    replay = False
+    if cause.kind == "event" and start_at is not None:
+        if cause.arrivals is None:
+            replay = True
+        else:
+            arrival = cause.arrivals.get(row.pk)
+            replay = arrival is not None and _back_dated(arrival.occurred_at, base_at, start_at)
+    if replay:
+        start, start_at = base, base_at
+
+    def at(t: int) -> str | None:
+        return model_stage if t == as_of else stage_at(t)
+
+    times = evaluation_times(events, start_at, as_of)
+    event_stage = fold(model, start, times, at)
+    stage = next_stage(model, event_stage, model_stage)
+    corrected_by = None
+    if (
+        replay
+        and arrival is not None
+        and stage != next_stage(model, row.lifecycle_stage, model_stage)
+    ):
+        corrected_by = arrival
+    columns = {
+        "stage_base": base,
+        "stage_base_at": base_at,
+        "event_stage": event_stage,
+        "event_stage_at": times[-1] if times else start_at,
+    }
+    return Lifecycle(stage, columns, corrected_by)
+
+
+def _back_dated(occurred_at: int, base_at: int | None, watermark: int) -> bool:
+    """An event at or before the watermark, after the base: the fold must be replayed. (At
+    the watermark too: events that share a time are one evaluation point.)"""
+    return occurred_at <= watermark and (base_at is None or occurred_at > base_at)
+
+
+def _adjustment(row: Row) -> Adjustment:
+    return Adjustment(f"override:{row.pk}", row.points, row.reason)
 
 
 def explanation(
@@ -256,7 +371,9 @@ def _stage_only(
     return changes
 
 
-def _history_row(change: Change, at: int, cause: Cause) -> dict[str, Any]:
+def _history_row(
+    change: Change, at: int, cause: Cause, corrected_by: Arrival | None = None
+) -> dict[str, Any]:
     after = change.after
     assert after is not None  # only a change that `changed` makes a history row
     return {
@@ -264,6 +381,7 @@ def _history_row(change: Change, at: int, cause: Cause) -> dict[str, Any]:
         "at": at,
         **{name: getattr(after, name) for name in SCORED},
         "model_version": after.model_version,
-        "cause_kind": cause.kind,
-        "cause_ref": cause.for_lead(change.lead_pk),
+        "cause_kind": "correction" if corrected_by else cause.kind,
+        "cause_ref": corrected_by.event_id if corrected_by else cause.for_lead(change.lead_pk),
+        "cause_event": corrected_by.to_dict() if corrected_by else None,
     }

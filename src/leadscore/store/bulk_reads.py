@@ -65,6 +65,8 @@ class ChunkReader:
         "pk": pl.Int64, "id": pl.String, "email": pl.String,
         **{name: SCORE_SCHEMA[name] for name in SCORED},
         "lifecycle_stage": pl.String, "pinned_stage": pl.String,
+        "stage_base": pl.String, "stage_base_at": pl.Int64,
+        "event_stage": pl.String, "event_stage_at": pl.Int64,
         "model_version": pl.Int64, "scored_at": pl.Int64, "updated_at": pl.Int64,
     }  # fmt: skip
 

@@ -19,9 +19,11 @@ from sqlalchemy import Connection, text
 from leadscore.core.explain import SCORED
 from leadscore.store.database import Database
 
+LIFECYCLE = ("stage_base", "stage_base_at", "event_stage", "event_stage_at")
+"""The columns that keep a lead's lifecycle folded in event time (store/tables.py)."""
 ROW_COLUMNS = (
     "pk", "old_scored_at", "old_updated_at", *SCORED,
-    "lifecycle_stage", "pinned_stage", "model_version", "scored_at", "reported",
+    "lifecycle_stage", "pinned_stage", *LIFECYCLE, "model_version", "scored_at", "reported",
 )  # fmt: skip
 """The temporary table's columns: the lead, the `scored_at` and `updated_at` read, its new
 snapshot, and whether the change is reported (gets a history row)."""
@@ -30,7 +32,9 @@ _TEMP_COLUMNS = """(
     pk BIGINT PRIMARY KEY, old_scored_at BIGINT, old_updated_at BIGINT,
     score DOUBLE PRECISION, fit DOUBLE PRECISION, engagement DOUBLE PRECISION,
     grade VARCHAR(50), tier VARCHAR(50), stage VARCHAR(100), lifecycle_stage VARCHAR(100),
-    pinned_stage VARCHAR(100), model_version INTEGER, scored_at BIGINT, reported INTEGER)"""
+    pinned_stage VARCHAR(100), stage_base VARCHAR(100), stage_base_at BIGINT,
+    event_stage VARCHAR(100), event_stage_at BIGINT,
+    model_version INTEGER, scored_at BIGINT, reported INTEGER)"""
 
 _DROP_STALE = text(
     "DELETE FROM recompute_rows WHERE NOT EXISTS (SELECT 1 FROM leads l"
@@ -41,7 +45,9 @@ _DROP_STALE = text(
 _UPDATE = text(
     "UPDATE leads SET score = r.score, fit = r.fit, engagement = r.engagement,"
     " grade = r.grade, tier = r.tier, stage = r.stage, lifecycle_stage = r.lifecycle_stage,"
-    " pinned_stage = r.pinned_stage, model_version = r.model_version,"
+    " pinned_stage = r.pinned_stage, stage_base = r.stage_base,"
+    " stage_base_at = r.stage_base_at, event_stage = r.event_stage,"
+    " event_stage_at = r.event_stage_at, model_version = r.model_version,"
     " scored_at = r.scored_at, explanation = NULL"
     " FROM recompute_rows r WHERE leads.pk = r.pk"
 )

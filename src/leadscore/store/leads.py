@@ -29,6 +29,10 @@ SCORING_COLUMNS = (
     leads.c.stage,
     leads.c.lifecycle_stage,
     leads.c.pinned_stage,
+    leads.c.stage_base,
+    leads.c.stage_base_at,
+    leads.c.event_stage,
+    leads.c.event_stage_at,
     leads.c.score,
     leads.c.fit,
     leads.c.engagement,
@@ -160,6 +164,13 @@ def by_id(conn: Connection, lead_id: str) -> Row | None:
 def lock_whole(conn: Connection, pk: int) -> Row:
     """The whole row of one lead, locked (PostgreSQL), to update it."""
     return conn.execute(select(leads).where(leads.c.pk == pk).with_for_update()).one()
+
+
+def new_base(stage: str | None, at: int) -> dict[str, object]:
+    """The columns that start a lead's lifecycle afresh from `stage` at `at` (a person or
+    the CRM set its stage, its attributes changed, or another model scored it): the base,
+    and the stage folded since (none yet)."""
+    return {"stage_base": stage, "stage_base_at": at, "event_stage": stage, "event_stage_at": at}
 
 
 def change(conn: Connection, pk: int, now: int, **values: object) -> None:

@@ -33,6 +33,11 @@ IN_FORCE = (
     .where(overrides.c.lead_pk.in_(bindparam("pks", expanding=True)), _LIVE)
     .order_by(overrides.c.pk)
 )
+EVERY = (
+    select(overrides)
+    .where(overrides.c.lead_pk.in_(bindparam("pks", expanding=True)))
+    .order_by(overrides.c.pk)
+)
 IN_FORCE_BETWEEN = (
     select(overrides)
     .where(overrides.c.lead_pk.between(bindparam("first"), bindparam("last")), _LIVE)
@@ -48,6 +53,27 @@ def in_force(conn: Connection, pks: Iterable[int], at: int) -> dict[int, list[Ro
         for row in conn.execute(IN_FORCE, {"pks": list(part), "at": at}):
             found.setdefault(row.lead_pk, []).append(row)
     return found
+
+
+def every(conn: Connection, pks: Iterable[int]) -> dict[int, list[Row]]:
+    """Each lead's overrides, deleted and expired ones too, oldest first: what was in force
+    at any time (`live_at`)."""
+    found: dict[int, list[Row]] = {}
+    for part in chunks(sorted(set(pks))):
+        for row in conn.execute(EVERY, {"pks": list(part)}):
+            found.setdefault(row.lead_pk, []).append(row)
+    return found
+
+
+def live_at(rows: Iterable[Row], at: int) -> list[Row]:
+    """The rows (of `every`) in force at `at`: `in_force`'s condition, in Python."""
+    return [
+        o
+        for o in rows
+        if o.created_at <= at
+        and (o.expires_at is None or o.expires_at > at)
+        and (o.deleted_at is None or o.deleted_at > at)
+    ]
 
 
 def in_force_between(conn: Connection, first: int, last: int, at: int) -> dict[int, list[Row]]:

@@ -69,6 +69,13 @@ leads = Table(
     Column("stage", String(100)),  # the stage shown: the pinned stage, else lifecycle
     Column("lifecycle_stage", String(100)),  # the automatic/CRM stage beneath any pin
     Column("pinned_stage", String(100)),
+    # The lifecycle folded in event time (§4, docs/lifecycle.md): its base (the stage at the
+    # last activation or stage set by a person/the CRM, and when) and the stage folded over
+    # the event times since, up to `event_stage_at` (the latest event time folded).
+    Column("stage_base", String(100)),
+    Column("stage_base_at", Micros),
+    Column("event_stage", String(100)),
+    Column("event_stage_at", Micros),
     Column("score", Double, nullable=False, server_default="0"),
     Column("fit", Double, nullable=False, server_default="0"),
     Column("engagement", Double, nullable=False, server_default="0"),
@@ -147,6 +154,7 @@ score_history = Table(
     Column("model_version", Integer),
     Column("cause_kind", String(20), nullable=False),  # event, lead, outcome, model, …
     Column("cause_ref", String(200)),
+    Column("cause_event", Json),  # a correction's back-dated event: id, type, occurred_at
     Index(None, "lead_pk", "at"),
 )
 

@@ -12,7 +12,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = "0004"
-down_revision = "0002"  # only this line changes when the migration is re-chained
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 
