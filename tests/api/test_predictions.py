@@ -50,9 +50,9 @@ def test_lead_shows_the_predicted_probability(api, tmp_path) -> None:
     assert api.admin.post("/predictive-models/9/activate").status_code == 404
 
 
-def test_training_without_outcomes_is_422(api) -> None:
+def test_training_without_outcomes_is_409(api) -> None:
     response = api.admin.post("/predictive-models/train")
-    assert response.status_code == 422
+    assert response.status_code == 409
     assert "no outcomes" in response.json()["detail"][0]["msg"]
     bad = api.admin.post("/predictive-models/train", json={"nme": "x"})
     assert bad.status_code == 422 and bad.json()["detail"][0]["loc"] == ["body", "nme"]

@@ -9,12 +9,10 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI, Request
-from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, RedirectResponse
-from pydantic.json_schema import models_json_schema
 
 from leadscore import __version__
-from leadscore.api import errors, request_line, schemas
+from leadscore.api import errors, openapi, request_line, schemas
 from leadscore.api.middleware import RequestGuard
 from leadscore.api.routes import ingest, leads, models, predictive_models
 from leadscore.scheduler import Scheduler
@@ -93,6 +91,7 @@ def create_app(
         health,
         methods=["GET"],
         response_model=schemas.Health,
+        responses={503: {"description": "The database does not answer"}},
         tags=["health"],
         dependencies=[Depends(request_line.checked)],
     )
@@ -119,30 +118,16 @@ def health(request: Request) -> JSONResponse:
     try:
         active = scoring_models.active_version(ctx)
     except Exception as exc:  # any database failure makes the process unhealthy
-        body: dict[str, object] = {
-            "status": "error",
-            "version": __version__,
-            "database": str(exc)[:200],
-        }
-        return JSONResponse(body, status_code=503)
+        return errors.error_response(
+            request.scope, 503, f"the database does not answer: {str(exc)[:200]}"
+        )
     body = {"status": "ok", "version": __version__, "database": "ok", "active_model": active}
     return JSONResponse(body)
 
 
 def _openapi(app: FastAPI) -> dict[str, Any]:
     if app.openapi_schema is None:
-        schema = get_openapi(
-            title=app.title,
-            version=app.version,
-            description=app.description,
-            routes=app.routes,
-        )
-        _, defs = models_json_schema(
-            [(m, "validation") for m in BODY_MODELS],
-            ref_template="#/components/schemas/{model}",
-        )
-        schema.setdefault("components", {}).setdefault("schemas", {}).update(defs["$defs"])
-        app.openapi_schema = schema
+        app.openapi_schema = openapi.build(app, BODY_MODELS)
     return app.openapi_schema
 
 

@@ -25,7 +25,14 @@ from pydantic import (
 )
 
 from leadscore.core.records import normalise_email
-from leadscore.core.timestamps import EXAMPLE, TimestampError, parse_instant, to_micros
+from leadscore.core.timestamps import (
+    EXAMPLE,
+    INSTANT_PATTERN,
+    SPACE,
+    TimestampError,
+    parse_instant,
+    to_micros,
+)
 from leadscore.service import input_rules as rules
 
 MAX_BATCH_EVENTS = 10_000
@@ -46,9 +53,10 @@ def _timestamp(value: object) -> int:
 Timestamp = Annotated[
     int,
     BeforeValidator(_timestamp),
-    WithJsonSchema({"type": "string", "format": "date-time", "examples": [EXAMPLE]}),
+    WithJsonSchema({"type": "string", "pattern": INSTANT_PATTERN, "examples": [EXAMPLE]}),
 ]
-"""RFC 3339 / ISO 8601 text in (core.timestamps.parse_instant), epoch microseconds out."""
+"""RFC 3339 / ISO 8601 text in (core.timestamps.parse_instant), epoch microseconds out; the
+schema's pattern is exactly the grammar parse_instant accepts."""
 
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+")
 
@@ -61,15 +69,46 @@ def email_address(value: str) -> str:
     return email
 
 
+EMAIL_PATTERN = f"^[{SPACE}]*[^@{SPACE}\\x00]+@[^@{SPACE}\\x00]+[{SPACE}]*$"
+"""What `email_address` accepts (before the 320-character limit), as a schema pattern."""
 Email = Annotated[
     str,
     StringConstraints(max_length=320),
     AfterValidator(email_address),
-    WithJsonSchema({"type": "string", "format": "email", "examples": ["ada@example.com"]}),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "maxLength": 320,
+            "pattern": EMAIL_PATTERN,
+            "examples": ["ada@example.com"],
+        }
+    ),
 ]
 Id = Annotated[str, StringConstraints(min_length=1, max_length=200)]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Stage = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+
+
+def label(max_length: int) -> Any:
+    """Text that is trimmed (`str.strip`) and then 1 to `max_length` characters: a name, a
+    stage, a reason. The schema says exactly that with a pattern: optional spaces, a
+    non-space, at most `max_length - 2` more characters and a closing non-space, spaces."""
+
+    def trimmed(value: str) -> str:
+        text = value.strip()
+        if not text:
+            raise ValueError("must hold a character other than white space")
+        if len(text) > max_length:
+            raise ValueError(f"at most {max_length} characters (after trimming), not {len(text)}")
+        return text
+
+    body = f"[^{SPACE}\\x00]"
+    pattern = f"^[{SPACE}]*{body}(?:[^\\x00]{{0,{max_length - 2}}}{body})?[{SPACE}]*$"
+    return Annotated[
+        str, AfterValidator(trimmed), WithJsonSchema({"type": "string", "pattern": pattern})
+    ]
+
+
+Name = label(200)
+Stage = label(100)
 
 
 def _lead_id(value: str) -> str:
@@ -98,10 +137,14 @@ def _source(value: str) -> str:
 
 
 Source = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=100),
+    label(100),
     AfterValidator(_source),
-    WithJsonSchema({"type": "string", "minLength": 1, "maxLength": 100, "pattern": "^[^:]+$"}),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": f"^[{SPACE}]*[^:{SPACE}\\x00](?:[^:\\x00]{{0,98}}[^:{SPACE}\\x00])?[{SPACE}]*$",
+        }
+    ),
 ]
 """The name of another system in an external id (`hubspot`, `salesforce`)."""
 SourceKey = Annotated[
@@ -121,19 +164,57 @@ def _attribute(value: object) -> object:
     raise ValueError("an attribute must be a string, number, boolean, date text or null")
 
 
+_LIMITS = rules.DEFAULT_LIMITS
+_TEXT = {"type": "string", "maxLength": _LIMITS.value_length}
+_NUMBER = {"type": "number", "minimum": rules.INT64[0], "exclusiveMaximum": 2**63}
+_SCALARS: list[dict[str, Any]] = [_TEXT, _NUMBER, {"type": "boolean"}, {"type": "null"}]
+
+
+def _property_schema(level: int) -> dict[str, Any]:
+    """The schema of a property value at `level` (the properties object is level 1): what
+    `input_rules.checked_property` accepts with the default limits."""
+    if level > _LIMITS.depth:
+        return {"anyOf": _SCALARS}
+    inner = _property_schema(level + 1)
+    return {
+        "anyOf": [
+            *_SCALARS,
+            {"type": "array", "maxItems": _LIMITS.keys, "items": inner},
+            {
+                "type": "object",
+                "maxProperties": _LIMITS.keys,
+                "propertyNames": {"maxLength": _LIMITS.value_length},
+                "additionalProperties": inner,
+            },
+        ]
+    }
+
+
 Attribute = Annotated[
     Any,
     AfterValidator(_attribute),
     AfterValidator(rules.checked_text),
-    WithJsonSchema({"type": ["string", "number", "boolean", "null"]}),
+    WithJsonSchema({"anyOf": _SCALARS}),
 ]
-AttributeName = Annotated[str, StringConstraints(min_length=1), AfterValidator(rules.checked_name)]
-PropertyName = Annotated[str, AfterValidator(rules.checked_name)]
-Property = Annotated[Any, AfterValidator(rules.checked_property)]
+_NAME = {"type": "string", "minLength": 1, "maxLength": rules.NAME_LENGTH}
+AttributeName = Annotated[
+    str, StringConstraints(min_length=1), AfterValidator(rules.checked_name), WithJsonSchema(_NAME)
+]
+PropertyName = Annotated[
+    str,
+    AfterValidator(rules.checked_name),
+    WithJsonSchema({"type": "string", "maxLength": rules.NAME_LENGTH}),
+]
+Property = Annotated[
+    Any, AfterValidator(rules.checked_property), WithJsonSchema(_property_schema(2))
+]
 
 
 class Input(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_max_length=100_000)
+    """Strict: JSON types are not coerced (`{"points": false}` or `{"set_stage": 1}` is a
+    422, not 0 or true)."""
+
+    model_config = ConfigDict(extra="forbid", str_max_length=100_000, strict=True)
 
 
 class ExternalRef(Input):
@@ -145,6 +226,15 @@ class ExternalRef(Input):
 
 class LeadRef(Input):
     """Names a lead by our id, an external id or an e-mail (looked up in that order)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "anyOf": [
+                {"required": [name], "properties": {name: {"not": {"type": "null"}}}}
+                for name in ("lead_id", "external_id", "email")
+            ]
+        }
+    )
 
     lead_id: Id | None = None
     external_id: ExternalRef | None = None
@@ -161,10 +251,10 @@ class EventIn(LeadRef):
     """One event (§1): something a lead did."""
 
     id: Id | None = Field(None, description="Idempotency key; generated when absent.")
-    type: Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=r"\S")]
+    type: Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=f"[^{SPACE}]")]
     occurred_at: Timestamp | None = Field(None, description="Default: when it is received.")
     properties: Annotated[dict[PropertyName, Property], AfterValidator(rules.checked_count)] = (
-        Field(default_factory=dict)
+        Field(default_factory=dict, json_schema_extra={"maxProperties": _LIMITS.keys})
     )
     source: Name | None = None
 
@@ -203,7 +293,11 @@ class LeadIn(Input):
     email: Email | None = None
     external_ids: dict[SourceKey, Id] = Field(default_factory=dict, examples=[{"hubspot": "1234"}])
     attributes: Annotated[dict[AttributeName, Attribute], AfterValidator(rules.checked_count)] = (
-        Field(default_factory=dict, examples=[{"industry": "software", "employees": 250}])
+        Field(
+            default_factory=dict,
+            examples=[{"industry": "software", "employees": 250}],
+            json_schema_extra={"maxProperties": _LIMITS.keys},
+        )
     )
     owner: Name | None = None
     stage: Stage | None = Field(
@@ -232,9 +326,28 @@ class OutcomeBatch(Input):
 class OverrideIn(Input):
     """A person's override (§4): points added to the score, or a pinned stage."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "oneOf": [
+                {"required": [name], "properties": {name: {"not": {"type": "null"}}}}
+                for name in ("points", "stage")
+            ]
+        }
+    )
+
     points: Annotated[float, Field(allow_inf_nan=False)] | None = None
     stage: Stage | None = None
-    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+    reason: Annotated[
+        str,
+        AfterValidator(label(100_000).__metadata__[0].func),
+        WithJsonSchema(
+            {
+                "type": "string",
+                "maxLength": 100_000,
+                "pattern": f"^[^\\x00]*[^{SPACE}\\x00][^\\x00]*$",
+            }
+        ),
+    ]
     author: Name | None = Field(None, description="Default: the API key's name.")
     expires_at: Timestamp | None = None
 

@@ -24,7 +24,12 @@ router = APIRouter(prefix="/leads", tags=["leads"])
 
 Limit = Annotated[int, Query(ge=1, le=queries.MAX_LIMIT, description="Page size.")]
 Cursor = Annotated[
-    str | None, Query(max_length=1000, description="next_cursor of the previous page.")
+    str | None,
+    Query(
+        max_length=1000,
+        description="next_cursor of the previous page; empty or absent: the first page.",
+        json_schema_extra={"format": "leadscore-cursor"},
+    ),
 ]
 Many = Annotated[list[str] | None, Query()]
 NOT_FOUND: dict[int | str, dict[str, Any]] = {

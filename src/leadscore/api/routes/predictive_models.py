@@ -16,7 +16,7 @@ from leadscore.api.errors import problems_of
 from leadscore.api.params import Version
 from leadscore.ml.errors import MLInputError
 from leadscore.service import predictions
-from leadscore.service.errors import Invalid, Problem
+from leadscore.service.errors import Conflict, Invalid
 from leadscore.service.principals import Principal
 
 router = APIRouter(prefix="/predictive-models", tags=["predictive models"])
@@ -28,7 +28,7 @@ NOT_FOUND: dict[int | str, dict[str, Any]] = {
 class TrainIn(BaseModel):
     """What to train: every field is optional."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)] = (
         predictions.DEFAULT_NAME
@@ -60,7 +60,7 @@ def list_models(
     "/train",
     response_model=schemas.PredictiveModel,
     status_code=201,
-    responses={422: {"model": schemas.Error, "description": "The store cannot train a model"}},
+    responses={409: {"description": "The store's leads and outcomes cannot train a model"}},
     summary="Train a predictive model version from the store",
     openapi_extra={
         "requestBody": {
@@ -90,8 +90,8 @@ async def train(request: Request, principal: Principal = Admin) -> dict[str, Any
                 folds=body.folds,
             )
         )
-    except MLInputError as exc:
-        raise Invalid([Problem(("body",), str(exc))]) from None
+    except MLInputError as exc:  # the store's data, not the request, is at fault
+        raise Conflict(str(exc)) from None
     listed = next(
         v for v in predictions.list_models(ctx, with_cards=True) if v["version"] == done["version"]
     )
