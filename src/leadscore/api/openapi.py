@@ -31,7 +31,7 @@ from pydantic.json_schema import models_json_schema
 
 from leadscore.api import schemas
 from leadscore.api.auth import bearer
-from leadscore.service.input_rules import INT64
+from leadscore.service.input_rules import INT64, Limits
 
 ERROR_REF = {"$ref": "#/components/schemas/Error"}
 NO_NUL = "^[^\\x00]*$"
@@ -77,8 +77,9 @@ def operations(document: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, A
                 yield path, method, operation
 
 
-def build(app: FastAPI, body_models: tuple[type[BaseModel], ...]) -> dict[str, Any]:
-    """The document of `app`; `body_models` are the request bodies read by hand."""
+def build(app: FastAPI, body_models: tuple[type[BaseModel], ...], limits: Limits) -> dict[str, Any]:
+    """The document of `app`; `body_models` are the request bodies read by hand, `limits`
+    the configured LEADSCORE_MAX_* limits (written where a schema says `x-limit`)."""
     document = get_openapi(
         title=app.title, version=app.version, description=app.description, routes=app.routes
     )
@@ -116,8 +117,34 @@ def build(app: FastAPI, body_models: tuple[type[BaseModel], ...]) -> dict[str, A
         for media in operation.get("requestBody", {}).get("content", {}).values():
             _input_rules(media.get("schema", {}))
     for name in list(defs["$defs"]):
+        _configured(components[name], limits)
         _input_rules(components[name])
     return document
+
+
+LIMIT_KEYWORDS = {"string": "maxLength", "array": "maxItems", "object": "maxProperties"}
+
+
+def _configured(schema: object, limits: Limits) -> None:
+    """Write the configured limits into a schema, in place: `x-limit: NAME` sets the node's
+    size keyword to `limits.NAME`; a property value nested deeper than `limits.depth`
+    (`x-level`) may only be a scalar."""
+    stack = [schema]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, list):
+            stack.extend(node)
+            continue
+        if not isinstance(node, dict):
+            continue
+        level = node.pop("x-level", None)
+        if isinstance(level, int) and level > limits.depth:
+            node["anyOf"] = [s for s in node["anyOf"] if s.get("type") not in ("array", "object")]
+        name = node.pop("x-limit", None)
+        if isinstance(name, str):
+            keyword = LIMIT_KEYWORDS.get(node.get("type", "string"), "maxLength")
+            node[keyword] = getattr(limits, name)
+        stack.extend(node.values())
 
 
 def _input_rules(schema: object) -> None:

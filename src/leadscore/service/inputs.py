@@ -165,28 +165,34 @@ def _attribute(value: object) -> object:
 
 
 _LIMITS = rules.DEFAULT_LIMITS
-_TEXT = {"type": "string", "maxLength": _LIMITS.value_length}
+DOCUMENTED_DEPTH = 16
+"""How deep the schema of event properties is written out; `api.openapi` cuts it at the
+configured LEADSCORE_MAX_DEPTH and writes the configured limits where `x-limit` says."""
+_TEXT = {"type": "string", "maxLength": _LIMITS.value_length, "x-limit": "value_length"}
 _NUMBER = {"type": "number", "minimum": rules.INT64[0], "exclusiveMaximum": 2**63}
 _SCALARS: list[dict[str, Any]] = [_TEXT, _NUMBER, {"type": "boolean"}, {"type": "null"}]
 
 
 def _property_schema(level: int) -> dict[str, Any]:
     """The schema of a property value at `level` (the properties object is level 1): what
-    `input_rules.checked_property` accepts with the default limits."""
-    if level > _LIMITS.depth:
+    `input_rules.checked_property` accepts (with the default limits until `api.openapi`
+    writes the configured ones; `x-level` marks where LEADSCORE_MAX_DEPTH cuts)."""
+    if level > DOCUMENTED_DEPTH:
         return {"anyOf": _SCALARS}
     inner = _property_schema(level + 1)
     return {
+        "x-level": level,
         "anyOf": [
             *_SCALARS,
-            {"type": "array", "maxItems": _LIMITS.keys, "items": inner},
+            {"type": "array", "maxItems": _LIMITS.keys, "x-limit": "keys", "items": inner},
             {
                 "type": "object",
                 "maxProperties": _LIMITS.keys,
-                "propertyNames": {"maxLength": _LIMITS.value_length},
+                "x-limit": "keys",
+                "propertyNames": {"maxLength": _LIMITS.value_length, "x-limit": "value_length"},
                 "additionalProperties": inner,
             },
-        ]
+        ],
     }
 
 
@@ -254,7 +260,10 @@ class EventIn(LeadRef):
     type: Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=f"[^{SPACE}]")]
     occurred_at: Timestamp | None = Field(None, description="Default: when it is received.")
     properties: Annotated[dict[PropertyName, Property], AfterValidator(rules.checked_count)] = (
-        Field(default_factory=dict, json_schema_extra={"maxProperties": _LIMITS.keys})
+        Field(
+            default_factory=dict,
+            json_schema_extra={"maxProperties": _LIMITS.keys, "x-limit": "keys"},
+        )
     )
     source: Name | None = None
 
@@ -296,7 +305,7 @@ class LeadIn(Input):
         Field(
             default_factory=dict,
             examples=[{"industry": "software", "employees": 250}],
-            json_schema_extra={"maxProperties": _LIMITS.keys},
+            json_schema_extra={"maxProperties": _LIMITS.keys, "x-limit": "keys"},
         )
     )
     owner: Name | None = None

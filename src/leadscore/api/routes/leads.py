@@ -12,7 +12,7 @@ from leadscore.api import schemas
 from leadscore.api.auth import Read, Write
 from leadscore.api.bodies import body_loc, model_body, one_or_batch, request_body
 from leadscore.api.params import OverrideId
-from leadscore.core.timestamps import TimestampError, parse_instant
+from leadscore.core.timestamps import INSTANT_PATTERN, TimestampError, parse_instant
 from leadscore.service import predictions, queries
 from leadscore.service.errors import Invalid, Problem
 from leadscore.service.inputs import LeadBatch, LeadIn, OverrideIn, email_address
@@ -193,7 +193,11 @@ def get_score(
     lead_id: str,
     principal: Principal = Read,
     as_of: Annotated[
-        str | None, Query(description="RFC 3339 / ISO 8601; no zone means UTC; default now")
+        str | None,
+        Query(
+            description="RFC 3339 / ISO 8601; no zone means UTC; default now",
+            pattern=INSTANT_PATTERN,
+        ),
     ] = None,
 ) -> dict[str, Any]:
     """Rescored from the stored events up to `as_of`, with the model active then and the
