@@ -19,6 +19,7 @@ from leadscore.scheduler import Scheduler
 from leadscore.service import scoring_models
 from leadscore.service.context import Context
 from leadscore.service.group_commit import GroupCommit
+from leadscore.service.input_rules import Limits
 from leadscore.service.inputs import (
     EventBatch,
     EventIn,
@@ -28,7 +29,6 @@ from leadscore.service.inputs import (
     OutcomeIn,
     OverrideIn,
 )
-from leadscore.service.input_rules import Limits
 from leadscore.settings import Settings
 
 PREFIX = "/api/v1"

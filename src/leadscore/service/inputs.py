@@ -142,7 +142,8 @@ Source = Annotated[
     WithJsonSchema(
         {
             "type": "string",
-            "pattern": f"^[{SPACE}]*[^:{SPACE}\\x00](?:[^:\\x00]{{0,98}}[^:{SPACE}\\x00])?[{SPACE}]*$",
+            "pattern": f"^[{SPACE}]*[^:{SPACE}\\x00]"
+            f"(?:[^:\\x00]{{0,98}}[^:{SPACE}\\x00])?[{SPACE}]*$",
         }
     ),
 ]
