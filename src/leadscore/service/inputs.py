@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
@@ -87,10 +88,9 @@ Email = Annotated[
 Id = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 
 
-def label(max_length: int) -> Any:
-    """Text that is trimmed (`str.strip`) and then 1 to `max_length` characters: a name, a
-    stage, a reason. The schema says exactly that with a pattern: optional spaces, a
-    non-space, at most `max_length - 2` more characters and a closing non-space, spaces."""
+def _trimmed(max_length: int) -> Callable[[str], str]:
+    """A validator of text that is trimmed (`str.strip`) and then 1 to `max_length`
+    characters: a name, a stage, a reason."""
 
     def trimmed(value: str) -> str:
         text = value.strip()
@@ -100,15 +100,19 @@ def label(max_length: int) -> Any:
             raise ValueError(f"at most {max_length} characters (after trimming), not {len(text)}")
         return text
 
+    return trimmed
+
+
+def _trimmed_schema(max_length: int) -> dict[str, Any]:
+    """`_trimmed(max_length)` as a pattern: optional spaces, a non-space, at most
+    `max_length - 2` more characters and a closing non-space, spaces."""
     body = f"[^{SPACE}\\x00]"
     pattern = f"^[{SPACE}]*{body}(?:[^\\x00]{{0,{max_length - 2}}}{body})?[{SPACE}]*$"
-    return Annotated[
-        str, AfterValidator(trimmed), WithJsonSchema({"type": "string", "pattern": pattern})
-    ]
+    return {"type": "string", "pattern": pattern}
 
 
-Name = label(200)
-Stage = label(100)
+Name = Annotated[str, AfterValidator(_trimmed(200)), WithJsonSchema(_trimmed_schema(200))]
+Stage = Annotated[str, AfterValidator(_trimmed(100)), WithJsonSchema(_trimmed_schema(100))]
 
 
 def _lead_id(value: str) -> str:
@@ -137,7 +141,8 @@ def _source(value: str) -> str:
 
 
 Source = Annotated[
-    label(100),
+    str,
+    AfterValidator(_trimmed(100)),
     AfterValidator(_source),
     WithJsonSchema(
         {
@@ -349,7 +354,7 @@ class OverrideIn(Input):
     stage: Stage | None = None
     reason: Annotated[
         str,
-        AfterValidator(label(100_000).__metadata__[0].func),
+        AfterValidator(_trimmed(100_000)),
         WithJsonSchema(
             {
                 "type": "string",
