@@ -21,9 +21,10 @@ from collections.abc import Mapping, Sequence
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import iter_route_contexts
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.routing import Match
+from starlette.routing import compile_path
 from starlette.types import Scope
 
 from leadscore.service.errors import Conflict, Invalid, Loc, NotFound, Problem
@@ -70,9 +71,9 @@ def allowed_methods(app: FastAPI, scope: Scope) -> list[str]:
     """Every method some route of this path takes (Starlette's 405 names only the first
     route that matched the path: GET /leads and POST /leads are two routes)."""
     methods: set[str] = set()
-    for route in app.router.routes:
-        match, _ = route.matches({**scope, "method": "\x00"})
-        if match is Match.PARTIAL:
+    for route in iter_route_contexts(app.routes):
+        path = getattr(route, "path", None)
+        if isinstance(path, str) and compile_path(path)[0].match(scope["path"]):
             methods |= getattr(route, "methods", None) or set()
     return sorted(methods)
 

@@ -171,7 +171,7 @@ def _attribute(value: object) -> object:
 
 
 _LIMITS = rules.DEFAULT_LIMITS
-DOCUMENTED_DEPTH = 16
+DOCUMENTED_DEPTH = 8
 """How deep the schema of event properties is written out; `api.openapi` cuts it at the
 configured LEADSCORE_MAX_DEPTH and writes the configured limits where `x-limit` says."""
 _TEXT = {"type": "string", "maxLength": _LIMITS.value_length, "x-limit": "value_length"}
@@ -223,10 +223,7 @@ Property = Annotated[
 
 
 class Input(BaseModel):
-    """Strict: JSON types are not coerced (`{"points": false}` or `{"set_stage": 1}` is a
-    422, not 0 or true)."""
-
-    model_config = ConfigDict(extra="forbid", str_max_length=100_000, strict=True)
+    model_config = ConfigDict(extra="forbid", str_max_length=100_000)
 
 
 class ExternalRef(Input):
