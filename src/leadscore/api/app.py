@@ -10,18 +10,17 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI, Request
-from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, RedirectResponse
-from pydantic.json_schema import models_json_schema
 
 from leadscore import __version__
-from leadscore.api import docs_ui, errors, request_line, schemas
+from leadscore.api import docs_ui, errors, openapi, request_line, schemas
 from leadscore.api.middleware import RequestGuard
 from leadscore.api.routes import ingest, jobs, leads, models, predictive_models
 from leadscore.scheduler import Scheduler
 from leadscore.service import scoring_models
 from leadscore.service.context import Context
 from leadscore.service.group_commit import GroupCommit
+from leadscore.service.input_rules import Limits
 from leadscore.service.inputs import (
     EventBatch,
     EventIn,
@@ -101,6 +100,7 @@ def create_app(
         health,
         methods=["GET"],
         response_model=schemas.Health,
+        responses={503: {"description": "The database does not answer"}},
         tags=["health"],
         dependencies=[Depends(request_line.checked)],
     )
@@ -127,30 +127,16 @@ def health(request: Request) -> JSONResponse:
     try:
         active = scoring_models.active_version(ctx)
     except Exception as exc:  # any database failure makes the process unhealthy
-        body: dict[str, object] = {
-            "status": "error",
-            "version": __version__,
-            "database": str(exc)[:200],
-        }
-        return JSONResponse(body, status_code=503)
+        return errors.error_response(
+            request.scope, 503, f"the database does not answer: {str(exc)[:200]}"
+        )
     body = {"status": "ok", "version": __version__, "database": "ok", "active_model": active}
     return JSONResponse(body)
 
 
 def _openapi(app: FastAPI) -> dict[str, Any]:
     if app.openapi_schema is None:
-        schema = get_openapi(
-            title=app.title,
-            version=app.version,
-            description=app.description,
-            routes=app.routes,
-        )
-        _, defs = models_json_schema(
-            [(m, "validation") for m in BODY_MODELS],
-            ref_template="#/components/schemas/{model}",
-        )
-        schema.setdefault("components", {}).setdefault("schemas", {}).update(defs["$defs"])
-        app.openapi_schema = schema
+        app.openapi_schema = openapi.build(app, BODY_MODELS, Limits.of(app.state.ctx.settings))
     return app.openapi_schema
 
 

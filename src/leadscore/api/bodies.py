@@ -1,8 +1,10 @@
 """JSON request bodies, read by hand: each one is parsed, checked against the text and number
 rules of `service.input_rules` (NUL, lone surrogates, non-finite numbers, integers beyond 64
 bits: 422 naming the field, on SQLite and PostgreSQL alike), then validated with the
-LEADSCORE_MAX_* limits in pydantic's context. Bodies that hold one item or a batch
-(`{"events": [...]}`) are validated as the shape they are, so that each shape's errors name
+LEADSCORE_MAX_* limits in pydantic's context, strictly: JSON types are not coerced
+(`{"points": false}` or `{"set_stage": 1}` is a 422, not 0 or true; files read by
+`leadscore import` are validated laxly, their cells being text). Bodies that hold one item or
+a batch (`{"events": [...]}`) are validated as the shape they are, so that each shape's errors name
 its own fields, instead of a union's errors for both shapes."""
 
 from __future__ import annotations
@@ -44,7 +46,7 @@ async def model_body(request: Request, model: type[M]) -> M:
     """The body as one `model` (a 422 names every bad field)."""
     data = await json_body(request)
     try:
-        return model.model_validate(data, context={"limits": limits(request)})
+        return model.model_validate(data, strict=True, context={"limits": limits(request)})
     except ValidationError as exc:
         raise Invalid(problems_of(exc)) from None
 
@@ -58,8 +60,8 @@ async def one_or_batch(
     context = {"limits": limits(request)}
     try:
         if is_batch:
-            return getattr(batch.model_validate(data, context=context), key), True
-        return [single.model_validate(data, context=context)], False
+            return getattr(batch.model_validate(data, strict=True, context=context), key), True
+        return [single.model_validate(data, strict=True, context=context)], False
     except ValidationError as exc:
         raise Invalid(problems_of(exc)) from None
 

@@ -21,8 +21,10 @@ from collections.abc import Mapping, Sequence
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import iter_route_contexts
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import compile_path
 from starlette.types import Scope
 
 from leadscore.service.errors import Conflict, Invalid, Loc, NotFound, Problem
@@ -65,6 +67,17 @@ def invalid(scope: Scope, problems: Sequence[Problem], status: int = 422) -> JSO
     return error_response(scope, status, [p.to_dict() for p in problems])
 
 
+def allowed_methods(app: FastAPI, scope: Scope) -> list[str]:
+    """Every method some route of this path takes (Starlette's 405 names only the first
+    route that matched the path: GET /leads and POST /leads are two routes)."""
+    methods: set[str] = set()
+    for route in iter_route_contexts(app.routes):
+        path = getattr(route, "path", None)
+        if isinstance(path, str) and compile_path(path)[0].match(scope["path"]):
+            methods |= getattr(route, "methods", None) or set()
+    return sorted(methods)
+
+
 def install(app: FastAPI) -> None:
     """Answer every handled error with the error model."""
 
@@ -77,7 +90,10 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return error_response(request.scope, exc.status_code, str(exc.detail), exc.headers)
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            headers["Allow"] = ", ".join(allowed_methods(request.app, request.scope))
+        return error_response(request.scope, exc.status_code, str(exc.detail), headers)
 
     @app.exception_handler(Invalid)
     async def _invalid(request: Request, exc: Invalid) -> JSONResponse:

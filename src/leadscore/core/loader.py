@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pydantic import ValidationError
 from ruamel.yaml import YAML
 from ruamel.yaml.constructor import BaseConstructor
-from ruamel.yaml.error import MarkedYAMLError
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from leadscore.core.model import Model, cross_field_errors
@@ -166,6 +166,8 @@ def _read_yaml(text: str) -> tuple[object, dict[str, int], list[Problem]]:
     except MarkedYAMLError as exc:
         line = exc.problem_mark.line + 1 if exc.problem_mark else None
         return None, {}, [Problem("", f"not valid YAML: {exc.problem}", line)]
+    except YAMLError as exc:  # e.g. ReaderError: a character YAML does not allow (U+0084)
+        return None, {}, [Problem("", f"not valid YAML: {exc}")]
     except RecursionError:
         return None, {}, [Problem("", "not valid YAML: nested too deeply")]
     if root is None:

@@ -30,10 +30,31 @@ _ISO = re.compile(
     r"(Z|[+-]\d{2}:\d{2})?"
 )
 _INSTANT = re.compile(
-    r"(\d{4})-(\d{2})-(\d{2})"
-    r"(?:[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?)?"
-    r"([Zz]|[+-]\d{2}(?::?\d{2})?)?"
+    r"([0-9]{4})-([0-9]{2})-([0-9]{2})"
+    r"(?:[Tt ]([0-9]{2}):([0-9]{2})(?::([0-9]{2})(?:[.,]([0-9]{1,9}))?)?)?"
+    r"([Zz]|[+-][0-9]{2}(?::?[0-9]{2})?)?"
 )
+SPACE = (
+    "\\t\\n\\x0b\\x0c\\r\\x1c-\\x1f \\x85\\xa0"
+    "\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000"
+)
+"""The characters `str.strip()` removes (`str.isspace`), as a regex character class body."""
+_YEAR = "(?:[0-9]{3}[1-9]|[0-9]{2}[1-9]0|[0-9][1-9]00|[1-9]000)"
+_LEAP = "(?:[0-9]{2}(?:0[48]|[2468][048]|[13579][26])|(?:0[48]|[2468][048]|[13579][26])00)"
+_MONTH_DAY = (
+    "(?:(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])"
+    "|(?:0[13-9]|1[0-2])-(?:29|30)|(?:0[13578]|1[02])-31)"
+)
+INSTANT_PATTERN = (
+    f"^[{SPACE}]*(?:{_YEAR}-{_MONTH_DAY}|{_LEAP}-02-29)"
+    "(?:[Tt ](?:[01][0-9]|2[0-3]):[0-5][0-9](?::[0-5][0-9](?:[.,][0-9]{1,9})?)?)?"
+    "(?:[Zz]|[+-](?:[01][0-9]|2[0-3])(?::?[0-5][0-9])?)?"
+    f"[{SPACE}]*$"
+)
+"""`parse_instant`'s grammar as a JSON Schema (ECMA-262) pattern, calendar included (month
+lengths, leap years, no year 0): the OpenAPI document gives it to every timestamp field, so a
+client or a generator knows exactly what is accepted. The one thing it does not say: an
+offset that moves 0001-01-01 or 9999-12-31 out of the supported range is refused too."""
 EXAMPLE = "2026-01-31T09:30:00Z"
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
@@ -25,7 +26,14 @@ from pydantic import (
 )
 
 from leadscore.core.records import normalise_email
-from leadscore.core.timestamps import EXAMPLE, TimestampError, parse_instant, to_micros
+from leadscore.core.timestamps import (
+    EXAMPLE,
+    INSTANT_PATTERN,
+    SPACE,
+    TimestampError,
+    parse_instant,
+    to_micros,
+)
 from leadscore.service import input_rules as rules
 
 MAX_BATCH_EVENTS = 10_000
@@ -46,9 +54,10 @@ def _timestamp(value: object) -> int:
 Timestamp = Annotated[
     int,
     BeforeValidator(_timestamp),
-    WithJsonSchema({"type": "string", "format": "date-time", "examples": [EXAMPLE]}),
+    WithJsonSchema({"type": "string", "pattern": INSTANT_PATTERN, "examples": [EXAMPLE]}),
 ]
-"""RFC 3339 / ISO 8601 text in (core.timestamps.parse_instant), epoch microseconds out."""
+"""RFC 3339 / ISO 8601 text in (core.timestamps.parse_instant), epoch microseconds out; the
+schema's pattern is exactly the grammar parse_instant accepts."""
 
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+")
 
@@ -61,15 +70,49 @@ def email_address(value: str) -> str:
     return email
 
 
+EMAIL_PATTERN = f"^[{SPACE}]*[^@{SPACE}\\x00]+@[^@{SPACE}\\x00]+[{SPACE}]*$"
+"""What `email_address` accepts (before the 320-character limit), as a schema pattern."""
 Email = Annotated[
     str,
     StringConstraints(max_length=320),
     AfterValidator(email_address),
-    WithJsonSchema({"type": "string", "format": "email", "examples": ["ada@example.com"]}),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "maxLength": 320,
+            "pattern": EMAIL_PATTERN,
+            "examples": ["ada@example.com"],
+        }
+    ),
 ]
 Id = Annotated[str, StringConstraints(min_length=1, max_length=200)]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Stage = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+
+
+def _trimmed(max_length: int) -> Callable[[str], str]:
+    """A validator of text that is trimmed (`str.strip`) and then 1 to `max_length`
+    characters: a name, a stage, a reason."""
+
+    def trimmed(value: str) -> str:
+        text = value.strip()
+        if not text:
+            raise ValueError("must hold a character other than white space")
+        if len(text) > max_length:
+            raise ValueError(f"at most {max_length} characters (after trimming), not {len(text)}")
+        return text
+
+    return trimmed
+
+
+def _trimmed_schema(max_length: int) -> dict[str, Any]:
+    """`_trimmed(max_length)` as a pattern: optional spaces, a non-space, at most
+    `max_length - 2` more characters and a closing non-space, spaces."""
+    body = f"[^{SPACE}\\x00]"
+    pattern = f"^[{SPACE}]*{body}(?:[^\\x00]{{0,{max_length - 2}}}{body})?[{SPACE}]*$"
+    return {"type": "string", "pattern": pattern}
+
+
+Name = Annotated[str, AfterValidator(_trimmed(200)), WithJsonSchema(_trimmed_schema(200))]
+Stage = Annotated[str, AfterValidator(_trimmed(100)), WithJsonSchema(_trimmed_schema(100))]
 
 
 def _lead_id(value: str) -> str:
@@ -99,9 +142,15 @@ def _source(value: str) -> str:
 
 Source = Annotated[
     str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=100),
+    AfterValidator(_trimmed(100)),
     AfterValidator(_source),
-    WithJsonSchema({"type": "string", "minLength": 1, "maxLength": 100, "pattern": "^[^:]+$"}),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": f"^[{SPACE}]*[^:{SPACE}\\x00]"
+            f"(?:[^:\\x00]{{0,98}}[^:{SPACE}\\x00])?[{SPACE}]*$",
+        }
+    ),
 ]
 """The name of another system in an external id (`hubspot`, `salesforce`)."""
 SourceKey = Annotated[
@@ -121,15 +170,56 @@ def _attribute(value: object) -> object:
     raise ValueError("an attribute must be a string, number, boolean, date text or null")
 
 
+_LIMITS = rules.DEFAULT_LIMITS
+DOCUMENTED_DEPTH = 8
+"""How deep the schema of event properties is written out; `api.openapi` cuts it at the
+configured LEADSCORE_MAX_DEPTH and writes the configured limits where `x-limit` says."""
+_TEXT = {"type": "string", "maxLength": _LIMITS.value_length, "x-limit": "value_length"}
+_NUMBER = {"type": "number", "minimum": rules.INT64[0], "exclusiveMaximum": 2**63}
+_SCALARS: list[dict[str, Any]] = [_TEXT, _NUMBER, {"type": "boolean"}, {"type": "null"}]
+
+
+def _property_schema(level: int) -> dict[str, Any]:
+    """The schema of a property value at `level` (the properties object is level 1): what
+    `input_rules.checked_property` accepts (with the default limits until `api.openapi`
+    writes the configured ones; `x-level` marks where LEADSCORE_MAX_DEPTH cuts)."""
+    if level > DOCUMENTED_DEPTH:
+        return {"anyOf": _SCALARS}
+    inner = _property_schema(level + 1)
+    return {
+        "x-level": level,
+        "anyOf": [
+            *_SCALARS,
+            {"type": "array", "maxItems": _LIMITS.keys, "x-limit": "keys", "items": inner},
+            {
+                "type": "object",
+                "maxProperties": _LIMITS.keys,
+                "x-limit": "keys",
+                "propertyNames": {"maxLength": _LIMITS.value_length, "x-limit": "value_length"},
+                "additionalProperties": inner,
+            },
+        ],
+    }
+
+
 Attribute = Annotated[
     Any,
     AfterValidator(_attribute),
     AfterValidator(rules.checked_text),
-    WithJsonSchema({"type": ["string", "number", "boolean", "null"]}),
+    WithJsonSchema({"anyOf": _SCALARS}),
 ]
-AttributeName = Annotated[str, StringConstraints(min_length=1), AfterValidator(rules.checked_name)]
-PropertyName = Annotated[str, AfterValidator(rules.checked_name)]
-Property = Annotated[Any, AfterValidator(rules.checked_property)]
+_NAME = {"type": "string", "minLength": 1, "maxLength": rules.NAME_LENGTH}
+AttributeName = Annotated[
+    str, StringConstraints(min_length=1), AfterValidator(rules.checked_name), WithJsonSchema(_NAME)
+]
+PropertyName = Annotated[
+    str,
+    AfterValidator(rules.checked_name),
+    WithJsonSchema({"type": "string", "maxLength": rules.NAME_LENGTH}),
+]
+Property = Annotated[
+    Any, AfterValidator(rules.checked_property), WithJsonSchema(_property_schema(2))
+]
 
 
 class Input(BaseModel):
@@ -146,6 +236,15 @@ class ExternalRef(Input):
 class LeadRef(Input):
     """Names a lead by our id, an external id or an e-mail (looked up in that order)."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "anyOf": [
+                {"required": [name], "properties": {name: {"not": {"type": "null"}}}}
+                for name in ("lead_id", "external_id", "email")
+            ]
+        }
+    )
+
     lead_id: Id | None = None
     external_id: ExternalRef | None = None
     email: Email | None = None
@@ -161,10 +260,13 @@ class EventIn(LeadRef):
     """One event (§1): something a lead did."""
 
     id: Id | None = Field(None, description="Idempotency key; generated when absent.")
-    type: Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=r"\S")]
+    type: Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=f"[^{SPACE}]")]
     occurred_at: Timestamp | None = Field(None, description="Default: when it is received.")
     properties: Annotated[dict[PropertyName, Property], AfterValidator(rules.checked_count)] = (
-        Field(default_factory=dict)
+        Field(
+            default_factory=dict,
+            json_schema_extra={"maxProperties": _LIMITS.keys, "x-limit": "keys"},
+        )
     )
     source: Name | None = None
 
@@ -203,7 +305,11 @@ class LeadIn(Input):
     email: Email | None = None
     external_ids: dict[SourceKey, Id] = Field(default_factory=dict, examples=[{"hubspot": "1234"}])
     attributes: Annotated[dict[AttributeName, Attribute], AfterValidator(rules.checked_count)] = (
-        Field(default_factory=dict, examples=[{"industry": "software", "employees": 250}])
+        Field(
+            default_factory=dict,
+            examples=[{"industry": "software", "employees": 250}],
+            json_schema_extra={"maxProperties": _LIMITS.keys, "x-limit": "keys"},
+        )
     )
     owner: Name | None = None
     stage: Stage | None = Field(
@@ -232,9 +338,28 @@ class OutcomeBatch(Input):
 class OverrideIn(Input):
     """A person's override (§4): points added to the score, or a pinned stage."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "oneOf": [
+                {"required": [name], "properties": {name: {"not": {"type": "null"}}}}
+                for name in ("points", "stage")
+            ]
+        }
+    )
+
     points: Annotated[float, Field(allow_inf_nan=False)] | None = None
     stage: Stage | None = None
-    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+    reason: Annotated[
+        str,
+        AfterValidator(_trimmed(100_000)),
+        WithJsonSchema(
+            {
+                "type": "string",
+                "maxLength": 100_000,
+                "pattern": f"^[^\\x00]*[^{SPACE}\\x00][^\\x00]*$",
+            }
+        ),
+    ]
     author: Name | None = Field(None, description="Default: the API key's name.")
     expires_at: Timestamp | None = None
 

@@ -30,6 +30,7 @@ router = APIRouter(tags=["ingest"])
             "description": "A batch; or one event whose id was seen before (a duplicate)",
         },
         404: {"model": schemas.Error, "description": "An unknown lead_id"},
+        409: {"description": "An event id that belongs to another lead's event"},
         422: {"model": schemas.Error},
     },
     status_code=201,

@@ -12,7 +12,7 @@ from leadscore.api import schemas
 from leadscore.api.auth import Read, Write
 from leadscore.api.bodies import body_loc, model_body, one_or_batch, request_body
 from leadscore.api.params import OverrideId
-from leadscore.core.timestamps import TimestampError, parse_instant
+from leadscore.core.timestamps import INSTANT_PATTERN, TimestampError, parse_instant
 from leadscore.service import predictions, queries
 from leadscore.service.errors import Invalid, Problem
 from leadscore.service.inputs import LeadBatch, LeadIn, OverrideIn, email_address
@@ -24,7 +24,12 @@ router = APIRouter(prefix="/leads", tags=["leads"])
 
 Limit = Annotated[int, Query(ge=1, le=queries.MAX_LIMIT, description="Page size.")]
 Cursor = Annotated[
-    str | None, Query(max_length=1000, description="next_cursor of the previous page.")
+    str | None,
+    Query(
+        max_length=1000,
+        description="next_cursor of the previous page; empty or absent: the first page.",
+        json_schema_extra={"format": "leadscore-cursor"},
+    ),
 ]
 Many = Annotated[list[str] | None, Query()]
 NOT_FOUND: dict[int | str, dict[str, Any]] = {
@@ -188,7 +193,11 @@ def get_score(
     lead_id: str,
     principal: Principal = Read,
     as_of: Annotated[
-        str | None, Query(description="RFC 3339 / ISO 8601; no zone means UTC; default now")
+        str | None,
+        Query(
+            description="RFC 3339 / ISO 8601; no zone means UTC; default now",
+            pattern=INSTANT_PATTERN,
+        ),
     ] = None,
 ) -> dict[str, Any]:
     """Rescored from the stored events up to `as_of`, with the model active then and the

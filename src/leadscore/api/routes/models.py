@@ -18,6 +18,9 @@ from leadscore.service.principals import Principal
 router = APIRouter(prefix="/models", tags=["models"])
 
 YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml", "text/plain")
+MODEL_TEXT = {"type": "string", "format": "leadscore-model"}
+"""A model file (docs/models.md): a format no schema language can state; a text that is not a
+valid model is a 422 listing every error."""
 NOT_FOUND: dict[int | str, dict[str, Any]] = {
     404: {"model": schemas.Error, "description": "No such version"}
 }
@@ -33,8 +36,8 @@ NOT_FOUND: dict[int | str, dict[str, Any]] = {
         "requestBody": {
             "required": True,
             "content": {
-                "application/yaml": {"schema": {"type": "string"}},
-                "text/plain": {"schema": {"type": "string"}},
+                "application/yaml": {"schema": MODEL_TEXT},
+                "text/plain": {"schema": MODEL_TEXT},
             },
         }
     },

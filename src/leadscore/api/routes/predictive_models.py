@@ -29,7 +29,7 @@ NOT_FOUND: dict[int | str, dict[str, Any]] = {
 class TrainIn(BaseModel):
     """What to train: every field is optional."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)] = (
         predictions.DEFAULT_NAME

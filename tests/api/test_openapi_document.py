@@ -1,0 +1,56 @@
+"""The OpenAPI document documents, for every operation, the statuses its kind of route can
+return, each error with the error model (api/openapi.py), so a new route gets them by default."""
+
+from __future__ import annotations
+
+from fastapi.routing import APIRoute, iter_route_contexts
+
+from leadscore.api import create_app
+from leadscore.api.openapi import needs_key, operations
+from leadscore.settings import Settings
+
+ERROR = {"$ref": "#/components/schemas/Error"}
+
+
+def test_every_operation_documents_its_statuses(tmp_path) -> None:
+    app = create_app(Settings(database_url=f"sqlite:///{tmp_path / 'db.sqlite'}"), scheduler=False)
+    document = app.openapi()
+    routes = {
+        (r.path_format, m.lower()): r
+        for r in iter_route_contexts(app.routes)
+        if isinstance(r.original_route, APIRoute) and r.include_in_schema
+        for m in r.methods or ()
+    }
+    seen = 0
+    for path, method, operation in operations(document):
+        seen += 1
+        route = routes[(path, method)]
+        codes = set(operation["responses"])
+        assert "422" in codes, (method, path)
+        if needs_key(route.dependant):
+            assert {"401", "403"} <= codes, (method, path)
+        else:
+            assert not {"401", "403"} & codes, (method, path)
+        if "requestBody" in operation:
+            assert "413" in codes, (method, path)
+        else:
+            assert "413" not in codes and "415" not in codes, (method, path)
+        if route.dependant.path_params:
+            assert "404" in codes, (method, path)
+        for code, response in operation["responses"].items():
+            if code[0] in "45":
+                assert response["content"] == {"application/json": {"schema": ERROR}}, code
+    assert seen == len(routes) >= 19
+    assert "HTTPValidationError" not in document["components"]["schemas"]
+
+
+def test_the_limits_in_the_document_are_the_configured_ones(tmp_path) -> None:
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path / 'db.sqlite'}", max_value_length=64, max_keys=8
+    )
+    schemas = create_app(settings, scheduler=False).openapi()["components"]["schemas"]
+    attributes = schemas["LeadIn"]["properties"]["attributes"]
+    assert attributes["maxProperties"] == 8
+    assert {"type": "string", "maxLength": 64, "pattern": "^[^\\x00]*$"} in attributes[
+        "additionalProperties"
+    ]["anyOf"]
