@@ -138,7 +138,7 @@ def test_points_overrides_are_explained_expire_and_are_audited(api) -> None:
     assert ("override.add", "write-key") in actions
 
 
-def test_bad_overrides_are_422(api) -> None:
+def test_bad_overrides_are_422_and_a_past_expiry_409(api) -> None:
     api.set_time("2026-01-10T00:00:00Z")
     api.lead(id="L1")
     for body in (
@@ -146,9 +146,14 @@ def test_bad_overrides_are_422(api) -> None:
         {"points": 5, "stage": "sql", "reason": "both"},
         {"reason": "neither"},
         {"points": "many", "reason": "r"},
-        {"points": 5, "reason": "r", "expires_at": "2026-01-01"},
     ):
         assert api.writer.post("/leads/L1/overrides", json=body).status_code == 422, body
+    # Well formed but already past: a conflict with the present, naming the field.
+    past = {"points": 5, "reason": "r", "expires_at": "2026-01-01"}
+    answer = api.writer.post("/leads/L1/overrides", json=past)
+    assert answer.status_code == 409
+    assert answer.json()["detail"][0]["loc"] == ["body", "expires_at"]
+    assert "has passed" in answer.json()["detail"][0]["msg"]
     assert api.get("/leads/L1")["overrides"] == []
 
 

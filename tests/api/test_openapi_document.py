@@ -3,6 +3,8 @@ return, each error with the error model (api/openapi.py), so a new route gets th
 
 from __future__ import annotations
 
+import re
+
 from fastapi.routing import APIRoute, iter_route_contexts
 
 from leadscore.api import create_app
@@ -54,3 +56,53 @@ def test_the_limits_in_the_document_are_the_configured_ones(tmp_path) -> None:
     assert {"type": "string", "maxLength": 64, "pattern": "^[^\\x00]*$"} in attributes[
         "additionalProperties"
     ]["anyOf"]
+
+
+def _string_schemas(node: object) -> list[dict[str, object]]:
+    found, stack = [], [node]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, dict):
+            if item.get("type") == "string":
+                found.append(item)
+            stack.extend(v for k, v in item.items() if k not in ("examples", "example"))
+    return found
+
+
+def test_no_string_the_document_admits_holds_a_nul(tmp_path) -> None:
+    """The server refuses NUL in every text it reads (docs/api.md); so must every pattern of a
+    parameter or request body, or a client generated from the document sends what is refused."""
+    app = create_app(Settings(database_url=f"sqlite:///{tmp_path / 'db.sqlite'}"), scheduler=False)
+    document = app.openapi()
+    inputs: list[object] = []
+    for _, _, operation in operations(document):
+        inputs += [p.get("schema", {}) for p in operation.get("parameters", [])]
+        inputs.append(operation.get("requestBody", {}))
+    inputs += [
+        schema
+        for name, schema in document["components"]["schemas"].items()
+        if name.endswith(("In", "Batch")) or name in ("TrainIn",)
+    ]
+    # Strings that each pattern may otherwise admit, with a NUL put in.
+    probes = [
+        "\x00",
+        "a\x00",
+        "\x00a",
+        "a\x00b",
+        "ada@example.com\x00",
+        "hubspot\x00:5",
+        "2026-01-01T00:00:00Z\x00",
+    ]
+
+    checked = 0
+    for schema in _string_schemas(inputs):
+        if "enum" in schema or "const" in schema or "format" in schema:
+            continue
+        pattern = schema.get("pattern")
+        assert isinstance(pattern, str), schema
+        checked += 1
+        for probe in probes:
+            assert not re.search(pattern, probe), (pattern, probe)
+    assert checked >= 20

@@ -35,6 +35,10 @@ from leadscore.service.input_rules import INT64, Limits
 
 ERROR_REF = {"$ref": "#/components/schemas/Error"}
 NO_NUL = "^[^\\x00]*$"
+CURSOR_FORMAT = "leadscore-cursor"
+CURSOR_SCHEMA = {"type": "string", "format": CURSOR_FORMAT}
+"""A cursor is opaque: its format, a next_cursor this list returned or "", says all (a
+length or a pattern would only let a generator forge strings no list returned)."""
 DESCRIPTIONS = {
     401: "No valid API key (`Authorization: Bearer <key>`)",
     403: "The API key lacks the scope this operation needs",
@@ -113,6 +117,8 @@ def build(app: FastAPI, body_models: tuple[type[BaseModel], ...], limits: Limits
                     response["description"] = DESCRIPTIONS.get(int(code), "Error")
                 response["content"] = {"application/json": {"schema": ERROR_REF}}
         for parameter in operation.get("parameters", []):
+            if parameter.get("schema", {}).get("format") == CURSOR_FORMAT:
+                parameter["schema"] = dict(CURSOR_SCHEMA)
             _input_rules(parameter.get("schema", {}))
         for media in operation.get("requestBody", {}).get("content", {}).values():
             _input_rules(media.get("schema", {}))
@@ -160,8 +166,9 @@ def _input_rules(schema: object) -> None:
         if not isinstance(node, dict):
             continue
         kind = node.get("type")
-        if kind == "string" and "pattern" not in node and "enum" not in node:
-            node["pattern"] = NO_NUL
+        own_format = str(node.get("format", "")).startswith("leadscore-")
+        if kind == "string" and "pattern" not in node and "enum" not in node and not own_format:
+            node["pattern"] = NO_NUL  # a format of our own states the whole grammar
         if kind in ("number", "integer"):
             if "minimum" not in node and "exclusiveMinimum" not in node:
                 node["minimum"] = INT64[0]

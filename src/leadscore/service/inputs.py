@@ -88,6 +88,14 @@ Email = Annotated[
 Id = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 
 
+def whole(value: object) -> object:
+    """A float with no fraction (`3.0`) is the integer it spells: JSON Schema's `integer`
+    admits it, and strict validation otherwise refuses it. Booleans and text stay refused."""
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2**63:
+        return int(value)
+    return value
+
+
 def _trimmed(max_length: int) -> Callable[[str], str]:
     """A validator of text that is trimmed (`str.strip`) and then 1 to `max_length`
     characters: a name, a stage, a reason."""
@@ -127,7 +135,7 @@ LeadId = Annotated[
     Id,
     AfterValidator(_lead_id),
     WithJsonSchema(
-        {"type": "string", "minLength": 1, "maxLength": 200, "pattern": r"^(?!\.\.?$)[^/]+$"}
+        {"type": "string", "minLength": 1, "maxLength": 200, "pattern": r"^(?!\.\.?$)[^/\x00]+$"}
     ),
 ]
 """The id of a new lead: it names the lead in URL paths (/leads/{id}), so no '/' (see
@@ -157,7 +165,7 @@ SourceKey = Annotated[
     str,
     StringConstraints(min_length=1, max_length=100),
     AfterValidator(_source),
-    WithJsonSchema({"type": "string", "minLength": 1, "maxLength": 100, "pattern": "^[^:]+$"}),
+    WithJsonSchema({"type": "string", "minLength": 1, "maxLength": 100, "pattern": "^[^:\\x00]+$"}),
 ]
 """The same, as a key of `external_ids` (kept as sent)."""
 
@@ -260,7 +268,18 @@ class EventIn(LeadRef):
     """One event (§1): something a lead did."""
 
     id: Id | None = Field(None, description="Idempotency key; generated when absent.")
-    type: Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=f"[^{SPACE}]")]
+    type: Annotated[
+        str,
+        StringConstraints(min_length=1, max_length=200, pattern=f"[^{SPACE}]"),
+        WithJsonSchema(
+            {
+                "type": "string",
+                "minLength": 1,
+                "maxLength": 200,
+                "pattern": f"^[^\\x00]*[^{SPACE}\\x00][^\\x00]*$",
+            }
+        ),
+    ]
     occurred_at: Timestamp | None = Field(None, description="Default: when it is received.")
     properties: Annotated[dict[PropertyName, Property], AfterValidator(rules.checked_count)] = (
         Field(

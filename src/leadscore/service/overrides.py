@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from leadscore.core.timestamps import format_timestamp
 from leadscore.service.context import Context
-from leadscore.service.errors import Invalid, NotFound, Problem
+from leadscore.service.errors import Conflict, NotFound
 from leadscore.service.inputs import OverrideIn
 from leadscore.service.scoring import Cause, Change, override_dict, rescore
 from leadscore.store import Connection, audit
@@ -21,7 +22,13 @@ def add_override(
 ) -> tuple[dict[str, Any], Change]:
     now = ctx.now()
     if item.expires_at is not None and item.expires_at <= now:
-        raise Invalid([Problem(("body", "expires_at"), "must be in the future")])
+        # Well formed, but the clock has passed it: a conflict with the present (409), as a
+        # request that was valid a moment ago is not malformed.
+        raise Conflict(
+            f"expires_at {format_timestamp(item.expires_at)} has passed (now:"
+            f" {format_timestamp(now)}); an override that has expired would never be in force",
+            ("body", "expires_at"),
+        )
 
     def work(conn: Connection) -> tuple[dict[str, Any], Change]:
         pk = _lead_pk(conn, lead_id)

@@ -15,7 +15,7 @@ from leadscore.api.params import OverrideId
 from leadscore.core.timestamps import INSTANT_PATTERN, TimestampError, parse_instant
 from leadscore.service import predictions, queries
 from leadscore.service.errors import Invalid, Problem
-from leadscore.service.inputs import LeadBatch, LeadIn, OverrideIn, email_address
+from leadscore.service.inputs import EMAIL_PATTERN, LeadBatch, LeadIn, OverrideIn, email_address
 from leadscore.service.leads import upsert_leads
 from leadscore.service.overrides import add_override, delete_override
 from leadscore.service.principals import Principal
@@ -77,7 +77,10 @@ SortOrder = Literal[
 ]
 """`queries.SORTS`, ascending or descending (`-`)."""
 Sort = Annotated[SortOrder, Query(description="- is descending; ties break on the lead key")]
-Score = Annotated[float | None, Query(allow_inf_nan=False)]
+SCORE_BOUND = 10**15
+Score = Annotated[float | None, Query(allow_inf_nan=False, ge=-SCORE_BOUND, le=SCORE_BOUND)]
+"""A score bound: a finite number within ±10^15 (far beyond any score, and exact as a float,
+so that the document's range and the server's agree to the last digit)."""
 
 
 @router.get("", response_model=schemas.LeadPage, summary="List leads, or look one up")
@@ -93,13 +96,17 @@ def list_leads(
     max_score: Score = None,
     email: Annotated[
         str | None,
-        Query(max_length=320, description="The lead with this e-mail (normalised as on write)."),
+        Query(
+            max_length=320,
+            pattern=EMAIL_PATTERN,
+            description="The lead with this e-mail (normalised as on write).",
+        ),
     ] = None,
     external_id: Annotated[
         str | None,
         Query(
             max_length=301,
-            pattern=r"^[^:]+:.+$",
+            pattern=r"^[^:\x00]+:[^\x00]+$",
             description="The lead with this external id, written `source:id` (`hubspot:5501`).",
         ),
     ] = None,
@@ -217,7 +224,11 @@ def get_score(
     "/{lead_id}/overrides",
     response_model=schemas.OverrideWritten,
     response_model_exclude_unset=True,
-    responses={**NOT_FOUND, 422: {"model": schemas.Error}},
+    responses={
+        **NOT_FOUND,
+        409: {"model": schemas.Error, "description": "expires_at has already passed"},
+        422: {"model": schemas.Error},
+    },
     status_code=201,
     summary="Add points to a lead's score, or pin its stage",
     openapi_extra=request_body(OverrideIn),

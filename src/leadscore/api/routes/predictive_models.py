@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from leadscore.api import schemas
 from leadscore.api.auth import Admin, Read
@@ -17,6 +17,7 @@ from leadscore.api.errors import error_response, problems_of
 from leadscore.api.params import Version
 from leadscore.service import predictions
 from leadscore.service.errors import Invalid
+from leadscore.service.inputs import Name, whole
 from leadscore.service.jobs import Busy, Jobs
 from leadscore.service.principals import Principal
 
@@ -26,18 +27,21 @@ NOT_FOUND: dict[int | str, dict[str, Any]] = {
 }
 
 
+Folds = Annotated[int, Field(ge=2, le=10), BeforeValidator(whole)]
+"""`3` or `3.0` (JSON Schema's integer), never `true` or `"3"`; the bounds come before the
+validator so that the schema states them."""
+
+
 class TrainIn(BaseModel):
     """What to train: every field is optional."""
 
     model_config = ConfigDict(extra="forbid", strict=True)
 
-    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)] = (
-        predictions.DEFAULT_NAME
-    )
+    name: Name = predictions.DEFAULT_NAME
     exclude: list[str] = Field(default_factory=list, description="feature columns to leave out")
     activate: bool = Field(True, description="make the new version active")
-    folds: int | None = Field(
-        None, ge=2, le=10, description="cross-validation folds (default 5; 3 from 50,000 rows)"
+    folds: Folds | None = Field(
+        None, description="cross-validation folds (default 5; 3 from 50,000 rows)"
     )
 
 
