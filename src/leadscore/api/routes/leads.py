@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
@@ -77,10 +78,10 @@ SortOrder = Literal[
 ]
 """`queries.SORTS`, ascending or descending (`-`)."""
 Sort = Annotated[SortOrder, Query(description="- is descending; ties break on the lead key")]
-SCORE_BOUND = 10**15
-Score = Annotated[float | None, Query(allow_inf_nan=False, ge=-SCORE_BOUND, le=SCORE_BOUND)]
-"""A score bound: a finite number within ±10^15 (far beyond any score, and exact as a float,
-so that the document's range and the server's agree to the last digit)."""
+FINITE = sys.float_info.max
+Score = Annotated[float | None, Query(allow_inf_nan=False, ge=-FINITE, le=FINITE)]
+"""A score bound: any finite number (a larger one parses to infinity and is refused); the
+document states the range of finite doubles, so that it and the server agree."""
 
 
 @router.get("", response_model=schemas.LeadPage, summary="List leads, or look one up")
