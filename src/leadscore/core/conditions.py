@@ -45,6 +45,8 @@ OPERATORS = (
 )
 NULL_HOLDS = {"not_equals": True, "not_in": True, "not_contains": True}
 """Operators that hold for a missing field (besides exists: false and is_empty: true)."""
+TIME_OPS = ("within", "older_than")
+"""Operators whose truth depends on `as_of` (the age of a timestamp)."""
 
 
 @dataclass(frozen=True)
@@ -65,6 +67,12 @@ class Condition:
     def fields(self) -> set[str]:
         """Every field name the condition reads (for compilers and docs)."""
         raise NotImplementedError
+
+    def depends_on_time(self) -> bool:
+        """Whether `holds` may read the context (`as_of` or the lead's events), so that the
+        same record can give another answer at another time. Structural and conservative:
+        a node that does not say otherwise depends on time."""
+        return True
 
 
 @dataclass(frozen=True)
@@ -114,6 +122,9 @@ class Leaf(Condition):
     def fields(self) -> set[str]:
         return {self.field}
 
+    def depends_on_time(self) -> bool:
+        return self.op in TIME_OPS
+
 
 def _text_op(op: str, value: object, operand: str, case_sensitive: bool) -> bool:
     needle = v.fold(operand, case_sensitive)
@@ -140,6 +151,9 @@ class All(Condition):
     def fields(self) -> set[str]:
         return set().union(*(item.fields() for item in self.items))
 
+    def depends_on_time(self) -> bool:
+        return any(item.depends_on_time() for item in self.items)
+
 
 @dataclass(frozen=True)
 class AnyOf(Condition):
@@ -151,6 +165,9 @@ class AnyOf(Condition):
     def fields(self) -> set[str]:
         return set().union(*(item.fields() for item in self.items))
 
+    def depends_on_time(self) -> bool:
+        return any(item.depends_on_time() for item in self.items)
+
 
 @dataclass(frozen=True)
 class Not(Condition):
@@ -161,6 +178,9 @@ class Not(Condition):
 
     def fields(self) -> set[str]:
         return self.item.fields()
+
+    def depends_on_time(self) -> bool:
+        return self.item.depends_on_time()
 
 
 @dataclass(frozen=True)
@@ -367,6 +387,9 @@ class _Never(Condition):
 
     def fields(self) -> set[str]:
         return set()
+
+    def depends_on_time(self) -> bool:
+        return False
 
 
 _INVALID = _Never()
