@@ -211,3 +211,35 @@ def test_time_dependence_is_read_from_the_condition_tree() -> None:
     )
     assert not depends({"all": [{"field": "a", "exists": True}, {"not": {"field": "b", "gt": 1}}]})
     assert depends({"no_event": "email_opened", "within": "1d"})
+
+
+QUIET = load_model_text("""
+name: quiet
+combine: sum
+engagement:
+  rules:
+    - {id: open, event: email_opened, points: 10, where: {field: url, exists: false}}
+stages:
+  - name: quiet
+    when: {no_event: [email_opened, page_viewed], within: 2d, where: {field: url, exists: true}}
+  - {name: cold, when: {no_event: email_opened, within: 1d}}
+  - {name: lead}
+""")
+day_events = st.lists(
+    st.builds(
+        lambda kind, day, url: Event(kind, AS_OF + day * DAY, {} if url is None else {"url": url}),
+        st.sampled_from(KINDS),
+        st.integers(0, 12),
+        st.sampled_from(["/pricing", None]),
+    ),
+    max_size=12,
+)
+
+
+@SETTINGS
+@given(day_events, st.lists(st.sampled_from([-1, 0, 1])))
+def test_no_event_windows_at_their_bounds(history, nudges) -> None:
+    """Events a whole number of days apart, times at a window's bound and a µs either side."""
+    bounds = {e.occurred_at + d * DAY for e in history for d in (1, 2)}
+    extra = [t + nudge for t in sorted(bounds) for nudge in nudges]
+    check(QUIET, Lead("L"), history, extra, [], [None])

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import operator
 import re
-from collections.abc import Callable, Mapping, Sequence
+from bisect import bisect_right
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeAlias, TypeGuard
 
@@ -56,6 +57,11 @@ class EvalContext:
     as_of: int
     events: Sequence[Any] = ()
     """The lead's events at or before as_of (records.Event), for `no_event`."""
+    looked_for: Mapping[int, Sequence[int]] | None = None
+    """Optional, to evaluate one lead at many times (`core.stages`): by `id` of a `NoEvent`
+    node, the times, ascending, of the lead's events it looks for (its types, its `where`
+    when that does not depend on the time), up to as_of or beyond. A node not in it scans
+    `events`."""
 
 
 class Condition:
@@ -194,6 +200,9 @@ class NoEvent(Condition):
 
     def holds(self, lookup: Lookup, ctx: EvalContext) -> bool:
         start = ctx.as_of - self.within
+        if ctx.looked_for is not None and (times := ctx.looked_for.get(id(self))) is not None:
+            # None of them in (start, as_of]
+            return bisect_right(times, start) == bisect_right(times, ctx.as_of)
         for event in ctx.events:
             if (
                 event.type in self.types
@@ -205,6 +214,16 @@ class NoEvent(Condition):
 
     def fields(self) -> set[str]:
         return set()
+
+
+def walk(condition: Condition) -> Iterator[Condition]:
+    """The condition and every node beneath it (a `no_event`'s `where` excepted)."""
+    yield condition
+    if isinstance(condition, All | AnyOf):
+        for item in condition.items:
+            yield from walk(item)
+    elif isinstance(condition, Not):
+        yield from walk(condition.item)
 
 
 # ---------------------------------------------------------------------------------------

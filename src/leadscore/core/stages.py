@@ -8,7 +8,9 @@ once, each engagement rule whose `where` does not read the time is matched again
 event once (at t only the prefix of its matching times up to t is taken), and the fit
 section is evaluated once when none of its conditions reads the time. Per t remain the
 windows, expiry and decay (`rule_award`), the clamps, the combination, the blend, the
-adjustments, the rounding of §2.5 and the stage conditions. No explanation is built.
+adjustments, the rounding of §2.5 and the stage conditions; a `no_event` whose `where` reads
+no time looks up its events' times (found once) instead of scanning them. No explanation is
+built.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections.abc import Callable, Iterable, Sequence
 
-from leadscore.core.conditions import EvalContext
+from leadscore.core.conditions import EvalContext, NoEvent, walk
 from leadscore.core.evaluate import (
     SectionOutcome,
     Totals,
@@ -68,10 +70,18 @@ def stages_at(
         for rule in model.engagement.rules
     ]
 
+    looked_for = {
+        id(node): [e.occurred_at for e in seen if _looks_for(node, e, anytime)]
+        for stage in model.stages
+        if stage.when is not None
+        for node in walk(stage.when)
+        if isinstance(node, NoEvent) and (node.where is None or not node.where.depends_on_time())
+    }
+
     stages: list[str | None] = []
     for t in times:
         past = seen[: bisect_right(moments, t)]
-        ctx = EvalContext(as_of=t, events=past)
+        ctx = EvalContext(as_of=t, events=past, looked_for=looked_for)
         fit = fixed_fit
         if fit is None:
             fit = fit_outcome(
@@ -98,6 +108,11 @@ def stages_at(
         # As explain.report: the stage compares the reported (rounded) total.
         stages.append(stage_for(model, lead, ctx, round2(totals.total)))
     return stages
+
+
+def _looks_for(node: NoEvent, event: Event, ctx: EvalContext) -> bool:
+    """Whether `event` is one the `no_event` node looks for (its `where` reads no time)."""
+    return event.type in node.types and (node.where is None or node.where.holds(event.get, ctx))
 
 
 def _depends_on_time(rule: EngagementRule) -> bool:
