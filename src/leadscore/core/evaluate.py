@@ -162,6 +162,8 @@ def engagement_outcome(model: Model, as_of: int, matching: MatchingTimes) -> Sec
             if times and start < times[-1]:  # ascending: the latest is the last
                 continue
             occurrences, raw = 1, rule.points
+        elif not times:
+            continue  # nothing to award: rule_award would give (0, 0)
         else:
             occurrences, raw = rule_award(rule, times, as_of)
         if occurrences:
