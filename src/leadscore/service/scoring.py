@@ -12,7 +12,9 @@ times up to a watermark. Events later than the watermark fold forward from the s
 (the model's stage at each new event time, then at now); an event at or before the
 watermark (back-dated, arrived late) replays the fold from the base, and when that changes
 the stage the forward-only rule alone would have kept, the history row is a `correction`
-naming the event. The lead lock the callers hold serialises all of this per lead.
+naming the event. The model's stages at a lead's event times come from one
+`core.stages.stages_at` call (exactly the reference scorer's stages, without building each
+explanation). The lead lock the callers hold serialises all of this per lead.
 """
 
 from __future__ import annotations
