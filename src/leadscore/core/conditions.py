@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import operator
 import re
-from collections.abc import Callable, Mapping, Sequence
+from bisect import bisect_right
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeAlias, TypeGuard
 
@@ -45,6 +46,8 @@ OPERATORS = (
 )
 NULL_HOLDS = {"not_equals": True, "not_in": True, "not_contains": True}
 """Operators that hold for a missing field (besides exists: false and is_empty: true)."""
+TIME_OPS = ("within", "older_than")
+"""Operators whose truth depends on `as_of` (the age of a timestamp)."""
 
 
 @dataclass(frozen=True)
@@ -54,6 +57,11 @@ class EvalContext:
     as_of: int
     events: Sequence[Any] = ()
     """The lead's events at or before as_of (records.Event), for `no_event`."""
+    looked_for: Mapping[int, Sequence[int]] | None = None
+    """Optional, to evaluate one lead at many times (`core.stages`): by `id` of a `NoEvent`
+    node, the times, ascending, of the lead's events it looks for (its types, its `where`
+    when that does not depend on the time), up to as_of or beyond. A node not in it scans
+    `events`."""
 
 
 class Condition:
@@ -65,6 +73,12 @@ class Condition:
     def fields(self) -> set[str]:
         """Every field name the condition reads (for compilers and docs)."""
         raise NotImplementedError
+
+    def depends_on_time(self) -> bool:
+        """Whether `holds` may read the context (`as_of` or the lead's events), so that the
+        same record can give another answer at another time. Structural and conservative:
+        a node that does not say otherwise depends on time."""
+        return True
 
 
 @dataclass(frozen=True)
@@ -114,6 +128,9 @@ class Leaf(Condition):
     def fields(self) -> set[str]:
         return {self.field}
 
+    def depends_on_time(self) -> bool:
+        return self.op in TIME_OPS
+
 
 def _text_op(op: str, value: object, operand: str, case_sensitive: bool) -> bool:
     needle = v.fold(operand, case_sensitive)
@@ -140,6 +157,9 @@ class All(Condition):
     def fields(self) -> set[str]:
         return set().union(*(item.fields() for item in self.items))
 
+    def depends_on_time(self) -> bool:
+        return any(item.depends_on_time() for item in self.items)
+
 
 @dataclass(frozen=True)
 class AnyOf(Condition):
@@ -151,6 +171,9 @@ class AnyOf(Condition):
     def fields(self) -> set[str]:
         return set().union(*(item.fields() for item in self.items))
 
+    def depends_on_time(self) -> bool:
+        return any(item.depends_on_time() for item in self.items)
+
 
 @dataclass(frozen=True)
 class Not(Condition):
@@ -161,6 +184,9 @@ class Not(Condition):
 
     def fields(self) -> set[str]:
         return self.item.fields()
+
+    def depends_on_time(self) -> bool:
+        return self.item.depends_on_time()
 
 
 @dataclass(frozen=True)
@@ -174,6 +200,9 @@ class NoEvent(Condition):
 
     def holds(self, lookup: Lookup, ctx: EvalContext) -> bool:
         start = ctx.as_of - self.within
+        if ctx.looked_for is not None and (times := ctx.looked_for.get(id(self))) is not None:
+            # None of them in (start, as_of]
+            return bisect_right(times, start) == bisect_right(times, ctx.as_of)
         for event in ctx.events:
             if (
                 event.type in self.types
@@ -185,6 +214,16 @@ class NoEvent(Condition):
 
     def fields(self) -> set[str]:
         return set()
+
+
+def walk(condition: Condition) -> Iterator[Condition]:
+    """The condition and every node beneath it (a `no_event`'s `where` excepted)."""
+    yield condition
+    if isinstance(condition, All | AnyOf):
+        for item in condition.items:
+            yield from walk(item)
+    elif isinstance(condition, Not):
+        yield from walk(condition.item)
 
 
 # ---------------------------------------------------------------------------------------
@@ -367,6 +406,9 @@ class _Never(Condition):
 
     def fields(self) -> set[str]:
         return set()
+
+    def depends_on_time(self) -> bool:
+        return False
 
 
 _INVALID = _Never()

@@ -4,13 +4,13 @@ every faster engine must match. Pure: no I/O, no clock; `as_of` is a parameter.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from leadscore.core.conditions import EvalContext
 from leadscore.core.explain import Adjustment, Contribution, ScoreResult, report
 from leadscore.core.grading import grade_for, stage_for, tier_for
-from leadscore.core.model import INF, EngagementRule, Model, Section
+from leadscore.core.model import INF, EngagementRule, FitRule, Model, Section
 from leadscore.core.records import Event, Lead
 
 
@@ -49,23 +49,26 @@ def score_lead(
     when the model says `predictive` (§7); without one the rule total stands."""
     past = sorted((e for e in events if e.occurred_at <= as_of), key=lambda e: e.occurred_at)
     ctx = EvalContext(as_of=as_of, events=past)
-    fit = _fit(model, lead, ctx)
-    engagement = _engagement(model, past, ctx)
-    fit_value, engagement_value, total = combine(model, fit.points, engagement.points)
-    blend = None if probability is None else model.blend
-    if blend is not None:
-        assert probability is not None  # blend is None without a probability
-        total = (1.0 - blend) * total + blend * (100.0 * probability)
-    unclamped = total + sum(a.points for a in adjustments)
-    total = max(0.0, min(100.0, unclamped)) if model.combine == "weighted" else unclamped
+    fit = fit_outcome(model, [rule for rule in model.fit.rules if rule.when.holds(lead.get, ctx)])
+    engagement = engagement_outcome(
+        model, as_of, lambda _, rule: [e.occurred_at for e in past if matches(rule, e, ctx)]
+    )
+    totals = Totals.of(model, fit.points, engagement.points, adjustments, probability)
     contributions = _contributions(
-        model, fit, engagement, adjustments, unclamped, total, blend, probability
+        model,
+        fit,
+        engagement,
+        adjustments,
+        totals.unclamped,
+        totals.total,
+        totals.blend,
+        probability,
     )
     return report(
         lead_id=lead.id,
-        total=total,
-        fit=fit_value,
-        engagement=engagement_value,
+        total=totals.total,
+        fit=totals.fit,
+        engagement=totals.engagement,
         fit_points=fit.points,
         engagement_points=engagement.points,
         contributions=contributions,
@@ -77,6 +80,37 @@ def score_lead(
     )
 
 
+@dataclass(frozen=True, slots=True)
+class Totals:
+    """The section points combined (§2.5), blended (§7), adjusted and clamped: unrounded."""
+
+    fit: float
+    engagement: float
+    blend: float | None
+    """The predictive weight applied; None when no probability was blended."""
+    unclamped: float
+    """The total after the blend and the adjustments, before the final clamp."""
+    total: float
+
+    @classmethod
+    def of(
+        cls,
+        model: Model,
+        fit_points: float,
+        engagement_points: float,
+        adjustments: Sequence[Adjustment] = (),
+        probability: float | None = None,
+    ) -> Totals:
+        fit_value, engagement_value, total = combine(model, fit_points, engagement_points)
+        blend = None if probability is None else model.blend
+        if blend is not None:
+            assert probability is not None  # blend is None without a probability
+            total = (1.0 - blend) * total + blend * (100.0 * probability)
+        unclamped = total + sum(a.points for a in adjustments)
+        total = max(0.0, min(100.0, unclamped)) if model.combine == "weighted" else unclamped
+        return cls(fit_value, engagement_value, blend, unclamped, total)
+
+
 def clamp(value: float, low: float, high: float) -> float:
     return max(low, min(high, value))
 
@@ -84,11 +118,11 @@ def clamp(value: float, low: float, high: float) -> float:
 # --- fit (§2.3) -------------------------------------------------------------------------
 
 
-def _fit(model: Model, lead: Lead, ctx: EvalContext) -> SectionOutcome:
+def fit_outcome(model: Model, held: Iterable[FitRule]) -> SectionOutcome:
+    """The fit section from the rules whose `when` holds (in the model's order)."""
     outcome = SectionOutcome()
-    for rule in model.fit.rules:
-        if rule.when.holds(lead.get, ctx):
-            outcome.rules.append(RuleOutcome(rule.id, rule.group, 1, rule.points, rule.points))
+    for rule in held:
+        outcome.rules.append(RuleOutcome(rule.id, rule.group, 1, rule.points, rule.points))
     _clamp_section(model, model.fit, outcome)
     return outcome
 
@@ -114,17 +148,24 @@ def _clamp_section(model: Model, section: Section, outcome: SectionOutcome) -> N
 # --- engagement (§2.4) ------------------------------------------------------------------
 
 
-def _engagement(model: Model, events: Sequence[Event], ctx: EvalContext) -> SectionOutcome:
+MatchingTimes = Callable[[int, EngagementRule], Sequence[int]]
+"""(index, rule) → the times of the lead's events the rule matches, ascending, ≤ as_of."""
+
+
+def engagement_outcome(model: Model, as_of: int, matching: MatchingTimes) -> SectionOutcome:
+    """The engagement section at `as_of`, from each rule's matching event times."""
     outcome = SectionOutcome()
-    for rule in model.engagement.rules:
-        matching = [e for e in events if _matches(rule, e, ctx)]
+    for index, rule in enumerate(model.engagement.rules):
+        times = matching(index, rule)
         if rule.inactive_for is not None:
-            start = ctx.as_of - rule.inactive_for
-            if any(start < e.occurred_at for e in matching):
+            start = as_of - rule.inactive_for
+            if times and start < times[-1]:  # ascending: the latest is the last
                 continue
             occurrences, raw = 1, rule.points
+        elif not times:
+            continue  # nothing to award: rule_award would give (0, 0)
         else:
-            occurrences, raw = rule_award(rule, [e.occurred_at for e in matching], ctx.as_of)
+            occurrences, raw = rule_award(rule, times, as_of)
         if occurrences:
             capped = clamp(raw, *rule.bounds)
             outcome.rules.append(RuleOutcome(rule.id, rule.group, occurrences, raw, capped))
@@ -132,7 +173,8 @@ def _engagement(model: Model, events: Sequence[Event], ctx: EvalContext) -> Sect
     return outcome
 
 
-def _matches(rule: EngagementRule, event: Event, ctx: EvalContext) -> bool:
+def matches(rule: EngagementRule, event: Event, ctx: EvalContext) -> bool:
+    """Whether `event` is of the rule's types and satisfies its `where`."""
     if rule.event is not None and event.type not in rule.event:
         return False
     return rule.where is None or rule.where.holds(event.get, ctx)

@@ -12,7 +12,9 @@ times up to a watermark. Events later than the watermark fold forward from the s
 (the model's stage at each new event time, then at now); an event at or before the
 watermark (back-dated, arrived late) replays the fold from the base, and when that changes
 the stage the forward-only rule alone would have kept, the history row is a `correction`
-naming the event. The lead lock the callers hold serialises all of this per lead.
+naming the event. The model's stages at a lead's event times come from one
+`core.stages.stages_at` call (exactly the reference scorer's stages, without building each
+explanation). The lead lock the callers hold serialises all of this per lead.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from leadscore.core.explain import SCORED, Adjustment, ScoreResult
 from leadscore.core.lifecycle import evaluation_times, fold, next_stage
 from leadscore.core.model import Model
 from leadscore.core.records import Event, Lead
+from leadscore.core.stages import stages_at
 from leadscore.core.timestamps import format_timestamp
 from leadscore.service import blending
 from leadscore.service.context import Context
@@ -162,10 +165,15 @@ def score_leads(
             events.get(lead.id, ()),
             as_of,
             adjustments.get(lead.id, ()),
-            None if p is None or math.isnan(p) else float(p),
+            _probability(p),
         )
         for lead, p in zip(records, chances, strict=True)
     ]
+
+
+def _probability(p: float | None) -> float | None:
+    """A blended probability as the scorer takes it (NaN: none)."""
+    return None if p is None or math.isnan(p) else float(p)
 
 
 def rescore(
@@ -212,16 +220,23 @@ def rescore(
         pin = newest_pin(in_force.get(row.pk, ()))
         pinned = pin.stage if pin is not None else None
 
-        def stage_at(t: int, row: Row = row, record: Lead = record) -> str | None:
-            """The model's stage at event time t, with what was in force then."""
+        def adjustments_at(t: int, row: Row = row) -> list[Adjustment]:
+            """The points overrides in force at event time t."""
             live = stored_overrides.live_at(every.get(row.pk, ()), t)
-            points = {record.id: [_adjustment(o) for o in live if o.kind == "points"]}
-            lead_events = {record.id: events[record.id]}
-            chances = blending.for_stored(conn, model, [row], {row.pk: events[record.id]}, t)
-            return score_leads(model, [record], lead_events, points, t, chances)[0].stage
+            return [_adjustment(o) for o in live if o.kind == "points"]
+
+        def probability_at(t: int, row: Row = row) -> float | None:
+            """The probability blended at event time t."""
+            chances = blending.for_stored(conn, model, [row], {row.pk: events[row.id]}, t)
+            return None if chances is None else _probability(chances[0])
+
+        def stages(times: Sequence[int], row: Row = row, record: Lead = record) -> list[str | None]:
+            """The model's stage at each event time, with what was in force then."""
+            blended = probability_at if model.blend is not None else None
+            return stages_at(model, record, events[row.id], times, adjustments_at, blended)
 
         moved_to = lifecycle(
-            model, version, row, events[row.id], result.stage, as_of, cause, stage_at
+            model, version, row, events[row.id], result.stage, as_of, cause, stages
         )
         shown = moved_to.stage if pinned is None else pinned
         scored = {name: getattr(result, name) for name in SCORED if name != "stage"}
@@ -259,10 +274,11 @@ def lifecycle(
     model_stage: str | None,
     as_of: int,
     cause: Cause,
-    stage_at: Callable[[int], str | None],
+    stages: Callable[[Sequence[int]], Sequence[str | None]],
 ) -> Lifecycle:
     """The lead's lifecycle at `as_of` (the model's stage then: `model_stage`), folded in
-    event time from what the row keeps (see the module's docstring)."""
+    event time from what the row keeps (see the module's docstring). `stages(times)` gives
+    the model's stage at each of `times` (all of a lead's in one call: `core.stages`)."""
     if row.model_version is not None and row.model_version != version:
         # Another model scored it last: its stage then is the base for this model (as
         # activation sets it; this catches a lead the activation's recompute skipped).
@@ -282,11 +298,11 @@ def lifecycle(
     if replay:
         start, start_at = base, base_at
 
-    def at(t: int) -> str | None:
-        return model_stage if t == as_of else stage_at(t)
-
     times = evaluation_times(events, start_at, as_of)
-    event_stage = fold(model, start, times, at)
+    earlier = [t for t in times if t != as_of]  # the stage at as_of is known
+    computed = dict(zip(earlier, stages(earlier), strict=True))
+    computed[as_of] = model_stage
+    event_stage = fold(model, start, times, computed.__getitem__)
     stage = next_stage(model, event_stage, model_stage)
     corrected_by = None
     if (
