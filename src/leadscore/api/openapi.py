@@ -135,14 +135,7 @@ def _configured(schema: object, limits: Limits) -> None:
     """Write the configured limits into a schema, in place: `x-limit: NAME` sets the node's
     size keyword to `limits.NAME`; a property value nested deeper than `limits.depth`
     (`x-level`) may only be a scalar."""
-    stack = [schema]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, list):
-            stack.extend(node)
-            continue
-        if not isinstance(node, dict):
-            continue
+    for node in _nodes(schema):
         level = node.pop("x-level", None)
         if isinstance(level, int) and level > limits.depth:
             node["anyOf"] = [s for s in node["anyOf"] if s.get("type") not in ("array", "object")]
@@ -150,21 +143,13 @@ def _configured(schema: object, limits: Limits) -> None:
         if isinstance(name, str):
             keyword = LIMIT_KEYWORDS.get(node.get("type", "string"), "maxLength")
             node[keyword] = getattr(limits, name)
-        stack.extend(node.values())
 
 
 def _input_rules(schema: object) -> None:
     """Write the text and number rules into a request schema, in place: a string without a
     pattern gets one refusing NUL (patterns of our own already exclude it), an object's keys
     too, a number the ±2^63 range."""
-    stack = [schema]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, list):
-            stack.extend(node)
-            continue
-        if not isinstance(node, dict):
-            continue
+    for node in _nodes(schema, VALUE_KEYWORDS):
         kind = node.get("type")
         own_format = str(node.get("format", "")).startswith("leadscore-")
         if kind == "string" and "pattern" not in node and "enum" not in node and not own_format:
@@ -178,6 +163,20 @@ def _input_rules(schema: object) -> None:
             names = node.setdefault("propertyNames", {})
             if "pattern" not in names:
                 names["pattern"] = NO_NUL
-        for key, child in node.items():
-            if key not in ("examples", "example", "default", "enum", "const", "required"):
-                stack.append(child)
+
+
+VALUE_KEYWORDS = frozenset({"examples", "example", "default", "enum", "const", "required"})
+"""Keywords whose values are data, not schemas."""
+
+
+def _nodes(schema: object, data: frozenset[str] = frozenset()) -> Iterator[dict[str, Any]]:
+    """Every object of a schema, depth first; its children are read after the caller has
+    seen (and perhaps changed) it. Values under the `data` keywords are not walked."""
+    stack = [schema]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, list):
+            stack.extend(node)
+        elif isinstance(node, dict):
+            yield node
+            stack.extend(child for key, child in node.items() if key not in data)

@@ -216,14 +216,18 @@ class NoEvent(Condition):
         return set()
 
 
-def walk(condition: Condition) -> Iterator[Condition]:
-    """The condition and every node beneath it (a `no_event`'s `where` excepted)."""
+def walk(condition: Condition | None) -> Iterator[Condition]:
+    """Every node of a tree, depth first (a `no_event`'s `where` included); none for None."""
+    if condition is None:
+        return
     yield condition
     if isinstance(condition, All | AnyOf):
         for item in condition.items:
             yield from walk(item)
     elif isinstance(condition, Not):
         yield from walk(condition.item)
+    elif isinstance(condition, NoEvent) and condition.where is not None:
+        yield from walk(condition.where)
 
 
 # ---------------------------------------------------------------------------------------

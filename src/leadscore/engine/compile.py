@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, cast
@@ -33,6 +33,7 @@ from leadscore.core.conditions import (
     Lookup,
     NoEvent,
     Not,
+    walk,
 )
 from leadscore.engine import columns as c
 from leadscore.engine.columns import Indices
@@ -432,20 +433,6 @@ def _key(operand: object) -> object:
     if isinstance(operand, float) and math.isnan(operand):
         return ("nan",)
     return (type(operand).__name__, operand)
-
-
-def walk(condition: Condition | None) -> Iterator[Condition]:
-    """Every node of a tree, depth first."""
-    if condition is None:
-        return
-    yield condition
-    if isinstance(condition, All | AnyOf):
-        for item in condition.items:
-            yield from walk(item)
-    elif isinstance(condition, Not):
-        yield from walk(condition.item)
-    elif isinstance(condition, NoEvent) and condition.where is not None:
-        yield from walk(condition.where)
 
 
 def lead_fields(condition: Condition | None) -> set[str]:

@@ -12,6 +12,7 @@ from collections.abc import Callable
 import numpy as np
 import polars as pl
 
+from leadscore.core.conditions import walk
 from leadscore.core.model import Model
 from leadscore.core.records import (
     EVENT_COLUMNS,
@@ -29,7 +30,6 @@ from leadscore.engine.compile import (
     field_of,
     lead_fields,
     no_event_nodes,
-    walk,
 )
 from leadscore.engine.engagement import EventTable, ordered_types
 from leadscore.engine.readers import text_id
