@@ -322,3 +322,16 @@ def test_the_recompute_agrees_with_the_live_path(api) -> None:
             row = conn.execute(select(leads).where(leads.c.id == lead_id)).one()
         assert (row.stage_base, row.event_stage) == (lead["lifecycle_stage"],) * 2
         assert row.stage_base_at == row.event_stage_at == row.scored_at
+
+
+def test_an_event_stamped_on_arrival_is_scored_at_its_own_time(api) -> None:
+    """On the wall clock, a request's events without a time are stamped when it arrives, and
+    the lead is scored at that very instant when nothing else was stored for it meanwhile
+    (service.scoring._settled): the fold then needs no evaluation of its own for them."""
+    api.model()
+    api.lead(id="L1")
+    for _ in range(3):
+        api.event(lead_id="L1", type="page_viewed", properties={"url": "/pricing"})
+        lead = api.get("/leads/L1")
+        stamped = max(e["occurred_at"] for e in api.get("/leads/L1/events")["data"])
+        assert lead["scored_at"] == stamped

@@ -143,7 +143,7 @@ def ingest_in(
             earliest(arrivals, pks[index], arrival)
     touched = [rows[pk] for pk in sorted(set(last_stored) | created)] if rescore_leads else []
     cause = Cause("event", last_stored, arrivals)
-    changes = {c.lead_pk: c for c in rescore(conn, ctx, touched, None, cause)}
+    changes = {c.lead_pk: c for c in rescore(conn, ctx, touched, None, cause, settle_at=now)}
     for pk in sorted(set(pks) - changes.keys()):  # only duplicates: the score as it is
         row = rows[pk]
         changes[pk] = Change(pk, row.id, Snapshot.of(row), Snapshot.of(row), row.stage)

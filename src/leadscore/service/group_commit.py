@@ -141,13 +141,13 @@ class GroupCommit:
                     continue
                 savepoint.commit()
                 results.append(stored)
-            return _rescored(conn, ctx, results)
+            return _rescored(conn, ctx, results, now)
 
         return ctx.db.transact(work)
 
 
 def _rescored(
-    conn: Connection, ctx: Context, results: list[Ingested | BaseException]
+    conn: Connection, ctx: Context, results: list[Ingested | BaseException], now: int
 ) -> list[Ingested | BaseException]:
     """Rescore every lead the group stored events for (or created), once, and put the new
     scores into each request's answer."""
@@ -163,7 +163,7 @@ def _rescored(
     rows = stored_leads.lock(conn, touched)
     ordered = [rows[pk] for pk in sorted(touched)]
     cause = Cause("event", last, arrivals)
-    changes = {c.lead_pk: c for c in rescore(conn, ctx, ordered, None, cause)}
+    changes = {c.lead_pk: c for c in rescore(conn, ctx, ordered, None, cause, settle_at=now)}
     answers: list[Ingested | BaseException] = []
     for result in results:
         if isinstance(result, Ingested):

@@ -184,6 +184,7 @@ def rescore(
     cause: Cause,
     *,
     write_unchanged: bool = True,
+    settle_at: int | None = None,
 ) -> list[Change]:
     """Rescore locked lead rows (read with `store.leads.SCORING_COLUMNS`) at `as_of`.
 
@@ -196,15 +197,18 @@ def rescore(
     """
     if not rows:
         return []
-    as_of = ctx.now() if as_of is None else as_of
     active = ctx.models.active(conn)
     pks = [row.pk for row in rows]
     every = stored_overrides.every(conn, pks)
+    by_pk = stored_events.for_leads(conn, ctx.event_types, pks) if active is not None else {}
+    if as_of is None:
+        as_of = ctx.now()
+        if settle_at is not None and _settled(settle_at, as_of, rows, every, by_pk):
+            as_of = settle_at
     in_force = {pk: live for pk, o in every.items() if (live := stored_overrides.live_at(o, as_of))}
     if active is None:
         return _stage_only(conn, rows, in_force, as_of, write_unchanged)
     version, model = active
-    by_pk = stored_events.for_leads(conn, ctx.event_types, pks)
     records, events, adjustments = [], {}, {}
     for row in rows:
         records.append(Lead(row.id, row.email, row.attributes))
@@ -318,6 +322,35 @@ def lifecycle(
         "event_stage_at": times[-1] if times else start_at,
     }
     return Lifecycle(stage, columns, corrected_by)
+
+
+def _settled(
+    at: int,
+    now: int,
+    rows: Sequence[Row],
+    overrides: Mapping[int, Sequence[Row]],
+    events: Mapping[int, Sequence[Event]],
+) -> bool:
+    """Whether scoring these locked leads at `at` (an instant just past, when the request's
+    events were stamped) gives what scoring them at `now` would: nothing stored for them
+    lies in (`at`, `now`] — no event, no override's start, expiry or removal, no earlier
+    scoring or fold. Then the request's own events fall at the scoring time itself, and the
+    lifecycle fold needs no evaluation of its own for them (docs/lifecycle.md)."""
+    if at > now:
+        return False
+
+    def moved(moment: int | None) -> bool:
+        return moment is not None and at < moment <= now
+
+    for row in rows:
+        if moved(row.scored_at) or moved(row.stage_base_at) or moved(row.event_stage_at):
+            return False
+        if any(moved(e.occurred_at) for e in events.get(row.pk, ())):
+            return False
+        for o in overrides.get(row.pk, ()):
+            if moved(o.created_at) or moved(o.expires_at) or moved(o.deleted_at):
+                return False
+    return True
 
 
 def _back_dated(occurred_at: int, base_at: int | None, watermark: int) -> bool:

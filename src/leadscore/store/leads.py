@@ -39,6 +39,7 @@ SCORING_COLUMNS = (
     leads.c.grade,
     leads.c.tier,
     leads.c.model_version,
+    leads.c.scored_at,
 )
 """What rescoring reads of a lead."""
 
