@@ -16,7 +16,7 @@ from leadscore.core.lifecycle import next_stage
 from leadscore.core.loader import load_model_text
 from leadscore.core.records import Lead
 from leadscore.core.timestamps import parse_timestamp
-from leadscore.service import predictions, scoring_models
+from leadscore.service import blending, predictions, scoring_models
 from leadscore.service.imports import import_file
 from leadscore.service.scoring import Cause, rescore
 from leadscore.store import events as stored_events
@@ -83,6 +83,19 @@ def test_recompute_and_live_rescoring_blend_the_same_probability(ctx, tmp_path) 
         ), row.id
         assert got.stage == next_stage(model, got.lifecycle_stage, expected.stage)
     assert blended > 250  # the probability moved nearly every total
+
+    # The lifecycle fold asks for a lead's probability at each of its event times in one
+    # call: the same as for_stored asked at each time.
+    with ctx.db.read() as conn:
+        with_events = [row for row in rows if by_pk.get(row.pk)][:10]
+        assert len(with_events) == 10
+        for row in with_events:
+            own = by_pk[row.pk]
+            times = sorted({e.occurred_at for e in own})[-5:]
+            at_once = blending.probabilities_at(conn, model, row, own, times)
+            one_by_one = [blending.for_stored(conn, model, [row], {row.pk: own}, t) for t in times]
+            assert at_once == [float(p[0]) for p in one_by_one if p is not None]
+            assert np.isfinite(at_once).all()
 
     # The live path (a lead rescored alone, at the same moment) finds nothing to change.
     def live(conn):

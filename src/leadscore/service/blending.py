@@ -47,6 +47,26 @@ def predictor_for(conn: Connection, model: Model) -> Predictor | None:
         return None
 
 
+def probabilities_at(
+    conn: Connection, model: Model, row: LeadRow, events: Sequence[Event], times: Sequence[int]
+) -> list[float]:
+    """The probability to blend (NaN: none) into one stored lead's score at each of `times`:
+    `for_stored` at each time, with the predictor looked up and the frames built once (the
+    lifecycle fold asks at every event time of a lead)."""
+    if model.blend is None or not times:
+        return [np.nan] * len(times)
+    predictor = predictor_for(conn, model)
+    if predictor is None:
+        return [np.nan] * len(times)
+    frame, table = predictions.lead_frames([row], {row.pk: events})
+    return [
+        float(
+            predictor.predict(frame, table, t)["probability"].cast(pl.Float64).fill_null(np.nan)[0]
+        )
+        for t in times
+    ]
+
+
 def probabilities(
     conn: Connection, model: Model, leads: pl.DataFrame, events: pl.DataFrame | None, as_of: int
 ) -> np.ndarray | None:

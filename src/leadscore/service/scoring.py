@@ -229,14 +229,12 @@ def rescore(
             live = stored_overrides.live_at(every.get(row.pk, ()), t)
             return [_adjustment(o) for o in live if o.kind == "points"]
 
-        def probability_at(t: int, row: Row = row) -> float | None:
-            """The probability blended at event time t."""
-            chances = blending.for_stored(conn, model, [row], {row.pk: events[row.id]}, t)
-            return None if chances is None else _probability(chances[0])
-
         def stages(times: Sequence[int], row: Row = row, record: Lead = record) -> list[str | None]:
             """The model's stage at each event time, with what was in force then."""
-            blended = probability_at if model.blend is not None else None
+            blended = None
+            if model.blend is not None:
+                chances = blending.probabilities_at(conn, model, row, events[row.id], times)
+                blended = dict(zip(times, map(_probability, chances), strict=True)).__getitem__
             return stages_at(model, record, events[row.id], times, adjustments_at, blended)
 
         moved_to = lifecycle(
