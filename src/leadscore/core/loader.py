@@ -42,7 +42,7 @@ class ModelError(ValueError):
 
 def load_model_text(text: str, source: str = "model") -> Model:
     """Load and validate model YAML text."""
-    data, lines, problems = _read_yaml(text)
+    data, lines, problems = read_yaml(text)
     if data is None:
         raise ModelError(problems, source)
     return validate_model_data(data, lines, source, problems)
@@ -65,21 +65,25 @@ def validate_model_data(
         try:
             model = Model.model_validate(data)
         except ValidationError as exc:
-            for path, message in _pydantic_problems(exc):
+            for path, message in pydantic_problems(exc):
                 found.setdefault(path, message)
         else:
             if not found:
                 return model
     known_lines = {p.path: p.line for p in yaml_problems}
     problems = [
-        Problem(path, message, known_lines.get(path) or _line_of(path, lines))
+        Problem(path, message, known_lines.get(path) or line_of(path, lines))
         for path, message in found.items()
     ]
     problems.sort(key=lambda p: (p.line or 0, p.path))
     raise ModelError(problems, source)
 
 
-def _pydantic_problems(exc: ValidationError) -> Iterator[tuple[str, str]]:
+def pydantic_problems(
+    exc: ValidationError, known: Sequence[str] | None = None
+) -> Iterator[tuple[str, str]]:
+    """(key path, message) of each error; an unknown key is matched against `known` (by
+    default the model file's keys) for a "did you mean" hint."""
     for error in exc.errors():
         path = _format_loc(error["loc"])
         kind = error["type"]
@@ -87,7 +91,7 @@ def _pydantic_problems(exc: ValidationError) -> Iterator[tuple[str, str]]:
             for sub, message in error["ctx"]["errors"]:
                 yield path + sub, message
         elif kind == "extra_forbidden":
-            yield path, _unknown_key(error["loc"])
+            yield path, _unknown_key(error["loc"], known)
         elif kind == "missing":
             yield path, "required"
         elif kind == "value_error":
@@ -107,9 +111,10 @@ _KNOWN_KEYS = {
 }
 
 
-def _unknown_key(loc: tuple[int | str, ...]) -> str:
+def _unknown_key(loc: tuple[int | str, ...], known: Sequence[str] | None = None) -> str:
     key = str(loc[-1])
-    known = " ".join(_KNOWN_KEYS.values()).split()
+    if known is None:
+        known = " ".join(_KNOWN_KEYS.values()).split()
     close = difflib.get_close_matches(key, known, n=1, cutoff=0.75)
     hint = f" (did you mean {close[0]!r}?)" if close else ""
     return f"unknown key {key!r}{hint}"
@@ -125,7 +130,7 @@ def _format_loc(loc: tuple[int | str, ...]) -> str:
     return text
 
 
-def _line_of(path: str, lines: dict[str, int]) -> int | None:
+def line_of(path: str, lines: dict[str, int]) -> int | None:
     """The line of the longest prefix of `path` that the YAML file located."""
     while path:
         if path in lines:
@@ -158,7 +163,11 @@ class _Guard:
     """ids of the nodes being built (an alias to one of them is a cycle)."""
 
 
-def _read_yaml(text: str) -> tuple[object, dict[str, int], list[Problem]]:
+def read_yaml(
+    text: str, what: str = "a model file must be a mapping of keys (name, fit, …)"
+) -> tuple[object, dict[str, int], list[Problem]]:
+    """Parse YAML 1.2 text: (data, line of each key path, problems); data is None when the
+    text is no usable mapping (`what` says what the file must be)."""
     yaml = YAML(typ="safe", pure=True)
     yaml.version = (1, 2)
     try:
@@ -173,7 +182,7 @@ def _read_yaml(text: str) -> tuple[object, dict[str, int], list[Problem]]:
     if root is None:
         return None, {}, [Problem("", "the file is empty")]
     if not isinstance(root, MappingNode):
-        return None, {}, [Problem("", "a model file must be a mapping of keys (name, fit, …)")]
+        return None, {}, [Problem("", what)]
     lines: dict[str, int] = {}
     problems: list[Problem] = []
     try:

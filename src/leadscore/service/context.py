@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from leadscore.service.principals import Principal
 from leadscore.settings import Settings
+from leadscore.store.automations import AutomationsCache
 from leadscore.store.database import Database
 from leadscore.store.events import EventTypes
 from leadscore.store.model_versions import ModelCache
@@ -23,6 +24,7 @@ class Context:
     settings: Settings
     db: Database
     models: ModelCache = field(default_factory=ModelCache)
+    automations: AutomationsCache = field(default_factory=AutomationsCache)
     event_types: EventTypes = field(default_factory=EventTypes)
     clock: Callable[[], int] = wall_clock
     key_cache: dict[str, tuple[Principal, float]] = field(default_factory=dict)
@@ -43,6 +45,7 @@ class Context:
     def reset_caches(self) -> None:
         """Forget cached ids and models (after the database was emptied, in tests)."""
         self.models.clear()
+        self.automations.clear()
         self.event_types.clear()
         self.key_cache.clear()
 

@@ -35,6 +35,8 @@ class Ingested:
     """lead pk → the last event stored for it (the history cause)."""
     arrivals: dict[int, Arrival] = field(default_factory=dict)
     """lead pk → the earliest event stored for it (what may reach back before its lifecycle)."""
+    stored_events: dict[int, list[tuple[str, str]]] = field(default_factory=dict)
+    """lead pk → (id, type) of each event stored for it (what automations fire on)."""
 
     @property
     def stored(self) -> int:
@@ -135,20 +137,23 @@ def ingest_in(
             }
         )
     arrivals: dict[int, Arrival] = {}
+    by_lead: dict[int, list[tuple[str, str]]] = {}
     for (event_id, index), new in zip(first.items(), new_rows, strict=True):
         if event_id in stored:
             occurred_at = new["occurred_at"]
             assert isinstance(occurred_at, int)
             arrival = Arrival(event_id, items[index].type, occurred_at)
             earliest(arrivals, pks[index], arrival)
+            by_lead.setdefault(pks[index], []).append((event_id, items[index].type))
     touched = [rows[pk] for pk in sorted(set(last_stored) | created)] if rescore_leads else []
-    cause = Cause("event", last_stored, arrivals)
+    cause = Cause("event", last_stored, arrivals, frozenset(created), by_lead)
     changes = {c.lead_pk: c for c in rescore(conn, ctx, touched, None, cause, settle_at=now)}
     for pk in sorted(set(pks) - changes.keys()):  # only duplicates: the score as it is
         row = rows[pk]
         changes[pk] = Change(pk, row.id, Snapshot.of(row), Snapshot.of(row), row.stage)
     order = list(dict.fromkeys(pks))
-    return Ingested(statuses, [changes[pk] for pk in order], created, last_stored, arrivals)
+    leads = [changes[pk] for pk in order]
+    return Ingested(statuses, leads, created, last_stored, arrivals, by_lead)
 
 
 def earliest(arrivals: dict[int, Arrival], pk: int, arrival: Arrival) -> None:

@@ -155,21 +155,31 @@ def _rescored(
     last: dict[int, str] = {}
     arrivals: dict[int, Arrival] = {}
     touched: set[int] = set()
+    created: set[int] = set()
+    events: dict[int, list[tuple[str, str]]] = {}
     for stored in done:
         last.update(stored.last_stored)
         for pk, arrival in stored.arrivals.items():
             earliest(arrivals, pk, arrival)
+        for pk, pairs in stored.stored_events.items():
+            events.setdefault(pk, []).extend(pairs)
         touched |= stored.last_stored.keys() | stored.created
+        created |= stored.created
     rows = stored_leads.lock(conn, touched)
     ordered = [rows[pk] for pk in sorted(touched)]
-    cause = Cause("event", last, arrivals)
+    cause = Cause("event", last, arrivals, frozenset(created), events)
     changes = {c.lead_pk: c for c in rescore(conn, ctx, ordered, None, cause, settle_at=now)}
     answers: list[Ingested | BaseException] = []
     for result in results:
         if isinstance(result, Ingested):
             leads = [changes.get(c.lead_pk, c) for c in result.leads]
             result = Ingested(
-                result.events, leads, result.created, result.last_stored, result.arrivals
+                result.events,
+                leads,
+                result.created,
+                result.last_stored,
+                result.arrivals,
+                result.stored_events,
             )
         answers.append(result)
     return answers

@@ -355,6 +355,8 @@ def _write_events(
     type_ids = ctx.event_types.known({item.type for _, item in items})
     touched: dict[int, str] = {}
     arrivals: dict[int, Arrival] = {}
+    created: set[int] = set()
+    stored: dict[int, list[tuple[str, str]]] = {}
     written = 0
     for start in range(0, len(items), CHUNK):
         chunk = [item for _, item in items[start : start + CHUNK]]
@@ -378,6 +380,9 @@ def _write_events(
         touched.update(done.last_stored)
         for pk, arrival in done.arrivals.items():
             event_ingest.earliest(arrivals, pk, arrival)
+        created |= done.created
+        for pk, pairs in done.stored_events.items():
+            stored.setdefault(pk, []).extend(pairs)
         written += done.stored
         if progress is not None:
             progress("writing", start + len(chunk), len(items))
@@ -386,7 +391,8 @@ def _write_events(
     for start in range(0, len(pks), size):
         part = pks[start : start + size]
         rows = stored_leads.lock(conn, part)
-        rescore(conn, ctx, [rows[pk] for pk in part], None, Cause("event", touched, arrivals))
+        cause = Cause("event", touched, arrivals, frozenset(created), stored)
+        rescore(conn, ctx, [rows[pk] for pk in part], None, cause)
         if progress is not None:
             progress("scoring", start + len(part), len(pks))
     return written

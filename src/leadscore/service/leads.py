@@ -59,7 +59,8 @@ def upsert_in(
             raise Invalid([replace(p, loc=(*where, *p.loc)) for p in exc.problems]) from None
     rows = stored_leads.lock(conn, [pk for pk, _ in done])
     ordered = [rows[pk] for pk in dict.fromkeys(pk for pk, _ in done)]
-    cause = Cause("lead", {row.pk: row.id for row in ordered})
+    created = frozenset(pk for pk, new in done if new)
+    cause = Cause("lead", {row.pk: row.id for row in ordered}, created=created)
     changes = {c.lead_pk: c for c in rescore(conn, ctx, ordered, None, cause)}
     return [(changes[pk], created) for pk, created in done]
 

@@ -40,7 +40,7 @@ from leadscore.core.explain import NUMBERS, SCORED
 from leadscore.core.lifecycle import next_stage
 from leadscore.core.model import Model
 from leadscore.engine.kernel import score_frame
-from leadscore.service import blending
+from leadscore.service import blending, firing
 from leadscore.service.context import Context
 from leadscore.service.scoring import Cause, newest_pin, rescore
 from leadscore.store import arrow, bulk_reads, bulk_writes
@@ -316,8 +316,10 @@ def _written(rows: pl.DataFrame) -> pl.DataFrame:
 def write_chunk(
     ctx: Context, conn: Connection, rows: pl.DataFrame, kind: str, ref: str | None
 ) -> int:
-    """Write one chunk's changes; returns how many leads got a history row."""
-    return bulk_writes.write_changes(ctx.db, conn, _written(rows), kind, ref)
+    """Write one chunk's changes and the outbox rows they fire (§6); returns how many leads
+    got a history row."""
+    fired = firing.bulk_rows(conn, ctx, rows, ctx.now())
+    return bulk_writes.write_changes(ctx.db, conn, _written(rows), kind, ref, fired)
 
 
 # --- without an active model ----------------------------------------------------------------

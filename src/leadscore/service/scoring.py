@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from leadscore.core.automations import Occasion, State
 from leadscore.core.evaluate import score_lead
 from leadscore.core.explain import SCORED, Adjustment, ScoreResult
 from leadscore.core.lifecycle import evaluation_times, fold, next_stage
@@ -33,7 +34,7 @@ from leadscore.core.model import Model
 from leadscore.core.records import Event, Lead
 from leadscore.core.stages import stages_at
 from leadscore.core.timestamps import format_timestamp
-from leadscore.service import blending
+from leadscore.service import blending, firing
 from leadscore.service.context import Context
 from leadscore.store import Connection, Row
 from leadscore.store import events as stored_events
@@ -124,11 +125,16 @@ class Cause:
     """Why leads were rescored: its kind, and a reference per lead pk or one for all.
 
     `arrivals` (kind `event`): per lead pk, the earliest event stored; None when unknown,
-    and then a lead's lifecycle is replayed from its base (correct, slower)."""
+    and then a lead's lifecycle is replayed from its base (correct, slower). `created` and
+    `stored` are what automations fire on besides score changes (§6)."""
 
     kind: str
     ref: str | Mapping[int, str] | None = None
     arrivals: Mapping[int, Arrival] | None = None
+    created: frozenset[int] = frozenset()
+    """The leads created in this transaction (automations' `lead_created`)."""
+    stored: Mapping[int, Sequence[tuple[str, str]]] | None = None
+    """Per lead pk, (id, type) of each event stored in this transaction (`event_received`)."""
 
     def for_lead(self, pk: int) -> str | None:
         if isinstance(self.ref, Mapping):
@@ -207,7 +213,9 @@ def rescore(
             as_of = settle_at
     in_force = {pk: live for pk, o in every.items() if (live := stored_overrides.live_at(o, as_of))}
     if active is None:
-        return _stage_only(conn, rows, in_force, as_of, write_unchanged)
+        changes = _stage_only(conn, rows, in_force, as_of, write_unchanged)
+        _fire(conn, ctx, rows, changes, as_of, cause)
+        return changes
     version, model = active
     records, events, adjustments = [], {}, {}
     for row in rows:
@@ -265,7 +273,59 @@ def rescore(
             history.append(_history_row(change, as_of, cause, moved_to.corrected_by))
     stored_leads.write_scores(conn, updates)
     stored_history.record(conn, history)
+    _fire(conn, ctx, rows, changes, as_of, cause)
     return changes
+
+
+def _fire(
+    conn: Connection,
+    ctx: Context,
+    rows: Sequence[Row],
+    changes: Sequence[Change],
+    at: int,
+    cause: Cause,
+) -> None:
+    """Write the outbox rows of the automations these changes fire (§6), in this
+    transaction. Nothing to look up when nothing moved, nothing was created, no event
+    stored: the hot path of an event that changes no score pays no query."""
+    stored = cause.stored or {}
+    occasions = []
+    for row, change in zip(rows, changes, strict=True):
+        events = tuple(stored.get(row.pk, ()))
+        created = row.pk in cause.created
+        before, after = _state(change.before), _state(change.after)
+        if not (before != after or created or events or change.stage != row.stage):
+            continue
+        occasions.append(
+            (
+                row.pk,
+                Occasion(
+                    Lead(row.id, row.email, row.attributes),
+                    row.owner,
+                    at,
+                    before,
+                    after,
+                    stage_before=row.stage,
+                    stage_after=change.stage,
+                    created=created,
+                    events=events,
+                ),
+            )
+        )
+    firing.write(conn, ctx, occasions, ctx.now())
+
+
+def _state(snapshot: Snapshot | None) -> State | None:
+    if snapshot is None:
+        return None
+    return State(
+        snapshot.score,
+        snapshot.fit,
+        snapshot.engagement,
+        snapshot.grade,
+        snapshot.tier,
+        snapshot.stage,
+    )
 
 
 def lifecycle(

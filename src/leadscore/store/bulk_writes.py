@@ -11,6 +11,8 @@ recomputed lead's explanation is cleared: it is derived again, exactly, when it 
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import polars as pl
@@ -59,11 +61,28 @@ _HISTORY = text(
 )
 
 
+_OUTBOX_COLUMNS = (
+    "key", "lead_pk", "automation", "automations_version", "action_index", "action",
+    "occurrence", "status", "attempts", "next_attempt_at", "created_at", "updated_at", "trigger",
+)  # fmt: skip
+_OUTBOX_TEMP = """(
+    key VARCHAR(600), lead_pk BIGINT, automation VARCHAR(100), automations_version INTEGER,
+    action_index INTEGER, action VARCHAR(30), occurrence VARCHAR(300), status VARCHAR(20),
+    attempts INTEGER, next_attempt_at BIGINT, created_at BIGINT, updated_at BIGINT,
+    trigger TEXT)"""
+
+
 def write_changes(
-    db: Database, conn: Connection, changes: pl.DataFrame, kind: str, ref: str | None
+    db: Database,
+    conn: Connection,
+    changes: pl.DataFrame,
+    kind: str,
+    ref: str | None,
+    outbox: Sequence[Mapping[str, Any]] = (),
 ) -> int:
     """Write one chunk's changed leads (`ROW_COLUMNS`), each only if it is still as it was
-    read, and a history row (cause `kind`, `ref`) for each reported one; returns how many
+    read, a history row (cause `kind`, `ref`) for each reported one, and the outbox rows
+    (store/outbox.py `COLUMNS`) the changes fired, for the leads written; returns how many
     leads got a history row."""
     if changes.height == 0:
         return 0
@@ -90,9 +109,46 @@ def write_changes(
     conn.execute(_DROP_STALE)
     conn.execute(_UPDATE)
     written = conn.execute(_HISTORY, {"kind": kind, "ref": ref}).rowcount
+    if outbox:
+        _write_outbox(db, conn, outbox)
     if db.is_sqlite:
         conn.exec_driver_sql("DROP TABLE temp.recompute_rows")
     return written
+
+
+def _write_outbox(db: Database, conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+    """The fired rows of the leads still in `recompute_rows` (not rescored live meanwhile),
+    through a temporary table like the leads; a key already there is skipped."""
+    values = [
+        tuple(json.dumps(row[c]) if c == "trigger" else row[c] for c in _OUTBOX_COLUMNS)
+        for row in rows
+    ]
+    names = ", ".join(_OUTBOX_COLUMNS)
+    if db.is_sqlite:
+        conn.exec_driver_sql(f"CREATE TEMP TABLE IF NOT EXISTS recompute_outbox {_OUTBOX_TEMP}")
+        conn.exec_driver_sql("DELETE FROM recompute_outbox")
+        cursor = _driver(conn).cursor()
+        try:
+            marks = ", ".join("?" * len(_OUTBOX_COLUMNS))
+            cursor.executemany(f"INSERT INTO recompute_outbox VALUES ({marks})", values)
+        finally:
+            cursor.close()
+        trigger = "o.trigger"
+    else:
+        conn.exec_driver_sql(f"CREATE TEMP TABLE recompute_outbox {_OUTBOX_TEMP} ON COMMIT DROP")
+        cursor = _driver(conn).cursor()
+        with cursor.copy(f"COPY recompute_outbox ({names}) FROM STDIN") as copy:
+            for row in values:
+                copy.write_row(row)
+        trigger = "o.trigger::jsonb"
+    chosen = ", ".join(f"o.{c}" for c in _OUTBOX_COLUMNS[:-1])
+    conn.exec_driver_sql(
+        f"INSERT INTO outbox ({names}) SELECT {chosen}, {trigger} FROM recompute_outbox o"
+        " WHERE o.lead_pk IN (SELECT pk FROM recompute_rows) ORDER BY o.lead_pk, o.key"
+        " ON CONFLICT DO NOTHING"
+    )
+    if db.is_sqlite:
+        conn.exec_driver_sql("DROP TABLE temp.recompute_outbox")
 
 
 def _driver(conn: Connection) -> Any:

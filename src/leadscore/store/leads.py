@@ -26,6 +26,7 @@ SCORING_COLUMNS = (
     leads.c.id,
     leads.c.email,
     leads.c.attributes,
+    leads.c.owner,
     leads.c.stage,
     leads.c.lifecycle_stage,
     leads.c.pinned_stage,
@@ -228,3 +229,15 @@ def page(
         query = query.where(pages.after(column, leads.c.pk, after[0], after[1], descending))
     order = (column.desc(), leads.c.pk.desc()) if descending else (column, leads.c.pk)
     return list(conn.execute(query.order_by(*order).limit(limit)))
+
+
+def owners_and_attributes(
+    conn: Connection, pks: Sequence[int]
+) -> dict[int, tuple[str | None, dict[str, object]]]:
+    """Per lead pk: its owner and attributes (what automations' conditions read)."""
+    found: dict[int, tuple[str | None, dict[str, object]]] = {}
+    for part in chunks(pks):
+        query = select(leads.c.pk, leads.c.owner, leads.c.attributes).where(leads.c.pk.in_(part))
+        for row in conn.execute(query):
+            found[row.pk] = (row.owner, row.attributes)
+    return found

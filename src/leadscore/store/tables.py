@@ -267,3 +267,46 @@ jobs = Table(
     Column("expires_at", Micros),  # its lease: renewed while it works
     Index(None, "created_at", "pk"),
 )
+
+automation_versions = Table(
+    "automation_versions",
+    metadata,
+    Column("version", Integer, primary_key=True, autoincrement=True),
+    Column("yaml", Text, nullable=False),
+    Column("label", String(200)),  # the file's own `version` key, as written
+    Column("created_at", Micros, nullable=False),
+    Column("created_by", String(200)),
+    Column("active", Boolean, nullable=False, server_default=false()),
+    Column("activated_at", Micros),
+)
+
+# The durable outbox (§6): one row per action of a fired automation, written in the
+# transaction of the change that fired it. `key` makes it unique per (lead, automation,
+# action, trigger occurrence): writing a firing twice writes it once.
+outbox = Table(
+    "outbox",
+    metadata,
+    _pk(),
+    Column("key", String(600), nullable=False, unique=True),
+    Column("lead_pk", Integer, ForeignKey("leads.pk", ondelete="CASCADE")),  # null: a digest
+    Column("automation", String(100), nullable=False),
+    Column("automations_version", Integer, nullable=False),
+    Column("action_index", Integer, nullable=False),
+    Column("action", String(30), nullable=False),  # notify, webhook, assign_owner, …
+    Column("occurrence", String(300), nullable=False),
+    Column("status", String(20), nullable=False),  # pending, delivering, delivered, failed
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("next_attempt_at", Micros, nullable=False),
+    Column("holder", String(200)),  # the worker delivering it
+    Column("lease_expires_at", Micros),
+    Column("created_at", Micros, nullable=False),
+    Column("updated_at", Micros, nullable=False),
+    Column("delivered_at", Micros),
+    Column("trigger", Json, nullable=False),  # what fired: kind, description, before/after
+    Column("payload", Json),  # what was sent, built at the first attempt and kept
+    Column("result", Json),  # what the delivery gave: the e-mail as sent, an owner, …
+    Column("last_error", Text),
+    Index(None, "status", "next_attempt_at"),
+    Index(None, "lead_pk"),
+    Index(None, "created_at", "pk"),
+)

@@ -1,0 +1,209 @@
+"""The durable outbox (§6): the actions automations owe, until they are done.
+
+A row is written in the transaction of the change that fired it and is unique by `key`
+(lead, automation, action, trigger occurrence), so a firing written twice is written once.
+Workers claim due rows (pending and due, or delivering with an expired lease: a worker that
+died) by setting a lease, in one statement: `FOR UPDATE SKIP LOCKED` on PostgreSQL lets two
+workers claim at once without waiting or taking the same row; SQLite runs one writer at a
+time. Every claim counts an attempt. A row ends `delivered` or `failed`; only delivered rows
+older than the retention are ever deleted (`prune`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import Connection, and_, delete, func, or_, select, update
+
+from leadscore.store.database import Database, Row
+from leadscore.store.tables import leads, outbox
+
+STATUSES = ("pending", "delivering", "delivered", "failed")
+COLUMNS = (
+    "key", "lead_pk", "automation", "automations_version", "action_index", "action",
+    "occurrence", "status", "attempts", "next_attempt_at", "created_at", "updated_at", "trigger",
+)  # fmt: skip
+"""What a firing writes (the rest is the worker's)."""
+
+
+def key(lead_pk: int | None, automation: str, action_index: int, occurrence: str) -> str:
+    return f"{'-' if lead_pk is None else lead_pk}|{automation}|{action_index}|{occurrence}"
+
+
+def add(db: Database, conn: Connection, rows: Sequence[Mapping[str, object]]) -> None:
+    """Write firings' rows (`COLUMNS`); a key already there is skipped."""
+    if rows:
+        conn.execute(db.insert_ignore(outbox), list(rows))
+
+
+def _due(now: int) -> Any:
+    t = outbox
+    return or_(
+        and_(t.c.status == "pending", t.c.next_attempt_at <= now),
+        and_(t.c.status == "delivering", t.c.lease_expires_at <= now),
+    )
+
+
+def claim(conn: Connection, holder: str, now: int, lease: int, limit: int) -> list[Row]:
+    """Lease up to `limit` due rows to `holder` until `now + lease`, oldest due first."""
+    t = outbox
+    chosen = (
+        select(t.c.pk)
+        .where(_due(now))
+        .order_by(t.c.next_attempt_at, t.c.pk)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    claimed = conn.execute(
+        update(t)
+        .where(t.c.pk.in_(chosen.scalar_subquery()))
+        .values(
+            status="delivering",
+            holder=holder,
+            lease_expires_at=now + lease,
+            attempts=t.c.attempts + 1,
+            updated_at=now,
+        )
+        .returning(*t.c)
+    )
+    return sorted(claimed, key=lambda r: (r.next_attempt_at, r.pk))
+
+
+def next_due(conn: Connection) -> int | None:
+    """When the next pending row falls due (epoch µs), or None."""
+    t = outbox
+    due: int | None = conn.scalar(
+        select(func.min(t.c.next_attempt_at)).where(t.c.status == "pending")
+    )
+    return due
+
+
+def _held(pk: int, holder: str) -> Any:
+    t = outbox
+    return and_(t.c.pk == pk, t.c.holder == holder, t.c.status == "delivering")
+
+
+def keep_payload(conn: Connection, pk: int, holder: str, payload: Mapping[str, Any]) -> bool:
+    """Store what the first attempt sends, so that every retry sends the same."""
+    done = conn.execute(update(outbox).where(_held(pk, holder)).values(payload=dict(payload)))
+    return done.rowcount == 1
+
+
+def delivered(
+    conn: Connection, pk: int, holder: str, now: int, result: Mapping[str, Any] | None
+) -> bool:
+    """Acknowledge a delivery; False when the lease was lost (another worker has the row)."""
+    done = conn.execute(
+        update(outbox)
+        .where(_held(pk, holder))
+        .values(
+            status="delivered",
+            delivered_at=now,
+            updated_at=now,
+            holder=None,
+            lease_expires_at=None,
+            result=None if result is None else dict(result),
+            last_error=None,
+        )
+    )
+    return done.rowcount == 1
+
+
+def again_at(conn: Connection, pk: int, holder: str, now: int, at: int, error: str) -> bool:
+    """A failed attempt to be retried at `at`."""
+    done = conn.execute(
+        update(outbox)
+        .where(_held(pk, holder))
+        .values(
+            status="pending",
+            next_attempt_at=at,
+            updated_at=now,
+            holder=None,
+            lease_expires_at=None,
+            last_error=error,
+        )
+    )
+    return done.rowcount == 1
+
+
+def failed(
+    conn: Connection, pk: int, holder: str, now: int, error: str, result: Any = None
+) -> bool:
+    """The last attempt failed, or the failure is permanent: kept, visible, retryable."""
+    done = conn.execute(
+        update(outbox)
+        .where(_held(pk, holder))
+        .values(
+            status="failed",
+            updated_at=now,
+            holder=None,
+            lease_expires_at=None,
+            last_error=error,
+            result=result,
+        )
+    )
+    return done.rowcount == 1
+
+
+def retry(conn: Connection, pk: int, now: int) -> bool:
+    """A failed row back to pending, due now, with its attempts counted afresh."""
+    done = conn.execute(
+        update(outbox)
+        .where(and_(outbox.c.pk == pk, outbox.c.status == "failed"))
+        .values(status="pending", attempts=0, next_attempt_at=now, updated_at=now)
+    )
+    return done.rowcount == 1
+
+
+def get(conn: Connection, pk: int) -> Row | None:
+    return conn.execute(_listed().where(outbox.c.pk == pk)).one_or_none()
+
+
+def _listed() -> Any:
+    return select(outbox, leads.c.id.label("lead_id")).join(
+        leads, leads.c.pk == outbox.c.lead_pk, isouter=True
+    )
+
+
+def page(
+    conn: Connection,
+    *,
+    status: str | None,
+    automation: str | None,
+    lead_pk: int | None,
+    after: int | None,
+    limit: int,
+) -> list[Row]:
+    """Rows newest first (by pk), after the keyset `after`."""
+    t = outbox
+    query = _listed()
+    if status is not None:
+        query = query.where(t.c.status == status)
+    if automation is not None:
+        query = query.where(t.c.automation == automation)
+    if lead_pk is not None:
+        query = query.where(t.c.lead_pk == lead_pk)
+    if after is not None:
+        query = query.where(t.c.pk < after)
+    return list(conn.execute(query.order_by(t.c.pk.desc()).limit(limit)))
+
+
+def counts(conn: Connection) -> dict[str, int]:
+    t = outbox
+    query = select(t.c.status, func.count()).group_by(t.c.status)
+    found: dict[str, int] = {status: n for status, n in conn.execute(query).tuples()}
+    return {status: int(found.get(status, 0)) for status in STATUSES}
+
+
+def prune(conn: Connection, before: int, limit: int) -> int:
+    """Delete up to `limit` rows delivered before `before`; how many went."""
+    t = outbox
+    chosen = (
+        select(t.c.pk)
+        .where(and_(t.c.status == "delivered", t.c.delivered_at < before))
+        .order_by(t.c.pk)
+        .limit(limit)
+    )
+    done = conn.execute(delete(t).where(t.c.pk.in_(chosen.scalar_subquery())))
+    return done.rowcount
