@@ -52,6 +52,35 @@ class Settings(BaseSettings):
         description="Leads read, scored and written per transaction by the bulk recompute.",
     )
 
+    worker_enabled: bool = Field(
+        True, description="Whether `leadscore serve` runs the automations' outbox worker."
+    )
+    outbox_poll_seconds: float = Field(
+        1.0, gt=0, description="How often an idle outbox worker looks for due actions."
+    )
+    outbox_batch_size: int = Field(100, ge=1, le=10_000, description="Actions claimed at once.")
+    outbox_concurrency: int = Field(
+        8, ge=1, le=256, description="Deliveries (e-mails, webhooks) a worker makes at once."
+    )
+    outbox_lease_seconds: float = Field(
+        120.0,
+        gt=0,
+        description="How long a claimed action is a worker's; after it, a worker that died "
+        "is presumed gone and another delivers the action.",
+    )
+    outbox_max_attempts: int = Field(
+        8, ge=1, le=100, description="Attempts before an action is kept as failed."
+    )
+    outbox_backoff_seconds: float = Field(
+        30.0, ge=0, description="The wait before the first retry; it doubles each attempt."
+    )
+    outbox_backoff_max_seconds: float = Field(
+        6 * 3600.0, ge=0, description="The longest wait between two attempts."
+    )
+    outbox_retention_days: float = Field(
+        30.0, gt=0, description="Delivered actions older than this are pruned; failed ones stay."
+    )
+
     api_key_cache_seconds: float = Field(
         5.0, ge=0, description="How long a verified API key is trusted before it is re-read."
     )

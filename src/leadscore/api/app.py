@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse, RedirectResponse
 from leadscore import __version__
 from leadscore.api import docs_ui, errors, openapi, request_line, schemas
 from leadscore.api.middleware import RequestGuard
-from leadscore.api.routes import ingest, jobs, leads, models, predictive_models
+from leadscore.api.routes import automations, ingest, jobs, leads, models, predictive_models
 from leadscore.scheduler import Scheduler
 from leadscore.service import scoring_models
 from leadscore.service.context import Context
@@ -31,6 +31,7 @@ from leadscore.service.inputs import (
     OverrideIn,
 )
 from leadscore.service.jobs import Jobs
+from leadscore.service.outbox import OutboxThread
 from leadscore.settings import Settings
 
 PREFIX = "/api/v1"
@@ -49,12 +50,15 @@ def create_app(
     *,
     context: Context | None = None,
     scheduler: bool | None = None,
+    worker: bool | None = None,
 ) -> FastAPI:
     """The API app. It opens (and migrates) the configured database unless a `context` is
     given; the scheduler runs while it serves unless disabled by `scheduler=False` or
-    LEADSCORE_SCHEDULER_ENABLED=false."""
+    LEADSCORE_SCHEDULER_ENABLED=false, and the automations' outbox worker unless
+    `worker=False` or LEADSCORE_WORKER_ENABLED=false."""
     ctx = context or Context.open(settings or Settings())
     run_scheduler = ctx.settings.scheduler_enabled if scheduler is None else scheduler
+    run_worker = ctx.settings.worker_enabled if worker is None else worker
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -64,9 +68,14 @@ def create_app(
         cron = Scheduler(ctx) if run_scheduler else None
         if cron is not None:
             cron.start()
+        deliveries = OutboxThread(ctx) if run_worker else None
+        if deliveries is not None:
+            deliveries.start()
         try:
             yield
         finally:
+            if deliveries is not None:
+                deliveries.stop()
             if cron is not None:
                 cron.stop()
             app.state.jobs.stop()
@@ -95,6 +104,7 @@ def create_app(
     api.include_router(models.router)
     api.include_router(predictive_models.router)
     api.include_router(jobs.router)
+    api.include_router(automations.router)
     api.add_api_route(
         "/health",
         health,

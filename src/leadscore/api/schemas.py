@@ -348,3 +348,63 @@ class Error(Out):
         description="a message, or every bad field of the request"
     )
     request_id: str = Field(description="this request's X-Request-ID, to find it in the log")
+
+
+# --- automations and the outbox (§6) -----------------------------------------------------
+
+
+class AutomationSummary(Out):
+    name: str
+    description: str | None
+    enabled: bool
+    trigger: str
+    actions: list[str]
+
+
+class AutomationsVersion(Out):
+    version: int
+    label: str | None
+    active: bool
+    created_at: str
+    created_by: str | None
+    activated_at: str | None
+    automations: list[AutomationSummary]
+
+
+class AutomationsVersionText(AutomationsVersion):
+    yaml: str
+
+
+class AutomationsActive(Out):
+    active: int | None = Field(description="the active version; null: automations are off")
+
+
+class OutboxRow(Out):
+    id: int
+    lead_id: str | None = Field(description="null for a digest (one message about many leads)")
+    automation: str
+    automations_version: int
+    action: str
+    action_index: int
+    occurrence: str = Field(description="what fired it; unique with the lead and action")
+    status: Literal["pending", "delivering", "delivered", "failed"]
+    attempts: int
+    next_attempt_at: str | None
+    created_at: str
+    updated_at: str
+    delivered_at: str | None
+    last_error: str | None
+    trigger: dict[str, Any]
+
+
+class OutboxRowDetail(OutboxRow):
+    payload: dict[str, Any] | None = Field(description="what was (or will be) sent")
+    result: dict[str, Any] | None = Field(
+        description="what the delivery gave: the e-mail as sent, the owner assigned, …"
+    )
+
+
+class OutboxPage(Out):
+    data: list[OutboxRow]
+    next_cursor: str | None
+    counts: dict[str, int] = Field(description="rows per status, in the whole outbox")

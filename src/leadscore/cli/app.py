@@ -11,7 +11,7 @@ import signal
 
 import typer
 
-from leadscore.cli import batch, demo, predictive, score, service, tuning
+from leadscore.cli import automations, batch, demo, predictive, score, service, tuning
 
 app = typer.Typer(
     name="leadscore",
@@ -34,11 +34,14 @@ app.command("serve")(service.serve)
 app.command("import")(service.import_command)
 app.command("recompute")(service.recompute_command)
 app.command("init-demo")(service.init_demo)
+app.command("worker")(automations.worker)
 app.command("suggest")(tuning.suggest_command)
 app.command("backtest")(tuning.backtest_command)
 app.add_typer(predictive.predictive_app, name="predictive")
 app.add_typer(service.apikey_app, name="apikey")
 app.add_typer(service.model_app, name="model")
+app.add_typer(automations.automations_app, name="automations")
+app.add_typer(automations.outbox_app, name="outbox")
 
 
 def main() -> None:

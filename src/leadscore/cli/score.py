@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from leadscore.cli.support import err, fail, load_model_or_exit, parse_as_of
+from leadscore.core.automations import json_schema as automations_schema
 from leadscore.core.model import Model
 from leadscore.core.timestamps import format_timestamp
 from leadscore.engine.files import score_files
@@ -118,6 +119,14 @@ def top(
     console.print(table)
 
 
-def schema() -> None:
-    """Print the JSON Schema of the model file (for editors and UI builders)."""
+def schema(
+    automations: Annotated[
+        bool, typer.Option("--automations", help="The automations file's schema instead.")
+    ] = False,
+) -> None:
+    """Print the JSON Schema of the model file, or of the automations file (for editors and
+    UI builders)."""
+    if automations:
+        typer.echo(json.dumps(automations_schema(), indent=2))
+        return
     typer.echo(json.dumps(Model.model_json_schema(), indent=2))

@@ -135,6 +135,15 @@ def derived_explanation(ctx: Context, conn: Connection, row: Row) -> dict[str, A
     return _scored_at(ctx, conn, row, model, row.scored_at)[1]
 
 
+def explained_at(ctx: Context, conn: Connection, row: Row, at: int) -> dict[str, Any] | None:
+    """The explanation of a stored lead's score at `at` under the model active then (what an
+    automation's message shows as reasons); None when no model was active."""
+    active = ctx.models.at(conn, at)
+    if active is None:
+        return None
+    return _scored_at(ctx, conn, row, active[1], at)[1]
+
+
 def _scored_at(
     ctx: Context, conn: Connection, row: Row, model: Model, as_of: int
 ) -> tuple[ScoreResult, dict[str, Any]]:

@@ -163,6 +163,11 @@ def by_id(conn: Connection, lead_id: str) -> Row | None:
     return conn.execute(select(leads).where(leads.c.id == lead_id)).one_or_none()
 
 
+def by_pk(conn: Connection, pk: int) -> Row | None:
+    """The whole lead row of a lead key, if there is one."""
+    return conn.execute(select(leads).where(leads.c.pk == pk)).one_or_none()
+
+
 def lock_whole(conn: Connection, pk: int) -> Row:
     """The whole row of one lead, locked (PostgreSQL), to update it."""
     return conn.execute(select(leads).where(leads.c.pk == pk).with_for_update()).one()

@@ -189,6 +189,11 @@ def page(
     return list(conn.execute(query.order_by(t.c.pk.desc()).limit(limit)))
 
 
+def failed_pks(conn: Connection) -> list[int]:
+    t = outbox
+    return list(conn.scalars(select(t.c.pk).where(t.c.status == "failed").order_by(t.c.pk)))
+
+
 def counts(conn: Connection) -> dict[str, int]:
     t = outbox
     query = select(t.c.status, func.count()).group_by(t.c.status)

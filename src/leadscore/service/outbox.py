@@ -1,0 +1,338 @@
+"""The outbox worker (§6): claims due actions, does them, and records what happened.
+
+Actions in the store (assign an owner, lists, a stage) are done in the transaction that
+marks the row delivered: exactly once. Actions outside (e-mail, Slack, webhooks) are sent
+between two transactions — the first keeps the payload so that every retry sends the same
+bytes with the same message id, the second records the outcome: at least once, and the
+receiver dedupes on the id. A failure is retried with exponential backoff and jitter
+(`outbox_backoff_seconds`, doubling, capped, never sooner than a receiver's Retry-After)
+until `outbox_max_attempts`; then, or at once for a permanent failure, the row is kept as
+`failed`, visible and retryable. A worker that dies mid-delivery loses nothing: its lease
+expires and another worker claims the row (and counts the attempt).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import socket
+import threading
+import uuid
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from leadscore.core.automations import EXTERNAL, Action, Automation
+from leadscore.core.timestamps import format_timestamp
+from leadscore.service import actions
+from leadscore.service.actions import ActionFailed
+from leadscore.service.context import Context
+from leadscore.service.errors import Conflict, NotFound
+from leadscore.store import Connection, Row, audit
+from leadscore.store import leads as stored_leads
+from leadscore.store import outbox as stored
+from leadscore.store.outbox import STATUSES as STATUSES
+
+log = logging.getLogger("leadscore.outbox")
+
+SECOND = 1_000_000
+
+
+def backoff(
+    attempt: int, base: float, cap: float, rng: Callable[[], float] = random.random
+) -> float:
+    """Seconds to wait after failed attempt number `attempt` (1, 2, …): base·2^(attempt-1),
+    capped, with "equal jitter" (between half and all of it) so that receivers that were
+    down are not hit by every retry at once."""
+    delay = min(cap, base * 2.0 ** (attempt - 1))
+    return float(delay / 2 + rng() * delay / 2)
+
+
+class LeaseLost(RuntimeError):
+    """The row is no longer ours (our lease expired and another worker took it)."""
+
+
+@dataclass
+class Worker:
+    ctx: Context
+    holder: str = field(
+        default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    )
+    rng: Callable[[], float] = random.random
+
+    def __post_init__(self) -> None:
+        settings = self.ctx.settings
+        self._pool = ThreadPoolExecutor(
+            settings.outbox_concurrency, thread_name_prefix="outbox-delivery"
+        )
+        limits = httpx.Limits(max_connections=settings.outbox_concurrency * 2)
+        self._client = httpx.Client(timeout=settings.delivery_timeout_seconds, limits=limits)
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)
+        self._client.close()
+
+    def __enter__(self) -> Worker:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- the loop ---------------------------------------------------------------------
+
+    def run_once(self) -> int:
+        """Claim one batch of due actions and do them; how many were claimed."""
+        settings = self.ctx.settings
+        now = self.ctx.now()
+        lease = int(settings.outbox_lease_seconds * SECOND)
+        rows = self.ctx.db.transact(
+            lambda conn: stored.claim(conn, self.holder, now, lease, settings.outbox_batch_size)
+        )
+        internal = [row for row in rows if row.action not in EXTERNAL]
+        external = [row for row in rows if row.action in EXTERNAL]
+        for row in internal:
+            self._guarded(self._internal, row)
+        list(self._pool.map(lambda row: self._guarded(self._external, row), external))
+        return len(rows)
+
+    def run_until_idle(self, max_rounds: int = 10_000) -> int:
+        """Work until nothing is due now; how many actions were claimed in all."""
+        total = 0
+        for _ in range(max_rounds):
+            done = self.run_once()
+            if done == 0:
+                break
+            total += done
+        return total
+
+    def run(self, stop: threading.Event) -> None:
+        """Work until `stop` is set, waiting `outbox_poll_seconds` whenever idle."""
+        while not stop.is_set():
+            try:
+                if self.run_once() == 0:
+                    stop.wait(self.ctx.settings.outbox_poll_seconds)
+            except Exception:  # noqa: BLE001 - a database blip must not end the worker
+                log.exception("outbox worker: claiming failed; retrying")
+                stop.wait(self.ctx.settings.outbox_poll_seconds)
+
+    # --- one action --------------------------------------------------------------------
+
+    def _guarded(self, do: Callable[[Row], None], row: Row) -> None:
+        try:
+            do(row)
+        except LeaseLost:
+            log.warning("outbox row %s: lease lost; another worker has it", row.pk)
+        except Exception:  # noqa: BLE001 - recorded on the row, then retried
+            log.exception("outbox row %s (%s) failed unexpectedly", row.pk, row.action)
+            self._record_failure(row, ActionFailed("unexpected error (see the server log)"))
+
+    def _action(self, conn: Connection, row: Row) -> tuple[Automation, Action]:
+        automations = self.ctx.automations.file(conn, row.automations_version)
+        automation = automations.named(row.automation)
+        if automation is None or row.action_index >= len(automation.actions):
+            raise ActionFailed(
+                f"automations version {row.automations_version} has no action"
+                f" {row.automation}[{row.action_index}]",
+                retryable=False,
+            )
+        return automation, automation.actions[row.action_index]
+
+    def _internal(self, row: Row) -> None:
+        now = self.ctx.now()
+        if row.attempts > self.ctx.settings.outbox_max_attempts:
+            self._record_failure(row, ActionFailed("claimed too often without an outcome"))
+            return
+
+        def work(conn: Connection) -> None:
+            automation, action = self._action(conn, row)
+            result = actions.internal(conn, self.ctx, row, automation, action, now)
+            if not stored.delivered(conn, row.pk, self.holder, now, result):
+                raise LeaseLost(row.pk)
+
+        try:
+            self.ctx.db.transact(work)
+        except ActionFailed as exc:
+            self._record_failure(row, exc)
+
+    def _external(self, row: Row) -> None:
+        if row.attempts > self.ctx.settings.outbox_max_attempts:
+            self._record_failure(row, ActionFailed("claimed too often without an outcome"))
+            return
+
+        def prepare(conn: Connection) -> tuple[Automation, Action, dict[str, Any]]:
+            automation, action = self._action(conn, row)
+            payload = row.payload
+            if payload is None:
+                payload = actions.payload(conn, self.ctx, row, automation)
+                if not stored.keep_payload(conn, row.pk, self.holder, payload):
+                    raise LeaseLost(row.pk)
+            return automation, action, payload
+
+        try:
+            automation, action, payload = self.ctx.db.transact(prepare)
+            result = actions.external(self.ctx, self._client, row, automation, action, payload)
+        except ActionFailed as exc:
+            self._record_failure(row, exc)
+            return
+        now = self.ctx.now()
+        if not self.ctx.db.transact(
+            lambda conn: stored.delivered(conn, row.pk, self.holder, now, result)
+        ):
+            raise LeaseLost(row.pk)
+
+    def _record_failure(self, row: Row, exc: ActionFailed) -> None:
+        settings = self.ctx.settings
+        now = self.ctx.now()
+        message = f"attempt {row.attempts}: {exc.message}"
+        last = row.attempts >= settings.outbox_max_attempts
+        if exc.retryable and not last:
+            wait = backoff(
+                row.attempts,
+                settings.outbox_backoff_seconds,
+                settings.outbox_backoff_max_seconds,
+                self.rng,
+            )
+            wait = max(wait, exc.retry_after or 0.0)
+            at = now + int(wait * SECOND)
+            done = self.ctx.db.transact(
+                lambda conn: stored.again_at(conn, row.pk, self.holder, now, at, message)
+            )
+        else:
+            done = self.ctx.db.transact(
+                lambda conn: stored.failed(conn, row.pk, self.holder, now, message, exc.result)
+            )
+        if not done:
+            raise LeaseLost(row.pk)
+
+
+class OutboxThread:
+    """The worker on a daemon thread of the server process (`leadscore serve`)."""
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        def work() -> None:
+            with Worker(self.ctx) as worker:
+                worker.run(self._stop)
+
+        self._thread = threading.Thread(target=work, name="outbox-worker", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+
+# --- what people see and do -----------------------------------------------------------
+
+
+def row_dict(row: Row, *, detail: bool = False) -> dict[str, Any]:
+    def time(value: int | None) -> str | None:
+        return None if value is None else format_timestamp(value)
+
+    data: dict[str, Any] = {
+        "id": row.pk,
+        "lead_id": row.lead_id,
+        "automation": row.automation,
+        "automations_version": row.automations_version,
+        "action": row.action,
+        "action_index": row.action_index,
+        "occurrence": row.occurrence,
+        "status": row.status,
+        "attempts": row.attempts,
+        "next_attempt_at": time(row.next_attempt_at) if row.status == "pending" else None,
+        "created_at": time(row.created_at),
+        "updated_at": time(row.updated_at),
+        "delivered_at": time(row.delivered_at),
+        "last_error": row.last_error,
+        "trigger": row.trigger,
+    }
+    if detail:
+        data["payload"] = row.payload
+        data["result"] = row.result
+    return data
+
+
+def list_rows(
+    ctx: Context,
+    *,
+    status: str | None = None,
+    automation: str | None = None,
+    lead_id: str | None = None,
+    after: int | None = None,
+    limit: int = 50,
+) -> tuple[list[dict[str, Any]], int | None]:
+    """A page of outbox rows, newest first, and the key to continue after (None: the end)."""
+    with ctx.db.read() as conn:
+        lead_pk = None
+        if lead_id is not None:
+            found = stored_leads.pks_by_id(conn, [lead_id])
+            if lead_id not in found:
+                raise NotFound(f"no lead {lead_id!r}")
+            lead_pk = found[lead_id]
+        rows = stored.page(
+            conn,
+            status=status,
+            automation=automation,
+            lead_pk=lead_pk,
+            after=after,
+            limit=limit + 1,
+        )
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return [row_dict(r) for r in rows], rows[-1].pk if more and rows else None
+
+
+def get_row(ctx: Context, pk: int) -> dict[str, Any]:
+    with ctx.db.read() as conn:
+        row = stored.get(conn, pk)
+    if row is None:
+        raise NotFound(f"no outbox row {pk}")
+    return row_dict(row, detail=True)
+
+
+def retry(ctx: Context, pk: int, actor: str) -> dict[str, Any]:
+    """Put a failed row back to pending, due now, with its attempts counted afresh."""
+    now = ctx.now()
+
+    def work(conn: Connection) -> Row:
+        row = stored.get(conn, pk)
+        if row is None:
+            raise NotFound(f"no outbox row {pk}")
+        if not stored.retry(conn, pk, now):
+            raise Conflict(f"outbox row {pk} is {row.status}: only a failed row is retried")
+        audit.record(conn, now, actor, "outbox.retry", str(pk), automation=row.automation)
+        again = stored.get(conn, pk)
+        assert again is not None
+        return again
+
+    return row_dict(ctx.db.transact(work), detail=True)
+
+
+def failed_ids(ctx: Context) -> list[int]:
+    with ctx.db.read() as conn:
+        return stored.failed_pks(conn)
+
+
+def counts(ctx: Context) -> Mapping[str, int]:
+    with ctx.db.read() as conn:
+        return stored.counts(conn)
+
+
+def prune(ctx: Context, batch: int = 10_000) -> int:
+    """Delete delivered rows older than the retention, in batches; how many."""
+    before = ctx.now() - int(ctx.settings.outbox_retention_days * 86_400 * SECOND)
+    total = 0
+    while True:
+        gone = ctx.db.transact(lambda conn: stored.prune(conn, before, batch))
+        total += gone
+        if gone < batch:
+            return total
