@@ -69,7 +69,8 @@ def size(conn: Connection, list_pk: int) -> int:
 def add_member(conn: Connection, list_pk: int, lead_pk: int, by: str, now: int) -> bool:
     """Add a lead to a list; False when it is a member already (nothing changes)."""
     row = {"list_pk": list_pk, "lead_pk": lead_pk, "added_at": now, "added_by": by}
-    return conn.execute(insert_ignore(conn, list_members), row).rowcount == 1
+    statement = insert_ignore(conn, list_members).returning(list_members.c.lead_pk)
+    return conn.execute(statement, row).first() is not None  # (rowcount is -1 on psycopg)
 
 
 def remove_member(conn: Connection, list_pk: int, lead_pk: int) -> bool:

@@ -164,8 +164,8 @@ def add_member(conn: Connection, team_pk: int, owner_pk: int) -> bool:
         select(func.max(team_members.c.position)).where(team_members.c.team_pk == team_pk)
     )
     row = {"team_pk": team_pk, "owner_pk": owner_pk, "position": 0 if last is None else last + 1}
-    done = conn.execute(insert_ignore(conn, team_members), row)
-    return done.rowcount == 1
+    statement = insert_ignore(conn, team_members).returning(team_members.c.owner_pk)
+    return conn.execute(statement, row).first() is not None  # (rowcount is -1 on psycopg)
 
 
 def remove_member(conn: Connection, team_pk: int, owner_pk: int) -> bool:
