@@ -178,7 +178,7 @@ def lead_payload(
 def _owner(conn: Connection, owner: str | None) -> dict[str, Any] | None:
     if owner is None:
         return None
-    found = stored_owners.by_id(conn, owner)
+    found = stored_owners.owner(conn, owner)
     if found is None:
         return {"id": owner, "name": None, "email": None}
     return {"id": found.id, "name": found.name, "email": found.email}

@@ -150,6 +150,14 @@ class Database:
                 command.upgrade(config, "head")
 
 
+def insert_ignore(conn: Connection, table: Table) -> Insert:
+    """INSERT … ON CONFLICT DO NOTHING in the connection's dialect, for the queries that get
+    a connection without its `Database` (the automation worker's actions)."""
+    if conn.dialect.name == "postgresql":
+        return postgresql.insert(table).on_conflict_do_nothing()
+    return sqlite.insert(table).on_conflict_do_nothing()
+
+
 def _columns(
     returning: ColumnElement[Any] | Sequence[ColumnElement[Any]],
 ) -> tuple[ColumnElement[Any], ...]:

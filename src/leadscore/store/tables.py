@@ -23,11 +23,13 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     MetaData,
+    PrimaryKeyConstraint,
     String,
     Table,
     Text,
     UniqueConstraint,
     false,
+    true,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 
@@ -266,6 +268,64 @@ jobs = Table(
     Column("holder", String(200)),  # the process working on it
     Column("expires_at", Micros),  # its lease: renewed while it works
     Index(None, "created_at", "pk"),
+)
+
+# --- owners, teams and lists (automations §6: assign_owner, add_to_list, enroll) -----------
+
+owners = Table(
+    "owners",
+    metadata,
+    _pk(),
+    Column("id", String(200), nullable=False, unique=True),  # the value leads.owner holds
+    Column("name", String(200), nullable=False),
+    Column("email", String(320)),
+    Column("active", Boolean, nullable=False, server_default=true()),
+    Column("capacity", Integer),  # most open leads assignment gives them; null: no cap
+    Column("created_at", Micros, nullable=False),
+    Column("updated_at", Micros, nullable=False),
+)
+
+teams = Table(
+    "teams",
+    metadata,
+    _pk(),
+    Column("name", String(200), nullable=False, unique=True),
+    # the member round-robin assigned last (its cursor); null: none yet, or it was deleted
+    Column("rr_last_owner", Integer, ForeignKey("owners.pk", ondelete="SET NULL")),
+    Column("created_at", Micros, nullable=False),
+)
+
+team_members = Table(
+    "team_members",
+    metadata,
+    Column("team_pk", Integer, ForeignKey("teams.pk", ondelete="CASCADE"), nullable=False),
+    Column(
+        "owner_pk", Integer, ForeignKey("owners.pk", ondelete="CASCADE"), nullable=False, index=True
+    ),
+    Column("position", Integer, nullable=False),  # the order within the team, ascending
+    PrimaryKeyConstraint("team_pk", "owner_pk"),
+    UniqueConstraint("team_pk", "position"),
+)
+
+lists = Table(
+    "lists",
+    metadata,
+    _pk(),
+    Column("name", String(200), nullable=False, unique=True),
+    Column("kind", String(20), nullable=False),  # list or sequence (a nurture sequence)
+    Column("description", Text),
+    Column("created_at", Micros, nullable=False),
+)
+
+list_members = Table(
+    "list_members",
+    metadata,
+    Column("list_pk", Integer, ForeignKey("lists.pk", ondelete="CASCADE"), nullable=False),
+    _lead_fk(index=True),
+    Column("added_at", Micros, nullable=False),
+    Column("added_by", String(200), nullable=False),  # an automation's name, or a person
+    PrimaryKeyConstraint("list_pk", "lead_pk"),
+    Index(None, "list_pk", "added_at", "lead_pk"),  # a list's members in the order they came
 )
 
 automation_versions = Table(
