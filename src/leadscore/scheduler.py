@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from croniter import croniter
 
 from leadscore.core.timestamps import format_timestamp, to_micros
+from leadscore.service import digests, outbox
 from leadscore.service.context import Context
 from leadscore.service.recompute import RecomputeReport, recompute
 from leadscore.store import leases
@@ -27,6 +28,7 @@ from leadscore.store import leases
 log = logging.getLogger("leadscore.scheduler")
 
 JOB = "recompute"
+AUTOMATIONS_JOB = "automations"
 
 
 class LeaseLost(RuntimeError):
@@ -48,8 +50,10 @@ class Scheduler:
         cron: str | None = None,
         job: Callable[[Callable[[], None]], object] | None = None,
         holder: str | None = None,
+        name: str = JOB,
     ) -> None:
         self.ctx = ctx
+        self.name = name
         self.cron = cron or ctx.settings.recompute_cron
         self.job = job or self._recompute
         self.holder = holder or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
@@ -73,29 +77,45 @@ class Scheduler:
             try:
                 self.tick()
             except Exception:
-                log.exception("scheduled recompute failed; it is retried at the next poll")
+                log.exception("scheduled %s failed; it is retried at the next poll", self.name)
             self._stop.wait(self.ctx.settings.scheduler_poll_seconds)
 
     def tick(self) -> bool:
         """Run the job if a slot is due and this process wins the lease; True if it ran."""
         now = self.ctx.now()
         slot = due_slot(self.cron, now)
-        if not leases.acquire(self.ctx.db, JOB, self.holder, now, self.ttl, slot):
+        if not leases.acquire(self.ctx.db, self.name, self.holder, now, self.ttl, slot):
             return False
-        log.info("scheduled recompute for %s starts", format_timestamp(slot))
+        log.info("scheduled %s for %s starts", self.name, format_timestamp(slot))
         done = None
         try:
             self.job(self._renew)
             done = slot
         finally:
-            leases.release(self.ctx.db, JOB, self.holder, self.ctx.now(), done)
+            leases.release(self.ctx.db, self.name, self.holder, self.ctx.now(), done)
         return True
 
     def _renew(self) -> None:
         if self._stop.is_set():
             raise LeaseLost("the scheduler is stopping")
-        if not leases.renew(self.ctx.db, JOB, self.holder, self.ctx.now(), self.ttl):
-            raise LeaseLost(f"lease {JOB!r} was taken over")
+        if not leases.renew(self.ctx.db, self.name, self.holder, self.ctx.now(), self.ttl):
+            raise LeaseLost(f"lease {self.name!r} was taken over")
+
+    @classmethod
+    def automations(cls, ctx: Context) -> Scheduler:
+        """The automations' upkeep, every minute: the daily digests that fell due, and the
+        pruning of delivered outbox rows past their retention."""
+
+        def job(_renew: Callable[[], None]) -> object:
+            written = digests.write_due(ctx)
+            pruned = outbox.prune(ctx)
+            if written or pruned:
+                log.info(
+                    "automations: %d digest rows written, %d outbox rows pruned", written, pruned
+                )
+            return written
+
+        return cls(ctx, cron="* * * * *", job=job, name=AUTOMATIONS_JOB)
 
     def _recompute(self, between_batches: Callable[[], None]) -> RecomputeReport:
         report = recompute(self.ctx, between_batches=between_batches)

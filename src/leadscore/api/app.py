@@ -66,8 +66,10 @@ def create_app(
         app.state.jobs = Jobs(ctx)
         app.state.jobs.start()
         cron = Scheduler(ctx) if run_scheduler else None
-        if cron is not None:
-            cron.start()
+        upkeep = Scheduler.automations(ctx) if run_scheduler else None
+        for scheduled in (cron, upkeep):
+            if scheduled is not None:
+                scheduled.start()
         deliveries = OutboxThread(ctx) if run_worker else None
         if deliveries is not None:
             deliveries.start()
@@ -76,8 +78,9 @@ def create_app(
         finally:
             if deliveries is not None:
                 deliveries.stop()
-            if cron is not None:
-                cron.stop()
+            for scheduled in (cron, upkeep):
+                if scheduled is not None:
+                    scheduled.stop()
             app.state.jobs.stop()
             app.state.writer.close()
             app.state.writer = None

@@ -21,7 +21,7 @@ from rich.table import Table
 from leadscore import demo
 from leadscore.cli.support import err, fail, parse_optional_as_of, progress_bar, service
 from leadscore.engine.readers import InputError
-from leadscore.service import keys, scoring_models
+from leadscore.service import automations, keys, owners, scoring_models
 from leadscore.service.context import Context
 from leadscore.service.errors import ServiceError
 from leadscore.service.imports import ImportFailed, import_file, parse_mapping
@@ -29,6 +29,15 @@ from leadscore.service.recompute import count_leads, recompute
 
 MAX_REPORTED_ROWS = 50
 DEMO_MODEL = Path("examples/b2b-saas.yaml")
+DEMO_AUTOMATIONS = Path("examples/automations.yaml")
+DEMO_OWNERS = (
+    ("anna.kowalska@demo.example", "Anna Kowalska", "sales"),
+    ("james.miller@demo.example", "James Miller", "sales"),
+    ("maria.popescu@demo.example", "Maria Popescu", "sales-cee"),
+    ("stefan.jovanovic@demo.example", "Stefan Jovanović", "sales-cee"),
+    ("sales-manager@demo.example", "Sales Manager", None),
+)
+"""The demo's sales people (id = e-mail), their team, and the manager the alerts go to."""
 
 apikey_app = typer.Typer(help="Create, list and revoke API keys.", no_args_is_help=True)
 model_app = typer.Typer(help="Upload, list, activate and roll back models.", no_args_is_help=True)
@@ -245,14 +254,40 @@ def recompute_command(
 # --- init-demo ---------------------------------------------------------------------------
 
 
+def _demo_automations(ctx: Context, path: Path) -> None:
+    """The demo owners and teams, then the example automations, active."""
+    for owner_id, name, _ in DEMO_OWNERS:
+        owners.create_owner(
+            ctx, owners.OwnerIn(id=owner_id, name=name, email=owner_id), "init-demo"
+        )
+    for team in ("sales", "sales-cee"):
+        members = [owner_id for owner_id, _, t in DEMO_OWNERS if t == team]
+        owners.create_team(ctx, owners.TeamIn(name=team, members=members), "init-demo")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise fail(f"{path}: {exc.strerror or exc}") from None
+    stored = automations.upload(ctx, text, "init-demo", activate=True)
+    typer.echo(
+        f"created {len(DEMO_OWNERS)} demo owners in teams sales and sales-cee; activated"
+        f" {len(stored['automations'])} automations ({path}); e-mails go to"
+        f" {ctx.settings.smtp_url or ctx.settings.mail_dir}"
+    )
+
+
 def init_demo(
     leads: Annotated[int, typer.Option(help="How many demo leads.")] = 2000,
     seed: Annotated[int, typer.Option(help="Random seed of the demo data.")] = 7,
     model: Annotated[Path, typer.Option(help="The model to activate.")] = DEMO_MODEL,
+    automations_file: Annotated[
+        Path, typer.Option("--automations", help="The automations to activate.")
+    ] = DEMO_AUTOMATIONS,
 ) -> None:
-    """Set up a demo database: the example model, demo leads with events and outcomes, and
-    an admin API key (printed on the last line). Run again on a set-up database, it only
-    replaces the demo admin key: the previous one is revoked, so one demo key works at a time."""
+    """Set up a demo database: the example model, demo leads with events and outcomes, demo
+    owners in two sales teams, the example automations (active once the demo data is in, so
+    that only what happens next acts), and an admin API key (printed on the last line). Run
+    again on a set-up database, it only replaces the demo admin key: the previous one is
+    revoked, so one demo key works at a time."""
     with service() as ctx:
         if scoring_models.list_versions(ctx) or count_leads(ctx):
             typer.echo("the database is already set up; replacing the demo admin key")
@@ -269,6 +304,7 @@ def init_demo(
                     for kind in ("leads", "events", "outcomes"):
                         report = import_file(ctx, kind, paths[kind], progress=bar.update)
                         typer.echo(f"loaded {report.written:,} demo {kind}")
+            _demo_automations(ctx, automations_file)
         key, revoked = keys.replace_key(ctx, "demo-admin", "admin", actor="init-demo")
     if revoked:
         typer.echo(f"revoked the previous demo admin key ({', '.join(revoked)})")

@@ -557,6 +557,12 @@ def _holds(condition: Condition | None, occasion: Occasion) -> bool:
     return condition.holds(lookup(occasion), EvalContext(as_of=occasion.at))
 
 
+def holds(automation: Automation, occasion: Occasion) -> bool:
+    """Whether the automation's conditions hold for the lead as `occasion` leaves it (what a
+    digest, which has no trigger of its own to test, selects leads by)."""
+    return _holds(automation.conditions, occasion)
+
+
 def needs_attributes(automations: Iterable[Automation]) -> bool:
     """Whether any condition reads the lead's own fields (the bulk path reads them then)."""
     for automation in automations:

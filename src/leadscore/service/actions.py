@@ -121,6 +121,17 @@ def _set_stage(
 def payload(conn: Connection, ctx: Context, row: Row, automation: Automation) -> dict[str, Any]:
     """What a message or webhook about this firing says (docs/automations.md)."""
     trigger = dict(row.trigger)
+    if trigger.get("kind") == "schedule":
+        return {
+            "id": f"ob_{row.pk}",
+            "type": "digest.daily",
+            "timestamp": format_timestamp(row.created_at),
+            "automation": {"name": automation.name, "version": row.automations_version},
+            "owner": _owner(conn, trigger.get("owner")),
+            "window": trigger.get("window"),
+            "leads": trigger.get("leads", []),
+            "more": trigger.get("more", 0),
+        }
     lead = stored_leads.by_pk(conn, row.lead_pk) if row.lead_pk is not None else None
     if lead is None:
         raise ActionFailed("the lead is gone", retryable=False)

@@ -17,7 +17,9 @@ from leadscore.core.automations import (
 )
 from leadscore.core.timestamps import format_timestamp
 from leadscore.service.context import Context
-from leadscore.service.errors import Invalid, NotFound, Problem
+from leadscore.service.assignment import Territory, check_targets
+from leadscore.service.errors import Conflict, Invalid, NotFound, Problem
+from leadscore.service.owners import UnknownOwner, UnknownTeam
 from leadscore.store import Connection, Row, audit
 from leadscore.store import automations as stored
 
@@ -54,6 +56,7 @@ def upload(ctx: Context, text: str, actor: str, *, activate: bool = False) -> di
         version = stored.add(conn, text, str(parsed.version), now, actor)
         audit.record(conn, now, actor, "automations.upload", str(version))
         if activate:
+            check_store(conn, parsed)
             stored.activate(conn, version, now)
             audit.record(conn, now, actor, "automations.activate", str(version))
         return describe(_row(conn, version), parsed)
@@ -82,6 +85,7 @@ def activate(ctx: Context, version: int | None, actor: str) -> dict[str, Any]:
     def work(conn: Connection) -> dict[str, Any]:
         if version is not None:
             _row(conn, version)
+            check_store(conn, ctx.automations.file(conn, version))
         stored.activate(conn, version, now)
         action = "automations.activate" if version is not None else "automations.deactivate"
         audit.record(conn, now, actor, action, None if version is None else str(version))
@@ -93,6 +97,25 @@ def activate(ctx: Context, version: int | None, actor: str) -> dict[str, Any]:
 def active(ctx: Context) -> tuple[int, AutomationsFile] | None:
     with ctx.db.read() as conn:
         return ctx.automations.active(conn)
+
+
+def check_store(conn: Connection, parsed: AutomationsFile) -> None:
+    """Refuse to activate a file whose `assign_owner` actions name a team or an owner the
+    store does not hold (Conflict naming the key path): found when it is switched on, not
+    when a hot lead waits for an owner."""
+    for i, automation in enumerate(parsed.automations):
+        for j, action in enumerate(automation.actions):
+            if action.kind != "assign_owner":
+                continue
+            config = action.config
+            territories = [Territory(t.when, t.team, t.owner) for t in config.territories]
+            try:
+                check_targets(
+                    conn, team=config.team, owner=config.owner, territories=territories
+                )
+            except (UnknownTeam, UnknownOwner) as exc:
+                path = f"automations[{i}].actions[{j}].assign_owner"
+                raise Conflict(f"{path}: {exc}", ("body", path)) from None
 
 
 def _row(conn: Connection, version: int) -> Row:

@@ -8,7 +8,7 @@ from sqlalchemy import Connection, and_, insert, select
 
 from leadscore.store import pages
 from leadscore.store.database import Row
-from leadscore.store.tables import score_history
+from leadscore.store.tables import leads, score_history
 
 INSERT = insert(score_history)
 """Built once: it runs on every rescoring that changes a score."""
@@ -38,3 +38,10 @@ def page(conn: Connection, lead_pk: int, after: tuple[int, int] | None, limit: i
     if after is not None:
         query = query.where(pages.after(t.c.at, t.c.pk, *after, True))
     return list(conn.execute(query.order_by(t.c.at.desc(), t.c.pk.desc()).limit(limit)))
+
+
+def leads_changed(conn: Connection, start: int, end: int) -> list[Row]:
+    """The whole rows of the leads with a history row in [start, end)."""
+    t = score_history
+    changed = select(t.c.lead_pk).where(and_(t.c.at >= start, t.c.at < end)).distinct()
+    return list(conn.execute(select(leads).where(leads.c.pk.in_(changed)).order_by(leads.c.pk)))

@@ -212,3 +212,11 @@ def prune(conn: Connection, before: int, limit: int) -> int:
     )
     done = conn.execute(delete(t).where(t.c.pk.in_(chosen.scalar_subquery())))
     return done.rowcount
+
+
+def count_keys(conn: Connection, keys: Sequence[str]) -> int:
+    """How many of these keys are in the outbox already."""
+    if not keys:
+        return 0
+    found = conn.scalar(select(func.count()).where(outbox.c.key.in_(list(keys))))
+    return int(found or 0)
