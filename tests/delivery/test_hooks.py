@@ -225,9 +225,10 @@ def test_a_receiver_slower_than_the_timeout_is_retryable(
 @pytest.mark.parametrize(
     ("url", "reason"),
     [
-        ("ftp://example.com/hook", "not an http:// or https:// URL"),
-        ("hooks.example.com/x", "not an http:// or https:// URL"),
+        ("ftp://example.com/hook", "URL 'ftp://example.com/…' is not an http:// or https:// URL"),
+        ("hooks.example.com/x", "URL 'hooks.example.com/…' is not an http:// or https:// URL"),
         ("http://", "not an http:// or https:// URL"),
+        ("ftp://user:pw@example.com", "URL 'ftp://example.com' is not an http"),
         ("http://[not-ipv6]/hook", "not valid"),
         ("http://hooks.example.com:port/", "not valid"),
     ],

@@ -9,6 +9,7 @@ first bytes of an answer are read, whatever its size.
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -142,10 +143,18 @@ def _checked_url(url: str) -> httpx.URL:
     try:
         parsed = httpx.URL(url)
     except (httpx.InvalidURL, TypeError) as exc:
-        raise permanent(f"URL {url!r} is not valid: {exc}") from None
+        raise permanent(f"URL {_start(url)!r} is not valid: {exc}") from None
     if parsed.scheme not in ("http", "https") or not parsed.host:
-        raise permanent(f"URL {url!r} is not an http:// or https:// URL with a host")
+        raise permanent(f"URL {_start(url)!r} is not an http:// or https:// URL with a host")
     return parsed
+
+
+def _start(url: str) -> str:
+    """A URL that did not parse, up to its host, without credentials (as `_shown` does)."""
+    text = re.sub(r"//[^/?#]*@", "//", str(url))
+    match = re.match(r"[^/?#]*(?://[^/?#]*)?", text)
+    head = match.group(0) if match else ""
+    return head + ("/…" if len(text) > len(head) else "")
 
 
 def _shown(url: httpx.URL) -> str:
