@@ -404,6 +404,8 @@ def test_a_non_ascii_subject_names_and_body_arrive_intact(smtp_server: SmtpServe
         ("to", ["not-an-address"], "recipient 'not-an-address' is not an e-mail address"),
         ("to", ["a@b.pl\r\nBcc: x@evil.example"], "a line break in an address"),
         ("sender", "leadscore", "sender 'leadscore' is not an e-mail address"),
+        ("to", ["a..b@example.com"], "recipient 'a..b@example.com' is not an e-mail address"),
+        ("to", ["żółw@b.pl"], "non-ASCII before the @ needs SMTPUTF8"),
         ("rendered", Rendered("Hi\r\nBcc: x@evil.example", "t", "h"), "cannot build the message"),
     ],
 )
@@ -415,6 +417,21 @@ def test_bad_addresses_and_headers_are_permanent_and_nothing_is_sent(
         send(MailSettings.from_url(f"smtp://{inbox.host}:{inbox.port}", "unused"), **{field: value})
     assert caught.value.retryable is False
     assert inbox.messages == []
+
+
+def test_an_internationalised_domain_goes_in_its_ascii_form(smtp_server: SmtpServer) -> None:
+    inbox = smtp_server("plain")
+    send(
+        MailSettings.from_url(f"smtp://{inbox.host}:{inbox.port}", "unused"),
+        sender="leadscore <leadscore@bücher.example>",
+        to=["Zofia <zofia@żółw.pl>"],
+    )
+    [received] = inbox.messages
+    assert received.mail_from == "leadscore@xn--bcher-kva.example"
+    assert received.rcpt_tos == ["zofia@xn--w-uga1v8h.pl"]
+    message = parsed(received.content)
+    assert message["To"] == "Zofia <zofia@xn--w-uga1v8h.pl>"
+    assert message["Message-ID"] == "<ob_42@xn--bcher-kva.example>"
 
 
 def test_a_message_id_that_is_not_a_dot_atom_is_hashed_the_same_way_each_time(

@@ -21,6 +21,7 @@ import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import SMTP as SMTP_POLICY
 from email.utils import format_datetime, parseaddr
@@ -150,66 +151,69 @@ def send_mail(
     """Send `rendered` from `sender` to `to` (or write it to the file sink) and return the
     message's bytes exactly as sent. `tls_context` replaces the default one (system CAs,
     host name checked), e.g. to trust a private CA."""
-    recipients = [to] if isinstance(to, str) else list(to)
-    envelope_from = _address(sender, "sender")
-    envelope_to = [_address(r, "recipient") for r in recipients]
-    if not envelope_to:
+    origin = _address(sender, "sender")
+    recipients = [_address(r, "recipient") for r in ([to] if isinstance(to, str) else to)]
+    if not recipients:
         raise permanent("no recipient")
-    data = compose(sender, recipients, rendered, message_id).as_bytes()
+    data = compose(origin, recipients, rendered, message_id)
     if settings.host is None:
         write_eml(settings.mail_dir, data, message_id)
     else:
-        _send(settings.host, settings, envelope_from, envelope_to, data, tls_context)
+        envelope = [r.addr_spec for r in recipients]
+        _send(settings.host, settings, origin.addr_spec, envelope, data, tls_context)
     return data
 
 
-def compose(sender: str, to: Sequence[str], rendered: Rendered, message_id: str) -> EmailMessage:
+def compose(sender: Address, to: Sequence[Address], rendered: Rendered, message_id: str) -> bytes:
     """A multipart/alternative message (plain text, then HTML) marked as automatic, so that
-    out-of-office replies are not sent back to it."""
+    out-of-office replies are not sent back to it, as the bytes to send."""
     message = EmailMessage(policy=POLICY)
     try:
         message["From"] = sender
-        message["To"] = ", ".join(to)
+        message["To"] = tuple(to)
         message["Subject"] = rendered.subject
         message["Date"] = format_datetime(datetime.now(UTC))
-        message["Message-ID"] = message_id_header(message_id, sender)
+        message["Message-ID"] = message_id_header(message_id, sender.domain)
         message["Auto-Submitted"] = "auto-generated"
         message["X-Auto-Response-Suppress"] = "All"
         message.set_content(rendered.text)
         message.add_alternative(rendered.html, subtype="html")
         for part in message.iter_parts():
             del part["MIME-Version"]  # add_alternative repeats it in the HTML part
+        return message.as_bytes()
     except (ValueError, TypeError) as exc:
         raise permanent(f"cannot build the message: {exc}") from None
-    return message
 
 
-def message_id_header(message_id: str, sender: str) -> str:
-    """`<message_id@sender's domain>`: the same for every attempt of one outbox message (an id
-    that is not a dot-atom is replaced by its SHA-256, still stable)."""
+def message_id_header(message_id: str, domain: str) -> str:
+    """`<message_id@domain>`: the same for every attempt of one outbox message (an id that is
+    not a dot-atom is replaced by its SHA-256, still stable)."""
     left = message_id if _ATOM.fullmatch(message_id) else _digest(message_id)
-    domain = parseaddr(sender)[1].rpartition("@")[2]
-    try:
-        domain = domain.encode("idna").decode("ascii") if domain else "localhost"
-    except UnicodeError:
-        domain = "localhost"
-    if not _ATOM.fullmatch(domain):
-        domain = "localhost"
-    return f"<{left}@{domain}>"
+    return f"<{left}@{domain if _ATOM.fullmatch(domain) else 'localhost'}>"
 
 
 def _digest(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:40]
 
 
-def _address(text: str, role: str) -> str:
+def _address(text: str, role: str) -> Address:
+    """An address as header and envelope both take it: an internationalised domain in its
+    ASCII (IDNA) form; a non-ASCII part before the @ would need SMTPUTF8, which is refused."""
     if "\r" in text or "\n" in text:
         raise permanent(f"{role} {text!r}: a line break in an address")
-    address = parseaddr(text)[1]
+    name, address = parseaddr(text)
     local, at, domain = address.rpartition("@")
     if not (at and local and domain) or any(c.isspace() for c in address):
         raise permanent(f"{role} {text!r} is not an e-mail address")
-    return address
+    if not local.isascii():
+        raise permanent(
+            f"{role} {text!r}: non-ASCII before the @ needs SMTPUTF8, which leadscore does not send"
+        )
+    try:
+        domain = domain.encode("idna").decode("ascii")
+        return Address(display_name=name, addr_spec=f"{local}@{domain}")
+    except (UnicodeError, ValueError, IndexError):
+        raise permanent(f"{role} {text!r} is not an e-mail address") from None
 
 
 def write_eml(mail_dir: str, data: bytes, message_id: str) -> Path:
