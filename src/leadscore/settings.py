@@ -6,6 +6,7 @@ the working directory, the API on 127.0.0.1:8000, a daily recompute at 03:00 UTC
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
 from pydantic import Field, field_validator
@@ -110,6 +111,41 @@ class Settings(BaseSettings):
         "properties object itself is level 1).",
     )
 
+    smtp_url: str | None = Field(
+        None,
+        description="Where e-mail goes: smtp://user:password@host:587 (STARTTLS, the default "
+        "on port 587; ?starttls=true|false), smtps://user:password@host:465 (implicit TLS), "
+        "user and password URL-encoded, ?timeout=SECONDS. Unset: every message is written "
+        "as an .eml file into LEADSCORE_MAIL_DIR.",
+    )
+    mail_from: str = Field(
+        "leadscore <leadscore@localhost>",
+        description="The From of the e-mails automations send (its domain also ends each "
+        "Message-ID).",
+    )
+    mail_dir: str = Field(
+        "./leadscore-mail",
+        description="Where e-mails are written, one .eml file each, when no SMTP URL is set.",
+    )
+    templates_dir: str | None = Field(
+        None,
+        description="A folder of message templates: a file there (notify.html, "
+        "notify.subject.txt, digest.txt, notify.slack.txt, …) replaces the built-in one of "
+        "the same name.",
+    )
+    delivery_timeout_seconds: float = Field(
+        10.0,
+        gt=0,
+        le=300,
+        description="How long one delivery (webhook, Slack message, SMTP exchange) may wait "
+        "for each connection, write or read before it counts as failed and is retried.",
+    )
+    public_url: str = Field(
+        "http://127.0.0.1:8000",
+        description="The address people reach this service at: the base of the links to "
+        "leads in messages.",
+    )
+
     sqlite_busy_timeout_ms: int = Field(10_000, ge=0)
     sqlite_synchronous: Literal["OFF", "NORMAL", "FULL", "EXTRA"] = Field(
         "NORMAL",
@@ -131,6 +167,15 @@ class Settings(BaseSettings):
         if not croniter.is_valid(expression):
             raise ValueError(f"{expression!r} is not a cron expression (e.g. '0 3 * * *')")
         return expression
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, url: str) -> str:
+        if not re.fullmatch(r"https?://[^/\s?#]+(/\S*)?", url):
+            raise ValueError(
+                f"{url!r} is not an http:// or https:// address (e.g. https://leads.example.com)"
+            )
+        return url.rstrip("/")
 
     @property
     def is_sqlite(self) -> bool:
