@@ -109,7 +109,7 @@ def test_store_actions_are_done_once_and_the_mail_lands_in_the_sink(
         assert worker.run_until_idle() == 0
     assert {r.status for r in rows(store)} == {"delivered"}
     with store.db.read() as conn:
-        owners = dict(conn.execute(select(leads.c.id, leads.c.owner)).tuples())
+        owners = {i: o for i, o in conn.execute(select(leads.c.id, leads.c.owner))}
         members = conn.execute(
             select(lists.c.name, lists.c.kind, list_members.c.lead_pk).join(lists)
         ).all()

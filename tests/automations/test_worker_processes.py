@@ -67,14 +67,13 @@ def test_a_killed_worker_loses_nothing_and_another_completes_the_work(
         "LEADSCORE_OUTBOX_LEASE_SECONDS": "2",
         "LEADSCORE_MAIL_DIR": str(tmp_path / "mail"),
     }
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "leadscore.cli", "worker"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
+    log = tmp_path / "worker.log"
+    with log.open("wb") as out:
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "leadscore.cli", "worker"], env=env, stdout=out, stderr=out
+        )
     try:
-        assert held.wait(60), "the worker never called the webhook"
+        assert held.wait(60), f"the worker never called the webhook: {log.read_text()}"
         worker.send_signal(signal.SIGKILL)
         worker.wait(10)
     finally:

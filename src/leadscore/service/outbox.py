@@ -167,8 +167,9 @@ class Worker:
             automation, action = self._action(conn, row)
             payload = row.payload
             if payload is None:
-                payload = actions.payload(conn, self.ctx, row, automation)
-                if not stored.keep_payload(conn, row.pk, self.holder, payload):
+                built = actions.payload(conn, self.ctx, row, automation)
+                payload = stored.keep_payload(conn, row.pk, self.holder, built)
+                if payload is None:
                     raise LeaseLost(row.pk)
             return automation, action, payload
 

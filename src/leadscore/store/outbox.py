@@ -84,10 +84,19 @@ def _held(pk: int, holder: str) -> Any:
     return and_(t.c.pk == pk, t.c.holder == holder, t.c.status == "delivering")
 
 
-def keep_payload(conn: Connection, pk: int, holder: str, payload: Mapping[str, Any]) -> bool:
-    """Store what the first attempt sends, so that every retry sends the same."""
-    done = conn.execute(update(outbox).where(_held(pk, holder)).values(payload=dict(payload)))
-    return done.rowcount == 1
+def keep_payload(
+    conn: Connection, pk: int, holder: str, payload: Mapping[str, Any]
+) -> dict[str, Any] | None:
+    """Store what the first attempt sends, so that every retry sends the same, and return it
+    as stored (PostgreSQL's JSONB orders keys its own way: the first attempt must send what
+    the retries will read back). None when the row is no longer ours."""
+    kept: dict[str, Any] | None = conn.scalar(
+        update(outbox)
+        .where(_held(pk, holder))
+        .values(payload=dict(payload))
+        .returning(outbox.c.payload)
+    )
+    return kept
 
 
 def delivered(
@@ -197,7 +206,7 @@ def failed_pks(conn: Connection) -> list[int]:
 def counts(conn: Connection) -> dict[str, int]:
     t = outbox
     query = select(t.c.status, func.count()).group_by(t.c.status)
-    found: dict[str, int] = {status: n for status, n in conn.execute(query).tuples()}
+    found: dict[str, int] = {status: n for status, n in conn.execute(query)}
     return {status: int(found.get(status, 0)) for status in STATUSES}
 
 

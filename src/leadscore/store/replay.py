@@ -68,7 +68,7 @@ def leads_in_window(conn: Connection, start: int, end: int) -> Iterator[Replayed
             .where(e.c.lead_pk.in_(part), e.c.occurred_at.between(start, end))
             .order_by(e.c.lead_pk, e.c.occurred_at, e.c.pk)
         )
-        for lead_pk, event_id, name, occurred_at in stored.tuples():
+        for lead_pk, event_id, name, occurred_at in stored:
             found[lead_pk].events.append((event_id, name, occurred_at))
         for pk in part:
             yield found[pk]
