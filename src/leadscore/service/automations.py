@@ -16,8 +16,8 @@ from leadscore.core.automations import (
     load_automations_text,
 )
 from leadscore.core.timestamps import format_timestamp
-from leadscore.service.context import Context
 from leadscore.service.assignment import Territory, check_targets
+from leadscore.service.context import Context
 from leadscore.service.errors import Conflict, Invalid, NotFound, Problem
 from leadscore.service.owners import UnknownOwner, UnknownTeam
 from leadscore.store import Connection, Row, audit
@@ -110,9 +110,7 @@ def check_store(conn: Connection, parsed: AutomationsFile) -> None:
             config = action.config
             territories = [Territory(t.when, t.team, t.owner) for t in config.territories]
             try:
-                check_targets(
-                    conn, team=config.team, owner=config.owner, territories=territories
-                )
+                check_targets(conn, team=config.team, owner=config.owner, territories=territories)
             except (UnknownTeam, UnknownOwner) as exc:
                 path = f"automations[{i}].actions[{j}].assign_owner"
                 raise Conflict(f"{path}: {exc}", ("body", path)) from None
