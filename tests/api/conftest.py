@@ -10,6 +10,7 @@ import http.client
 import json
 import os
 import socket
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -95,7 +96,11 @@ class Server:
 @contextmanager
 def running(settings: Settings) -> Iterator[Server]:
     """A uvicorn server in a thread, serving the app over these settings, until the block
-    ends."""
+    ends. E-mails automations send go to a temporary folder unless the settings name one."""
+    if "mail_dir" not in settings.model_fields_set:
+        settings = settings.model_copy(
+            update={"mail_dir": tempfile.mkdtemp(prefix="leadscore-mail-")}
+        )
     ctx = Context.open(settings)
     app = create_app(context=ctx, scheduler=False)
     port = free_port()

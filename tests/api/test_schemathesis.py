@@ -53,6 +53,18 @@ schemathesis.openapi.format(
     "leadscore-model", st.sampled_from([MODEL, MODEL.replace("test", "t2")])
 )
 schemathesis.openapi.format("leadscore-cursor", st.just(""))
+AUTOMATIONS = """
+automations:
+  - name: hot
+    when: {score_crossed: {threshold: 80}}
+    actions: [{notify: {email: {to: [manager@example.com]}}}]
+  - name: nurture
+    when: {tier_changed: {to: warm}}
+    actions: [{add_to_list: {list: nurture}}]
+"""
+schemathesis.openapi.format(
+    "leadscore-automations", st.sampled_from([AUTOMATIONS, AUTOMATIONS.replace("80", "70")])
+)
 
 
 @schemathesis.serializer(  # every YAML media type: they are one family to schemathesis

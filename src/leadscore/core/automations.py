@@ -283,7 +283,8 @@ class Automation(Strict):
 
 class AutomationsFile(Strict):
     version: Annotated[str | int, Field(union_mode="left_to_right")] = 1
-    automations: list[Automation] = Field(default_factory=list, max_length=500)
+    automations: list[Automation] = Field(min_length=1, max_length=500)
+    """At least one: to switch automations off, deactivate the version instead."""
 
     def live(self) -> list[Automation]:
         """The enabled automations fired by lead changes (not by a schedule)."""

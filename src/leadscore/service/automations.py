@@ -94,6 +94,15 @@ def activate(ctx: Context, version: int | None, actor: str) -> dict[str, Any]:
     return ctx.db.transact(work)
 
 
+def deactivate(ctx: Context, version: int, actor: str) -> dict[str, Any]:
+    """Switch automations off; `version` must be the active one (Conflict otherwise)."""
+    with ctx.db.read() as conn:
+        row = _row(conn, version)
+    if not row.active:
+        raise Conflict(f"automations version {version} is not the active one")
+    return activate(ctx, None, actor)
+
+
 def active(ctx: Context) -> tuple[int, AutomationsFile] | None:
     with ctx.db.read() as conn:
         return ctx.automations.active(conn)

@@ -276,8 +276,8 @@ def list_rows(
         lead_pk = None
         if lead_id is not None:
             found = stored_leads.pks_by_id(conn, [lead_id])
-            if lead_id not in found:
-                raise NotFound(f"no lead {lead_id!r}")
+            if lead_id not in found:  # a filter that matches nothing: an empty page
+                return [], None
             lead_pk = found[lead_id]
         rows = stored.page(
             conn,

@@ -44,6 +44,11 @@ RowId = Annotated[int, Path(ge=1, le=PK_MAX, description="An outbox row's id.")]
         }
     },
     responses={
+        409: {
+            "model": schemas.Error,
+            "description": "?activate=true, and an assign_owner names a team or owner that does"
+            " not exist (nothing is stored)",
+        },
         415: {"model": schemas.Error, "description": "Not a YAML content type"},
         422: {"model": schemas.Error, "description": "Every error, with path and line"},
     },
@@ -91,7 +96,13 @@ def get_version(request: Request, version: Version, principal: Principal = Read)
 @router.post(
     "/automations/{version}/activate",
     response_model=schemas.AutomationsActive,
-    responses=NOT_FOUND,
+    responses={
+        **NOT_FOUND,
+        409: {
+            "model": schemas.Error,
+            "description": "An assign_owner names a team or owner that does not exist",
+        },
+    },
     summary="Make a version the active automations",
 )
 def activate(request: Request, version: Version, principal: Principal = Admin) -> dict[str, Any]:
@@ -101,12 +112,14 @@ def activate(request: Request, version: Version, principal: Principal = Admin) -
 
 
 @router.post(
-    "/automations/deactivate",
+    "/automations/{version}/deactivate",
     response_model=schemas.AutomationsActive,
+    responses={**NOT_FOUND, 409: {"model": schemas.Error, "description": "Not active"}},
     summary="Switch automations off (nothing new fires; the outbox is still delivered)",
 )
-def deactivate(request: Request, principal: Principal = Admin) -> dict[str, Any]:
-    return automations.activate(request.app.state.ctx, None, principal.name)
+def deactivate(request: Request, version: Version, principal: Principal = Admin) -> dict[str, Any]:
+    """`version` must be the active one."""
+    return automations.deactivate(request.app.state.ctx, version, principal.name)
 
 
 @router.get("/outbox", response_model=schemas.OutboxPage, summary="The outbox, newest first")
