@@ -11,7 +11,7 @@ import signal
 
 import typer
 
-from leadscore.cli import batch, demo, predictive, score, service, tuning
+from leadscore.cli import batch, demo, owners, predictive, score, service, tuning
 
 app = typer.Typer(
     name="leadscore",
@@ -39,6 +39,9 @@ app.command("backtest")(tuning.backtest_command)
 app.add_typer(predictive.predictive_app, name="predictive")
 app.add_typer(service.apikey_app, name="apikey")
 app.add_typer(service.model_app, name="model")
+app.add_typer(owners.owners_app, name="owners")
+app.add_typer(owners.teams_app, name="teams")
+app.add_typer(owners.lists_app, name="lists")
 
 
 def main() -> None:

@@ -33,10 +33,11 @@ MAX_MEMBERS = 1000
 
 
 class UnknownOwner(NotFound):
-    """No owner has this id (404; `problems` locate it when a request body named it)."""
+    """No owner has this id (404; `problems` locate each unknown id a request body named)."""
 
-    def __init__(self, owner_id: str, problems: Sequence[Problem] = ()) -> None:
-        super().__init__(f"no owner {owner_id!r}", list(problems))
+    def __init__(self, owner_id: str, *others: str, problems: Sequence[Problem] = ()) -> None:
+        named = ", ".join(repr(o) for o in (owner_id, *others))
+        super().__init__(f"no owner{'s' if others else ''} {named}", list(problems))
         self.owner_id = owner_id
 
 
@@ -252,8 +253,7 @@ def _member_pks(
         if owner_id not in found
     ]
     if unknown:
-        first = next(o for o in owner_ids if o not in found)
-        raise UnknownOwner(first, unknown)
+        raise UnknownOwner(*dict.fromkeys(o for o in owner_ids if o not in found), problems=unknown)
     return [found[owner_id].pk for owner_id in owner_ids]
 
 
