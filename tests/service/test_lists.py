@@ -85,6 +85,10 @@ def test_enroll_makes_a_sequence_and_a_name_is_one_list(ctx) -> None:
         add(ctx, pk, "a/b")
     with pytest.raises(Invalid, match="name: .*white space"):
         add(ctx, pk, "   ")
+    with pytest.raises(Invalid, match="by: must be 1 to 200 characters, not 201"):
+        add(ctx, pk, "x", by="b" * 201)
+    with pytest.raises(NotFound, match="no lead with key 999"):
+        add(ctx, 999, "x")
     assert [(x["name"], x["kind"]) for x in lists.list_lists(ctx)] == [("warm-nurture", "sequence")]
 
 

@@ -15,7 +15,16 @@ from fastapi.responses import JSONResponse, RedirectResponse
 from leadscore import __version__
 from leadscore.api import docs_ui, errors, openapi, request_line, schemas
 from leadscore.api.middleware import RequestGuard
-from leadscore.api.routes import automations, ingest, jobs, leads, models, predictive_models
+from leadscore.api.routes import (
+    automations,
+    ingest,
+    jobs,
+    leads,
+    lists,
+    models,
+    owners,
+    predictive_models,
+)
 from leadscore.scheduler import Scheduler
 from leadscore.service import scoring_models
 from leadscore.service.context import Context
@@ -31,11 +40,26 @@ from leadscore.service.inputs import (
     OverrideIn,
 )
 from leadscore.service.jobs import Jobs
+from leadscore.service.lists import ListMembersIn
 from leadscore.service.outbox import OutboxThread
+from leadscore.service.owners import OwnerChange, OwnerIn, TeamIn, TeamMembers
 from leadscore.settings import Settings
 
 PREFIX = "/api/v1"
-BODY_MODELS = (EventIn, EventBatch, LeadIn, LeadBatch, OutcomeIn, OutcomeBatch, OverrideIn)
+BODY_MODELS = (
+    EventIn,
+    EventBatch,
+    LeadIn,
+    LeadBatch,
+    OutcomeIn,
+    OutcomeBatch,
+    OverrideIn,
+    OwnerIn,
+    OwnerChange,
+    TeamIn,
+    TeamMembers,
+    ListMembersIn,
+)
 """Request bodies parsed by hand (one item or a batch), added to the OpenAPI components."""
 
 DESCRIPTION = """\
@@ -108,6 +132,8 @@ def create_app(
     api.include_router(predictive_models.router)
     api.include_router(jobs.router)
     api.include_router(automations.router)
+    api.include_router(owners.router)
+    api.include_router(lists.router)
     api.add_api_route(
         "/health",
         health,

@@ -408,3 +408,77 @@ class OutboxPage(Out):
     data: list[OutboxRow]
     next_cursor: str | None
     counts: dict[str, int] = Field(description="rows per status, in the whole outbox")
+
+
+class Owner(Out):
+    """A person leads are assigned to (docs/owners-and-lists.md)."""
+
+    id: str = Field(description="the value a lead's `owner` holds: an e-mail, a CRM user id")
+    name: str
+    email: str | None
+    active: bool = Field(description="false: keeps their leads, is assigned no new ones")
+    capacity: int | None = Field(description="most open leads assignment gives them; null: no cap")
+    open_leads: int = Field(
+        description="leads they own that are not customer, lost or disqualified"
+    )
+    teams: list[str]
+    created_at: str
+    updated_at: str
+
+
+class TeamMember(Out):
+    id: str
+    name: str
+    active: bool
+    capacity: int | None
+    open_leads: int
+
+
+class Team(Out):
+    """An ordered group of owners: the order is the round-robin order."""
+
+    name: str
+    members: list[TeamMember] = Field(description="in order")
+    last_assigned: str | None = Field(description="the member round-robin assigned last")
+    created_at: str
+
+
+class ListSummary(Out):
+    """A list, or a nurture sequence (`kind`), and its number of members."""
+
+    name: str
+    kind: Literal["list", "sequence"]
+    description: str | None
+    members: int
+    created_at: str
+
+
+class ListMember(Out):
+    """A lead in a list: what the export holds."""
+
+    lead_id: str
+    email: str | None
+    name: str | None = Field(description="attributes name, else first_name and last_name")
+    company: str | None = Field(description="attributes company, company_name or account")
+    score: float | None = Field(description="null for a lead never scored")
+    tier: str | None
+    stage: str | None
+    owner: str | None
+    added_at: str
+    added_by: str = Field(description="who added it: an automation, a person, an API key")
+
+
+class ListMemberPage(Out):
+    data: list[ListMember] = Field(description="in the order they were added")
+    next_cursor: str | None = Field(description="pass as ?cursor= for the next page")
+
+
+class ListMembersAdded(Out):
+    added: list[str] = Field(description="the lead ids added")
+    already_members: list[str] = Field(description="the lead ids that were members already")
+    list: ListSummary  # last: from here on `list` names this field in the class body
+
+
+class ListMemberRemoved(Out):
+    list: ListSummary
+    removed: bool = Field(description="false: the lead was not a member")

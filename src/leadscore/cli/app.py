@@ -11,7 +11,7 @@ import signal
 
 import typer
 
-from leadscore.cli import automations, batch, demo, predictive, score, service, tuning
+from leadscore.cli import automations, batch, demo, owners, predictive, score, service, tuning
 
 app = typer.Typer(
     name="leadscore",
@@ -42,6 +42,9 @@ app.add_typer(service.apikey_app, name="apikey")
 app.add_typer(service.model_app, name="model")
 app.add_typer(automations.automations_app, name="automations")
 app.add_typer(automations.outbox_app, name="outbox")
+app.add_typer(owners.owners_app, name="owners")
+app.add_typer(owners.teams_app, name="teams")
+app.add_typer(owners.lists_app, name="lists")
 
 
 def main() -> None:

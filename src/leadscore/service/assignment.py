@@ -37,6 +37,10 @@ __all__ = [
 ]
 
 
+ACTOR_LENGTH = 200
+"""Longest actor the audit log holds."""
+
+
 @dataclass(frozen=True)
 class Assignment:
     """What `assign_owner` did."""
@@ -76,6 +80,8 @@ def assign_owner(
         raise Invalid([Problem(("strategy",), f"unknown strategy {strategy!r}; one of {choices}")])
     if team is not None and owner is not None:
         raise Invalid([Problem(("owner",), "give a team or an owner, not both")])
+    if not 1 <= len(actor) <= ACTOR_LENGTH:
+        raise Invalid([Problem(("actor",), f"must be 1 to {ACTOR_LENGTH} characters")])
     lead = stored.lead_to_assign(conn, lead_pk)
     if lead is None:
         raise NotFound(f"no lead with key {lead_pk}")

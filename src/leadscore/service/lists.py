@@ -34,6 +34,8 @@ from leadscore.store import lists as stored
 Kind = Literal["list", "sequence"]
 KINDS: tuple[Kind, ...] = ("list", "sequence")
 MAX_LEADS = 1000
+BY_LENGTH = 200
+"""Longest `added_by`: an automation's name, a person, an API key's name."""
 EXPORT_PAGE = 1000
 CURSOR_KIND = "list-members"
 COLUMNS = (
@@ -87,6 +89,9 @@ def add_to_list(
     for `enroll`); False when it is a member already."""
     if kind not in KINDS:
         raise Invalid([Problem(("kind",), f"unknown kind {kind!r}; one of {', '.join(KINDS)}")])
+    _check_by(by)
+    if stored.lead_id(conn, lead_pk) is None:  # erased since the action was queued
+        raise NotFound(f"no lead with key {lead_pk}")
     found, _ = stored.ensure(conn, list_name(name), kind, now)
     if found.kind != kind:
         raise Conflict(f"{found.name!r} is a {found.kind}, not a {kind}")
@@ -97,12 +102,18 @@ def remove_from_list(conn: Connection, lead_pk: int, name: str, *, by: str, now:
     """Take a lead out of the list `name`; False when it was not a member (or there is no
     such list). The removal is audited (`list.remove`, by `by`): a membership leaves no
     other trace once gone."""
+    _check_by(by)
     found = stored.by_name(conn, list_name(name))
     if found is None or not stored.remove_member(conn, found.pk, lead_pk):
         return False
     lead_id = stored.lead_id(conn, lead_pk)
     audit.record(conn, now, by, "list.remove", found.name, lead=lead_id)
     return True
+
+
+def _check_by(by: str) -> None:
+    if not 1 <= len(by) <= BY_LENGTH:
+        raise Invalid([Problem(("by",), f"must be 1 to {BY_LENGTH} characters, not {len(by)}")])
 
 
 # --- what people do ----------------------------------------------------------------------

@@ -25,7 +25,7 @@ from leadscore.core.timestamps import SPACE, format_timestamp
 from leadscore.service.context import Context
 from leadscore.service.cursors import PK_MAX
 from leadscore.service.errors import Conflict, Invalid, Loc, NotFound, Problem
-from leadscore.service.inputs import Email, Input, Name, whole
+from leadscore.service.inputs import Email, Id, Input, Name, whole
 from leadscore.store import Connection, Row, audit
 from leadscore.store import owners as stored
 
@@ -33,10 +33,11 @@ MAX_MEMBERS = 1000
 
 
 class UnknownOwner(NotFound):
-    """No owner has this id (404; `problems` locate it when a request body named it)."""
+    """No owner has this id (404; `problems` locate each unknown id a request body named)."""
 
-    def __init__(self, owner_id: str, problems: Sequence[Problem] = ()) -> None:
-        super().__init__(f"no owner {owner_id!r}", list(problems))
+    def __init__(self, owner_id: str, *others: str, problems: Sequence[Problem] = ()) -> None:
+        named = ", ".join(repr(o) for o in (owner_id, *others))
+        super().__init__(f"no owner{'s' if others else ''} {named}", list(problems))
         self.owner_id = owner_id
 
 
@@ -58,16 +59,14 @@ def _path_segment(value: str) -> str:
 
 
 _S = SPACE
+PATH_NAME_PATTERN = (
+    f"^(?![{_S}]*\\.\\.?[{_S}]*$)[{_S}]*[^/{_S}\\x00](?:[^/\\x00]{{0,198}}[^/{_S}\\x00])?[{_S}]*$"
+)
+"""What `PathName` accepts, as a schema pattern (trimmed: 1 to 200 characters)."""
 PathName = Annotated[
     Name,
     AfterValidator(_path_segment),
-    WithJsonSchema(
-        {
-            "type": "string",
-            "pattern": f"^(?![{_S}]*\\.\\.?[{_S}]*$)[{_S}]*[^/{_S}\\x00]"
-            f"(?:[^/\\x00]{{0,198}}[^/{_S}\\x00])?[{_S}]*$",
-        }
-    ),
+    WithJsonSchema({"type": "string", "pattern": PATH_NAME_PATTERN}),
 ]
 """An owner id, a team or a list name: 1 to 200 characters once trimmed, which name a URL
 path segment (`/owners/{id}`, `/teams/{name}`), so no '/' and not '.' or '..'."""
@@ -123,7 +122,7 @@ def _unique(ids: list[str]) -> list[str]:
 
 
 Members = Annotated[
-    list[PathName],
+    list[Id],  # as stored: exact ids, looked up (an unknown one is a 404), never trimmed
     Field(max_length=MAX_MEMBERS, json_schema_extra={"uniqueItems": True}),
     AfterValidator(_unique),
 ]
@@ -254,8 +253,7 @@ def _member_pks(
         if owner_id not in found
     ]
     if unknown:
-        first = next(o for o in owner_ids if o not in found)
-        raise UnknownOwner(first, unknown)
+        raise UnknownOwner(*dict.fromkeys(o for o in owner_ids if o not in found), problems=unknown)
     return [found[owner_id].pk for owner_id in owner_ids]
 
 
