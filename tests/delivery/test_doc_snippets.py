@@ -75,14 +75,16 @@ def test_the_python_snippet_accepts_a_request_signed_by_leadscore(
 @pytest.mark.parametrize(
     ("secret", "age", "reason"),
     [
-        (new_secret(), 0, "no valid signature"),
+        (None, 0, "no valid signature"),
         (SECRET, 301, "timestamp too old or too new"),
         (SECRET, -301, "timestamp too old or too new"),
     ],
+    ids=["another secret", "301 s old", "301 s ahead"],
 )
 def test_the_python_snippet_refuses_another_secret_or_a_stale_request(
-    guarded: Receiver, client: httpx.Client, secret: str, age: int, reason: str
+    guarded: Receiver, client: httpx.Client, secret: str | None, age: int, reason: str
 ) -> None:
+    secret = secret or new_secret()
     with pytest.raises(DeliveryError) as caught:
         post_webhook(client, guarded.url, secret, "ob_42", NOTIFY, now=int(time.time()) - age)
     assert caught.value.retryable is False

@@ -224,6 +224,12 @@ def test_an_error_inside_a_template_expression_is_permanent(tmp_path: Path) -> N
         render("notify", NOTIFY, templates_dir=str(tmp_path))
 
 
+def test_a_template_that_is_not_utf8_is_permanent(tmp_path: Path) -> None:
+    (tmp_path / "notify.txt").write_bytes("Zażółć {{ lead.name }}".encode("iso-8859-2"))
+    with pytest.raises(DeliveryError, match="template notify.txt: cannot be read: 'utf-8'"):
+        render("notify", NOTIFY, templates_dir=str(tmp_path))
+
+
 @pytest.mark.parametrize("name", ["../notify", "Notify", "notify.html", "", "a b"])
 def test_a_bad_template_name_is_refused(name: str) -> None:
     with pytest.raises(DeliveryError, match="template name") as caught:

@@ -93,13 +93,22 @@ def _render(
         raise permanent(
             f"template {_file(exc.filename, name)} line {exc.lineno}: {exc.message}"
         ) from None
+    except (UnicodeDecodeError, OSError) as exc:
+        raise permanent(f"template {name}: cannot be read: {exc}") from None
     try:
         return compiled.render({**payload, "payload": payload})
     except UndefinedError as exc:
         raise _failed(
             compiled, name, exc, f"{exc.message} (the payload has no such value)"
         ) from exc
-    except (TemplateError, TypeError, ValueError, ArithmeticError, LookupError) as exc:
+    except (
+        TemplateError,
+        TypeError,
+        ValueError,
+        ArithmeticError,
+        LookupError,
+        RecursionError,
+    ) as exc:
         raise _failed(compiled, name, exc, f"{type(exc).__name__}: {exc}") from exc
 
 
