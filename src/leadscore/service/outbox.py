@@ -24,10 +24,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
-
 from leadscore.core.automations import EXTERNAL, Action, Automation
 from leadscore.core.timestamps import format_timestamp
+from leadscore.delivery import hooks
 from leadscore.service import actions
 from leadscore.service.actions import ActionFailed
 from leadscore.service.context import Context
@@ -69,8 +68,7 @@ class Worker:
         self._pool = ThreadPoolExecutor(
             settings.outbox_concurrency, thread_name_prefix="outbox-delivery"
         )
-        limits = httpx.Limits(max_connections=settings.outbox_concurrency * 2)
-        self._client = httpx.Client(timeout=settings.delivery_timeout_seconds, limits=limits)
+        self._client = hooks.new_client(settings)
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)
