@@ -564,10 +564,11 @@ def holds(automation: Automation, occasion: Occasion) -> bool:
     return _holds(automation.conditions, occasion)
 
 
-def needs_attributes(automations: Iterable[Automation]) -> bool:
-    """Whether any condition reads the lead's own fields (the bulk path reads them then)."""
+def needs_lead(automations: Iterable[Automation]) -> bool:
+    """Whether any condition reads more than the new score: the lead's owner or its own
+    fields (the bulk recompute reads those only then)."""
     for automation in automations:
         for node in walk(automation.conditions):
-            if isinstance(node, Leaf) and node.field not in CONDITION_FIELDS:
+            if isinstance(node, Leaf) and node.field not in SNAPSHOT_FIELDS:
                 return True
     return False

@@ -14,7 +14,7 @@ from typing import Any
 
 import polars as pl
 
-from leadscore.core.automations import Automation, Firing, Occasion, State, firings
+from leadscore.core.automations import Automation, Firing, Occasion, State, firings, needs_lead
 from leadscore.core.records import Lead
 from leadscore.service.context import Context
 from leadscore.store import Connection
@@ -122,8 +122,9 @@ def bulk_rows(conn: Connection, ctx: Context, rows: pl.DataFrame, now: int) -> l
     if candidates.height == 0:
         return []
     live = [a for a, _ in tests]
-    pks = candidates["pk"].to_list()
-    leads = stored_leads.owners_and_attributes(conn, pks)
+    leads = {}
+    if needs_lead(live):  # else the conditions read only the new score
+        leads = stored_leads.owners_and_attributes(conn, candidates["pk"].to_list())
     out: list[dict[str, Any]] = []
     for row in candidates.iter_rows(named=True):
         pk = row["pk"]

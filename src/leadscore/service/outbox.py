@@ -92,9 +92,10 @@ class Worker:
         )
         internal = [row for row in rows if row.action not in EXTERNAL]
         external = [row for row in rows if row.action in EXTERNAL]
-        for row in internal:
-            self._guarded(self._internal, row)
-        list(self._pool.map(lambda row: self._guarded(self._external, row), external))
+        if internal:
+            self._internal(internal)
+        if external:
+            self._external(external)
         return len(rows)
 
     def run_until_idle(self, max_rounds: int = 10_000) -> int:
@@ -114,19 +115,10 @@ class Worker:
                 if self.run_once() == 0:
                     stop.wait(self.ctx.settings.outbox_poll_seconds)
             except Exception:  # noqa: BLE001 - a database blip must not end the worker
-                log.exception("outbox worker: claiming failed; retrying")
+                log.exception("outbox worker: a batch failed; its rows return when leases end")
                 stop.wait(self.ctx.settings.outbox_poll_seconds)
 
-    # --- one action --------------------------------------------------------------------
-
-    def _guarded(self, do: Callable[[Row], None], row: Row) -> None:
-        try:
-            do(row)
-        except LeaseLost:
-            log.warning("outbox row %s: lease lost; another worker has it", row.pk)
-        except Exception:  # noqa: BLE001 - recorded on the row, then retried
-            log.exception("outbox row %s (%s) failed unexpectedly", row.pk, row.action)
-            self._record_failure(row, ActionFailed("unexpected error (see the server log)"))
+    # --- a batch of actions ------------------------------------------------------------
 
     def _action(self, conn: Connection, row: Row) -> tuple[Automation, Action]:
         automations = self.ctx.automations.file(conn, row.automations_version)
@@ -139,73 +131,116 @@ class Worker:
             )
         return automation, automation.actions[row.action_index]
 
-    def _internal(self, row: Row) -> None:
+    def _each(
+        self, conn: Connection, rows: list[Row], do: Callable[[Row], None]
+    ) -> list[tuple[Row, ActionFailed]]:
+        """`do(row)` for each row in a savepoint of its own, so that one row's failure undoes
+        only that row's writes; the failures, to be recorded."""
+        failures: list[tuple[Row, ActionFailed]] = []
+        for row in rows:
+            if row.attempts > self.ctx.settings.outbox_max_attempts:
+                failures.append((row, ActionFailed("claimed too often without an outcome")))
+                continue
+            savepoint = conn.begin_nested()
+            try:
+                do(row)
+            except ActionFailed as exc:
+                savepoint.rollback()
+                failures.append((row, exc))
+            except LeaseLost:
+                savepoint.rollback()
+                log.warning("outbox row %s: lease lost; another worker has it", row.pk)
+            except Exception:  # noqa: BLE001 - recorded on the row, then retried
+                savepoint.rollback()
+                log.exception("outbox row %s (%s) failed unexpectedly", row.pk, row.action)
+                failures.append((row, ActionFailed("unexpected error (see the server log)")))
+            else:
+                savepoint.commit()
+        return failures
+
+    def _internal(self, rows: list[Row]) -> None:
+        """Store actions: each done in the transaction that marks it delivered (one
+        transaction for the batch, a savepoint per action)."""
         now = self.ctx.now()
-        if row.attempts > self.ctx.settings.outbox_max_attempts:
-            self._record_failure(row, ActionFailed("claimed too often without an outcome"))
-            return
 
-        def work(conn: Connection) -> None:
-            automation, action = self._action(conn, row)
-            result = actions.internal(conn, self.ctx, row, automation, action, now)
-            if not stored.delivered(conn, row.pk, self.holder, now, result):
-                raise LeaseLost(row.pk)
-
-        try:
-            self.ctx.db.transact(work)
-        except ActionFailed as exc:
-            self._record_failure(row, exc)
-
-    def _external(self, row: Row) -> None:
-        if row.attempts > self.ctx.settings.outbox_max_attempts:
-            self._record_failure(row, ActionFailed("claimed too often without an outcome"))
-            return
-
-        def prepare(conn: Connection) -> tuple[Automation, Action, dict[str, Any]]:
-            automation, action = self._action(conn, row)
-            payload = row.payload
-            if payload is None:
-                built = actions.payload(conn, self.ctx, row, automation)
-                payload = stored.keep_payload(conn, row.pk, self.holder, built)
-                if payload is None:
+        def work(conn: Connection) -> list[tuple[Row, ActionFailed]]:
+            def do(row: Row) -> None:
+                automation, action = self._action(conn, row)
+                result = actions.internal(conn, self.ctx, row, automation, action, now)
+                if not stored.delivered(conn, row.pk, self.holder, now, result):
                     raise LeaseLost(row.pk)
-            return automation, action, payload
 
-        try:
-            automation, action, payload = self.ctx.db.transact(prepare)
-            result = actions.external(self.ctx, self._client, row, automation, action, payload)
-        except ActionFailed as exc:
-            self._record_failure(row, exc)
-            return
-        now = self.ctx.now()
-        if not self.ctx.db.transact(
-            lambda conn: stored.delivered(conn, row.pk, self.holder, now, result)
-        ):
-            raise LeaseLost(row.pk)
+            return self._each(conn, rows, do)
 
-    def _record_failure(self, row: Row, exc: ActionFailed) -> None:
+        failures = self.ctx.db.transact(work)
+        if failures:
+            self.ctx.db.transact(lambda conn: self._record(conn, failures, []))
+
+    def _external(self, rows: list[Row]) -> None:
+        """Outside actions: payloads kept (one transaction), sent concurrently, outcomes
+        recorded (one transaction)."""
+        ready: dict[int, tuple[Automation, Action, dict[str, Any]]] = {}
+
+        def prepare(conn: Connection) -> list[tuple[Row, ActionFailed]]:
+            ready.clear()
+
+            def do(row: Row) -> None:
+                automation, action = self._action(conn, row)
+                payload = row.payload
+                if payload is None:
+                    built = actions.payload(conn, self.ctx, row, automation)
+                    payload = stored.keep_payload(conn, row.pk, self.holder, built)
+                    if payload is None:
+                        raise LeaseLost(row.pk)
+                ready[row.pk] = (automation, action, payload)
+
+            return self._each(conn, rows, do)
+
+        failures = self.ctx.db.transact(prepare)
+
+        def send(row: Row) -> tuple[Row, dict[str, Any] | ActionFailed]:
+            automation, action, payload = ready[row.pk]
+            try:
+                return row, actions.external(
+                    self.ctx, self._client, row, automation, action, payload
+                )
+            except ActionFailed as exc:
+                return row, exc
+            except Exception:  # noqa: BLE001 - recorded on the row, then retried
+                log.exception("outbox row %s (%s) failed unexpectedly", row.pk, row.action)
+                return row, ActionFailed("unexpected error (see the server log)")
+
+        sent = list(self._pool.map(send, [row for row in rows if row.pk in ready]))
+        done = [(row, result) for row, result in sent if not isinstance(result, ActionFailed)]
+        failures += [(row, result) for row, result in sent if isinstance(result, ActionFailed)]
+        self.ctx.db.transact(lambda conn: self._record(conn, failures, done))
+
+    def _record(
+        self,
+        conn: Connection,
+        failures: list[tuple[Row, ActionFailed]],
+        done: list[tuple[Row, dict[str, Any]]],
+    ) -> None:
+        """Acknowledge deliveries; schedule retries (backoff, jitter, Retry-After) or keep
+        rows as failed. A row whose lease was lost meanwhile is left to its new holder."""
         settings = self.ctx.settings
         now = self.ctx.now()
-        message = f"attempt {row.attempts}: {exc.message}"
-        last = row.attempts >= settings.outbox_max_attempts
-        if exc.retryable and not last:
-            wait = backoff(
-                row.attempts,
-                settings.outbox_backoff_seconds,
-                settings.outbox_backoff_max_seconds,
-                self.rng,
-            )
-            wait = max(wait, exc.retry_after or 0.0)
-            at = now + int(wait * SECOND)
-            done = self.ctx.db.transact(
-                lambda conn: stored.again_at(conn, row.pk, self.holder, now, at, message)
-            )
-        else:
-            done = self.ctx.db.transact(
-                lambda conn: stored.failed(conn, row.pk, self.holder, now, message, exc.result)
-            )
-        if not done:
-            raise LeaseLost(row.pk)
+        for row, result in done:
+            if not stored.delivered(conn, row.pk, self.holder, now, result):
+                log.warning("outbox row %s: delivered, but its lease was lost", row.pk)
+        for row, exc in failures:
+            message = f"attempt {row.attempts}: {exc.message}"
+            if exc.retryable and row.attempts < settings.outbox_max_attempts:
+                wait = backoff(
+                    row.attempts,
+                    settings.outbox_backoff_seconds,
+                    settings.outbox_backoff_max_seconds,
+                    self.rng,
+                )
+                at = now + int(max(wait, exc.retry_after or 0.0) * SECOND)
+                stored.again_at(conn, row.pk, self.holder, now, at, message)
+            else:
+                stored.failed(conn, row.pk, self.holder, now, message, exc.result)
 
 
 class OutboxThread:
