@@ -87,6 +87,9 @@ class Worker:
         settings = self.ctx.settings
         now = self.ctx.now()
         lease = int(settings.outbox_lease_seconds * SECOND)
+        with self.ctx.db.read() as conn:
+            if not stored.any_due(conn, now):
+                return 0
         rows = self.ctx.db.transact(
             lambda conn: stored.claim(conn, self.holder, now, lease, settings.outbox_batch_size)
         )

@@ -70,6 +70,11 @@ def claim(conn: Connection, holder: str, now: int, lease: int, limit: int) -> li
     return sorted(claimed, key=lambda r: (r.next_attempt_at, r.pk))
 
 
+def any_due(conn: Connection, now: int) -> bool:
+    """Whether a claim would find anything (a read: an idle worker takes no write lock)."""
+    return conn.scalar(select(outbox.c.pk).where(_due(now)).limit(1)) is not None
+
+
 def next_due(conn: Connection) -> int | None:
     """When the next pending row falls due (epoch µs), or None."""
     t = outbox
