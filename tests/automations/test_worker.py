@@ -221,3 +221,12 @@ def test_an_smtp_server_receives_the_alert(store, smtp_server, receiver, monkeyp
     assert message.rcpt_tos == ["manager@example.com"]
     parsed = email.message_from_bytes(message.content, policy=policy.default)
     assert "L1" in parsed.get_body(("plain",)).get_content() or "100" in parsed["Subject"]
+
+
+def test_a_bad_smtp_url_stops_the_worker_at_start_without_showing_the_password(ctx):
+    from leadscore.delivery.errors import DeliveryError
+
+    ctx.settings = ctx.settings.model_copy(update={"smtp_url": "smtp://me:s3cret@:notaport"})
+    with pytest.raises(DeliveryError) as caught:
+        outbox.Worker(ctx)
+    assert "s3cret" not in str(caught.value)

@@ -243,7 +243,9 @@ def _notify(
             sender=settings.mail_from,
             to=to,
             rendered=rendered,
-            message_id=payload["id"],
+            # the row's id and creation time: the same on every retry, and not shared with
+            # another installation's row of the same number
+            message_id=f"{payload['id']}.{row.created_at}",
         )
         result["email"] = {
             "to": to,

@@ -26,7 +26,7 @@ from typing import Any
 
 from leadscore.core.automations import EXTERNAL, Action, Automation
 from leadscore.core.timestamps import format_timestamp
-from leadscore.delivery import hooks
+from leadscore.delivery import hooks, mail
 from leadscore.service import actions
 from leadscore.service.actions import ActionFailed
 from leadscore.service.context import Context
@@ -68,6 +68,9 @@ class Worker:
         self._pool = ThreadPoolExecutor(
             settings.outbox_concurrency, thread_name_prefix="outbox-delivery"
         )
+        # A bad LEADSCORE_SMTP_URL stops the worker (and `serve`) at once, not at the first
+        # e-mail: DeliveryError names what is wrong, never the password.
+        mail.MailSettings.from_settings(settings)
         self._client = hooks.new_client(settings)
 
     def close(self) -> None:
@@ -255,8 +258,10 @@ class OutboxThread:
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
+        worker = Worker(self.ctx)  # a bad setting fails here, in the caller
+
         def work() -> None:
-            with Worker(self.ctx) as worker:
+            with worker:
                 worker.run(self._stop)
 
         self._thread = threading.Thread(target=work, name="outbox-worker", daemon=True)
