@@ -10,6 +10,7 @@ import pytest
 from ruamel.yaml import YAML
 
 from leadscore.cli import app
+from leadscore.core.automations import load_automations_text
 from leadscore.core.conditions import parse_condition
 from leadscore.core.loader import load_model_text
 from leadscore.engine.model_file import load_model_file
@@ -47,10 +48,16 @@ def test_every_operator_example_in_the_guide_parses() -> None:
 
 
 def test_examples_validate() -> None:
+    """Every example is a valid model file, or (automations*.yaml) a valid automations file."""
     examples = sorted((REPO / "examples").glob("*.yaml"))
     assert examples
+    automations = [p for p in examples if p.name.startswith("automations")]
+    assert automations
     for path in examples:
-        load_model_file(path)
+        if path in automations:
+            load_automations_text(path.read_text(encoding="utf-8"), source=str(path))
+        else:
+            load_model_file(path)
 
 
 def test_every_command_is_in_the_readme() -> None:
