@@ -186,21 +186,36 @@ class Worker:
         """Outside actions: payloads kept (one transaction), sent concurrently, outcomes
         recorded (one transaction)."""
         ready: dict[int, tuple[Automation, Action, dict[str, Any]]] = {}
+        limit = self.ctx.settings.outbox_max_attempts
 
         def prepare(conn: Connection) -> list[tuple[Row, ActionFailed]]:
+            """Payloads built (reads only) and kept in two statements for the batch."""
             ready.clear()
-
-            def do(row: Row) -> None:
-                automation, action = self._action(conn, row)
-                payload = row.payload
-                if payload is None:
-                    built = actions.payload(conn, self.ctx, row, automation)
-                    payload = stored.keep_payload(conn, row.pk, self.holder, built)
-                    if payload is None:
-                        raise LeaseLost(row.pk)
-                ready[row.pk] = (automation, action, payload)
-
-            return self._each(conn, rows, do)
+            failures: list[tuple[Row, ActionFailed]] = []
+            built: dict[int, dict[str, Any]] = {}
+            for row in rows:
+                if row.attempts > limit:
+                    failures.append((row, ActionFailed("claimed too often without an outcome")))
+                    continue
+                try:
+                    automation, action = self._action(conn, row)
+                    if row.payload is None:
+                        built[row.pk] = actions.payload(conn, self.ctx, row, automation)
+                    ready[row.pk] = (automation, action, row.payload)
+                except ActionFailed as exc:
+                    failures.append((row, exc))
+                except (KeyError, TypeError, ValueError, LookupError):  # a payload bug
+                    log.exception("outbox row %s: its payload could not be built", row.pk)
+                    failures.append((row, ActionFailed("unexpected error (see the server log)")))
+            kept = stored.keep_payloads(conn, self.holder, built)
+            for pk in built:
+                if pk in kept:
+                    automation, action, _ = ready[pk]
+                    ready[pk] = (automation, action, kept[pk])
+                else:
+                    log.warning("outbox row %s: lease lost; another worker has it", pk)
+                    del ready[pk]
+            return failures
 
         failures = self.ctx.db.transact(prepare)
 
@@ -231,9 +246,13 @@ class Worker:
         rows as failed. A row whose lease was lost meanwhile is left to its new holder."""
         settings = self.ctx.settings
         now = self.ctx.now()
-        for row, result in done:
-            if not stored.delivered(conn, row.pk, self.holder, now, result):
-                log.warning("outbox row %s: delivered, but its lease was lost", row.pk)
+        acknowledged = stored.delivered_many(
+            conn, self.holder, now, [(row.pk, result) for row, result in done]
+        )
+        if acknowledged < len(done):
+            log.warning(
+                "outbox: %d rows delivered after their lease was lost", len(done) - acknowledged
+            )
         for row, exc in failures:
             message = f"attempt {row.attempts}: {exc.message}"
             if exc.retryable and row.attempts < settings.outbox_max_attempts:

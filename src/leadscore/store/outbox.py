@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, and_, delete, func, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, delete, func, or_, select, update
 
 from leadscore.store.database import Database, Row
 from leadscore.store.tables import leads, outbox
@@ -87,6 +87,63 @@ def next_due(conn: Connection) -> int | None:
 def _held(pk: int, holder: str) -> Any:
     t = outbox
     return and_(t.c.pk == pk, t.c.holder == holder, t.c.status == "delivering")
+
+
+_HELD = and_(
+    outbox.c.pk == bindparam("b_pk"),
+    outbox.c.holder == bindparam("b_holder"),
+    outbox.c.status == "delivering",
+)
+KEEP = (
+    update(outbox).where(_HELD).values(payload=bindparam("b_payload", type_=outbox.c.payload.type))
+)
+DELIVERED = (
+    update(outbox)
+    .where(_HELD)
+    .values(
+        status="delivered",
+        delivered_at=bindparam("b_now"),
+        updated_at=bindparam("b_now"),
+        holder=None,
+        lease_expires_at=None,
+        result=bindparam("b_result", type_=outbox.c.result.type),
+        last_error=None,
+    )
+)
+"""Built once: a batch of deliveries is acknowledged in one executemany."""
+
+
+def keep_payloads(
+    conn: Connection, holder: str, payloads: Mapping[int, Mapping[str, Any]]
+) -> dict[int, dict[str, Any]]:
+    """`keep_payload` for many rows in two statements; the payloads as stored, by pk (a row
+    no longer ours is missing)."""
+    if not payloads:
+        return {}
+    conn.execute(
+        KEEP,
+        [{"b_pk": pk, "b_holder": holder, "b_payload": dict(p)} for pk, p in payloads.items()],
+    )
+    t = outbox
+    kept = conn.execute(
+        select(t.c.pk, t.c.payload).where(
+            t.c.pk.in_(list(payloads)), t.c.holder == holder, t.c.status == "delivering"
+        )
+    )
+    return {pk: payload for pk, payload in kept}
+
+
+def delivered_many(
+    conn: Connection, holder: str, now: int, results: Sequence[tuple[int, Any]]
+) -> int:
+    """Acknowledge deliveries (pk, result); how many rows were still ours."""
+    if not results:
+        return 0
+    done = conn.execute(
+        DELIVERED,
+        [{"b_pk": pk, "b_holder": holder, "b_now": now, "b_result": r} for pk, r in results],
+    )
+    return done.rowcount
 
 
 def keep_payload(
