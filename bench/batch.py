@@ -234,8 +234,8 @@ def postgres_url() -> str:
     return url
 
 
-def recompute_from_store(name: str, url: str, data: Path, n_leads: int, runs: int) -> dict:
-    """`leadscore recompute` over the whole store, after forgetting every score."""
+def ensure_loaded(name: str, url: str, data: Path, n_leads: int) -> None:
+    """The demo data in the store at `url`, loaded once (bench/store_data.py)."""
     import store_data
     from sqlalchemy import create_engine, text
 
@@ -253,6 +253,13 @@ def recompute_from_store(name: str, url: str, data: Path, n_leads: int, runs: in
             raise SystemExit(f"{url} holds {loaded:,} leads, not {n_leads:,}: empty it first")
         print(f"\nloading the demo data into {name} ({url}) …", flush=True)
         store_data.load(url, data, MODEL.read_text())
+
+
+def recompute_from_store(name: str, url: str, data: Path, n_leads: int, runs: int) -> dict:
+    """`leadscore recompute` over the whole store, after forgetting every score."""
+    import store_data
+
+    ensure_loaded(name, url, data, n_leads)
     command = [PYTHON, "-m", "leadscore.cli", "recompute", "--as-of", AS_OF]
     env = {**os.environ, "LEADSCORE_DATABASE_URL": url}
     measured = []

@@ -174,27 +174,6 @@ def deliveries(name: str, url: str, hook: str, n: int, runs: int) -> dict:
 # --- the recompute with automations ---------------------------------------------------------
 
 
-def ensure_loaded(name: str, url: str, data: Path, n_leads: int) -> None:
-    """The demo store of bench/batch.py, loaded once."""
-    import store_data
-    from sqlalchemy import create_engine, text
-
-    from leadscore.settings import normalise_database_url
-
-    engine = create_engine(normalise_database_url(url))
-    try:
-        with engine.connect() as conn:
-            loaded = conn.scalar(text("SELECT count(*) FROM leads"))
-    except Exception:  # noqa: BLE001 - no schema yet
-        loaded = None
-    engine.dispose()
-    if loaded != n_leads:
-        if loaded:
-            raise SystemExit(f"{url} holds {loaded:,} leads, not {n_leads:,}: empty it first")
-        print(f"  loading the demo data into {name} ({url}) …", flush=True)
-        store_data.load(url, data, batch.MODEL.read_text())
-
-
 def scratch_postgres_url() -> str:
     """A database of its own for the deliveries (emptied each run), beside the bench store."""
     os.environ.setdefault(
@@ -217,7 +196,7 @@ def recompute_with_automations(name: str, url: str, data: Path, n_leads: int, ru
     from leadscore.service.owners import OwnerIn, TeamIn, create_owner, create_team, list_owners
     from leadscore.settings import Settings
 
-    ensure_loaded(name, url, data, n_leads)
+    batch.ensure_loaded(name, url, data, n_leads)
     command = [sys.executable, "-m", "leadscore.cli", "recompute", "--as-of", batch.AS_OF]
     env = {**os.environ, "LEADSCORE_DATABASE_URL": url}
     with Context.open(Settings(database_url=url)) as ctx:

@@ -183,36 +183,22 @@ def delivered(
 
 def again_at(conn: Connection, pk: int, holder: str, now: int, at: int, error: str) -> bool:
     """A failed attempt to be retried at `at`."""
-    done = conn.execute(
-        update(outbox)
-        .where(_held(pk, holder))
-        .values(
-            status="pending",
-            next_attempt_at=at,
-            updated_at=now,
-            holder=None,
-            lease_expires_at=None,
-            last_error=error,
-        )
-    )
-    return done.rowcount == 1
+    return _release(conn, pk, holder, now, status="pending", next_attempt_at=at, last_error=error)
 
 
 def failed(
     conn: Connection, pk: int, holder: str, now: int, error: str, result: Any = None
 ) -> bool:
     """The last attempt failed, or the failure is permanent: kept, visible, retryable."""
+    return _release(conn, pk, holder, now, status="failed", last_error=error, result=result)
+
+
+def _release(conn: Connection, pk: int, holder: str, now: int, **values: Any) -> bool:
+    """Give a held row back (its lease ended) with `values`; False when it was not ours."""
     done = conn.execute(
         update(outbox)
         .where(_held(pk, holder))
-        .values(
-            status="failed",
-            updated_at=now,
-            holder=None,
-            lease_expires_at=None,
-            last_error=error,
-            result=result,
-        )
+        .values(updated_at=now, holder=None, lease_expires_at=None, **values)
     )
     return done.rowcount == 1
 
