@@ -8,6 +8,7 @@ import base64
 import email
 import hashlib
 import hmac
+from collections import Counter
 from email import policy
 
 import pytest
@@ -230,3 +231,19 @@ def test_a_bad_smtp_url_stops_the_worker_at_start_without_showing_the_password(c
     with pytest.raises(DeliveryError) as caught:
         outbox.Worker(ctx)
     assert "s3cret" not in str(caught.value)
+
+
+def test_only_delivered_rows_past_the_retention_are_pruned(store, monkeypatch):
+    monkeypatch.delenv("TEST_HOOK_URL", raising=False)  # the webhook fails: kept as failed
+    now = 1_800_000_000_000_000
+    store.clock = lambda: now
+    hot_lead(store)
+    with outbox.Worker(store) as worker:
+        worker.run_until_idle()
+    statuses = Counter(r.status for r in rows(store))
+    assert statuses == {"delivered": 3, "failed": 1}
+    store.clock = lambda: now + 29 * 86_400_000_000
+    assert outbox.prune(store) == 0  # within the 30 days
+    store.clock = lambda: now + 31 * 86_400_000_000
+    assert outbox.prune(store) == 3
+    assert [r.status for r in rows(store)] == ["failed"]  # failed rows are never pruned
