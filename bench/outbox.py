@@ -233,6 +233,60 @@ def recompute_with_automations(name: str, url: str, data: Path, n_leads: int, ru
     return figures
 
 
+def live_events(name: str, url: str, n: int) -> dict:
+    """In process: one event at a time through `ingest_events` (the live path, lock → store →
+    rescore → history → outbox), with automations off and with the example file on; p50 and
+    p99 of n events each, over the demo leads of `leadscore init-demo`-like data."""
+    import random
+    import statistics
+
+    from leadscore import demo
+    from leadscore.service import automations, scoring_models
+    from leadscore.service.context import Context
+    from leadscore.service.events import ingest_events
+    from leadscore.service.imports import import_file
+    from leadscore.service.inputs import EventIn
+    from leadscore.service.owners import OwnerIn, TeamIn, create_owner, create_team
+    from leadscore.settings import Settings
+    from leadscore.testing import scratch
+
+    figures: dict[str, object] = {}
+    with Context.open(Settings(database_url=url, mail_dir=tempfile.mkdtemp())) as ctx:
+        scratch.empty(ctx.db)
+        ctx.reset_caches()
+        scoring_models.activate(
+            ctx, scoring_models.upload(ctx, batch.MODEL.read_text(), "b")["version"], "b"
+        )
+        with tempfile.TemporaryDirectory() as folder:
+            data = demo.generate(2000, 7)
+            ids = data.leads["id"].to_list()
+            paths = demo.write(data, folder)
+            for kind in ("leads", "events"):
+                import_file(ctx, kind, paths[kind])
+        for owner, team in (("a@bench.example", "sales"), ("b@bench.example", "sales-cee")):
+            create_owner(ctx, OwnerIn(id=owner, name=owner, email=owner), "bench")
+            create_team(ctx, TeamIn(name=team, members=[owner]), "bench")
+        version = automations.upload(ctx, AUTOMATIONS.read_text(), "bench")["version"]
+        rng = random.Random(11)
+        types = ["page_viewed", "email_opened", "webinar_attended", "demo_booked"]
+        for label, active in (("off", None), ("on", version)):
+            automations.activate(ctx, active, "bench")
+            times = []
+            for i in range(n):
+                event = EventIn(id=f"{label}-{i}", lead_id=rng.choice(ids), type=rng.choice(types))
+                started = time.perf_counter()
+                ingest_events(ctx, [event])
+                times.append((time.perf_counter() - started) * 1000)
+            times.sort()
+            p50, p99 = statistics.median(times), times[int(len(times) * 0.99)]
+            figures[f"live_{name}_{label}_p50_ms"] = p50
+            figures[f"live_{name}_{label}_p99_ms"] = p99
+            print(f"  {name}, automations {label:3}: p50 {p50:.2f} ms, p99 {p99:.2f} ms"
+                  f" ({n:,} single events)")  # fmt: skip
+        automations.activate(ctx, None, "bench")
+    return figures
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--deliveries", type=int, default=5000)
@@ -242,6 +296,7 @@ def main() -> None:
     parser.add_argument("--no-store", action="store_true")
     parser.add_argument("--no-postgres", action="store_true")
     parser.add_argument("--no-deliveries", action="store_true")
+    parser.add_argument("--live", type=int, default=2000, help="single events, 0: none")
     args = parser.parse_args()
     print(f"machine: {batch.machine()}")
     figures: dict[str, object] = {}
@@ -258,6 +313,13 @@ def main() -> None:
         finally:
             receiver.terminate()
             receiver.wait(10)
+    if args.live:
+        print("\nlive ingest of single events, in process, automations off then on:")
+        stores = [("sqlite", f"sqlite:///{tempfile.mkdtemp()}/live.db")]
+        if not args.no_postgres:
+            stores.append(("postgres", scratch_postgres_url()))
+        for name, url in stores:
+            figures |= live_events(name, url, args.live)
     if not args.no_store:
         data = batch.demo_data(args.leads, 0)
         print(f"\n`leadscore recompute`, {args.leads:,} leads, automations off then on:")
