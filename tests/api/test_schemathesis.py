@@ -145,7 +145,7 @@ def run(base_url: str, key: str, max_examples: int = MAX_EXAMPLES) -> Figures:
                             f"\n    (answer: {bytes(answer or b'')[:300]!r})"
                         )
         elif isinstance(event, NonFatalError | FatalError):
-            figures.errors.append(repr(event)[:500])
+            figures.errors.append(f"{event.label}: {event.value!r:.800}")
         elif isinstance(event, EngineFinished):
             break
     return figures
