@@ -3,7 +3,9 @@ with the leads that match the automation's conditions and whose score moved in t
 ("new hot leads"); the leads nobody owns go to the automation's `to` addresses.
 
 A digest is an outbox row like any action, keyed by (automation, day, owner): writing the
-due digests again — every minute, from any number of processes — writes each one once. A
+due digests again — every minute, from any number of processes — writes each one once, and
+once a day's digests are written (its slot is recorded in `leases`, `digest:<name>`) the
+minute's check reads one row instead of scanning the day's history again. A
 day's digest is only written when the automations were active at its time, so activating a
 file at 09:00 does not send the 07:00 digest of a day it did not cover.
 """
@@ -18,7 +20,7 @@ from leadscore.core.records import Lead
 from leadscore.core.timestamps import format_timestamp
 from leadscore.service.context import Context
 from leadscore.service.firing import outbox_rows
-from leadscore.store import Connection, Row
+from leadscore.store import Connection, Row, leases
 from leadscore.store import automations as stored_automations
 from leadscore.store import history as stored_history
 from leadscore.store import outbox as stored_outbox
@@ -53,9 +55,14 @@ def write_due(ctx: Context) -> int:
             slot = due_slot(schedule.minutes, now)
             if activated_at is None or slot < activated_at:
                 continue
+            done = f"digest:{automation.name}"
+            last = leases.done_slot(conn, done)
+            if last is not None and last >= slot:  # written already: no scan of the day
+                continue
             rows = digest_rows(conn, ctx, automation, version, slot, now)
             before = stored_outbox.count_keys(conn, [r["key"] for r in rows])
             stored_outbox.add(ctx.db, conn, rows)
+            leases.mark_done(ctx.db, conn, done, slot, now)
             written += len(rows) - before
         return written
 

@@ -77,3 +77,15 @@ def _locked(db: Database, conn: Connection, name: str, now: int, first_done: int
         [{"name": name, "done_slot": first_done, "updated_at": now}],
     )
     return conn.execute(select(leases).where(leases.c.name == name).with_for_update()).one()
+
+
+def done_slot(conn: Connection, name: str) -> int | None:
+    """The last slot recorded done for `name` (None: never), read in the caller's transaction."""
+    slot: int | None = conn.scalar(select(leases.c.done_slot).where(leases.c.name == name))
+    return slot
+
+
+def mark_done(db: Database, conn: Connection, name: str, slot: int, now: int) -> None:
+    """Record `slot` done for `name`, in the caller's transaction (created on first use)."""
+    conn.execute(db.insert_ignore(leases), [{"name": name, "updated_at": now}])
+    conn.execute(update(leases).where(leases.c.name == name).values(done_slot=slot, updated_at=now))
