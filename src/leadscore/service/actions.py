@@ -166,16 +166,12 @@ def lead_payload(
                 {"rule": c["id"], "section": c.get("section"), "points": c["score"]}
                 for c in lines[:REASONS]
             ]
-    name = attributes.get("name")
-    if name is None:
-        parts = [attributes.get("first_name"), attributes.get("last_name")]
-        name = " ".join(str(p) for p in parts if p) or None
     base = ctx.settings.public_url.rstrip("/")
     return {
         "id": lead.id,
         "email": lead.email,
-        "name": name,
-        "company": attributes.get("company") or attributes.get("company_name"),
+        "name": lists.person_name(attributes),
+        "company": lists.company_name(attributes),
         "owner": lead.owner,
         **{k: after.get(k) for k in ("score", "fit", "engagement", "grade", "tier", "stage")},
         "previous": None

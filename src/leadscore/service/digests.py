@@ -20,6 +20,7 @@ from leadscore.core.records import Lead
 from leadscore.core.timestamps import format_timestamp
 from leadscore.service.context import Context
 from leadscore.service.firing import outbox_rows
+from leadscore.service.lists import company_name, person_name
 from leadscore.store import Connection, Row, leases
 from leadscore.store import automations as stored_automations
 from leadscore.store import history as stored_history
@@ -117,14 +118,11 @@ def _firing(
 
 def _lead(row: Row, base: str) -> dict[str, Any]:
     attributes = row.attributes or {}
-    name = attributes.get("name") or " ".join(
-        str(p) for p in (attributes.get("first_name"), attributes.get("last_name")) if p
-    )
     return {
         "id": row.id,
         "email": row.email,
-        "name": name or None,
-        "company": attributes.get("company") or attributes.get("company_name"),
+        "name": person_name(attributes),
+        "company": company_name(attributes),
         "owner": row.owner,
         "score": row.score,
         "fit": row.fit,

@@ -217,8 +217,8 @@ def member_dict(row: Row) -> dict[str, Any]:
     return {
         "lead_id": row.id,
         "email": row.email,
-        "name": _person_name(attributes),
-        "company": _first_text(attributes, COMPANY_ATTRIBUTES),
+        "name": person_name(attributes),
+        "company": company_name(attributes),
         "score": row.score if scored else None,
         "tier": row.tier,
         "stage": row.stage,
@@ -226,6 +226,11 @@ def member_dict(row: Row) -> dict[str, Any]:
         "added_at": format_timestamp(row.added_at),
         "added_by": row.added_by,
     }
+
+
+def company_name(attributes: Mapping[str, object]) -> str | None:
+    """The company from a lead's attributes (the first of COMPANY_ATTRIBUTES given)."""
+    return _first_text(attributes, COMPANY_ATTRIBUTES)
 
 
 def _first_text(attributes: Mapping[str, object], names: tuple[str, ...]) -> str | None:
@@ -236,7 +241,9 @@ def _first_text(attributes: Mapping[str, object], names: tuple[str, ...]) -> str
     return None
 
 
-def _person_name(attributes: Mapping[str, object]) -> str | None:
+def person_name(attributes: Mapping[str, object]) -> str | None:
+    """The person's name from a lead's attributes (a whole name, else first and last), as
+    the export, messages and digests show it."""
     whole = _first_text(attributes, NAME_ATTRIBUTES)
     if whole is not None:
         return whole
