@@ -320,12 +320,11 @@ class PipedriveConnector:
                 )
                 continue
             try:
-                path, body = self._write(update)
+                path, body = self._write(update)  # may read the fields: may be limited too
+                self._call("PATCH", path, json_body=body, write=True)
             except _Refused as exc:
                 results.append(UpdateResult(update.key, False, str(exc)))
                 continue
-            try:
-                self._call("PATCH", path, json_body=body, write=True)
             except RateLimited as exc:
                 limited = exc
                 results.append(UpdateResult(update.key, False, exc.message, True, exc.retry_after))

@@ -236,6 +236,8 @@ class FakePipedrive(FakeServer):
     _tokens_used: int = 0
     _writes_used: int = 0
     _updates: int = 0
+    refused: int = 0
+    """How many requests the rate limits refused with a 429 (injected faults not counted)."""
 
     def __post_init__(self) -> None:
         standard = [
@@ -730,6 +732,7 @@ class FakePipedrive(FakeServer):
             "x-daily-ratelimit-token-remaining": str(max(0, self.daily_tokens - self._tokens_used)),
         }
         if len(self._window) >= self.burst_limit:
+            self.refused += 1
             headers = {
                 "x-ratelimit-limit": str(self.burst_limit),
                 "x-ratelimit-remaining": "0",
@@ -739,6 +742,7 @@ class FakePipedrive(FakeServer):
             }
             return JSONResponse(_over_limit_body(), 429, headers=headers), {}
         if self._tokens_used + cost > self.daily_tokens:
+            self.refused += 1
             headers = {
                 **budget,
                 "x-daily-ratelimit-token-remaining": "0",
