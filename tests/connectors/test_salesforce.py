@@ -92,6 +92,16 @@ def test_client_credentials_sign_in_is_lazy_and_uses_the_instance_url(fake: Fake
     connector.close()
 
 
+def test_api_calls_go_to_the_instance_url_of_the_token_answer(fake: FakeSalesforce) -> None:
+    fake.instance_url = f"http://localhost:{fake.port}"
+    connector = connect(fake)
+    connector.owners()
+    (token_call,) = fake.calls_to("POST", "/services/oauth2/token")
+    assert token_call.headers["host"] == f"127.0.0.1:{fake.port}"
+    (query,) = fake.calls_to("GET", f"{V}/query")
+    assert query.headers["host"] == f"localhost:{fake.port}"
+
+
 def test_wrong_client_secret_is_refused_with_salesforces_words(fake: FakeSalesforce) -> None:
     connector = connect(fake, client_secret="nope")
     with pytest.raises(ConnectorError, match="invalid client credentials") as caught:

@@ -399,7 +399,7 @@ class SalesforceConnector:
                     "iss": self.client_id,
                     "sub": self.username,
                     "aud": self.audience,
-                    "exp": int(self.clock()) + 170,  # Salesforce: within 3 minutes
+                    "exp": int(time.time()) + 170,  # wall time; Salesforce: within 3 minutes
                 },
                 self.private_key,
                 algorithm="RS256",

@@ -611,6 +611,8 @@ class FakeSalesforce(FakeServer):
     client_id: str = "3MVG9-leadscore-test-client"
     client_secret: str = "leadscore-test-secret"
     daily_limit: int = 100_000
+    instance_url: str | None = None
+    """What the token answer gives as `instance_url` (None: this fake's own URL)."""
     api_usage: int = 0
     tables: dict[str, Table] = field(default_factory=dict)
     tokens: set[str] = field(default_factory=set)
@@ -929,7 +931,7 @@ class FakeSalesforce(FakeServer):
         return JSONResponse(
             {
                 "access_token": token,
-                "instance_url": self.url,
+                "instance_url": self.instance_url or self.url,
                 "id": identity,
                 "token_type": "Bearer",
                 "issued_at": issued,
