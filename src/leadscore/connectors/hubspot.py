@@ -334,6 +334,8 @@ class _State:
         self.arch_since: int | None = data.get("at")
         self.arch_after: str | None = data.get("aa")
         self.arch_high: int | None = data.get("ah")
+        self.arch_seen: set[str] = set(data.get("ab", ()))
+        self.arch_high_ids: set[str] = set(data.get("ahb", ()))
 
     def dump(self) -> str:
         data: dict[str, Any] = {"v": 1, "t": self.t, "b": sorted(self.seen), "s": self.strict}
@@ -345,6 +347,9 @@ class _State:
             data["aa"] = self.arch_after
         if self.arch_high is not None:
             data["ah"] = self.arch_high
+            data["ahb"] = sorted(self.arch_high_ids)
+        if self.arch_seen:
+            data["ab"] = sorted(self.arch_seen)
         return json.dumps(data, separators=(",", ":"))
 
 
@@ -437,7 +442,8 @@ class HubSpotConnector:
                     state.phase = "search"
                     state.arch_after = None
                     if state.arch_high is not None:
-                        state.arch_since = state.arch_high
+                        state.arch_since, state.arch_seen = state.arch_high, state.arch_high_ids
+                        state.arch_high, state.arch_high_ids = None, set()
                 if records:
                     last = state.dump()
                     yield Page(records, last)
@@ -688,10 +694,15 @@ class HubSpotConnector:
         records: list[tuple[int, Record]] = []
         for row in body.get("results", []):
             when = parse_stamp(row.get("archivedAt")) or parse_stamp(row.get("updatedAt")) or 0
-            if state.arch_since is not None and when < state.arch_since:
-                continue
-            state.arch_high = max(state.arch_high or when, when)
             ident = str(row["id"])
+            if state.arch_since is not None and (
+                when < state.arch_since or (when == state.arch_since and ident in state.arch_seen)
+            ):
+                continue  # reported by an earlier pass
+            if state.arch_high is None or when > state.arch_high:
+                state.arch_high, state.arch_high_ids = when, {ident}
+            elif when == state.arch_high:
+                state.arch_high_ids.add(ident)
             record: Record
             if object in STAMP and object != "contacts":
                 record = Deal(object, ident, (), "open", None, None, when * 1000, deleted=True)
