@@ -30,7 +30,6 @@ from leadscore.connectors.hubspot import (
 )
 from leadscore.testing.fakes.hubspot import FakeHubSpot
 
-
 OPEN: list[HubSpotConnector] = []
 
 
@@ -170,7 +169,11 @@ def test_more_records_on_one_stamp_than_a_page_holds_are_drained_once_each(
     ties = [
         json.loads(c.body)
         for c in fake.calls_to("POST", "/crm/v3/objects/contacts/search")
-        if any(f["propertyName"] == "hs_object_id" for g in json.loads(c.body)["filterGroups"] for f in g["filters"])
+        if any(
+            f["propertyName"] == "hs_object_id"
+            for g in json.loads(c.body)["filterGroups"]
+            for f in g["filters"]
+        )
     ]
     assert ties and ties[0]["sorts"][0]["propertyName"] == "hs_object_id"
 
@@ -237,10 +240,15 @@ def test_deals_come_in_with_status_amount_close_date_and_contacts(fake: FakeHubS
         (("contacts", a),),
     )
     assert w.stage == "closedwon"
-    assert lo.status == "lost" and lo.closed_at is not None and set(lo.people) == {
-        ("contacts", a),
-        ("contacts", b),
-    }
+    assert (
+        lo.status == "lost"
+        and lo.closed_at is not None
+        and set(lo.people)
+        == {
+            ("contacts", a),
+            ("contacts", b),
+        }
+    )
     assert (op.status, op.amount, op.closed_at) == ("open", 300.0, None)
 
 
@@ -442,7 +450,11 @@ def test_ensure_fields_creates_the_missing_properties_once(fake: FakeHubSpot) ->
     assert connector.ensure_fields("contacts", DEFAULT_OUT_FIELDS) == []
     score = fake.stores["contacts"].properties["leadscore_score"]
     grade = fake.stores["contacts"].properties["leadscore_grade"]
-    assert (score["type"], score["fieldType"], score["groupName"]) == ("number", "number", "leadscore")
+    assert (score["type"], score["fieldType"], score["groupName"]) == (
+        "number",
+        "number",
+        "leadscore",
+    )
     assert (grade["type"], grade["fieldType"]) == ("string", "text")
     assert "leadscore" in fake.stores["contacts"].groups
 
