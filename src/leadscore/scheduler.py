@@ -29,6 +29,7 @@ log = logging.getLogger("leadscore.scheduler")
 
 JOB = "recompute"
 AUTOMATIONS_JOB = "automations"
+CONNECTORS_JOB = "connectors"
 
 
 class LeaseLost(RuntimeError):
@@ -116,6 +117,30 @@ class Scheduler:
             return written
 
         return cls(ctx, cron="* * * * *", job=job, name=AUTOMATIONS_JOB)
+
+    @classmethod
+    def connectors(cls, ctx: Context) -> Scheduler:
+        """The CRM syncs (§8), checked every minute: each connector whose `sync_every` has
+        passed since its last sync started is synced (people, deals, then the push). The
+        lease renews between pages, so a long sync is never run twice at once."""
+
+        def job(renew: Callable[[], None]) -> object:
+            from leadscore.service import sync
+
+            ran = 0
+            for name in sync.due(ctx):
+                try:
+                    report = sync.sync(ctx, name, progress=lambda _obj, _n: renew())
+                except LeaseLost:
+                    raise
+                except Exception as exc:  # noqa: BLE001 - recorded as a failed run; next one retries
+                    log.warning("scheduled %s sync failed: %s", name, exc)
+                    continue
+                ran += 1
+                log.info("scheduled %s sync: %s", name, dict(report.counts))
+            return ran
+
+        return cls(ctx, cron="* * * * *", job=job, name=CONNECTORS_JOB)
 
     def _recompute(self, between_batches: Callable[[], None]) -> RecomputeReport:
         report = recompute(self.ctx, between_batches=between_batches)

@@ -146,6 +146,28 @@ class Settings(BaseSettings):
         "leads in messages.",
     )
 
+    connectors_file: str | None = Field(
+        None,
+        description="The connectors file (YAML): which CRMs to sync and how their fields map "
+        "(docs/connectors.md). Unset: no connector.",
+    )
+    secrets_file: str | None = Field(
+        None,
+        description="A file of connector secrets (YAML or JSON: connector → name → value, "
+        "e.g. hubspot: {access_token: …}); read at start, never logged.",
+    )
+    secret_key: str | None = Field(
+        None,
+        description="The key that encrypts connector secrets stored in the database (any "
+        "long random text; `leadscore connectors set-secret` needs it). Keep it out of the "
+        "database's backups.",
+        repr=False,
+    )
+    sync_enabled: bool = Field(
+        True,
+        description="Whether `serve` runs each connector's scheduled sync (its sync_every).",
+    )
+
     sqlite_busy_timeout_ms: int = Field(10_000, ge=0)
     sqlite_synchronous: Literal["OFF", "NORMAL", "FULL", "EXTRA"] = Field(
         "NORMAL",

@@ -17,6 +17,7 @@ from leadscore.api import docs_ui, errors, openapi, request_line, schemas
 from leadscore.api.middleware import RequestGuard
 from leadscore.api.routes import (
     automations,
+    connectors,
     ingest,
     jobs,
     leads,
@@ -27,6 +28,7 @@ from leadscore.api.routes import (
 )
 from leadscore.scheduler import Scheduler
 from leadscore.service import scoring_models
+from leadscore.service.connectors import registry
 from leadscore.service.context import Context
 from leadscore.service.group_commit import GroupCommit
 from leadscore.service.input_rules import Limits
@@ -83,6 +85,7 @@ def create_app(
     ctx = context or Context.open(settings or Settings())
     run_scheduler = ctx.settings.scheduler_enabled if scheduler is None else scheduler
     run_worker = ctx.settings.worker_enabled if worker is None else worker
+    syncing = registry(ctx).names()  # a bad connectors file stops the server here, named
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -91,7 +94,12 @@ def create_app(
         app.state.jobs.start()
         cron = Scheduler(ctx) if run_scheduler else None
         upkeep = Scheduler.automations(ctx) if run_scheduler else None
-        for scheduled in (cron, upkeep):
+        syncs = (
+            Scheduler.connectors(ctx)
+            if run_scheduler and ctx.settings.sync_enabled and syncing
+            else None
+        )
+        for scheduled in (cron, upkeep, syncs):
             if scheduled is not None:
                 scheduled.start()
         deliveries = OutboxThread(ctx) if run_worker else None
@@ -102,7 +110,7 @@ def create_app(
         finally:
             if deliveries is not None:
                 deliveries.stop()
-            for scheduled in (cron, upkeep):
+            for scheduled in (cron, upkeep, syncs):
                 if scheduled is not None:
                     scheduled.stop()
             app.state.jobs.stop()
@@ -134,6 +142,7 @@ def create_app(
     api.include_router(automations.router)
     api.include_router(owners.router)
     api.include_router(lists.router)
+    api.include_router(connectors.router)
     api.add_api_route(
         "/health",
         health,

@@ -294,11 +294,58 @@ class PredictiveActivation(Out):
     active: bool
 
 
+class SyncReport(Out):
+    """What a CRM sync did (docs/connectors.md#what-a-sync-counts)."""
+
+    connector: str
+    full: bool
+    counts: dict[str, int] = Field(
+        description="read, created, updated, deleted, deals read, opportunities, outcomes,"
+        " pushed, push failed, errors, api calls, …"
+    )
+    errors: list[str] = Field(description="the first errors, each naming its CRM record")
+
+
+class ConnectorRun(Out):
+    id: int
+    kind: Literal["sync", "webhook"]
+    full: bool
+    started_at: str
+    finished_at: str | None
+    status: Literal["running", "ok", "failed"]
+    counts: dict[str, Any]
+    error: str | None
+
+
+class ConnectorCursor(Out):
+    cursor: Any = Field(description="the connector's own position (its JSON), as stored")
+    updated_at: str | None
+
+
+class Connector(Out):
+    """A configured CRM connector: its mapping, which secrets are set (never their values),
+    where each object's sync stands, the CRM records linked, and its latest runs."""
+
+    name: Literal["hubspot", "salesforce", "pipedrive"]
+    objects: list[str]
+    deals: bool
+    sync_every: str | None
+    push: bool
+    fields: list[dict[str, Any]]
+    stages: dict[str, Any]
+    secrets: dict[str, str] = Field(description="secret name → where it is set from")
+    secrets_needed: list[str]
+    cursors: dict[str, ConnectorCursor]
+    records: dict[str, int] = Field(description="linked CRM records per object")
+    last_sync: ConnectorRun | None
+    runs: list[ConnectorRun]
+
+
 class Job(Out):
     """A background job (docs/api.md#jobs): training a predictive model over the API."""
 
     id: str = Field(description="the job's id: 32 hex digits")
-    kind: Literal["train_predictive"]
+    kind: Literal["train_predictive", "sync_hubspot", "sync_salesforce", "sync_pipedrive"]
     status: Literal["queued", "running", "succeeded", "failed"]
     progress: float = Field(ge=0, le=1, description="how far it is, from 0 to 1")
     message: str | None = Field(description="what it is doing now")
@@ -307,8 +354,9 @@ class Job(Out):
     created_at: str
     started_at: str | None
     finished_at: str | None
-    result: PredictiveModel | None = Field(
-        description="when it succeeded: the new predictive model version, with its card"
+    result: PredictiveModel | SyncReport | None = Field(
+        description="when it succeeded: the new predictive model version, with its card; or"
+        " a CRM sync's report"
     )
     error: str | None = Field(description="when it failed: why")
 

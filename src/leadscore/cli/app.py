@@ -11,7 +11,17 @@ import signal
 
 import typer
 
-from leadscore.cli import automations, batch, demo, owners, predictive, score, service, tuning
+from leadscore.cli import (
+    automations,
+    batch,
+    connectors,
+    demo,
+    owners,
+    predictive,
+    score,
+    service,
+    tuning,
+)
 
 app = typer.Typer(
     name="leadscore",
@@ -45,6 +55,8 @@ app.add_typer(automations.outbox_app, name="outbox")
 app.add_typer(owners.owners_app, name="owners")
 app.add_typer(owners.teams_app, name="teams")
 app.add_typer(owners.lists_app, name="lists")
+app.add_typer(connectors.connectors_app, name="connectors")
+app.command("sync")(connectors.sync_command)
 
 
 def main() -> None:

@@ -12,6 +12,7 @@ from rich.table import Table
 
 from leadscore.cli.support import err, fail, load_model_or_exit, parse_as_of
 from leadscore.core.automations import json_schema as automations_schema
+from leadscore.core.connectors import json_schema as connectors_schema
 from leadscore.core.model import Model
 from leadscore.core.timestamps import format_timestamp
 from leadscore.engine.files import score_files
@@ -123,9 +124,15 @@ def schema(
     automations: Annotated[
         bool, typer.Option("--automations", help="The automations file's schema instead.")
     ] = False,
+    connectors: Annotated[
+        bool, typer.Option("--connectors", help="The connectors file's schema instead.")
+    ] = False,
 ) -> None:
-    """Print the JSON Schema of the model file, or of the automations file (for editors and
-    UI builders)."""
+    """Print the JSON Schema of the model file, or of the automations or connectors file (for
+    editors and UI builders)."""
+    if connectors:
+        typer.echo(json.dumps(connectors_schema(), indent=2))
+        return
     if automations:
         typer.echo(json.dumps(automations_schema(), indent=2))
         return

@@ -321,7 +321,11 @@ class Environment:
     """What the file is checked against beyond its own text."""
 
     connectors: frozenset[str] = frozenset()
-    """The CRM connectors configured (none until the connectors exist)."""
+    """The CRM connectors configured (LEADSCORE_CONNECTORS_FILE)."""
+
+
+STORED = Environment(connectors=frozenset(("hubspot", "salesforce", "pipedrive")))
+"""What a stored version is read back with: it was checked when it was stored."""
 
 
 def load_automations_text(

@@ -16,6 +16,7 @@ from leadscore.core.automations import (
     load_automations_text,
 )
 from leadscore.core.timestamps import format_timestamp
+from leadscore.service import connectors
 from leadscore.service.assignment import Territory, check_targets
 from leadscore.service.context import Context
 from leadscore.service.errors import Conflict, Invalid, NotFound, Problem
@@ -25,8 +26,8 @@ from leadscore.store import automations as stored
 
 
 def environment(ctx: Context) -> Environment:
-    """What a file is checked against: the connectors configured (none yet: issue 12)."""
-    return Environment(connectors=frozenset())
+    """What a file is checked against: the connectors configured (LEADSCORE_CONNECTORS_FILE)."""
+    return Environment(connectors=connectors.configured_names(ctx.settings))
 
 
 def parse(ctx: Context, text: str, source: str = "body") -> AutomationsFile:

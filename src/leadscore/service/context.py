@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from leadscore.service.principals import Principal
 from leadscore.settings import Settings
@@ -29,6 +30,8 @@ class Context:
     clock: Callable[[], int] = wall_clock
     key_cache: dict[str, tuple[Principal, float]] = field(default_factory=dict)
     """sha256 of an API key → (principal, monotonic time it was read); see service.keys."""
+    extras: dict[str, Any] = field(default_factory=dict)
+    """What adapters keep per context (the connectors' registry)."""
 
     @classmethod
     def open(cls, settings: Settings | None = None, *, migrate: bool = True) -> Context:
@@ -48,6 +51,7 @@ class Context:
         self.automations.clear()
         self.event_types.clear()
         self.key_cache.clear()
+        self.extras.clear()
 
     def close(self) -> None:
         self.db.dispose()

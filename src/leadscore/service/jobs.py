@@ -21,9 +21,11 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from leadscore.connectors.base import ConnectorError
 from leadscore.core.timestamps import format_timestamp
 from leadscore.ml.errors import MLInputError
 from leadscore.service import predictions
+from leadscore.service.connectors import ConfigurationError, registry
 from leadscore.service.context import Context
 from leadscore.service.errors import Conflict, NotFound
 from leadscore.store import jobs as stored
@@ -196,6 +198,24 @@ class Jobs:
 
         return self.submit(TRAIN_PREDICTIVE, params, actor, work)
 
+    def sync_connector(self, *, actor: str, name: str, full: bool) -> dict[str, Any]:
+        """Queue a sync of CRM connector `name` (§8) and run it in a worker thread; one sync
+        of a connector at a time. The job's result is the sync's report (counts, errors)."""
+        from leadscore.service import sync
+
+        registry(self.ctx).get(name)  # an unknown or unconfigured connector: 404 at once
+
+        def work(job: Handle) -> None:
+            report = sync.sync(
+                self.ctx,
+                name,
+                full=full,
+                progress=lambda obj, n: job.progress(0.0, f"{obj}: {n:,} records"),
+            )
+            self.ctx.db.transact(lambda conn: job.succeed(conn, report.as_dict()))
+
+        return self.submit(f"sync_{name}", {"connector": name, "full": full}, actor, work)
+
     def submit(self, kind: str, params: dict[str, Any], actor: str, work: Work) -> dict[str, Any]:
         """Queue a job of `kind` and run `work` in a thread; `work` must call
         `Handle.succeed` in the transaction that keeps its result."""
@@ -235,6 +255,10 @@ class Jobs:
             log.warning("job %s abandoned: %s", job_id, lost)
             return
         except MLInputError as exc:
+            error = str(exc)
+        except ConnectorError as exc:  # the vendor's answer, or a connection that failed
+            error = exc.message
+        except ConfigurationError as exc:  # a missing secret, a bad connectors file
             error = str(exc)
         except Exception as exc:  # any other failure ends the job, with its reason
             log.exception("job %s failed", job_id)

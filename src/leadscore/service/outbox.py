@@ -27,11 +27,13 @@ from typing import Any
 from leadscore.core.automations import EXTERNAL, Action, Automation
 from leadscore.core.timestamps import format_timestamp
 from leadscore.delivery import hooks, mail
-from leadscore.service import actions
+from leadscore.service import actions, crm_updates
 from leadscore.service.actions import ActionFailed
+from leadscore.service.connectors import Registry
 from leadscore.service.context import Context
 from leadscore.service.errors import Conflict, NotFound
 from leadscore.store import Connection, Row, audit
+from leadscore.store import connectors as stored_connectors
 from leadscore.store import leads as stored_leads
 from leadscore.store import outbox as stored
 from leadscore.store.outbox import STATUSES as STATUSES
@@ -72,10 +74,12 @@ class Worker:
         # e-mail: DeliveryError names what is wrong, never the password.
         mail.MailSettings.from_settings(settings)
         self._client = hooks.new_client(settings)
+        self._connectors = Registry(self.ctx)  # its own clients: the sync thread has others
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)
         self._client.close()
+        self._connectors.close()
 
     def __enter__(self) -> Worker:
         return self
@@ -97,9 +101,12 @@ class Worker:
             lambda conn: stored.claim(conn, self.holder, now, lease, settings.outbox_batch_size)
         )
         internal = [row for row in rows if row.action not in EXTERNAL]
-        external = [row for row in rows if row.action in EXTERNAL]
+        crm = [row for row in rows if row.action == "crm_update"]
+        external = [row for row in rows if row.action in EXTERNAL and row.action != "crm_update"]
         if internal:
             self._internal(internal)
+        if crm:
+            self._crm(crm)
         if external:
             self._external(external)
         return len(rows)
@@ -181,6 +188,30 @@ class Worker:
         failures = self.ctx.db.transact(work)
         if failures:
             self.ctx.db.transact(lambda conn: self._record(conn, failures, []))
+
+    def _crm(self, rows: list[Row]) -> None:
+        """CRM writes: every row of the batch in as few vendor calls as its batch size allows
+        (service.crm_updates); outcomes and what was written recorded in one transaction."""
+        failures: list[tuple[Row, ActionFailed]] = []
+        pairs: list[tuple[Row, Action]] = []
+        with self.ctx.db.read() as conn:
+            for row in rows:
+                if row.attempts > self.ctx.settings.outbox_max_attempts:
+                    failures.append((row, ActionFailed("claimed too often without an outcome")))
+                    continue
+                try:
+                    pairs.append((row, self._action(conn, row)[1]))
+                except ActionFailed as exc:
+                    failures.append((row, exc))
+        result = crm_updates.deliver(self.ctx, self._connectors, pairs)
+        now = self.ctx.now()
+
+        def record(conn: Connection) -> None:
+            for name, written in result.written.items():
+                stored_connectors.record_written(conn, name, written, now)
+            self._record(conn, failures + result.failures, result.done)
+
+        self.ctx.db.transact(record)
 
     def _external(self, rows: list[Row]) -> None:
         """Outside actions: payloads kept (one transaction), sent concurrently, outcomes

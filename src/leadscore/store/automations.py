@@ -11,7 +11,7 @@ import threading
 
 from sqlalchemy import Connection, insert, select, update
 
-from leadscore.core.automations import AutomationsFile, load_automations_text
+from leadscore.core.automations import STORED, AutomationsFile, load_automations_text
 from leadscore.store.database import Row
 from leadscore.store.tables import automation_versions
 
@@ -35,7 +35,11 @@ class AutomationsCache:
             )
             if text is None:
                 raise LookupError(f"no automations version {version}")
-            parsed = load_automations_text(text, source=f"automations version {version}")
+            # Checked against the connectors when it was stored; a connector removed since is
+            # the worker's to report (the row fails naming it), not a reason to stop scoring.
+            parsed = load_automations_text(
+                text, source=f"automations version {version}", env=STORED
+            )
             with self._lock:
                 self._files[version] = parsed
         return parsed

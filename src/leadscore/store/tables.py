@@ -370,3 +370,58 @@ outbox = Table(
     Index(None, "lead_pk"),
     Index(None, "created_at", "pk"),
 )
+
+# --- CRM connectors (§8) ---------------------------------------------------------------------
+
+# Where each connector's sync of each object stands: the connector's opaque cursor, written
+# in the transaction of the page it follows, so a crashed sync resumes after the last page.
+connector_cursors = Table(
+    "connector_cursors",
+    metadata,
+    Column("connector", String(40), primary_key=True),
+    Column("object", String(60), primary_key=True),
+    Column("cursor", Text, nullable=False),
+    Column("updated_at", Micros, nullable=False),
+)
+
+# One row per CRM record linked to a lead: what leadscore last wrote to it (so only changed
+# fields are written) and when it was last read.
+connector_records = Table(
+    "connector_records",
+    metadata,
+    Column("connector", String(40), primary_key=True),
+    Column("object", String(60), primary_key=True),
+    Column("crm_id", String(200), primary_key=True),
+    Column("lead_pk", Integer, ForeignKey("leads.pk", ondelete="CASCADE"), nullable=False),
+    Column("written", Json, nullable=False),
+    Column("written_at", Micros),
+    Column("read_at", Micros),
+    Column("deleted", Boolean, nullable=False, server_default=false()),
+    Index(None, "lead_pk"),
+)
+
+# Each sync, push or webhook delivery: when, how it ended and what it counted.
+connector_runs = Table(
+    "connector_runs",
+    metadata,
+    _pk(),
+    Column("connector", String(40), nullable=False),
+    Column("kind", String(20), nullable=False),  # sync, push, webhook
+    Column("full", Boolean, nullable=False, server_default=false()),
+    Column("started_at", Micros, nullable=False),
+    Column("finished_at", Micros),
+    Column("status", String(20), nullable=False),  # running, ok, failed
+    Column("counts", Json, nullable=False),
+    Column("error", Text),
+    Index(None, "connector", "started_at"),
+)
+
+# Connector secrets set through the CLI, encrypted with LEADSCORE_SECRET_KEY (Fernet).
+connector_secrets = Table(
+    "connector_secrets",
+    metadata,
+    Column("connector", String(40), primary_key=True),
+    Column("name", String(100), primary_key=True),
+    Column("ciphertext", Text, nullable=False),
+    Column("updated_at", Micros, nullable=False),
+)

@@ -494,6 +494,10 @@ class FakeHubSpot(FakeServer):
             }
             return str(ident)
 
+    def secrets(self) -> dict[str, str]:
+        """The connector's secrets that this fake accepts (for a secrets file)."""
+        return {"access_token": self.access_token, "client_secret": self.client_secret}
+
     def connector(self, **options: Any) -> Connector:
         return HubSpotConnector(
             base_url=self.url,

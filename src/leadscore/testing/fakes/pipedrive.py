@@ -273,6 +273,10 @@ class FakePipedrive(FakeServer):
     def connector(self, **options: Any) -> Connector:
         return PipedriveConnector(base_url=self.url, api_token=self.api_token, **options)
 
+    def secrets(self) -> dict[str, str]:
+        """The connector's secrets that this fake accepts (for a secrets file)."""
+        return {"api_token": self.api_token}
+
     def expire_tokens(self) -> None:
         """API tokens do not expire (the connector uses no OAuth)."""
 

@@ -764,6 +764,10 @@ class FakeSalesforce(FakeServer):
             options.setdefault("client_secret", self.client_secret)
         return SalesforceConnector(login_url=self.url, **options)
 
+    def secrets(self) -> dict[str, str]:
+        """The connector's secrets that this fake accepts (for a secrets file)."""
+        return {"client_id": self.client_id, "client_secret": self.client_secret}
+
     def expire_tokens(self) -> None:
         with self.lock:
             self.tokens.clear()

@@ -89,6 +89,11 @@ class FakeServer:
             count, 429, path_prefix=path_prefix, headers={"Retry-After": f"{retry_after:g}"}
         )
 
+    def clear_faults(self) -> None:
+        """Forget every injected fault not yet served."""
+        with self.lock:
+            self._faults.clear()
+
     def _fault(self, path: str) -> Fault | None:
         with self.lock:
             for fault in self._faults:

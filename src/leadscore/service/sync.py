@@ -1,0 +1,523 @@
+"""Syncing a CRM (§8): people in as leads, deals in as stages and outcomes, scores out.
+
+Each page a connector reads is written in one transaction together with the cursor that
+follows it, so a sync that dies (a crash, a 5xx burst the client gave up on) resumes after
+the last page written, and a page read twice changes nothing the second time: leads are
+matched on the CRM's id, then e-mail, and outcomes are unique by (lead, kind, time). A record
+that cannot be taken (an e-mail another lead owns, a value the lead schema refuses) is
+counted and named in the run's errors; the rest of its page is still written.
+
+The push writes each linked lead's out fields (score, grade, stage, owner, …) where they
+differ from what was last written to that record, in the vendor's batch sizes.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, cast
+
+from pydantic import ValidationError
+
+from leadscore.connectors.base import (
+    Connector,
+    ConnectorError,
+    Deal,
+    Person,
+    RateLimited,
+    Update,
+    UpdateResult,
+    Value,
+)
+from leadscore.core.connectors import (
+    attributes_of,
+    changed,
+    deal_stage,
+    out_values,
+    stage_of,
+)
+from leadscore.core.timestamps import format_timestamp
+from leadscore.service.connectors import Configured, registry
+from leadscore.service.context import Context
+from leadscore.service.errors import Conflict, Invalid, Problem, ServiceError
+from leadscore.service.inputs import LeadIn, OutcomeIn
+from leadscore.service.leads import upsert_in
+from leadscore.service.outcomes import record_in
+from leadscore.service.scoring import Change
+from leadscore.store import Connection
+from leadscore.store import connectors as stored
+from leadscore.store import leads as stored_leads
+
+log = logging.getLogger("leadscore.sync")
+
+MAX_ERRORS = 20
+"""Errors named in a run's record (all are counted)."""
+PUSH_PAGE = 500
+
+Progress = Callable[[str, int], None]
+"""(what, how many so far): the CLI's progress bar."""
+
+
+@dataclass
+class Report:
+    connector: str
+    full: bool = False
+    counts: Counter[str] = field(default_factory=Counter)
+    errors: list[str] = field(default_factory=list)
+
+    def error(self, message: str) -> None:
+        self.counts["errors"] += 1
+        if len(self.errors) < MAX_ERRORS:
+            self.errors.append(message)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "connector": self.connector,
+            "full": self.full,
+            "counts": dict(self.counts),
+            "errors": list(self.errors),
+        }
+
+
+def _actor(name: str) -> str:
+    return f"connector:{name}"
+
+
+# --- people ----------------------------------------------------------------------------------
+
+
+def _lead_in(person: Person, connector: Connector, configured: Configured) -> LeadIn:
+    m = configured.mapping
+    external = {connector.id_source(person.object): person.id}
+    for obj, other in person.links:
+        external.setdefault(connector.id_source(obj), other)
+    data: dict[str, Any] = {
+        "external_ids": external,
+        "attributes": attributes_of(person.fields, person.object, m),
+    }
+    if person.email:
+        data["email"] = person.email
+    stage = stage_of(person.fields, person.object, m)
+    if stage is not None:
+        data["stage"] = stage
+    return LeadIn.model_validate(data)
+
+
+def _problem(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        return f"{where}: {first['msg']}"
+    if isinstance(exc, Invalid):
+        return "; ".join(f"{'.'.join(map(str, p.loc))}: {p.msg}" for p in exc.problems)
+    return str(exc)
+
+
+def apply_people(
+    conn: Connection,
+    ctx: Context,
+    connector: Connector,
+    configured: Configured,
+    people: Sequence[Person],
+    now: int,
+    report: Report,
+) -> None:
+    """Write one page of people: deleted records unlinked, the others upserted and linked."""
+    name = configured.name
+    items: list[tuple[Person, LeadIn]] = []
+    for person in people:
+        report.counts["read"] += 1
+        if person.deleted:
+            if stored.mark_deleted(conn, name, person.object, person.id, now):
+                report.counts["deleted"] += 1
+            continue
+        try:
+            items.append((person, _lead_in(person, connector, configured)))
+        except ValidationError as exc:
+            report.error(f"{person.object} {person.id}: {_problem(exc)}")
+    if not configured.config.create_leads:
+        items = _known(conn, items)
+        report.counts["not known"] += len(people) - len(items)
+    if not items:
+        return
+    done: list[tuple[Change, bool] | None] = []
+    savepoint = conn.begin_nested()
+    try:
+        done.extend(upsert_in(conn, ctx, [lead for _, lead in items], _actor(name), now))
+    except (Conflict, Invalid):
+        savepoint.rollback()
+        done = []
+        for person, lead in items:  # one by one, to take all but the bad ones
+            one = conn.begin_nested()
+            try:
+                done.extend(upsert_in(conn, ctx, [lead], _actor(name), now))
+            except (Conflict, Invalid) as exc:
+                one.rollback()
+                report.error(f"{person.object} {person.id}: {_problem(exc)}")
+                done.append(None)
+            else:
+                one.commit()
+    else:
+        savepoint.commit()
+    for (person, _), result in zip(items, done, strict=True):
+        if result is None:
+            continue
+        change, created = result
+        report.counts["created" if created else "updated"] += 1
+        stored.link(conn, name, person.object, person.id, change.lead_pk, now)
+
+
+def _known(conn: Connection, items: list[tuple[Person, LeadIn]]) -> list[tuple[Person, LeadIn]]:
+    refs = [ref for _, lead in items for ref in lead.external_ids.items()]
+    externals = stored_leads.pks_by_external(conn, refs)
+    emails = stored_leads.pks_by_email(conn, [lead.email for _, lead in items if lead.email])
+    return [
+        (person, lead)
+        for person, lead in items
+        if any(ref in externals for ref in lead.external_ids.items())
+        or (lead.email is not None and lead.email in emails)
+    ]
+
+
+# --- deals -----------------------------------------------------------------------------------
+
+
+def apply_deals(
+    conn: Connection,
+    ctx: Context,
+    connector: Connector,
+    configured: Configured,
+    deals: Sequence[Deal],
+    now: int,
+    report: Report,
+) -> None:
+    """Open deals move their people to `opportunity`; won and lost ones are outcomes (with
+    the amount) that move them to `customer` or `lost` — a customer stays a customer when
+    another deal is lost."""
+    name = configured.name
+    refs = [(connector.id_source(obj), pid) for d in deals for obj, pid in d.people]
+    found = stored_leads.pks_by_external(conn, refs)
+    rows = stored_leads.lock(conn, set(found.values()))
+    opportunities: dict[str, LeadIn] = {}
+    outcomes: list[OutcomeIn] = []
+    for deal in deals:
+        report.counts["deals read"] += 1
+        if deal.deleted:
+            continue
+        keys = [(connector.id_source(o), p) for o, p in deal.people]
+        pks = {found[k] for k in keys if k in found and found[k] in rows}
+        if not pks:
+            report.counts["deals without a known person"] += 1
+            continue
+        for pk in sorted(pks):
+            row = rows[pk]
+            if deal.status == "open":
+                if row.lifecycle_stage not in ("opportunity", "customer"):
+                    opportunities[row.id] = LeadIn(id=row.id, stage=deal_stage("open"))
+                continue
+            at = deal.closed_at if deal.closed_at is not None else deal.modified_at
+            outcomes.append(
+                OutcomeIn.model_validate(
+                    {
+                        "lead_id": row.id,
+                        "outcome": "converted" if deal.status == "won" else "lost",
+                        "occurred_at": format_timestamp(at),
+                        "value": deal.amount if deal.status == "won" else None,
+                        "set_stage": deal.status == "won" or row.lifecycle_stage != "customer",
+                    }
+                )
+            )
+    if opportunities:
+        upsert_in(conn, ctx, list(opportunities.values()), _actor(name), now)
+        report.counts["opportunities"] += len(opportunities)
+    if outcomes:
+        written = record_in(conn, ctx, outcomes, _actor(name), now)
+        report.counts["outcomes"] += sum(1 for o in written if o["status"] == "recorded")
+
+
+# --- a whole sync ----------------------------------------------------------------------------
+
+
+def sync(
+    ctx: Context,
+    name: str,
+    *,
+    full: bool = False,
+    push: bool | None = None,
+    progress: Progress | None = None,
+) -> Report:
+    """Sync connector `name`: its people, then its deals, then (when configured) the push.
+
+    Incremental from the stored cursors unless `full`; a failure stops the run, which is
+    recorded as failed with what it had written (the next run resumes)."""
+    reg = registry(ctx)
+    configured = reg.get(name)
+    report = Report(name, full)
+    run = ctx.db.transact(lambda conn: stored.start_run(conn, name, "sync", full, ctx.now()))
+    connector = reg.client(name)
+    calls_before = connector.http.calls
+    try:
+        for obj in connector.people_objects():
+            _objects(ctx, connector, configured, obj, full, report, progress, people=True)
+        if configured.config.deals:
+            for obj in connector.deal_objects():
+                _objects(ctx, connector, configured, obj, full, report, progress, people=False)
+        if configured.config.push if push is None else push:
+            push_scores(ctx, name, report=report, progress=progress)
+    except (ConnectorError, ServiceError) as exc:
+        report.counts["api calls"] += connector.http.calls - calls_before
+        message = exc.message if isinstance(exc, ConnectorError) else str(exc)
+        _finish(ctx, run, "failed", report, message)
+        raise
+    except BaseException:
+        _finish(ctx, run, "failed", report, "unexpected error (see the server log)")
+        raise
+    report.counts["api calls"] += connector.http.calls - calls_before
+    _finish(ctx, run, "ok", report, None)
+    return report
+
+
+def _finish(ctx: Context, run: int, status: str, report: Report, error: str | None) -> None:
+    counts = {**report.counts, "errors named": report.errors}
+    ctx.db.transact(lambda conn: stored.finish_run(conn, run, ctx.now(), status, counts, error))
+
+
+def _objects(
+    ctx: Context,
+    connector: Connector,
+    configured: Configured,
+    obj: str,
+    full: bool,
+    report: Report,
+    progress: Progress | None,
+    *,
+    people: bool,
+) -> None:
+    name = configured.name
+    with ctx.db.read() as conn:
+        start = None if full else stored.cursor(conn, name, obj)
+    seen = 0
+    for page in connector.read(obj, start):
+        now = ctx.now()
+
+        def work(
+            conn: Connection,
+            records: list[Any] = page.records,
+            cursor: str = page.cursor,
+            now: int = now,
+        ) -> None:
+            if people:
+                apply_people(conn, ctx, connector, configured, records, now, report)
+            else:
+                apply_deals(conn, ctx, connector, configured, records, now, report)
+            stored.set_cursor(conn, name, obj, cursor, now)
+
+        before = report.counts.copy()
+        try:
+            ctx.db.transact(work)
+        except BaseException:
+            report.counts = before  # the page was not written
+            raise
+        seen += len(page.records)
+        if progress is not None:
+            progress(obj, seen)
+
+
+def due(ctx: Context) -> list[str]:
+    """The connectors whose `sync_every` has passed since their last sync started."""
+    from leadscore.core.durations import parse_duration
+
+    reg = registry(ctx)
+    now = ctx.now()
+    found = []
+    with ctx.db.read() as conn:
+        for name in reg.names():
+            every = reg.get(name).config.sync_every
+            if every is None:
+                continue
+            last = stored.runs(conn, name, 1, kind="sync")
+            if not last or last[0].started_at + parse_duration(every) <= now:
+                found.append(name)
+    return found
+
+
+# --- scores out ------------------------------------------------------------------------------
+
+
+def lead_view(ctx: Context, values: dict[str, Any]) -> dict[str, Any]:
+    """A lead's values as out fields read them (the link back included)."""
+    return {**values, "url": f"{ctx.settings.public_url}/leads/{values['id']}"}
+
+
+def planned_updates(
+    ctx: Context,
+    conn: Connection,
+    configured: Configured,
+    lead_pks: Iterable[int],
+    owner_ids: dict[str, str],
+    *,
+    only: Sequence[str] | None = None,
+    key: Callable[[int, str, str], str] = lambda pk, obj, crm_id: f"{obj}/{crm_id}",
+) -> tuple[list[Update], dict[int, list[str]]]:
+    """The updates that bring these leads' linked records up to date (only changed fields;
+    `only` limits to some leadscore values), and per lead the record keys it has."""
+    pks = list(lead_pks)
+    records = stored.for_leads(conn, configured.name, pks)
+    values = stored.lead_values(conn, pks)
+    updates: list[Update] = []
+    linked: dict[int, list[str]] = {}
+    m = configured.mapping
+    for rec in records:
+        lead = values.get(rec.lead_pk)
+        linked.setdefault(rec.lead_pk, []).append(f"{rec.object}/{rec.crm_id}")
+        if lead is None or lead["model_version"] is None:
+            continue  # never scored: nothing to say yet
+        wanted = out_values(lead_view(ctx, lead), rec.object, m, owner_ids)
+        if only is not None:
+            names = {f.crm for f in m.outbound(rec.object) if f.lead in only}
+            wanted = {k: v for k, v in wanted.items() if k in names}
+        diff = cast(dict[str, Value], changed(wanted, rec.written))
+        if diff:
+            updates.append(
+                Update(rec.object, rec.crm_id, diff, key(rec.lead_pk, rec.object, rec.crm_id))
+            )
+    return updates, linked
+
+
+def push_scores(
+    ctx: Context,
+    name: str,
+    *,
+    report: Report | None = None,
+    progress: Progress | None = None,
+) -> Report:
+    """Write every linked lead's changed out fields to the CRM, a page of leads at a time.
+    A rate limit longer than the connector waits in line ends the push (the next one goes
+    on); a record the CRM refuses is counted and named."""
+    reg = registry(ctx)
+    configured = reg.get(name)
+    report = report or Report(name)
+    try:
+        _push(ctx, name, configured, reg.ready_to_write(name), report, progress)
+    except RateLimited as exc:
+        report.counts["push stopped (rate limit)"] += 1
+        report.error(
+            f"push stopped: {exc.message} (the next push goes on in {exc.retry_after:.0f} s)"
+        )
+    return report
+
+
+def _push(
+    ctx: Context,
+    name: str,
+    configured: Configured,
+    connector: Connector,
+    report: Report,
+    progress: Progress | None,
+) -> None:
+    wants_owner = any(f.lead == "owner" for f in configured.mapping.fields if f.direction == "out")
+    owner_ids = connector.owners() if wants_owner else {}
+    after = 0
+    pushed = 0
+    while True:
+        with ctx.db.read() as conn:
+            pks = stored.linked_leads(conn, name, after, PUSH_PAGE)
+            if not pks:
+                return
+            updates, _ = planned_updates(ctx, conn, configured, pks, owner_ids)
+        after = pks[-1]
+        if not updates:
+            continue
+        results = connector.update(updates)
+        _written(ctx, name, updates, results, report)
+        pushed += len(updates)
+        if progress is not None:
+            progress("push", pushed)
+
+
+def _written(
+    ctx: Context,
+    name: str,
+    updates: Sequence[Update],
+    results: Sequence[UpdateResult],
+    report: Report,
+) -> None:
+    by_key = {r.key: r for r in results}
+    ok = []
+    for update in updates:
+        result = by_key.get(update.key)
+        if result is not None and result.ok:
+            ok.append((update.object, update.id, dict(update.fields)))
+            report.counts["pushed"] += 1
+        elif result is not None and result.retryable:
+            report.counts["push deferred"] += 1  # not recorded as written: the next push
+        else:
+            report.counts["push failed"] += 1
+            why = result.message if result is not None else "no answer for this record"
+            report.error(f"{update.object} {update.id}: {why}")
+    now = ctx.now()
+    ctx.db.transact(lambda conn: stored.record_written(conn, name, ok, now))
+
+
+# --- webhooks in -----------------------------------------------------------------------------
+
+READ_AGAIN = ("creation", "propertyChange", "restore", "merge", "associationChange")
+GONE = ("deletion", "privacyDeletion")
+
+
+class Unsigned(ServiceError):
+    """A webhook request without a valid signature (401): nothing was read."""
+
+
+def hubspot_webhook(
+    ctx: Context, method: str, uri: str, body: bytes, headers: dict[str, str]
+) -> Report:
+    """HubSpot's webhook deliveries: the v3 signature checked first (over `uri`, the address
+    HubSpot called), then contacts created or changed read back in one batch and applied like
+    a sync page, deleted ones unlinked."""
+    from leadscore.connectors.hubspot import HubSpotConnector, parse_webhook
+
+    reg = registry(ctx)
+    configured = reg.get("hubspot")
+    connector = reg.client("hubspot")
+    assert isinstance(connector, HubSpotConnector)
+    if not connector.client_secret:
+        raise Unsigned(
+            "the hubspot connector has no client_secret: webhooks cannot be verified"
+            " (LEADSCORE_HUBSPOT_CLIENT_SECRET)"
+        )
+    if not connector.verify_webhook(method, uri, body, headers):
+        raise Unsigned("the X-HubSpot-Signature-v3 is missing, stale or wrong")
+    try:
+        events = parse_webhook(body)
+    except ValueError as exc:
+        raise Invalid([Problem(("body",), str(exc))]) from None
+    report = Report("hubspot")
+    changed_ids: list[str] = []
+    gone: list[str] = []
+    for event in events:
+        if event.object != "contacts":
+            report.counts["events ignored"] += 1
+            continue
+        kind = event.subscription_type.split(".", 1)[1]
+        if kind in GONE:
+            gone.append(event.object_id)
+        elif kind in READ_AGAIN:
+            changed_ids.append(event.primary_object_id or event.object_id)
+    changed_ids = list(dict.fromkeys(i for i in changed_ids if i not in gone))
+    people = connector.fetch("contacts", changed_ids) if changed_ids else []
+    now = ctx.now()
+
+    def work(conn: Connection) -> None:
+        run = stored.start_run(conn, "hubspot", "webhook", False, now)
+        apply_people(conn, ctx, connector, configured, people, now, report)
+        for crm_id in gone:
+            if stored.mark_deleted(conn, "hubspot", "contacts", crm_id, now):
+                report.counts["deleted"] += 1
+        counts = {**report.counts, "errors named": report.errors}
+        stored.finish_run(conn, run, now, "ok", counts)
+
+    ctx.db.transact(work)
+    return report
