@@ -26,6 +26,15 @@ __version__ = version("leadscore")  # pyproject.toml is the one place the versio
 __all__ = [
     "Contribution",
     "Event",
+    "FakeHubSpot",
+    "FakePipedrive",
+    "FakeSalesforce",
+    "FieldSpec",
+    "HubSpotConnector",
+    "PipedriveConnector",
+    "SalesforceConnector",
+    "Update",
+    "check_connector",
     "Lead",
     "Model",
     "ModelError",
@@ -47,8 +56,18 @@ _LAZY = {
     "score_spark": ("leadscore.engine.spark", "score_spark"),
     "dedupe_events": ("leadscore.engine.spark", "dedupe_events"),
     "spark_session": ("leadscore.engine.spark", "session"),
+    "HubSpotConnector": ("leadscore.connectors.hubspot", "HubSpotConnector"),
+    "SalesforceConnector": ("leadscore.connectors.salesforce", "SalesforceConnector"),
+    "PipedriveConnector": ("leadscore.connectors.pipedrive", "PipedriveConnector"),
+    "Update": ("leadscore.connectors.base", "Update"),
+    "FieldSpec": ("leadscore.connectors.base", "FieldSpec"),
+    "FakeHubSpot": ("leadscore.testing.fakes.hubspot", "FakeHubSpot"),
+    "FakeSalesforce": ("leadscore.testing.fakes.salesforce", "FakeSalesforce"),
+    "FakePipedrive": ("leadscore.testing.fakes.pipedrive", "FakePipedrive"),
+    "check_connector": ("leadscore.testing.connectors", "check_connector"),
 }
-"""Names whose modules import Polars or PySpark: loaded only when asked for."""
+"""Names whose modules import Polars, PySpark, httpx or a web server: loaded only when asked
+for."""
 
 
 def __getattr__(name: str) -> object:

@@ -17,6 +17,12 @@ from leadscore.service.principals import Principal
 bearer = HTTPBearer(auto_error=False, description="An API key: `leadscore apikey create`.")
 
 
+def signed() -> None:
+    """Marks a route that takes no API key because the caller signs each request instead (a
+    CRM's webhooks, §9): the route checks the signature itself and answers 401 when it is
+    missing, stale or wrong (api/openapi.py documents it)."""
+
+
 def require(scope: str) -> Callable[[Request, HTTPAuthorizationCredentials | None], Principal]:
     """A dependency giving the caller's Principal when its key has `scope`."""
 

@@ -3,7 +3,8 @@ documents every status it can return, with the error model, and the rules every 
 
 `build(app)` starts from FastAPI's document and, for each operation, from what the route is:
 
-- a route that needs a key (api/auth.py's bearer dependency) can answer 401 and 403;
+- a route that needs a key (api/auth.py's bearer dependency) can answer 401 and 403; a route
+  signed by its caller instead (api/auth.py's `signed`: a CRM's webhooks) can answer 401;
 - every operation can answer 422: the request line is checked everywhere (an unknown query
   parameter, a NUL in the path or query: api/request_line.py);
 - an operation with a request body can answer 413 (LEADSCORE_MAX_BODY_BYTES);
@@ -30,7 +31,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from leadscore.api import schemas
-from leadscore.api.auth import bearer
+from leadscore.api.auth import bearer, signed
 from leadscore.service.input_rules import INT64, Limits
 
 ERROR_REF = {"$ref": "#/components/schemas/Error"}
@@ -51,15 +52,24 @@ DESCRIPTIONS = {
 }
 
 
-def needs_key(dependant: Dependant) -> bool:
-    """Whether the route authenticates (its dependencies include the bearer scheme)."""
+def _depends_on(dependant: Dependant, call: object) -> bool:
     stack = [dependant]
     while stack:
         current = stack.pop()
-        if current.call is bearer:
+        if current.call is call:
             return True
         stack.extend(current.dependencies)
     return False
+
+
+def needs_key(dependant: Dependant) -> bool:
+    """Whether the route authenticates (its dependencies include the bearer scheme)."""
+    return _depends_on(dependant, bearer)
+
+
+def is_signed(dependant: Dependant) -> bool:
+    """Whether the route authenticates its caller by a signature (api/auth.signed)."""
+    return _depends_on(dependant, signed)
 
 
 def statuses(route: RouteContext, operation: dict[str, Any]) -> set[int]:
@@ -67,6 +77,8 @@ def statuses(route: RouteContext, operation: dict[str, Any]) -> set[int]:
     found = {422}
     if needs_key(route.dependant):
         found |= {401, 403}
+    elif is_signed(route.dependant):
+        found.add(401)
     if "requestBody" in operation:
         found.add(413)
     if route.dependant.path_params:

@@ -141,8 +141,9 @@ KNOWN_KEYS = (
     *VENDORS,
     *ConnectorConfig.model_fields,
     *FieldMap.model_fields,
-    *StageMap.model_fields,
+    "values",
 )
+"""Keys a "did you mean" may suggest (not StageMap's `field`, which would shadow `fields`)."""
 
 
 class ConnectorsError(ValueError):
@@ -168,11 +169,11 @@ def load_connectors_text(text: str, source: str = "connectors") -> ConnectorsFil
     except ValidationError as exc:
         for path, message in pydantic_problems(exc, KNOWN_KEYS):
             found.setdefault(path, message)
-    if parsed is not None:
-        for path, message in _cross_checks(parsed):
-            found.setdefault(path, message)
-        if not found:
-            return parsed
+    checked = parsed if parsed is not None else _valid_sections(data)
+    for path, message in _cross_checks(checked):
+        found.setdefault(path, message)
+    if parsed is not None and not found:
+        return parsed
     known_lines = {p.path: p.line for p in problems}
     result = [
         Problem(path, message, known_lines.get(path) or line_of(path, lines))
@@ -180,6 +181,19 @@ def load_connectors_text(text: str, source: str = "connectors") -> ConnectorsFil
     ]
     result.sort(key=lambda p: (p.line or 0, p.path))
     raise ConnectorsError(result, source)
+
+
+def _valid_sections(data: object) -> ConnectorsFile:
+    """The sections that validate on their own, so that their cross-checks are reported
+    beside another section's errors."""
+    sections: dict[str, ConnectorConfig] = {}
+    if isinstance(data, dict):
+        for name in VENDORS:
+            try:
+                sections[name] = ConnectorConfig.model_validate(data.get(name))
+            except ValidationError:
+                continue
+    return ConnectorsFile.model_construct(None, **sections)
 
 
 def _cross_checks(parsed: ConnectorsFile) -> Iterator[tuple[str, str]]:

@@ -51,9 +51,18 @@ class Context:
         self.automations.clear()
         self.event_types.clear()
         self.key_cache.clear()
+        for extra in self.extras.values():
+            closing = getattr(extra, "close", None)
+            if callable(closing):
+                closing()
         self.extras.clear()
 
     def close(self) -> None:
+        for extra in self.extras.values():  # the connectors' open HTTP clients
+            closing = getattr(extra, "close", None)
+            if callable(closing):
+                closing()
+        self.extras.clear()
         self.db.dispose()
 
     def __enter__(self) -> Context:

@@ -89,8 +89,8 @@ def _upsert_one(
     return _create(conn, ctx, item, actor, now), True
 
 
-def _create(conn: Connection, ctx: Context, item: LeadIn, actor: str, now: int) -> int:
-    lead_id = item.id if item.id is not None else new_lead_id()
+def new_row(item: LeadIn, lead_id: str, now: int) -> dict[str, object]:
+    """The leads row of a new lead (its external ids are linked separately)."""
     row = {
         "id": lead_id,
         "email": item.email,
@@ -106,7 +106,12 @@ def _create(conn: Connection, ctx: Context, item: LeadIn, actor: str, now: int) 
     }
     if item.stage is not None:  # a stage set by a person or the CRM: the lifecycle's base
         row.update(stored_leads.new_base(item.stage, now))
-    stored_leads.insert_new(ctx.db, conn, [row])
+    return row
+
+
+def _create(conn: Connection, ctx: Context, item: LeadIn, actor: str, now: int) -> int:
+    lead_id = item.id if item.id is not None else new_lead_id()
+    stored_leads.insert_new(ctx.db, conn, [new_row(item, lead_id, now)])
     pk = stored_leads.pks_by_id(conn, [lead_id]).get(lead_id)
     if pk is None:  # another transaction took this e-mail a moment ago
         raise Conflict(f"email {item.email!r} belongs to another lead")

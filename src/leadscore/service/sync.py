@@ -43,10 +43,11 @@ from leadscore.service.connectors import Configured, registry
 from leadscore.service.context import Context
 from leadscore.service.errors import Conflict, Invalid, Problem, ServiceError
 from leadscore.service.inputs import LeadIn, OutcomeIn
-from leadscore.service.leads import upsert_in
+from leadscore.service.leads import new_row, upsert_in
 from leadscore.service.outcomes import record_in
-from leadscore.service.scoring import Change
-from leadscore.store import Connection
+from leadscore.service.resolve import new_lead_id
+from leadscore.service.scoring import Cause, Change, rescore
+from leadscore.store import Connection, audit
 from leadscore.store import connectors as stored
 from leadscore.store import leads as stored_leads
 
@@ -138,35 +139,128 @@ def apply_people(
         except ValidationError as exc:
             report.error(f"{person.object} {person.id}: {_problem(exc)}")
     if not configured.config.create_leads:
+        before = len(items)
         items = _known(conn, items)
-        report.counts["not known"] += len(people) - len(items)
+        report.counts["not known"] += before - len(items)
     if not items:
         return
+    slow, linked = _bulk(conn, ctx, configured, items, now, report)
     done: list[tuple[Change, bool] | None] = []
-    savepoint = conn.begin_nested()
-    try:
-        done.extend(upsert_in(conn, ctx, [lead for _, lead in items], _actor(name), now))
-    except (Conflict, Invalid):
-        savepoint.rollback()
-        done = []
-        for person, lead in items:  # one by one, to take all but the bad ones
-            one = conn.begin_nested()
-            try:
-                done.extend(upsert_in(conn, ctx, [lead], _actor(name), now))
-            except (Conflict, Invalid) as exc:
-                one.rollback()
-                report.error(f"{person.object} {person.id}: {_problem(exc)}")
-                done.append(None)
-            else:
-                one.commit()
-    else:
-        savepoint.commit()
-    for (person, _), result in zip(items, done, strict=True):
+    for person, lead in slow:  # one by one, each in a savepoint, so a bad one is only skipped
+        one = conn.begin_nested()
+        try:
+            done.extend(upsert_in(conn, ctx, [lead], _actor(name), now))
+        except (Conflict, Invalid) as exc:
+            one.rollback()
+            report.error(f"{person.object} {person.id}: {_problem(exc)}")
+            done.append(None)
+        else:
+            one.commit()
+    for (person, _), result in zip(slow, done, strict=True):
         if result is None:
             continue
         change, created = result
         report.counts["created" if created else "updated"] += 1
-        stored.link(conn, name, person.object, person.id, change.lead_pk, now)
+        linked.append((person.object, person.id, change.lead_pk))
+    stored.link_many(conn, name, linked, now)
+
+
+def _bulk(
+    conn: Connection,
+    ctx: Context,
+    configured: Configured,
+    items: list[tuple[Person, LeadIn]],
+    now: int,
+    report: Report,
+) -> tuple[list[tuple[Person, LeadIn]], list[tuple[str, str, int]]]:
+    """The fast path of a page: people matching no lead are created together (one insert,
+    one rescore), people whose lead already says everything they say are only linked. The
+    rest — changes, conflicts, duplicates within the page — are returned for the one-by-one
+    path, which names any problem."""
+    refs = [ref for _, lead in items for ref in lead.external_ids.items()]
+    by_ref = stored_leads.pks_by_external(conn, refs)
+    by_email = stored_leads.pks_by_email(conn, [lead.email for _, lead in items if lead.email])
+    slow: list[tuple[Person, LeadIn]] = []
+    new: list[tuple[Person, LeadIn]] = []
+    existing: list[tuple[Person, LeadIn, int]] = []
+    taken: set[object] = set()  # e-mails and refs of this page's new leads
+    for person, lead in items:
+        pks = {by_ref[r] for r in lead.external_ids.items() if r in by_ref}
+        if lead.email is not None and lead.email in by_email:
+            pks.add(by_email[lead.email])
+        names = [lead.email, *lead.external_ids.items()]
+        if len(pks) == 1:
+            existing.append((person, lead, pks.pop()))
+        elif pks or any(n in taken for n in names if n is not None):
+            slow.append((person, lead))
+        else:
+            taken.update(n for n in names if n is not None)
+            new.append((person, lead))
+    linked: list[tuple[str, str, int]] = []
+    if existing:
+        rows = stored_leads.lock(conn, {pk for _, _, pk in existing})
+        for person, lead, pk in existing:
+            row = rows[pk]
+            same = (
+                all(by_ref.get(r) == pk for r in lead.external_ids.items())
+                and (lead.email is None or lead.email == row.email)
+                and all(row.attributes.get(k, _ABSENT) == v for k, v in lead.attributes.items())
+                and ("stage" not in lead.model_fields_set or lead.stage == row.lifecycle_stage)
+            )
+            if same:
+                report.counts["unchanged"] += 1
+                linked.append((person.object, person.id, pk))
+            else:
+                slow.append((person, lead))
+    if new:
+        created = _create_many(conn, ctx, configured, new, now, report)
+        linked.extend(created)
+    return slow, linked
+
+
+_ABSENT = object()
+
+
+def _create_many(
+    conn: Connection,
+    ctx: Context,
+    configured: Configured,
+    new: list[tuple[Person, LeadIn]],
+    now: int,
+    report: Report,
+) -> list[tuple[str, str, int]]:
+    ids = [new_lead_id() for _ in new]
+    rows = []
+    for (_, lead), lead_id in zip(new, ids, strict=True):
+        row = new_row(lead, lead_id, now)
+        row["external_ids"] = dict(lead.external_ids)
+        rows.append(row)
+    stored_leads.insert_new(ctx.db, conn, rows)
+    pks = stored_leads.pks_by_id(conn, ids)
+    refs = [
+        (source, ext, pks[lead_id])
+        for (_, lead), lead_id in zip(new, ids, strict=True)
+        if lead_id in pks
+        for source, ext in lead.external_ids.items()
+    ]
+    stored_leads.link_new_external_ids(ctx.db, conn, refs)
+    actor = _actor(configured.name)
+    linked = []
+    for (person, lead), lead_id in zip(new, ids, strict=True):
+        if lead_id not in pks:  # another transaction took this e-mail a moment ago
+            report.error(
+                f"{person.object} {person.id}: email {lead.email!r} belongs to another lead"
+            )
+            continue
+        report.counts["created"] += 1
+        linked.append((person.object, person.id, pks[lead_id]))
+        if lead.stage is not None:
+            audit.record(conn, now, actor, "lead.stage", lead_id, stage=lead.stage)
+    locked = stored_leads.lock(conn, pks.values())
+    ordered = [locked[pk] for pk in sorted(locked)]
+    cause = Cause("lead", {row.pk: row.id for row in ordered}, created=frozenset(locked))
+    rescore(conn, ctx, ordered, None, cause)
+    return linked
 
 
 def _known(conn: Connection, items: list[tuple[Person, LeadIn]]) -> list[tuple[Person, LeadIn]]:
@@ -256,25 +350,27 @@ def sync(
     configured = reg.get(name)
     report = Report(name, full)
     run = ctx.db.transact(lambda conn: stored.start_run(conn, name, "sync", full, ctx.now()))
-    connector = reg.client(name)
-    calls_before = connector.http.calls
+    calls = 0
     try:
-        for obj in connector.people_objects():
-            _objects(ctx, connector, configured, obj, full, report, progress, people=True)
-        if configured.config.deals:
-            for obj in connector.deal_objects():
-                _objects(ctx, connector, configured, obj, full, report, progress, people=False)
-        if configured.config.push if push is None else push:
-            push_scores(ctx, name, report=report, progress=progress)
+        connector = reg.client(name)
+        calls = connector.http.calls
+        try:
+            for obj in connector.people_objects():
+                _objects(ctx, connector, configured, obj, full, report, progress, people=True)
+            if configured.config.deals:
+                for obj in connector.deal_objects():
+                    _objects(ctx, connector, configured, obj, full, report, progress, people=False)
+            if configured.config.push if push is None else push:
+                push_scores(ctx, name, report=report, progress=progress)
+        finally:
+            report.counts["api calls"] += connector.http.calls - calls
     except (ConnectorError, ServiceError) as exc:
-        report.counts["api calls"] += connector.http.calls - calls_before
         message = exc.message if isinstance(exc, ConnectorError) else str(exc)
         _finish(ctx, run, "failed", report, message)
         raise
     except BaseException:
         _finish(ctx, run, "failed", report, "unexpected error (see the server log)")
         raise
-    report.counts["api calls"] += connector.http.calls - calls_before
     _finish(ctx, run, "ok", report, None)
     return report
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, and_, delete, func, select, tuple_, update
+from sqlalchemy import Connection, and_, bindparam, delete, func, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from leadscore.store.database import Row
@@ -128,15 +128,23 @@ def record_written(
             and_(t.c.connector == connector, tuple_(t.c.object, t.c.crm_id).in_(keys))
         )
         current = {(o, c): w for o, c, w in conn.execute(query)}
+        merged: dict[tuple[str, str], dict[str, Any]] = {}
         for obj, crm_id, fields in part:
-            if (obj, crm_id) not in current:
-                continue
-            merged = {**current[(obj, crm_id)], **fields}
-            current[(obj, crm_id)] = merged
+            if (obj, crm_id) in current:
+                base = merged.get((obj, crm_id), current[(obj, crm_id)])
+                merged[(obj, crm_id)] = {**base, **fields}
+        if merged:
             conn.execute(
                 update(t)
-                .where(and_(t.c.connector == connector, t.c.object == obj, t.c.crm_id == crm_id))
-                .values(written=merged, written_at=now)
+                .where(
+                    and_(
+                        t.c.connector == connector,
+                        t.c.object == bindparam("o"),
+                        t.c.crm_id == bindparam("c"),
+                    )
+                )
+                .values(written=bindparam("w"), written_at=now),
+                [{"o": o, "c": c, "w": w} for (o, c), w in merged.items()],
             )
 
 
@@ -244,3 +252,53 @@ def lead_values(conn: Connection, pks: Iterable[int]) -> dict[int, dict[str, Any
         for row in conn.execute(query):
             found[row.pk] = dict(row._mapping)
     return found
+
+
+def link_many(
+    conn: Connection, connector: str, records: Sequence[tuple[str, str, int]], now: int
+) -> None:
+    """`link` for a page of (object, crm id, lead pk): the new ones inserted at once, the
+    known ones marked read at once; a record now naming another lead starts afresh."""
+    t = connector_records
+    if not records:
+        return
+    known: dict[tuple[str, str], int] = {}
+    for part in chunks(list({(o, c) for o, c, _ in records})):
+        query = select(t.c.object, t.c.crm_id, t.c.lead_pk).where(
+            and_(t.c.connector == connector, tuple_(t.c.object, t.c.crm_id).in_(part))
+        )
+        known.update({(o, c): pk for o, c, pk in conn.execute(query)})
+    new = {(o, c): pk for o, c, pk in records if (o, c) not in known}
+    if new:
+        conn.execute(
+            t.insert(),
+            [
+                {
+                    "connector": connector,
+                    "object": o,
+                    "crm_id": c,
+                    "lead_pk": pk,
+                    "written": {},
+                    "read_at": now,
+                    "deleted": False,
+                }
+                for (o, c), pk in new.items()
+            ],
+        )
+    same = [(o, c) for o, c, pk in records if known.get((o, c)) == pk]
+    if same:
+        conn.execute(
+            update(t)
+            .where(
+                and_(
+                    t.c.connector == connector,
+                    t.c.object == bindparam("o"),
+                    t.c.crm_id == bindparam("c"),
+                )
+            )
+            .values(read_at=now, deleted=False),
+            [{"o": o, "c": c} for o, c in same],
+        )
+    for o, c, pk in records:
+        if (o, c) in known and known[(o, c)] != pk:
+            link(conn, connector, o, c, pk, now)

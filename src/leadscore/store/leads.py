@@ -246,3 +246,14 @@ def owners_and_attributes(
         for row in conn.execute(query):
             found[row.pk] = (row.owner, row.attributes)
     return found
+
+
+def link_new_external_ids(
+    db: Database, conn: Connection, refs: Sequence[tuple[str, str, int]]
+) -> None:
+    """Link (source, external id, lead pk) of leads just created with these ids already in
+    their `external_ids` (a bulk insert's second half); an id another transaction took a
+    moment ago stays with it."""
+    if refs:
+        rows = [{"source": s, "external_id": e, "lead_pk": pk} for s, e, pk in refs]
+        conn.execute(db.insert_ignore(lead_external_ids), rows)

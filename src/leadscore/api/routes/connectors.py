@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
 from leadscore.api import schemas
-from leadscore.api.auth import Admin
+from leadscore.api.auth import Admin, signed
 from leadscore.api.errors import error_response
 from leadscore.connectors.base import ConnectorError
 from leadscore.service import connectors, sync
@@ -73,11 +73,38 @@ async def sync_now(
 @router.post(
     "/hubspot/webhook",
     response_model=schemas.SyncReport,
+    dependencies=[Depends(signed)],
     responses={
-        401: {"model": schemas.Error, "description": "No valid X-HubSpot-Signature-v3"},
+        401: {"description": "No valid X-HubSpot-Signature-v3: nothing was read"},
         404: NOT_FOUND[404],
+        503: {"description": "HubSpot did not answer the read-back: HubSpot delivers again"},
     },
     summary="HubSpot's webhook deliveries (signed by HubSpot, no API key)",
+    openapi_extra={
+        "security": [],
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "type": "array",
+                        "maxItems": 100,
+                        "items": {
+                            "type": "object",
+                            "required": ["subscriptionType", "objectId"],
+                            "properties": {
+                                "subscriptionType": {"type": "string"},
+                                "objectId": {"type": "integer"},
+                                "occurredAt": {"type": "integer"},
+                                "propertyName": {"type": "string"},
+                                "propertyValue": {"type": "string"},
+                            },
+                        },
+                    }
+                }
+            },
+        },
+    },
 )
 async def hubspot_webhook(request: Request) -> Any:
     """Verifies HubSpot's v3 signature over `LEADSCORE_PUBLIC_URL` + the path and query (the
