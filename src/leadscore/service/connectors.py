@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -47,6 +48,10 @@ SECRETS: dict[str, tuple[str, ...]] = {
     "pipedrive": ("api_token",),
 }
 """The secrets each connector reads (docs/connectors.md says which are needed when)."""
+
+
+OWNERS_TTL = 300.0
+"""Seconds a CRM's list of owners is reused before it is read again."""
 
 
 class ConfigurationError(Conflict):
@@ -217,6 +222,17 @@ class Registry:
 
     _clients: dict[str, Connector] = field(default_factory=dict)
     _ensured: set[str] = field(default_factory=set)
+    _owners: dict[str, tuple[float, dict[str, str]]] = field(default_factory=dict)
+
+    def owners(self, name: str) -> dict[str, str]:
+        """The CRM's owners by e-mail, read at most every OWNERS_TTL seconds (one call per
+        batch of writes would add up)."""
+        found = self._owners.get(name)
+        if found is not None and time.monotonic() - found[0] < OWNERS_TTL:
+            return found[1]
+        ids = self.client(name).owners()
+        self._owners[name] = (time.monotonic(), ids)
+        return ids
 
     def ready_to_write(self, name: str) -> Connector:
         """The client of `name`, once its out fields exist in the CRM: the custom fields
@@ -254,6 +270,7 @@ class Registry:
             client.close()
         self._clients.clear()
         self._ensured.clear()
+        self._owners.clear()
 
     def names(self) -> list[str]:
         return list(self.file.configured())

@@ -60,7 +60,7 @@ def _one_connector(
         configured = registry.get(name)
         connector = registry.ready_to_write(name)
         wants_owner = any("owner" in action.config.fields for _, action in rows)
-        owner_ids = connector.owners() if wants_owner else {}
+        owner_ids = registry.owners(name) if wants_owner else {}
     except (NotFound, ConfigurationError) as exc:
         for row, _ in rows:
             outcome.failures.append((row, ActionFailed(str(exc), retryable=False)))

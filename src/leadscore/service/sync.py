@@ -395,6 +395,7 @@ def _objects(
     with ctx.db.read() as conn:
         start = None if full else stored.cursor(conn, name, obj)
     seen = 0
+    grown = Growth(ctx)
     for page in connector.read(obj, start):
         now = ctx.now()
 
@@ -417,8 +418,29 @@ def _objects(
             report.counts = before  # the page was not written
             raise
         seen += len(page.records)
+        grown.add(report.counts["created"] - before["created"])
         if progress is not None:
             progress(obj, seen)
+
+
+GROWN_TABLES = ("leads", "lead_external_ids", "connector_records", "score_history")
+
+
+@dataclass
+class Growth:
+    """Counts the leads a sync creates and refreshes the planner's statistics each time the
+    tables have doubled since the last refresh (from 1,000 rows on), so a first sync of a
+    large CRM keeps its index plans on PostgreSQL."""
+
+    ctx: Context
+    created: int = 0
+    next_at: int = 1_000
+
+    def add(self, n: int) -> None:
+        self.created += n
+        if self.created >= self.next_at:
+            self.ctx.db.analyze(GROWN_TABLES)
+            self.next_at = self.created * 2
 
 
 def due(ctx: Context) -> list[str]:
@@ -496,7 +518,13 @@ def push_scores(
     configured = reg.get(name)
     report = report or Report(name)
     try:
-        _push(ctx, name, configured, reg.ready_to_write(name), report, progress)
+        connector = reg.ready_to_write(name)
+        wants_owner = any(
+            f.lead == "owner"
+            for f in [f for f in configured.mapping.fields if f.direction == "out"]
+        )
+        owner_ids = reg.owners(name) if wants_owner else {}
+        _push(ctx, name, configured, connector, owner_ids, report, progress)
     except RateLimited as exc:
         report.counts["push stopped (rate limit)"] += 1
         report.error(
@@ -510,11 +538,10 @@ def _push(
     name: str,
     configured: Configured,
     connector: Connector,
+    owner_ids: dict[str, str],
     report: Report,
     progress: Progress | None,
 ) -> None:
-    wants_owner = any(f.lead == "owner" for f in configured.mapping.fields if f.direction == "out")
-    owner_ids = connector.owners() if wants_owner else {}
     after = 0
     pushed = 0
     while True:
@@ -527,8 +554,12 @@ def _push(
         if not updates:
             continue
         results = connector.update(updates)
-        _written(ctx, name, updates, results, report)
+        wait = _written(ctx, name, updates, results, report)
         pushed += len(updates)
+        if wait is not None:  # the vendor asked us to stop for a while: the next push goes on
+            report.counts["push stopped (rate limit)"] += 1
+            report.error(f"push stopped: rate limited (the next push goes on in {wait:.0f} s)")
+            return
         if progress is not None:
             progress("push", pushed)
 
@@ -539,8 +570,10 @@ def _written(
     updates: Sequence[Update],
     results: Sequence[UpdateResult],
     report: Report,
-) -> None:
+) -> float | None:
+    """Record what was written; the longest Retry-After among records deferred, if any."""
     by_key = {r.key: r for r in results}
+    wait: float | None = None
     ok = []
     for update in updates:
         result = by_key.get(update.key)
@@ -549,12 +582,15 @@ def _written(
             report.counts["pushed"] += 1
         elif result is not None and result.retryable:
             report.counts["push deferred"] += 1  # not recorded as written: the next push
+            if result.retry_after is not None:
+                wait = max(wait or 0.0, result.retry_after)
         else:
             report.counts["push failed"] += 1
             why = result.message if result is not None else "no answer for this record"
             report.error(f"{update.object} {update.id}: {why}")
     now = ctx.now()
     ctx.db.transact(lambda conn: stored.record_written(conn, name, ok, now))
+    return wait
 
 
 # --- webhooks in -----------------------------------------------------------------------------

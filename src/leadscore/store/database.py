@@ -130,6 +130,16 @@ class Database:
             self._statements[key] = statement
         return statement
 
+    def analyze(self, tables: Sequence[str]) -> None:
+        """Refresh PostgreSQL's statistics of tables that just grew a lot (a first CRM sync):
+        plans prepared while a table was empty would go on scanning it whole. Autovacuum does
+        this a minute later, when it is on; SQLite needs nothing."""
+        if not self.is_postgres:
+            return
+        with self.engine.connect() as conn:
+            conn.execute(text("ANALYZE " + ", ".join(f'"{t}"' for t in tables)))
+            conn.commit()
+
     # --- schema ------------------------------------------------------------------------
 
     def migrate(self) -> None:

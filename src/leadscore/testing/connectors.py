@@ -367,6 +367,58 @@ def crm_update_once(s: Setup) -> None:
     assert records and records[0].written[s.field("stage")] == "sql"
 
 
+def _sql_crossings(s: Setup, n: int = 2) -> list[str]:
+    """n people synced, then pushed past SQL by a demo each: n crm_update rows due."""
+    ids = [s.fake.add_person(_email(i), {s.field("job_title"): "VP Analytics"}) for i in range(n)]
+    s.activate_model()
+    automations.upload(s.ctx, AUTOMATIONS % s.name, "contract", activate=True)
+    s.sync()
+    for i in range(n):
+        s.events(_email(i), "demo_booked")
+    return ids
+
+
+def _crm_rows(s: Setup) -> list[Any]:
+    with s.ctx.db.read() as conn:
+        rows = stored_outbox.page(
+            conn, status=None, automation=None, lead_pk=None, after=None, limit=100
+        )
+    return sorted((r for r in rows if r.action == "crm_update"), key=lambda r: r.pk)
+
+
+def crm_update_refused(s: Setup) -> None:
+    """A crm_update to a record deleted in the CRM is kept failed, at once, with the vendor's
+    message; the other row of the batch is delivered."""
+    ids = _sql_crossings(s)
+    s.fake.delete_person(ids[1])
+    with Worker(s.ctx) as worker:
+        worker.run_until_idle()
+    rows = _crm_rows(s)
+    assert [r.status for r in rows] == ["delivered", "failed"], [
+        (r.status, r.last_error) for r in rows
+    ]
+    assert rows[1].attempts == 1 and ids[1] in (rows[1].last_error or ""), rows[1].last_error
+
+
+def crm_update_rate_limited(s: Setup) -> None:
+    """A long Retry-After reschedules the crm_update rows after it (nothing is dropped and
+    nothing spins); once it has passed they are delivered."""
+    _sql_crossings(s)
+    s.fake.throttle_next(50, retry_after=3_600)
+    with Worker(s.ctx) as worker:
+        worker.run_until_idle()
+    rows = _crm_rows(s)
+    assert {r.status for r in rows} == {"pending"}, [(r.status, r.last_error) for r in rows]
+    soonest = min(r.next_attempt_at for r in rows)
+    assert soonest >= s.ctx.now() + 3_000 * 1_000_000, "retried before the vendor's Retry-After"
+    s.fake.clear_faults()
+    later = soonest + 1
+    s.ctx.clock = lambda: later
+    with Worker(s.ctx) as worker:
+        worker.run_until_idle()
+    assert {r.status for r in _crm_rows(s)} == {"delivered"}
+
+
 CASES: dict[str, Case] = {
     "full sync": full_sync,
     "incremental sync": incremental_sync,
@@ -377,6 +429,8 @@ CASES: dict[str, Case] = {
     "mapping errors": mapping_errors,
     "deals and outcomes": deals_are_outcomes,
     "crm_update exactly once": crm_update_once,
+    "crm_update refused by the CRM": crm_update_refused,
+    "crm_update rate limited": crm_update_rate_limited,
 }
 
 
