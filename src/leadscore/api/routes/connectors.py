@@ -11,9 +11,9 @@ from fastapi.concurrency import run_in_threadpool
 from leadscore.api import schemas
 from leadscore.api.auth import Admin, signed
 from leadscore.api.errors import error_response
+from leadscore.api.routes.jobs import queued
 from leadscore.connectors.base import ConnectorError
 from leadscore.service import connectors, sync
-from leadscore.service.jobs import Busy, Jobs
 from leadscore.service.principals import Principal
 
 router = APIRouter(prefix="/connectors", tags=["connectors"])
@@ -58,16 +58,11 @@ async def sync_now(
 ) -> Any:
     """Queues a sync (people, deals, then the push of changed scores) and answers with the job
     (`Location: /api/v1/jobs/{id}`); its result is the sync's report."""
-    runner: Jobs = request.app.state.jobs
-    try:
-        job = await run_in_threadpool(
-            lambda: runner.sync_connector(actor=principal.name, name=name, full=full)
-        )
-    except Busy as busy:
-        where = request.app.url_path_for("get_job", job_id=busy.job["id"])
-        return error_response(request.scope, 409, str(busy), {"Location": where})
-    response.headers["Location"] = request.app.url_path_for("get_job", job_id=job["id"])
-    return job
+    return await queued(
+        request,
+        response,
+        lambda runner: runner.sync_connector(actor=principal.name, name=name, full=full),
+    )
 
 
 @router.post(

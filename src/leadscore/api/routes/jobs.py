@@ -2,16 +2,35 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
 
 from leadscore.api import schemas
 from leadscore.api.auth import Read
+from leadscore.api.errors import error_response
 from leadscore.service import jobs
+from leadscore.service.jobs import Busy, Jobs
 from leadscore.service.principals import Principal
 
 router = APIRouter(prefix="/jobs", tags=["jobs"])
+
+
+async def queued(
+    request: Request, response: Response, submit: Callable[[Jobs], dict[str, Any]]
+) -> Any:
+    """Queue a job with `submit(runner)` and answer 202 with it and its `Location`; a job of
+    the same kind already queued or running is a 409 naming it."""
+    runner: Jobs = request.app.state.jobs
+    try:
+        job = await run_in_threadpool(lambda: submit(runner))
+    except Busy as busy:
+        where = request.app.url_path_for("get_job", job_id=busy.job["id"])
+        return error_response(request.scope, 409, str(busy), {"Location": where})
+    response.headers["Location"] = request.app.url_path_for("get_job", job_id=job["id"])
+    return job
 
 
 @router.get("", response_model=list[schemas.Job], summary="List recent jobs")

@@ -7,18 +7,17 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
-from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from leadscore.api import schemas
 from leadscore.api.auth import Admin, Read
 from leadscore.api.bodies import json_body
-from leadscore.api.errors import error_response, problems_of
+from leadscore.api.errors import problems_of
 from leadscore.api.params import Version
+from leadscore.api.routes.jobs import queued
 from leadscore.service import predictions
 from leadscore.service.errors import Invalid
 from leadscore.service.inputs import Name, whole
-from leadscore.service.jobs import Busy, Jobs
 from leadscore.service.principals import Principal
 
 router = APIRouter(prefix="/predictive-models", tags=["predictive models"])
@@ -88,22 +87,17 @@ async def train(request: Request, response: Response, principal: Principal = Adm
         body = TrainIn.model_validate(data)
     except ValidationError as exc:
         raise Invalid(problems_of(exc)) from None
-    runner: Jobs = request.app.state.jobs
-    try:
-        job = await run_in_threadpool(
-            lambda: runner.train_predictive(
-                actor=principal.name,
-                name=body.name,
-                exclude=body.exclude,
-                activate=body.activate,
-                folds=body.folds,
-            )
-        )
-    except Busy as busy:
-        where = request.app.url_path_for("get_job", job_id=busy.job["id"])
-        return error_response(request.scope, 409, str(busy), {"Location": where})
-    response.headers["Location"] = request.app.url_path_for("get_job", job_id=job["id"])
-    return job
+    return await queued(
+        request,
+        response,
+        lambda runner: runner.train_predictive(
+            actor=principal.name,
+            name=body.name,
+            exclude=body.exclude,
+            activate=body.activate,
+            folds=body.folds,
+        ),
+    )
 
 
 @router.post(
