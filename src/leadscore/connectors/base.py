@@ -43,6 +43,9 @@ class Person:
     links: tuple[tuple[str, str], ...] = ()
     """Other (object, id) records of the same CRM naming the same person (a Pipedrive lead's
     person, a converted Salesforce Lead's Contact): the service matches on them too."""
+    writable: bool = True
+    """False for a record the CRM no longer lets anyone write (a converted Salesforce Lead:
+    its person lives on as the linked Contact): linked, never written."""
 
 
 @dataclass(frozen=True)

@@ -554,6 +554,7 @@ class SalesforceConnector:
             modified_at=parse_datetime_ms(raw["SystemModstamp"]) * 1000,
             deleted=bool(raw.get("IsDeleted")),
             links=links,
+            writable=not links,  # CANNOT_UPDATE_CONVERTED_LEAD: scores go to the Contact
         )
 
     def _deal(self, raw: Mapping[str, Any]) -> Deal:

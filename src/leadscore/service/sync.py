@@ -163,6 +163,9 @@ def apply_people(
         report.counts["created" if created else "updated"] += 1
         linked.append((person.object, person.id, change.lead_pk))
     stored.link_many(conn, name, linked, now)
+    for person, _ in items:  # closed to writes (a converted Salesforce Lead): never pushed
+        if not person.writable:
+            stored.mark_deleted(conn, name, person.object, person.id, now)
 
 
 def _bulk(
