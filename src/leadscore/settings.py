@@ -146,6 +146,13 @@ class Settings(BaseSettings):
         "leads in messages.",
     )
 
+    session_hours: float = Field(
+        12.0,
+        gt=0,
+        le=24 * 366,
+        description="How long a dashboard login lasts before the user must log in again.",
+    )
+
     connectors_file: str | None = Field(
         None,
         description="The connectors file (YAML): which CRMs to sync and how their fields map "

@@ -21,6 +21,7 @@ from leadscore.cli import (
     score,
     service,
     tuning,
+    users,
 )
 
 app = typer.Typer(
@@ -49,6 +50,7 @@ app.command("suggest")(tuning.suggest_command)
 app.command("backtest")(tuning.backtest_command)
 app.add_typer(predictive.predictive_app, name="predictive")
 app.add_typer(service.apikey_app, name="apikey")
+app.add_typer(users.user_app, name="user")
 app.add_typer(service.model_app, name="model")
 app.add_typer(automations.automations_app, name="automations")
 app.add_typer(automations.outbox_app, name="outbox")

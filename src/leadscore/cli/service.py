@@ -21,7 +21,7 @@ from rich.table import Table
 from leadscore import demo
 from leadscore.cli.support import err, fail, parse_optional_as_of, progress_bar, service
 from leadscore.engine.readers import InputError
-from leadscore.service import automations, keys, owners, scoring_models
+from leadscore.service import automations, keys, owners, scoring_models, users
 from leadscore.service.context import Context
 from leadscore.service.errors import ServiceError
 from leadscore.service.imports import ImportFailed, import_file, parse_mapping
@@ -29,6 +29,7 @@ from leadscore.service.recompute import count_leads, recompute
 
 MAX_REPORTED_ROWS = 50
 DEMO_MODEL = Path("examples/b2b-saas.yaml")
+DEMO_USER = "demo@leadscore.local"
 DEMO_AUTOMATIONS = Path("examples/automations.yaml")
 DEMO_OWNERS = (
     ("anna.kowalska@demo.example", "Anna Kowalska", "sales"),
@@ -285,9 +286,10 @@ def init_demo(
 ) -> None:
     """Set up a demo database: the example model, demo leads with events and outcomes, demo
     owners in two sales teams, the example automations (active once the demo data is in, so
-    that only what happens next acts), and an admin API key (printed on the last line). Run
-    again on a set-up database, it only replaces the demo admin key: the previous one is
-    revoked, so one demo key works at a time."""
+    that only what happens next acts), a dashboard admin (demo@leadscore.local) and an admin
+    API key (printed on the last line). Run again on a set-up database, it only replaces the
+    demo admin key and the demo user's password: the previous ones stop working, so one demo
+    key and one demo password work at a time."""
     with service() as ctx:
         if scoring_models.list_versions(ctx) or count_leads(ctx):
             typer.echo("the database is already set up; replacing the demo admin key")
@@ -306,7 +308,10 @@ def init_demo(
                         typer.echo(f"loaded {report.written:,} demo {kind}")
             _demo_automations(ctx, automations_file)
         key, revoked = keys.replace_key(ctx, "demo-admin", "admin", actor="init-demo")
+        password = users.ensure_user(ctx, DEMO_USER, "admin", actor="init-demo")
+        public_url = ctx.settings.public_url
     if revoked:
         typer.echo(f"revoked the previous demo admin key ({', '.join(revoked)})")
+    typer.echo(f"Dashboard: {public_url}/  login {DEMO_USER} / {password}")
     typer.echo("admin API key (shown once):")
     typer.echo(key)

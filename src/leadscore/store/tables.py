@@ -425,3 +425,34 @@ connector_secrets = Table(
     Column("ciphertext", Text, nullable=False),
     Column("updated_at", Micros, nullable=False),
 )
+
+# --- Dashboard users (issue 13) ---------------------------------------------------------------
+
+# People who log in to the dashboard: e-mail (lower case), an argon2 hash of the password and
+# a role (admin, manager, viewer). API keys stay separate: they are for programs.
+users = Table(
+    "users",
+    metadata,
+    _pk(),
+    Column("email", String(320), nullable=False, unique=True),
+    Column("password_hash", String(200), nullable=False),  # argon2id, PHC string
+    Column("role", String(20), nullable=False),
+    Column("language", String(35)),  # a BCP 47 tag; None: the browser's
+    Column("created_at", Micros, nullable=False),
+    Column("updated_at", Micros, nullable=False),
+    Column("active", Boolean, nullable=False, server_default=true()),
+)
+
+# Logged-in browsers: the key is the sha256 hex of the random token in the cookie (a stolen
+# database row does not log anyone in), with the session's CSRF token.
+web_sessions = Table(
+    "web_sessions",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("user_pk", Integer, ForeignKey("users.pk", ondelete="CASCADE"), nullable=False),
+    Column("created_at", Micros, nullable=False),
+    Column("expires_at", Micros, nullable=False),
+    Column("csrf_token", String(64), nullable=False),
+    Index(None, "user_pk"),
+    Index(None, "expires_at"),
+)
