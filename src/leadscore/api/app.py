@@ -1,5 +1,6 @@
 """The FastAPI application: `create_app(settings)` connects to the database (migrating it),
-mounts the routes under /api/v1 and the docs pages (api/docs_ui.py) and, while serving, runs
+mounts the routes under /api/v1, the docs pages (api/docs_ui.py) and the dashboard at /
+(leadscore.web) and, while serving, runs
 the scheduler, the event writer (group commit, `service.group_commit`) and the background
 jobs' worker threads (`service.jobs`)."""
 
@@ -10,9 +11,9 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI, Request
-from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.responses import JSONResponse
 
-from leadscore import __version__
+from leadscore import __version__, web
 from leadscore.api import docs_ui, errors, openapi, request_line, schemas
 from leadscore.api.middleware import RequestGuard
 from leadscore.api.routes import (
@@ -160,11 +161,7 @@ def create_app(
         include_in_schema=False,
         dependencies=[Depends(request_line.checked)],
     )
-
-    @app.get("/", include_in_schema=False)
-    def root() -> RedirectResponse:
-        return RedirectResponse("/docs")
-
+    web.install(app)  # the dashboard, at / (after the API, /docs and /health)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]  # FastAPI's documented hook
     return app
 

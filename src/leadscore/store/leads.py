@@ -214,17 +214,21 @@ def page(
     after: tuple[object, int] | None,
     limit: int,
     pks: Sequence[int] | None = None,
+    email_contains: str | None = None,
 ) -> list[Row]:
     """Up to `limit` whole lead rows in the order (`sort` column, pk) ↑ or ↓, after the
     keyset `after` (sort value, pk), keeping those whose `equal` columns (of `FILTERED`)
     hold one of the values given, whose score is within the bounds given and, when `pks`
-    is given, whose key is one of them (a lookup by e-mail or external id)."""
+    is given, whose key is one of them (a lookup by e-mail or external id), and whose e-mail
+    holds `email_contains` (a search: lower case, as e-mails are stored)."""
     column = leads.c[sort]
     clauses: list[ColumnElement[bool]] = [
         leads.c[name].in_(values) for name in FILTERED if (values := equal.get(name))
     ]
     if pks is not None:
         clauses.append(leads.c.pk.in_(pks))
+    if email_contains:
+        clauses.append(leads.c.email.contains(email_contains.lower(), autoescape=True))
     if min_score is not None:
         clauses.append(leads.c.score >= min_score)
     if max_score is not None:

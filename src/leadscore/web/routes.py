@@ -1,0 +1,143 @@
+"""Mounting the dashboard into the API app: its static files at /assets, the login and
+logout, the pages, and the handlers that turn a missing login into a redirect and a missing
+role or CSRF token into a 403 page. No route appears in the OpenAPI document."""
+
+from __future__ import annotations
+
+import secrets
+
+from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+
+from leadscore.service import users
+from leadscore.service.users import WebUser
+from leadscore.web import leads
+from leadscore.web.rendering import ASSETS_URL, STATIC, page, security_headers
+from leadscore.web.sessions import (
+    COOKIE,
+    LOGIN_CSRF_COOKIE,
+    Admin,
+    Forbidden,
+    LoginRequired,
+    Viewer,
+    context,
+    current_user,
+    form_fields,
+    local_path,
+    posted_by,
+    same_token,
+    secure_cookies,
+)
+
+router = APIRouter(include_in_schema=False)
+COMING = {
+    "analytics": "Analytics",
+    "models": "Models",
+    "automations": "Automations",
+    "settings": "Settings",
+}
+
+
+def install(app: FastAPI) -> None:
+    app.mount(ASSETS_URL, StaticFiles(directory=STATIC), name="assets")
+    app.include_router(router)
+    app.include_router(leads.router)
+
+    @app.exception_handler(LoginRequired)
+    async def _login(request: Request, exc: LoginRequired) -> Response:
+        if request.headers.get("HX-Request") == "true":
+            return Response(status_code=401, headers={"HX-Redirect": exc.next_path})
+        return RedirectResponse(exc.next_path, 303, headers=security_headers())
+
+    @app.exception_handler(Forbidden)
+    async def _forbidden(request: Request, exc: Forbidden) -> Response:
+        user = getattr(request.state, "user", None)
+        return page("forbidden.html", 403, user=user, reason=str(exc))
+
+
+@router.get("/")
+def home() -> RedirectResponse:
+    return RedirectResponse("/leads", 303)
+
+
+@router.get("/login")
+async def login_form(request: Request, next: str | None = None) -> Response:
+    target = local_path(next)
+    if await current_user(request) is not None:
+        return RedirectResponse(target, 303)
+    return _login_page(request, target, None, 200)
+
+
+def _login_page(request: Request, target: str, error: str | None, status: int) -> Response:
+    """The form, with a fresh login CSRF token in a cookie and a hidden field (a login form
+    posted from another site cannot log a browser into the attacker's account)."""
+    token = secrets.token_urlsafe(32)
+    response = page(
+        "login.html", status, user=None, next=target, csrf_token=token, error=error, email=""
+    )
+    response.set_cookie(
+        LOGIN_CSRF_COOKIE,
+        token,
+        max_age=3600,
+        httponly=True,
+        samesite="strict",
+        secure=secure_cookies(context(request)),
+        path="/login",
+    )
+    return response
+
+
+@router.post("/login")
+async def login(request: Request) -> Response:
+    fields = await form_fields(request)
+    target = local_path(fields.get("next"))
+    if not same_token(request.cookies.get(LOGIN_CSRF_COOKIE), fields.get("csrf_token", "")):
+        raise Forbidden("the login form expired; reload the page")
+    ctx = context(request)
+    token = await run_in_threadpool(
+        users.log_in, ctx, fields.get("email", ""), fields.get("password", "")
+    )
+    if token is None:
+        return _login_page(request, target, "Wrong e-mail or password.", 401)
+    response = RedirectResponse(target, 303, headers=security_headers())
+    response.set_cookie(
+        COOKIE,
+        token,
+        max_age=int(ctx.settings.session_hours * 3600),
+        httponly=True,
+        samesite="lax",
+        secure=secure_cookies(ctx),
+        path="/",
+    )
+    response.delete_cookie(LOGIN_CSRF_COOKIE, path="/login")
+    return response
+
+
+@router.post("/logout")
+async def logout(
+    request: Request, posted: tuple[WebUser, dict[str, str]] = Depends(posted_by("viewer"))
+) -> Response:
+    """Ends the session in the database: the old cookie no longer logs anyone in."""
+    token = request.cookies.get(COOKIE, "")
+    await run_in_threadpool(users.log_out, context(request), token)
+    response = RedirectResponse("/login", 303, headers=security_headers())
+    response.delete_cookie(COOKIE, path="/", httponly=True, samesite="lax")
+    return response
+
+
+@router.get("/settings")
+def settings_page(user: WebUser = Admin) -> Response:
+    return page("coming.html", user=user, section="settings", title=COMING["settings"])
+
+
+def _coming(section: str) -> None:
+    def show(user: WebUser = Viewer) -> Response:
+        return page("coming.html", user=user, section=section, title=COMING[section])
+
+    router.add_api_route(f"/{section}", show, methods=["GET"], name=f"web_{section}")
+
+
+for _section in ("analytics", "models", "automations"):
+    _coming(_section)

@@ -1,0 +1,33 @@
+// Draws a lead's score history with uPlot from the JSON the page embeds (no inline script,
+// so the Content-Security-Policy allows only the app's own files).
+(function () {
+  "use strict";
+  function draw() {
+    var holder = document.getElementById("history-chart");
+    var source = document.getElementById("history-data");
+    if (!holder || !source || typeof uPlot === "undefined") return;
+    var data = JSON.parse(source.textContent);
+    if (!data.t.length) return;
+    var width = Math.max(280, holder.clientWidth || 600);
+    var opts = {
+      width: width,
+      height: 240,
+      series: [
+        {},
+        { label: "Score", stroke: "#b3261e", width: 2 },
+        { label: "Fit", stroke: "#1f5fa8", width: 1 },
+        { label: "Engagement", stroke: "#2e7d32", width: 1 }
+      ],
+      axes: [{}, {}]
+    };
+    var chart = new uPlot(opts, [data.t, data.score, data.fit, data.engagement], holder);
+    window.addEventListener("resize", function () {
+      chart.setSize({ width: Math.max(280, holder.clientWidth), height: 240 });
+    });
+  }
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", draw);
+  } else {
+    draw();
+  }
+})();
