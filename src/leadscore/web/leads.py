@@ -41,6 +41,7 @@ def _filters(request: Request) -> tuple[queries.LeadFilters, dict[str, str]]:
     """The filters of the query string, and the values to show back in the form."""
     params = request.query_params
     shown = {name: params.get(name, "").strip()[:320] for name in (*FILTERS, "min", "max", "q")}
+
     def chosen(name: str) -> list[str] | None:
         return [shown[name]] if shown[name] else None
 

@@ -36,7 +36,7 @@ CSP = "; ".join(
 """Only the app's own files run: no inline script (the chart's data is JSON, not code)."""
 
 
-def _json_script(value: Any) -> Markup:
+def json_script(value: Any) -> Markup:
     """JSON safe inside <script type="application/json">: `<`, `>` and `&` escaped."""
     text = json.dumps(value).replace("<", "\\u003c").replace(">", "\\u003e")
     return Markup(text.replace("&", "\\u0026"))
@@ -49,7 +49,7 @@ def environment() -> Environment:
         extensions=["jinja2.ext.i18n"],
     )
     env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]  # by the i18n extension
-    env.filters["json_script"] = _json_script
+    env.filters["json_script"] = json_script
     env.globals["vendor"] = VENDOR
     env.globals["assets"] = ASSETS_URL
     return env
