@@ -14,7 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from leadscore.cli import app
-from leadscore.service import keys, queries
+from leadscore.service import keys, queries, users
 from leadscore.service.context import Context
 from leadscore.settings import Settings
 
@@ -31,6 +31,14 @@ def run(database_url):
         )
 
     return invoke
+
+
+def demo_password(stdout: str) -> str:
+    """The demo user's password from init-demo's line
+    `Dashboard: http://127.0.0.1:8000/  login demo@leadscore.local / PASSWORD`."""
+    line = next(x for x in stdout.splitlines() if x.startswith("Dashboard: "))
+    assert line.startswith("Dashboard: http://127.0.0.1:8000/  login demo@leadscore.local / ")
+    return line.rsplit(" / ", 1)[1]
 
 
 def open_ctx(database_url: str) -> Context:
@@ -93,8 +101,10 @@ def test_init_demo_loads_data_and_prints_an_admin_key(run, database_url) -> None
     result = run("init-demo", "--leads", "120", "--model", EXAMPLE)
     assert result.exit_code == 0, result.output
     key = result.stdout.strip().splitlines()[-1]
+    password = demo_password(result.stdout)
     with open_ctx(database_url) as ctx:
         assert keys.authenticate(ctx, key).allows("admin")
+        assert users.log_in(ctx, "demo@leadscore.local", password) is not None
         page = queries.list_leads(ctx, queries.LeadFilters(), limit=500)
     assert len(page["data"]) == 120 and all(lead["score"] is not None for lead in page["data"])
     # Run again (make run twice): one demo key works at a time, the previous is revoked.
@@ -105,13 +115,16 @@ def test_init_demo_loads_data_and_prints_an_admin_key(run, database_url) -> None
         assert again.exit_code == 0 and "already set up" in again.stdout
         new_key = again.stdout.strip().splitlines()[-1]
         assert new_key != key and "revoked the previous demo admin key" in again.stdout
+        new_password = demo_password(again.stdout)
         with open_ctx(database_url) as ctx:
             assert keys.authenticate(ctx, key) is None
+            assert users.log_in(ctx, "demo@leadscore.local", password) is None
+            assert users.log_in(ctx, "demo@leadscore.local", new_password) is not None
             assert keys.authenticate(ctx, new_key).allows("admin")
             active = [k["name"] for k in keys.list_keys(ctx) if not k["revoked"]]
         assert len(active) == 2 and "ops" in active
         assert next(a for a in active if a != "ops").startswith("demo-admin")
-        key = new_key
+        key, password = new_key, new_password
 
 
 def test_serve_runs_migrations_and_answers(database_url, tmp_path) -> None:
