@@ -65,5 +65,5 @@ def test_docs_and_openapi_are_open(api) -> None:
     spec = httpx.get(f"{base}/openapi.json").json()
     assert "/api/v1/events" in spec["paths"] and "EventBatch" in spec["components"]["schemas"]
     assert httpx.get(f"{base}/docs").status_code == 200
-    root = httpx.get(f"{base}/", follow_redirects=False)
-    assert root.status_code in (302, 307) and root.headers["location"] == "/docs"
+    root = httpx.get(f"{base}/", follow_redirects=False)  # the dashboard (issue 13), not /docs
+    assert root.status_code == 303 and root.headers["location"] == "/leads"
