@@ -186,6 +186,7 @@ def test_an_api_key_is_shown_once_then_revoked(web: Web) -> None:
     admin = web.as_role("admin")
     page = admin.http.get("/settings")
     assert page.status_code == 200 and '<label for="key_name">' in page.text
+    assert 'id="key_name" name="name" type="text" value="" required maxlength="200">' in page.text
     token = csrf_of(admin, "/settings")
     no_token = admin.http.post("/settings/keys", data={"name": "ci", "scope_read": "on"})
     assert no_token.status_code == 403

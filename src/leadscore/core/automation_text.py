@@ -59,7 +59,8 @@ def describe_action(action: Action) -> str:
         assign = action.assign_owner
         target = f"team {assign.team}" if assign.team else f"owner {assign.owner}"
         if assign.territories:
-            target += f" ({len(assign.territories)} territories)"
+            count = len(assign.territories)
+            target += f" ({count} {'territory' if count == 1 else 'territories'} first)"
         return f"assign an owner from {target}, {assign.strategy.replace('_', ' ')}"
     if action.add_to_list is not None:
         return f"add to list {action.add_to_list.list}"
