@@ -18,7 +18,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 
 from leadscore.core.timestamps import format_timestamp
 from leadscore.service.context import Context
-from leadscore.service.errors import Conflict, Invalid, Problem
+from leadscore.service.errors import Conflict, Invalid, NotFound, Problem
 from leadscore.service.inputs import email_address
 from leadscore.store import Connection, audit
 from leadscore.store import users as stored_users
@@ -113,6 +113,25 @@ def ensure_user(ctx: Context, email: str, role: str, actor: str) -> str:
 
     ctx.db.transact(work)
     return password
+
+
+def set_role(ctx: Context, email: str, role: str, actor: str) -> dict[str, Any]:
+    """Give a user another role; it applies to their next request (sessions read the role
+    live). The last active admin keeps the role, so someone can always manage users."""
+    parse_role(role)
+    now = ctx.now()
+
+    def work(conn: Connection) -> dict[str, Any]:
+        found = stored_users.by_email(conn, email.strip().lower())
+        if found is None:
+            raise NotFound(f"no user {email!r}")
+        if found.role == "admin" and role != "admin" and stored_users.active_admins(conn) <= 1:
+            raise Conflict("the last admin keeps the admin role", ("role",))
+        stored_users.set_role(conn, found.pk, role, now)
+        audit.record(conn, now, actor, "user.role", found.email, role=role)
+        return {"email": found.email, "role": role}
+
+    return ctx.db.transact(work)
 
 
 def list_users(ctx: Context) -> list[dict[str, Any]]:

@@ -38,6 +38,18 @@ def set_password(conn: Connection, pk: int, password_hash: str, now: int) -> Non
     )
 
 
+def set_role(conn: Connection, pk: int, role: str, now: int) -> None:
+    conn.execute(update(users).where(users.c.pk == pk).values(role=role, updated_at=now))
+
+
+def active_admins(conn: Connection) -> int:
+    """How many active users are admins (the last one may not lose the role)."""
+    found = conn.execute(
+        select(users.c.pk).where(users.c.role == "admin", users.c.active.is_(True))
+    )
+    return len(found.all())
+
+
 def every(conn: Connection) -> list[Row]:
     """Every user, by e-mail."""
     return list(conn.execute(select(users).order_by(users.c.email)))

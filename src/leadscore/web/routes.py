@@ -13,12 +13,11 @@ from fastapi.staticfiles import StaticFiles
 
 from leadscore.service import users
 from leadscore.service.users import WebUser
-from leadscore.web import leads
+from leadscore.web import admin, automations, leads
 from leadscore.web.rendering import ASSETS_URL, STATIC, page, security_headers
 from leadscore.web.sessions import (
     COOKIE,
     LOGIN_CSRF_COOKIE,
-    Admin,
     Forbidden,
     LoginRequired,
     Viewer,
@@ -35,8 +34,6 @@ router = APIRouter(include_in_schema=False)
 COMING = {
     "analytics": "Analytics",
     "models": "Models",
-    "automations": "Automations",
-    "settings": "Settings",
 }
 
 
@@ -44,6 +41,8 @@ def install(app: FastAPI) -> None:
     app.mount(ASSETS_URL, StaticFiles(directory=STATIC), name="assets")
     app.include_router(router)
     app.include_router(leads.router)
+    app.include_router(automations.router)
+    app.include_router(admin.router)
 
     @app.exception_handler(LoginRequired)
     async def _login(request: Request, exc: LoginRequired) -> Response:
@@ -127,11 +126,6 @@ async def logout(
     return response
 
 
-@router.get("/settings")
-def settings_page(user: WebUser = Admin) -> Response:
-    return page("coming.html", user=user, section="settings", title=COMING["settings"])
-
-
 def _coming(section: str) -> None:
     def show(user: WebUser = Viewer) -> Response:
         return page("coming.html", user=user, section=section, title=COMING[section])
@@ -139,5 +133,5 @@ def _coming(section: str) -> None:
     router.add_api_route(f"/{section}", show, methods=["GET"], name=f"web_{section}")
 
 
-for _section in ("analytics", "models", "automations"):
+for _section in ("analytics", "models"):
     _coming(_section)
