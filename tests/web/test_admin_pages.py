@@ -13,8 +13,8 @@ from html import unescape
 import pytest
 from tests.web.conftest import Browser, Web
 
-from leadscore.service import automations, keys
-from leadscore.service.jobs import Busy, Jobs
+from leadscore.service import automations, jobs, keys
+from leadscore.store import jobs as stored_jobs
 
 FAILING = """
 version: 1
@@ -130,7 +130,7 @@ def test_an_invalid_connectors_file_is_shown_not_a_500(web: Web, connectors_file
     assert str(connectors_file) in text
 
 
-def test_connectors_and_sync_now(web: Web, connectors_file, monkeypatch) -> None:
+def test_connectors_and_sync_now(web: Web, connectors_file) -> None:
     connectors_file.write_text("hubspot: {sync_every: null}\n")
     manager = web.as_role("manager")
     page = manager.http.get("/automations")
@@ -154,13 +154,36 @@ def test_connectors_and_sync_now(web: Web, connectors_file, monkeypatch) -> None
     )
     assert unconfigured.status_code == 409 and "not configured" in unconfigured.text
 
-    def busy(self: Jobs, *, actor: str, name: str, full: bool) -> dict:
-        raise Busy({"id": "abc123", "kind": f"sync_{name}", "status": "running"})
-
-    monkeypatch.setattr(Jobs, "sync_connector", busy)
+    # Another process holds a sync of hubspot (a real queued job with a live lease): refused
+    ctx = web.server.ctx
+    wait_until_no_active_sync(ctx)
+    created, _ = stored_jobs.create(
+        ctx.db,
+        job_id="abc123",
+        kind="sync_hubspot",
+        params={"connector": "hubspot", "full": False},
+        created_by="another process",
+        now=ctx.now(),
+        holder="another-host:1",
+        ttl=3_600_000_000,
+        expired="expired",
+    )
+    assert created
     refused = admin.http.post(url, data={"csrf_token": token})
     assert refused.status_code == 409
-    assert "A sync of hubspot is already running (job abc123)." in unescape(refused.text)
+    assert "A sync of hubspot is already queued (job abc123)." in unescape(refused.text)
+
+
+def wait_until_no_active_sync(ctx, timeout: float = 20.0) -> None:
+    """The sync queued above fails fast (no access token); wait for it to end."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if all(j["status"] in ("succeeded", "failed") for j in jobs.recent(ctx, 20)):
+            return
+        time.sleep(0.05)
+    raise AssertionError("the queued sync did not end")
 
 
 def test_settings_are_for_admins_only(web: Web) -> None:
