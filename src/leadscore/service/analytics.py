@@ -100,13 +100,13 @@ def _head(span: Period, known: Facts) -> dict[str, Any]:
     return {**span.as_dict(), "model_version": known.model_version, "leads": len(known.leads)}
 
 
-def distribution(ctx: Context, span: Period) -> dict[str, Any]:
-    known = facts(ctx, span)
+def distribution(ctx: Context, span: Period, known: Facts | None = None) -> dict[str, Any]:
+    known = known or facts(ctx, span)
     return {**_head(span, known), "bins": [asdict(b) for b in core.distribution(known.leads)]}
 
 
-def conversion(ctx: Context, span: Period) -> dict[str, Any]:
-    known = facts(ctx, span)
+def conversion(ctx: Context, span: Period, known: Facts | None = None) -> dict[str, Any]:
+    known = known or facts(ctx, span)
     found = core.conversion(known.leads, known.tiers)
     return {
         **_head(span, known),
@@ -118,14 +118,14 @@ def conversion(ctx: Context, span: Period) -> dict[str, Any]:
     }
 
 
-def funnel(ctx: Context, span: Period) -> dict[str, Any]:
-    known = facts(ctx, span, stages=True)
+def funnel(ctx: Context, span: Period, known: Facts | None = None) -> dict[str, Any]:
+    known = known or facts(ctx, span, stages=True)
     steps = core.funnel(known.leads, known.stages or ["lead"])
     return {**_head(span, known), "steps": [asdict(s) for s in steps]}
 
 
-def time_to_conversion(ctx: Context, span: Period) -> dict[str, Any]:
-    known = facts(ctx, span)
+def time_to_conversion(ctx: Context, span: Period, known: Facts | None = None) -> dict[str, Any]:
+    known = known or facts(ctx, span)
     rows = core.time_to_conversion(known.leads)
     return {**_head(span, known), "bands": [asdict(t) for t in rows]}
 
@@ -138,6 +138,17 @@ def figure(ctx: Context, name: Figure, span: Period) -> dict[str, Any]:
         "time-to-conversion": time_to_conversion,
     }[name]
     return compute(ctx, span)
+
+
+def every_figure(ctx: Context, span: Period) -> dict[Figure, dict[str, Any]]:
+    """The four figures from one reading of the facts (the dashboard's page)."""
+    known = facts(ctx, span, stages=True)
+    return {
+        "distribution": distribution(ctx, span, known),
+        "conversion": conversion(ctx, span, known),
+        "funnel": funnel(ctx, span, known),
+        "time-to-conversion": time_to_conversion(ctx, span, known),
+    }
 
 
 def csv_text(name: Figure, data: dict[str, Any]) -> str:

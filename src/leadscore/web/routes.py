@@ -13,7 +13,7 @@ from fastapi.staticfiles import StaticFiles
 
 from leadscore.service import users
 from leadscore.service.users import WebUser
-from leadscore.web import leads
+from leadscore.web import analytics, leads
 from leadscore.web.rendering import ASSETS_URL, STATIC, page, security_headers
 from leadscore.web.sessions import (
     COOKIE,
@@ -33,7 +33,6 @@ from leadscore.web.sessions import (
 
 router = APIRouter(include_in_schema=False)
 COMING = {
-    "analytics": "Analytics",
     "models": "Models",
     "automations": "Automations",
     "settings": "Settings",
@@ -44,6 +43,7 @@ def install(app: FastAPI) -> None:
     app.mount(ASSETS_URL, StaticFiles(directory=STATIC), name="assets")
     app.include_router(router)
     app.include_router(leads.router)
+    app.include_router(analytics.router)
 
     @app.exception_handler(LoginRequired)
     async def _login(request: Request, exc: LoginRequired) -> Response:
@@ -139,5 +139,5 @@ def _coming(section: str) -> None:
     router.add_api_route(f"/{section}", show, methods=["GET"], name=f"web_{section}")
 
 
-for _section in ("analytics", "models", "automations"):
+for _section in ("models", "automations"):
     _coming(_section)
