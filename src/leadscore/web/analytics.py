@@ -65,7 +65,7 @@ async def analytics_page(request: Request, user: WebUser = Viewer) -> Response:
 async def analytics_csv(request: Request, name: str, user: WebUser = Viewer) -> Response:
     if name not in analytics.FIGURES:
         return page("not_found.html", 404, user=user)
-    figure: analytics.Figure = name  # type: ignore[assignment]  # checked just above
+    figure: analytics.Figure = name
     span, _, _ = _period(request)
     data = await run_in_threadpool(analytics.figure, context(request), figure, span)
     headers = {
