@@ -19,6 +19,9 @@ from leadscore.store import analytics as stored
 Figure = Literal["distribution", "conversion", "funnel", "time-to-conversion"]
 FIGURES: tuple[Figure, ...] = ("distribution", "conversion", "funnel", "time-to-conversion")
 DEFAULT_DAYS = 365
+EARLIEST = parse_instant("0001-01-01")
+LATEST = parse_instant("9999-12-31T23:59:59.999999")
+"""The times a period may name (those format_timestamp writes)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,7 +41,8 @@ def _bare_date(text: str) -> bool:
 
 def period(ctx: Context, start: str | None, end: str | None) -> Period:
     """The period of `from` and `to` (ISO 8601; no zone is UTC). A bare date `to` includes
-    that whole day; without `to`, now; without `from`, 365 days before `to`."""
+    that whole day; without `to`, now; without `from`, 365 days before `to` (not before the
+    year 1). `from` after `to` is an empty period, not an error: nothing was created in it."""
     problems = []
     moments: dict[str, int | None] = {"from": None, "to": None}
     for name, text in (("from", start), ("to", end)):
@@ -50,14 +54,14 @@ def period(ctx: Context, start: str | None, end: str | None) -> Period:
             problems.append(Problem(("query", name), str(exc)))
             continue
         if name == "to" and _bare_date(text):
-            moment += core.DAY
+            moment = min(moment + core.DAY, LATEST)
         moments[name] = moment
     if problems:
         raise Invalid(problems)
     until = moments["to"] if moments["to"] is not None else ctx.now()
-    since = moments["from"] if moments["from"] is not None else until - DEFAULT_DAYS * core.DAY
-    if since >= until:
-        raise Invalid([Problem(("query", "from"), "`from` must come before `to`")])
+    since = moments["from"]
+    if since is None:
+        since = max(until - DEFAULT_DAYS * core.DAY, EARLIEST)
     return Period(since, until)
 
 
