@@ -142,7 +142,7 @@ def test_the_vendored_assets_are_served_and_nothing_outside_is_named(web: Web) -
         for asset in re.findall(r'(?:src|href)="(/assets/[^"]+)"', page.text):
             assert browser.http.get(asset).status_code == 200, asset
         assert not re.search(r'(?:src|href)="(?:https?:)?//', page.text), path
-    coming = browser.http.get("/analytics").text
+    coming = browser.http.get("/models").text
     assert "coming" in coming and 'aria-current="page"' in coming
     assert browser.http.get("/assets/vendor/VERSIONS.md").status_code == 200
 

@@ -17,6 +17,7 @@ from leadscore import __version__, web
 from leadscore.api import docs_ui, errors, openapi, request_line, schemas
 from leadscore.api.middleware import RequestGuard
 from leadscore.api.routes import (
+    analytics,
     automations,
     connectors,
     ingest,
@@ -144,6 +145,7 @@ def create_app(
     api.include_router(owners.router)
     api.include_router(lists.router)
     api.include_router(connectors.router)
+    api.include_router(analytics.router)
     api.add_api_route(
         "/health",
         health,

@@ -530,3 +530,82 @@ class ListMembersAdded(Out):
 class ListMemberRemoved(Out):
     list: ListSummary
     removed: bool = Field(description="false: the lead was not a member")
+
+
+# --- analytics (issue 13) ----------------------------------------------------------------------
+
+
+class AnalyticsHead(Out):
+    from_: str = Field(alias="from", description="the period's start (leads created from then)")
+    to: str = Field(description="the period's end, excluded")
+    model_version: int | None = Field(description="the active model (its tiers and stages)")
+    leads: int = Field(description="scored leads created in the period")
+
+
+class ScoreBin(Out):
+    label: str
+    low: float
+    high: float | None
+    leads: int
+    share: float = Field(description="of all the period's leads, 0..1")
+
+
+class Distribution(AnalyticsHead):
+    bins: list[ScoreBin]
+
+
+class ConversionRate(Out):
+    label: str = Field(description="a score band (`70–80`) or a tier")
+    low: float | None
+    high: float | None
+    leads: int
+    converted: int
+    lost: int = Field(description="lost and never converted")
+    rate: float | None = Field(description="converted / leads; null with no leads")
+    ci_low: float | None = Field(description="95 % Wilson score interval, lower bound")
+    ci_high: float | None = Field(description="95 % Wilson score interval, upper bound")
+
+
+class ConversionInversion(Out):
+    by: Literal["band", "tier"]
+    lower: str
+    higher: str
+    lower_rate: float
+    higher_rate: float
+    overlap: bool = Field(description="whether the two 95 % intervals overlap")
+
+
+class Conversion(AnalyticsHead):
+    bands: list[ConversionRate]
+    tiers: list[ConversionRate]
+    inversions: list[ConversionInversion]
+    alert: str | None = Field(description="set when a lower band or tier converts better")
+    min_leads: int = Field(description="the leads each side of an inversion needs")
+
+
+class FunnelStep(Out):
+    stage: str
+    leads: int
+    rate_from_previous: float | None
+    rate_from_top: float | None
+    median_days: float | None = Field(description="from the stage before, over `timed` leads")
+    timed: int
+
+
+class Funnel(AnalyticsHead):
+    steps: list[FunnelStep]
+
+
+class ConversionTiming(Out):
+    label: str
+    low: float
+    high: float | None
+    converted: int
+    median_days: float | None
+    q1_days: float | None
+    q3_days: float | None
+    undated: int = Field(description="converted before their start: left out of the days")
+
+
+class TimeToConversion(AnalyticsHead):
+    bands: list[ConversionTiming]

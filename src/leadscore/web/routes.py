@@ -13,7 +13,7 @@ from fastapi.staticfiles import StaticFiles
 
 from leadscore.service import users
 from leadscore.service.users import WebUser
-from leadscore.web import admin, automations, leads
+from leadscore.web import admin, analytics, automations, leads
 from leadscore.web.rendering import ASSETS_URL, STATIC, page, security_headers
 from leadscore.web.sessions import (
     COOKIE,
@@ -32,7 +32,6 @@ from leadscore.web.sessions import (
 
 router = APIRouter(include_in_schema=False)
 COMING = {
-    "analytics": "Analytics",
     "models": "Models",
 }
 
@@ -43,6 +42,7 @@ def install(app: FastAPI) -> None:
     app.include_router(leads.router)
     app.include_router(automations.router)
     app.include_router(admin.router)
+    app.include_router(analytics.router)
 
     @app.exception_handler(LoginRequired)
     async def _login(request: Request, exc: LoginRequired) -> Response:
@@ -133,5 +133,5 @@ def _coming(section: str) -> None:
     router.add_api_route(f"/{section}", show, methods=["GET"], name=f"web_{section}")
 
 
-for _section in ("analytics", "models"):
+for _section in ("models",):
     _coming(_section)

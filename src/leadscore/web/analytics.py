@@ -1,0 +1,104 @@
+"""The analytics page: a period form, four charts (drawn by static/analytics.js from the
+JSON the page embeds) each with its table of numbers under it, the inversion alert, and each
+table as CSV for the logged-in user (the API's CSV needs a key)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import Response
+
+from leadscore.service import analytics
+from leadscore.service.errors import Invalid
+from leadscore.service.users import WebUser
+from leadscore.web.rendering import page, security_headers
+from leadscore.web.sessions import Viewer, context
+
+router = APIRouter(include_in_schema=False)
+
+
+def _day(micros: int) -> str:
+    return datetime.fromtimestamp(micros / 1_000_000, UTC).date().isoformat()
+
+
+def _period(request: Request) -> tuple[analytics.Period, dict[str, str], str | None]:
+    """The period of the query string (dates, `to` included), the dates to show in the form,
+    and an error when they could not be read (then the default period)."""
+    ctx = context(request)
+    start = request.query_params.get("from", "").strip()[:40] or None
+    end = request.query_params.get("to", "").strip()[:40] or None
+    error = None
+    try:
+        span = analytics.period(ctx, start, end)
+    except Invalid as exc:
+        error = "; ".join(p.msg for p in exc.problems)
+        span = analytics.period(ctx, None, None)
+    last_day = span.end - 1  # `to` is exclusive: the form shows the last day included
+    shown = {"from": _day(span.start), "to": _day(last_day)}
+    return span, shown, error
+
+
+def _query(shown: dict[str, str]) -> str:
+    return f"from={shown['from']}&to={shown['to']}"
+
+
+@router.get("/analytics")
+async def analytics_page(request: Request, user: WebUser = Viewer) -> Response:
+    span, shown, error = _period(request)
+    figures = await run_in_threadpool(analytics.every_figure, context(request), span)
+    return page(
+        "analytics.html",
+        user=user,
+        section="analytics",
+        shown=shown,
+        query=_query(shown),
+        error=error,
+        figures=figures,
+        charts=chart_data(figures),
+    )
+
+
+@router.get("/analytics/{name}.csv")
+async def analytics_csv(request: Request, name: str, user: WebUser = Viewer) -> Response:
+    if name not in analytics.FIGURES:
+        return page("not_found.html", 404, user=user)
+    figure: analytics.Figure = name
+    span, _, _ = _period(request)
+    data = await run_in_threadpool(analytics.figure, context(request), figure, span)
+    headers = {
+        **security_headers(),
+        "Content-Disposition": f'attachment; filename="{name}.csv"',
+    }
+    return Response(
+        analytics.csv_text(figure, data), media_type="text/csv; charset=utf-8", headers=headers
+    )
+
+
+def chart_data(figures: dict[analytics.Figure, dict[str, Any]]) -> dict[str, Any]:
+    """What the charts draw, as uPlot wants it: x positions 0..n-1 with their labels, and a
+    series per line (rates in %)."""
+
+    def pct(value: float | None) -> float | None:
+        return None if value is None else round(value * 100, 2)
+
+    bins = figures["distribution"]["bins"]
+    bands = figures["conversion"]["bands"]
+    steps = figures["funnel"]["steps"]
+    timing = figures["time-to-conversion"]["bands"]
+    return {
+        "distribution": {"labels": [b["label"] for b in bins], "leads": [b["leads"] for b in bins]},
+        "conversion": {
+            "labels": [b["label"] for b in bands],
+            "rate": [pct(b["rate"]) for b in bands],
+            "low": [pct(b["ci_low"]) for b in bands],
+            "high": [pct(b["ci_high"]) for b in bands],
+        },
+        "funnel": {"labels": [s["stage"] for s in steps], "leads": [s["leads"] for s in steps]},
+        "timing": {
+            "labels": [t["label"] for t in timing],
+            "median": [t["median_days"] for t in timing],
+        },
+    }
