@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 from leadscore.connectors.base import FieldSpec, Update
-from leadscore.service import connectors, scoring_models, sync
+from leadscore.service import connectors, push, scoring_models, sync
 from leadscore.service.context import Context
 from leadscore.settings import Settings
 from leadscore.testing import scratch
@@ -120,7 +120,7 @@ def one_run(n: int, database_url: str, workdir: Path, burst_limit: int | None) -
             client = connectors.registry(ctx).ready_to_write("hubspot")
             calls = client.http.calls
             start = time.perf_counter()
-            pushed = sync.push_scores(ctx, "hubspot")
+            pushed = push.push_scores(ctx, "hubspot")
             push_s = time.perf_counter() - start
             push_calls = client.http.calls - calls
             assert pushed.counts["pushed"] == n, pushed.as_dict()

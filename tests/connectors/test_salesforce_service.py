@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from leadscore.service import connectors, scoring_models, sync
+from leadscore.service import connectors, push, scoring_models, sync
 from leadscore.service.context import Context
 from leadscore.settings import Settings
 from leadscore.store import leads as stored_leads
@@ -38,7 +38,7 @@ def test_a_converted_lead_is_its_contact_and_only_the_contact_is_written(
                 pk = stored_leads.pks_by_email(conn, ["ada@example.com"])["ada@example.com"]
                 row = stored_leads.by_pk(conn, pk)
             assert row.external_ids == {"salesforce_lead": lead, "salesforce_contact": contact}
-            pushed = sync.push_scores(ctx, "salesforce")
+            pushed = push.push_scores(ctx, "salesforce")
             assert pushed.counts["pushed"] == 1 and not pushed.counts["push failed"], (
                 pushed.as_dict()
             )

@@ -22,7 +22,7 @@ from leadscore.service.actions import ActionFailed
 from leadscore.service.connectors import ConfigurationError, Registry
 from leadscore.service.context import Context
 from leadscore.service.errors import NotFound
-from leadscore.service.sync import planned_updates
+from leadscore.service.push import planned_updates
 from leadscore.store import Row
 
 

@@ -7,17 +7,15 @@ matched on the CRM's id, then e-mail, and outcomes are unique by (lead, kind, ti
 that cannot be taken (an e-mail another lead owns, a value the lead schema refuses) is
 counted and named in the run's errors; the rest of its page is still written.
 
-The push writes each linked lead's out fields (score, grade, stage, owner, …) where they
-differ from what was last written to that record, in the vendor's batch sizes.
+The push (service/push.py) then writes scores out; webhooks in are service/crm_webhooks.py.
 """
 
 from __future__ import annotations
 
 import logging
-from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
-from typing import Any, cast
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -26,65 +24,28 @@ from leadscore.connectors.base import (
     ConnectorError,
     Deal,
     Person,
-    RateLimited,
-    Update,
-    UpdateResult,
-    Value,
 )
 from leadscore.core.connectors import (
     attributes_of,
-    changed,
     deal_stage,
-    out_values,
     stage_of,
 )
 from leadscore.core.timestamps import format_timestamp
 from leadscore.service.connectors import Configured, registry
 from leadscore.service.context import Context
-from leadscore.service.errors import Conflict, Invalid, Problem, ServiceError
+from leadscore.service.errors import Conflict, Invalid, ServiceError
 from leadscore.service.inputs import LeadIn, OutcomeIn
 from leadscore.service.leads import new_row, upsert_in
 from leadscore.service.outcomes import record_in
+from leadscore.service.push import push_scores
 from leadscore.service.resolve import new_lead_id
 from leadscore.service.scoring import Cause, Change, rescore
+from leadscore.service.sync_report import Progress, Report, actor
 from leadscore.store import Connection, audit
 from leadscore.store import connectors as stored
 from leadscore.store import leads as stored_leads
 
 log = logging.getLogger("leadscore.sync")
-
-MAX_ERRORS = 20
-"""Errors named in a run's record (all are counted)."""
-PUSH_PAGE = 500
-
-Progress = Callable[[str, int], None]
-"""(what, how many so far): the CLI's progress bar."""
-
-
-@dataclass
-class Report:
-    connector: str
-    full: bool = False
-    counts: Counter[str] = field(default_factory=Counter)
-    errors: list[str] = field(default_factory=list)
-
-    def error(self, message: str) -> None:
-        self.counts["errors"] += 1
-        if len(self.errors) < MAX_ERRORS:
-            self.errors.append(message)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "connector": self.connector,
-            "full": self.full,
-            "counts": dict(self.counts),
-            "errors": list(self.errors),
-        }
-
-
-def _actor(name: str) -> str:
-    return f"connector:{name}"
-
 
 # --- people ----------------------------------------------------------------------------------
 
@@ -149,7 +110,7 @@ def apply_people(
     for person, lead in slow:  # one by one, each in a savepoint, so a bad one is only skipped
         one = conn.begin_nested()
         try:
-            done.extend(upsert_in(conn, ctx, [lead], _actor(name), now))
+            done.extend(upsert_in(conn, ctx, [lead], actor(name), now))
         except (Conflict, Invalid) as exc:
             one.rollback()
             report.error(f"{person.object} {person.id}: {_problem(exc)}")
@@ -247,7 +208,7 @@ def _create_many(
         for source, ext in lead.external_ids.items()
     ]
     stored_leads.link_new_external_ids(ctx.db, conn, refs)
-    actor = _actor(configured.name)
+    by = actor(configured.name)
     linked = []
     for (person, lead), lead_id in zip(new, ids, strict=True):
         if lead_id not in pks:  # another transaction took this e-mail a moment ago
@@ -258,7 +219,7 @@ def _create_many(
         report.counts["created"] += 1
         linked.append((person.object, person.id, pks[lead_id]))
         if lead.stage is not None:
-            audit.record(conn, now, actor, "lead.stage", lead_id, stage=lead.stage)
+            audit.record(conn, now, by, "lead.stage", lead_id, stage=lead.stage)
     locked = stored_leads.lock(conn, pks.values())
     ordered = [locked[pk] for pk in sorted(locked)]
     cause = Cause("lead", {row.pk: row.id for row in ordered}, created=frozenset(locked))
@@ -327,10 +288,10 @@ def apply_deals(
                 )
             )
     if opportunities:
-        upsert_in(conn, ctx, list(opportunities.values()), _actor(name), now)
+        upsert_in(conn, ctx, list(opportunities.values()), actor(name), now)
         report.counts["opportunities"] += len(opportunities)
     if outcomes:
-        written = record_in(conn, ctx, outcomes, _actor(name), now)
+        written = record_in(conn, ctx, outcomes, actor(name), now)
         report.counts["outcomes"] += sum(1 for o in written if o["status"] == "recorded")
 
 
@@ -462,197 +423,3 @@ def due(ctx: Context) -> list[str]:
             if not last or last[0].started_at + parse_duration(every) <= now:
                 found.append(name)
     return found
-
-
-# --- scores out ------------------------------------------------------------------------------
-
-
-def lead_view(ctx: Context, values: dict[str, Any]) -> dict[str, Any]:
-    """A lead's values as out fields read them (the link back included)."""
-    return {**values, "url": f"{ctx.settings.public_url}/leads/{values['id']}"}
-
-
-def planned_updates(
-    ctx: Context,
-    conn: Connection,
-    configured: Configured,
-    lead_pks: Iterable[int],
-    owner_ids: dict[str, str],
-    *,
-    only: Sequence[str] | None = None,
-    key: Callable[[int, str, str], str] = lambda pk, obj, crm_id: f"{obj}/{crm_id}",
-) -> tuple[list[Update], dict[int, list[str]]]:
-    """The updates that bring these leads' linked records up to date (only changed fields;
-    `only` limits to some leadscore values), and per lead the record keys it has."""
-    pks = list(lead_pks)
-    records = stored.for_leads(conn, configured.name, pks)
-    values = stored.lead_values(conn, pks)
-    updates: list[Update] = []
-    linked: dict[int, list[str]] = {}
-    m = configured.mapping
-    for rec in records:
-        lead = values.get(rec.lead_pk)
-        linked.setdefault(rec.lead_pk, []).append(f"{rec.object}/{rec.crm_id}")
-        if lead is None or lead["model_version"] is None:
-            continue  # never scored: nothing to say yet
-        wanted = out_values(lead_view(ctx, lead), rec.object, m, owner_ids)
-        if only is not None:
-            names = {f.crm for f in m.outbound(rec.object) if f.lead in only}
-            wanted = {k: v for k, v in wanted.items() if k in names}
-        diff = cast(dict[str, Value], changed(wanted, rec.written))
-        if diff:
-            updates.append(
-                Update(rec.object, rec.crm_id, diff, key(rec.lead_pk, rec.object, rec.crm_id))
-            )
-    return updates, linked
-
-
-def push_scores(
-    ctx: Context,
-    name: str,
-    *,
-    report: Report | None = None,
-    progress: Progress | None = None,
-) -> Report:
-    """Write every linked lead's changed out fields to the CRM, a page of leads at a time.
-    A rate limit longer than the connector waits in line ends the push (the next one goes
-    on); a record the CRM refuses is counted and named."""
-    reg = registry(ctx)
-    configured = reg.get(name)
-    report = report or Report(name)
-    try:
-        connector = reg.ready_to_write(name)
-        wants_owner = any(
-            f.lead == "owner"
-            for f in [f for f in configured.mapping.fields if f.direction == "out"]
-        )
-        owner_ids = reg.owners(name) if wants_owner else {}
-        _push(ctx, name, configured, connector, owner_ids, report, progress)
-    except RateLimited as exc:
-        report.counts["push stopped (rate limit)"] += 1
-        report.error(
-            f"push stopped: {exc.message} (the next push goes on in {exc.retry_after:.0f} s)"
-        )
-    return report
-
-
-def _push(
-    ctx: Context,
-    name: str,
-    configured: Configured,
-    connector: Connector,
-    owner_ids: dict[str, str],
-    report: Report,
-    progress: Progress | None,
-) -> None:
-    after = 0
-    pushed = 0
-    while True:
-        with ctx.db.read() as conn:
-            pks = stored.linked_leads(conn, name, after, PUSH_PAGE)
-            if not pks:
-                return
-            updates, _ = planned_updates(ctx, conn, configured, pks, owner_ids)
-        after = pks[-1]
-        if not updates:
-            continue
-        results = connector.update(updates)
-        wait = _written(ctx, name, updates, results, report)
-        pushed += len(updates)
-        if wait is not None:  # the vendor asked us to stop for a while: the next push goes on
-            report.counts["push stopped (rate limit)"] += 1
-            report.error(f"push stopped: rate limited (the next push goes on in {wait:.0f} s)")
-            return
-        if progress is not None:
-            progress("push", pushed)
-
-
-def _written(
-    ctx: Context,
-    name: str,
-    updates: Sequence[Update],
-    results: Sequence[UpdateResult],
-    report: Report,
-) -> float | None:
-    """Record what was written; the longest Retry-After among records deferred, if any."""
-    by_key = {r.key: r for r in results}
-    wait: float | None = None
-    ok = []
-    for update in updates:
-        result = by_key.get(update.key)
-        if result is not None and result.ok:
-            ok.append((update.object, update.id, dict(update.fields)))
-            report.counts["pushed"] += 1
-        elif result is not None and result.retryable:
-            report.counts["push deferred"] += 1  # not recorded as written: the next push
-            if result.retry_after is not None:
-                wait = max(wait or 0.0, result.retry_after)
-        else:
-            report.counts["push failed"] += 1
-            why = result.message if result is not None else "no answer for this record"
-            report.error(f"{update.object} {update.id}: {why}")
-    now = ctx.now()
-    ctx.db.transact(lambda conn: stored.record_written(conn, name, ok, now))
-    return wait
-
-
-# --- webhooks in -----------------------------------------------------------------------------
-
-READ_AGAIN = ("creation", "propertyChange", "restore", "merge", "associationChange")
-GONE = ("deletion", "privacyDeletion")
-
-
-class Unsigned(ServiceError):
-    """A webhook request without a valid signature (401): nothing was read."""
-
-
-def hubspot_webhook(
-    ctx: Context, method: str, uri: str, body: bytes, headers: dict[str, str]
-) -> Report:
-    """HubSpot's webhook deliveries: the v3 signature checked first (over `uri`, the address
-    HubSpot called), then contacts created or changed read back in one batch and applied like
-    a sync page, deleted ones unlinked."""
-    from leadscore.connectors.hubspot import HubSpotConnector, parse_webhook
-
-    reg = registry(ctx)
-    configured = reg.get("hubspot")
-    connector = reg.client("hubspot")
-    assert isinstance(connector, HubSpotConnector)
-    if not connector.client_secret:
-        raise Unsigned(
-            "the hubspot connector has no client_secret: webhooks cannot be verified"
-            " (LEADSCORE_HUBSPOT_CLIENT_SECRET)"
-        )
-    if not connector.verify_webhook(method, uri, body, headers):
-        raise Unsigned("the X-HubSpot-Signature-v3 is missing, stale or wrong")
-    try:
-        events = parse_webhook(body)
-    except ValueError as exc:
-        raise Invalid([Problem(("body",), str(exc))]) from None
-    report = Report("hubspot")
-    changed_ids: list[str] = []
-    gone: list[str] = []
-    for event in events:
-        if event.object != "contacts":
-            report.counts["events ignored"] += 1
-            continue
-        kind = event.subscription_type.split(".", 1)[1]
-        if kind in GONE:
-            gone.append(event.object_id)
-        elif kind in READ_AGAIN:
-            changed_ids.append(event.primary_object_id or event.object_id)
-    changed_ids = list(dict.fromkeys(i for i in changed_ids if i not in gone))
-    people = connector.fetch("contacts", changed_ids) if changed_ids else []
-    now = ctx.now()
-
-    def work(conn: Connection) -> None:
-        run = stored.start_run(conn, "hubspot", "webhook", False, now)
-        apply_people(conn, ctx, connector, configured, people, now, report)
-        for crm_id in gone:
-            if stored.mark_deleted(conn, "hubspot", "contacts", crm_id, now):
-                report.counts["deleted"] += 1
-        counts = {**report.counts, "errors named": report.errors}
-        stored.finish_run(conn, run, now, "ok", counts)
-
-    ctx.db.transact(work)
-    return report

@@ -19,11 +19,12 @@ from typing import Any, Protocol
 
 from leadscore.connectors.base import Connector, Value
 from leadscore.core.automations import EXTERNAL
-from leadscore.service import automations, connectors, scoring_models, sync
+from leadscore.service import automations, connectors, push, scoring_models, sync
 from leadscore.service.context import Context
 from leadscore.service.events import ingest_events
 from leadscore.service.inputs import EventIn
 from leadscore.service.outbox import Worker
+from leadscore.service.sync_report import Report
 from leadscore.settings import Settings
 from leadscore.store import connectors as stored
 from leadscore.store import leads as stored_leads
@@ -116,7 +117,7 @@ class Setup:
     name: str
     sleeps: list[float]
 
-    def sync(self, **options: Any) -> sync.Report:
+    def sync(self, **options: Any) -> Report:
         return sync.sync(self.ctx, self.name, **options)
 
     def lead_by_email(self, email: str) -> Any:
@@ -255,17 +256,17 @@ def push_only_changed(s: Setup) -> None:
     """The push writes each linked lead's out fields once; nothing unchanged is written again;
     a change writes again."""
     ids = _scored(s)
-    report = sync.push_scores(s.ctx, s.name)
+    report = push.push_scores(s.ctx, s.name)
     assert report.counts["pushed"] == 3, report.as_dict()
     lead = s.lead_by_email(_email(0))
     got = s.fake.person_fields(ids[0])
     assert float(str(got[s.field("score")])) == lead.score, (got, lead.score)
     assert got[s.field("grade")] == lead.grade
     calls = s.fake.update_calls()
-    again = sync.push_scores(s.ctx, s.name)
+    again = push.push_scores(s.ctx, s.name)
     assert again.counts["pushed"] == 0 and s.fake.update_calls() == calls, again.as_dict()
     s.events(_email(0), "demo_booked")
-    third = sync.push_scores(s.ctx, s.name)
+    third = push.push_scores(s.ctx, s.name)
     assert third.counts["pushed"] == 1, third.as_dict()
     assert (
         float(str(s.fake.person_fields(ids[0])[s.field("score")]))
@@ -278,15 +279,15 @@ def rate_limits(s: Setup) -> None:
     push writes it: nothing is dropped."""
     ids = _scored(s)
     s.fake.throttle_next(2, retry_after=2)
-    report = sync.push_scores(s.ctx, s.name)
+    report = push.push_scores(s.ctx, s.name)
     assert report.counts["pushed"] == 3, report.as_dict()
     assert any(w >= 2 for w in s.sleeps), s.sleeps
     s.events(_email(1), "demo_booked")
     s.fake.throttle_next(1, retry_after=3_600)
-    deferred = sync.push_scores(s.ctx, s.name)
+    deferred = push.push_scores(s.ctx, s.name)
     assert deferred.counts["push stopped (rate limit)"] == 1, deferred.as_dict()
     assert deferred.counts["pushed"] == 0, deferred.as_dict()
-    later = sync.push_scores(s.ctx, s.name)
+    later = push.push_scores(s.ctx, s.name)
     assert later.counts["pushed"] == 1, later.as_dict()
     assert (
         float(str(s.fake.person_fields(ids[1])[s.field("score")]))
@@ -299,7 +300,7 @@ def deleted_records(s: Setup) -> None:
     other records are written."""
     ids = _scored(s)
     s.fake.delete_person(ids[2])
-    report = sync.push_scores(s.ctx, s.name)
+    report = push.push_scores(s.ctx, s.name)
     assert report.counts["pushed"] == 2, report.as_dict()
     assert report.counts["push failed"] == 1 and ids[2] in report.errors[0], report.as_dict()
 

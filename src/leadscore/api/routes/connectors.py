@@ -13,7 +13,7 @@ from leadscore.api.auth import Admin, signed
 from leadscore.api.errors import error_response
 from leadscore.api.routes.jobs import queued
 from leadscore.connectors.base import ConnectorError
-from leadscore.service import connectors, sync
+from leadscore.service import connectors, crm_webhooks
 from leadscore.service.principals import Principal
 
 router = APIRouter(prefix="/connectors", tags=["connectors"])
@@ -113,9 +113,9 @@ async def hubspot_webhook(request: Request) -> Any:
     headers = {k.lower(): v for k, v in request.headers.items()}
     try:
         report = await run_in_threadpool(
-            lambda: sync.hubspot_webhook(ctx, request.method, uri, body, headers)
+            lambda: crm_webhooks.hubspot_webhook(ctx, request.method, uri, body, headers)
         )
-    except sync.Unsigned as exc:
+    except crm_webhooks.Unsigned as exc:
         return error_response(request.scope, 401, str(exc))
     except ConnectorError as exc:  # HubSpot retries a delivery answered with 5xx
         return error_response(request.scope, 503, f"hubspot: {exc.message}")
