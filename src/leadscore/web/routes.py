@@ -13,14 +13,13 @@ from fastapi.staticfiles import StaticFiles
 
 from leadscore.service import users
 from leadscore.service.users import WebUser
-from leadscore.web import admin, analytics, automations, leads
+from leadscore.web import admin, analytics, automations, leads, models
 from leadscore.web.rendering import ASSETS_URL, STATIC, page, security_headers
 from leadscore.web.sessions import (
     COOKIE,
     LOGIN_CSRF_COOKIE,
     Forbidden,
     LoginRequired,
-    Viewer,
     context,
     current_user,
     form_fields,
@@ -31,9 +30,6 @@ from leadscore.web.sessions import (
 )
 
 router = APIRouter(include_in_schema=False)
-COMING = {
-    "models": "Models",
-}
 
 
 def install(app: FastAPI) -> None:
@@ -43,6 +39,7 @@ def install(app: FastAPI) -> None:
     app.include_router(automations.router)
     app.include_router(admin.router)
     app.include_router(analytics.router)
+    app.include_router(models.router)
 
     @app.exception_handler(LoginRequired)
     async def _login(request: Request, exc: LoginRequired) -> Response:
@@ -125,13 +122,3 @@ async def logout(
     response.delete_cookie(COOKIE, path="/", httponly=True, samesite="lax")
     return response
 
-
-def _coming(section: str) -> None:
-    def show(user: WebUser = Viewer) -> Response:
-        return page("coming.html", user=user, section=section, title=COMING[section])
-
-    router.add_api_route(f"/{section}", show, methods=["GET"], name=f"web_{section}")
-
-
-for _section in ("models",):
-    _coming(_section)
