@@ -121,4 +121,3 @@ async def logout(
     response = RedirectResponse("/login", 303, headers=security_headers())
     response.delete_cookie(COOKIE, path="/", httponly=True, samesite="lax")
     return response
-
