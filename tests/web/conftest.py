@@ -8,48 +8,23 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from tests.api.conftest import Api, Server, running
-from tests.conftest import skip_or_fail
+from tests.api.conftest import (  # the API tests' servers, one per backend
+    Api,
+    Server,
+    database_url,
+    postgres_url,
+    server,
+    sqlite_url,
+)
 
 from leadscore.service import users
 from leadscore.service.context import wall_clock
-from leadscore.settings import Settings
 from leadscore.testing import scratch
 
-POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
+__all__ = ["database_url", "postgres_url", "server", "sqlite_url"]
+
 PASSWORD = "correct horse battery"
 CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
-
-
-@pytest.fixture(scope="session")
-def sqlite_url(tmp_path_factory) -> str:
-    return f"sqlite:///{tmp_path_factory.mktemp('webdb') / 'leadscore.db'}"
-
-
-@pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
-    import os
-
-    try:
-        with scratch.scratch_postgres(
-            os.environ.get("LEADSCORE_TEST_POSTGRES_URL", POSTGRES_URL)
-        ) as url:
-            yield url
-    except scratch.Unavailable as exc:
-        skip_or_fail(f"{exc} (set LEADSCORE_TEST_POSTGRES_URL)")
-
-
-@pytest.fixture(
-    scope="session", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
-)
-def database_url(request) -> str:
-    return request.getfixturevalue(f"{request.param}_url")
-
-
-@pytest.fixture(scope="session")
-def server(database_url: str) -> Iterator[Server]:
-    with running(Settings(database_url=database_url, api_key_cache_seconds=0)) as started:
-        yield started
 
 
 class Browser:
