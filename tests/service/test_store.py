@@ -7,11 +7,14 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.migration import MigrationContext
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import create_engine, func, inspect, select, text
 
+from leadscore.service import leads as upserts
+from leadscore.service.context import Context
+from leadscore.service.inputs import LeadIn
 from leadscore.settings import Settings, normalise_database_url
 from leadscore.store.database import MIGRATIONS
-from leadscore.store.tables import metadata
+from leadscore.store.tables import leads, metadata
 
 
 def test_migrations_match_the_tables_and_rerun_harmlessly(ctx) -> None:
@@ -62,3 +65,21 @@ def test_a_connection_the_server_dropped_is_retried(ctx) -> None:
         other.commit()
     admin.dispose()
     assert ctx.db.transact(lambda conn: conn.scalar(text("SELECT 42"))) == 42
+
+
+def test_a_read_sees_one_snapshot_while_others_commit(ctx) -> None:
+    """A page and the counts beside it come from one read: a row another connection commits
+    between the two statements must not show in the second (PostgreSQL's read committed
+    default would show it)."""
+    upserts.upsert_leads(ctx, [LeadIn(id="first")], "test")
+    with ctx.db.read() as conn:
+        before = conn.execute(select(func.count()).select_from(leads)).scalar_one()
+        other = Context.open(ctx.settings)
+        try:
+            upserts.upsert_leads(other, [LeadIn(id="second")], "test")
+        finally:
+            other.close()
+        again = conn.execute(select(func.count()).select_from(leads)).scalar_one()
+    assert before == again == 1
+    with ctx.db.read() as conn:
+        assert conn.execute(select(func.count()).select_from(leads)).scalar_one() == 2

@@ -364,24 +364,50 @@ def list_rows(
 ) -> tuple[list[dict[str, Any]], int | None]:
     """A page of outbox rows, newest first, and the key to continue after (None: the end)."""
     with ctx.db.read() as conn:
-        lead_pk = None
-        if lead_id is not None:
-            found = stored_leads.pks_by_id(conn, [lead_id])
-            if lead_id not in found:  # a filter that matches nothing: an empty page
-                return [], None
-            lead_pk = found[lead_id]
-        rows = stored.page(
-            conn,
-            status=status,
-            automation=automation,
-            lead_pk=lead_pk,
-            after=after,
-            limit=limit + 1,
-        )
+        return _page(conn, status, automation, lead_id, after, limit)
+
+
+def page_and_counts(
+    ctx: Context,
+    *,
+    status: str | None = None,
+    automation: str | None = None,
+    lead_id: str | None = None,
+    after: int | None = None,
+    limit: int = 50,
+) -> tuple[list[dict[str, Any]], int | None, Mapping[str, int]]:
+    """A page and the counts by status, read in one snapshot so that they agree: a caller
+    waiting for "nothing pending or delivering" must not see a row still delivering."""
+    with ctx.db.read() as conn:
+        rows, last = _page(conn, status, automation, lead_id, after, limit)
+        return rows, last, stored.counts(conn)
+
+
+def _page(
+    conn: Connection,
+    status: str | None,
+    automation: str | None,
+    lead_id: str | None,
+    after: int | None,
+    limit: int,
+) -> tuple[list[dict[str, Any]], int | None]:
+    lead_pk = None
+    if lead_id is not None:
+        found = stored_leads.pks_by_id(conn, [lead_id])
+        if lead_id not in found:  # a filter that matches nothing: an empty page
+            return [], None
+        lead_pk = found[lead_id]
+    rows = stored.page(
+        conn,
+        status=status,
+        automation=automation,
+        lead_pk=lead_pk,
+        after=after,
+        limit=limit + 1,
+    )
     more = len(rows) > limit
     rows = rows[:limit]
     return [row_dict(r) for r in rows], rows[-1].pk if more and rows else None
-
 
 def get_row(ctx: Context, pk: int) -> dict[str, Any]:
     with ctx.db.read() as conn:

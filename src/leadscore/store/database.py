@@ -76,9 +76,17 @@ class Database:
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
-        """A read-only transaction (one consistent snapshot on SQLite)."""
-        with self.engine.connect() as conn, conn.begin():
-            yield conn
+        """A read-only transaction that sees one consistent snapshot on both databases.
+
+        PostgreSQL's default (read committed) gives each statement its own snapshot, so a page
+        and the counts beside it could disagree; repeatable read never fails a transaction that
+        only reads.
+        """
+        with self.engine.connect() as conn:
+            if not self.is_sqlite:
+                conn.execution_options(isolation_level="REPEATABLE READ")
+            with conn.begin():
+                yield conn
 
     @contextmanager
     def write(self) -> Iterator[Connection]:

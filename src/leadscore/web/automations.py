@@ -68,11 +68,13 @@ def connectors_state(ctx: Context) -> tuple[list[dict[str, Any]], str | None]:
 
 
 def _outbox(ctx: Context, status: str | None, after: int | None) -> dict[str, Any]:
-    rows, next_after = outbox.list_rows(ctx, status=status, after=after, limit=OUTBOX_PAGE)
+    rows, next_after, counts = outbox.page_and_counts(
+        ctx, status=status, after=after, limit=OUTBOX_PAGE
+    )
     return {
         "rows": rows,
         "next_after": next_after,
-        "counts": dict(outbox.counts(ctx)),
+        "counts": dict(counts),
         "status": status or "",
         "first_page": after is None,
     }

@@ -136,13 +136,13 @@ def list_outbox(
     automation or lead."""
     ctx = request.app.state.ctx
     after = decode_cursor(cursor, "outbox", "micros")[1] if cursor else None
-    rows, last = outbox.list_rows(
+    rows, last, counts = outbox.page_and_counts(
         ctx, status=status, automation=automation, lead_id=lead_id, after=after, limit=limit
     )
     return {
         "data": rows,
         "next_cursor": None if last is None else encode_cursor("outbox", last, last),
-        "counts": dict(outbox.counts(ctx)),
+        "counts": dict(counts),
     }
 
 
