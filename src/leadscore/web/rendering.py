@@ -5,10 +5,14 @@ Babel catalogues can be plugged in later without touching the templates."""
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from babel import dates as babel_dates
+from babel import numbers as babel_numbers
+from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
+from jinja2.runtime import Context as TemplateContext
 from markupsafe import Markup
 from starlette.responses import HTMLResponse
 
@@ -42,6 +46,60 @@ def json_script(value: Any) -> Markup:
     return Markup(text.replace("&", "\\u0026"))
 
 
+def _locale(context: TemplateContext) -> str:
+    """The page's locale (a `locale` variable in the render context), English by default."""
+    return str(context.get("locale") or "en")
+
+
+@pass_context
+def number(context: TemplateContext, value: float | int | None, digits: int = 0) -> str:
+    """A number in the page's locale (grouping and decimal signs); "–" for none."""
+    if value is None:
+        return "–"
+    pattern = "#,##0" + ("." + "0" * digits if digits else "")
+    return babel_numbers.format_decimal(value, format=pattern, locale=_locale(context))
+
+
+@pass_context
+def percent(context: TemplateContext, value: float | None, digits: int = 1) -> str:
+    """A share (0.123) as a percentage in the page's locale ("12.3%", "12,3%")."""
+    if value is None:
+        return "–"
+    pattern = "#,##0" + ("." + "0" * digits if digits else "") + "%"
+    return babel_numbers.format_percent(value, format=pattern, locale=_locale(context))
+
+
+@pass_context
+def money(context: TemplateContext, value: float | None, currency: str) -> str:
+    """An amount with its currency in the page's locale ("€1,234.50", "1 234,50 zł")."""
+    if value is None:
+        return "–"
+    return babel_numbers.format_currency(value, currency, locale=_locale(context))
+
+
+@pass_context
+def datetime_text(context: TemplateContext, value: str | None) -> str:
+    """An RFC 3339 timestamp (as the API gives them) as a medium date and time, UTC."""
+    if not value:
+        return "–"
+    moment = _parse_rfc3339(value)
+    return babel_dates.format_datetime(moment, "medium", tzinfo=UTC, locale=_locale(context))
+
+
+@pass_context
+def date_text(context: TemplateContext, value: str | None) -> str:
+    """An RFC 3339 timestamp or ISO date as a medium date in the page's locale."""
+    if not value:
+        return "–"
+    moment = _parse_rfc3339(value if "T" in value else value + "T00:00:00Z")
+    return babel_dates.format_date(moment.date(), "medium", locale=_locale(context))
+
+
+def _parse_rfc3339(value: str) -> datetime:
+    moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
 def environment() -> Environment:
     env = Environment(
         loader=FileSystemLoader(HERE / "templates"),
@@ -50,6 +108,11 @@ def environment() -> Environment:
     )
     env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]  # by the i18n extension
     env.filters["json_script"] = json_script
+    env.filters["number"] = number
+    env.filters["percent"] = percent
+    env.filters["money"] = money
+    env.filters["datetime"] = datetime_text
+    env.filters["date"] = date_text
     env.globals["vendor"] = VENDOR
     env.globals["assets"] = ASSETS_URL
     return env
