@@ -409,6 +409,7 @@ def _page(
     rows = rows[:limit]
     return [row_dict(r) for r in rows], rows[-1].pk if more and rows else None
 
+
 def get_row(ctx: Context, pk: int) -> dict[str, Any]:
     with ctx.db.read() as conn:
         row = stored.get(conn, pk)
