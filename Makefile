@@ -60,7 +60,7 @@ run: $(RUN_STAMP)
 	@$(BIN)/leadscore init-demo > .leadscore-init.log; status=$$?; cat .leadscore-init.log; exit $$status
 	@echo
 	@echo "leadscore is starting on http://$(HOST):$(PORT)  (API docs: http://$(HOST):$(PORT)/docs)"
-	@echo "Open the dashboard in a browser and log in:  $$(grep '^Dashboard:' .leadscore-init.log | sed 's/^Dashboard: //')"
+	@echo "Open the dashboard in a browser and log in:  http://$(HOST):$(PORT)/  $$(grep -o 'login .*' .leadscore-init.log | head -1)"
 	@echo "Log in to the API with the header:  Authorization: Bearer $$(tail -1 .leadscore-init.log)"
 	@echo "For example: curl -H 'Authorization: Bearer $$(tail -1 .leadscore-init.log)' http://$(HOST):$(PORT)/api/v1/leads?limit=5"
 	@rm -f .leadscore-init.log
