@@ -96,6 +96,11 @@ def test_the_admin_sees_the_stage_changes_before_activating(web: Web) -> None:
         )
     )
 
+    served = web.api.get(f"/jobs/{job_id}")  # the API shows the job and its result too
+    assert served["kind"] == "model_preview_activate_2" and served["status"] == "succeeded"
+    assert served["result"]["stages"]["changed"] == int(shown.group(1))
+    assert job_id in [j["id"] for j in web.api.get("/jobs")]
+
     before = _stages(web)
     done = admin.http.post("/models/2/activate", data={"csrf_token": token})
     assert done.status_code == 303
@@ -176,6 +181,7 @@ def test_a_manager_backtests_two_versions(web: Web) -> None:
     job_id = JOB.search(started.headers["location"]).group(1)
     fragment = _poll(manager, f"/models/backtest/{job_id}", 'class="done"')
     result = jobs.get(web.server.ctx, job_id)["result"]
+    assert web.api.get(f"/jobs/{job_id}")["result"]["columns"] == result["columns"]
     assert [c["version"] for c in result["columns"]] == [1, 2] and result["decided"] == 4
     for column in result["columns"]:
         assert f'<td class="num auc">{column["auc"]:.3f}</td>' in fragment
