@@ -120,6 +120,9 @@ def test_the_admin_sees_the_stage_changes_before_activating(web: Web) -> None:
     assert wrong.status_code == 409 and "not the active one" in wrong.text
     assert admin.http.get(f"/models/1/activate/preview/{job_id}").status_code == 404
     assert (
+        admin.http.post("/models/9/activate/preview", data={"csrf_token": token}).status_code == 404
+    )
+    assert (
         admin.http.post("/models/2/publish/preview", data={"csrf_token": token}).status_code == 404
     )
 

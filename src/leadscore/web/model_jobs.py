@@ -71,7 +71,9 @@ async def start_preview(
         )
     except Busy as busy:
         job = busy.job
-    except (NotFound, Conflict) as exc:
+    except NotFound:
+        return page("not_found.html", 404, user=user)
+    except Conflict as exc:
         return page("models_preview.html", 409, user=user, version=version, kind=kind,
                     job=None, error=str(exc))  # fmt: skip
     if _htmx(request):
