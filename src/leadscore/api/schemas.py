@@ -341,11 +341,93 @@ class Connector(Out):
     runs: list[ConnectorRun]
 
 
+class Move(Out):
+    """Leads whose stage (or tier) would go from one value to another ("none": no value)."""
+
+    model_config = {"extra": "forbid", "populate_by_name": True}
+    from_: str = Field(alias="from")
+    to: str
+    leads: int
+
+
+class Moves(Out):
+    changed: int = Field(description="leads whose value would change")
+    moves: list[Move] = Field(description="the biggest moves first (20 at most)")
+    other: int = Field(description="leads in the moves not listed")
+
+
+class ScoreShift(Out):
+    up: int
+    down: int
+    same: int
+    mean: float | None
+    median: float | None
+    min: float | None
+    max: float | None
+
+
+class ActivationPreview(Out):
+    """What activating (or rolling back) a model version would change; the dashboard's
+    count before an admin confirms (docs/dashboard.md#models)."""
+
+    model_config = {"extra": "forbid", "populate_by_name": True}
+    version: int = Field(description="the version scored with (for a rollback: the one back)")
+    kind: Literal["activate", "rollback"]
+    from_: int | None = Field(alias="from", description="a rollback's active version")
+    as_of: str
+    leads: int
+    stages: Moves
+    tiers: Moves
+    score: ScoreShift
+
+
+class BacktestBand(Out):
+    band: str
+    low: float
+    high: float
+    count: int
+    conversions: int
+    rate: float | None
+
+
+class BacktestColumn(Out):
+    name: str
+    kind: Literal["model"]
+    version: int
+    scored: int
+    auc: float
+    bands: list[BacktestBand]
+    qualification: dict[str, Any] | None = None
+    median_days_sql_to_conversion: float | None = None
+    converted_via_sql: int | None = None
+
+
+class ModelBacktest(Out):
+    """A backtest of two stored model versions on the store's outcomes (the dashboard's)."""
+
+    leads: int
+    decided: int
+    converted: int
+    start: str
+    end: str
+    columns: list[BacktestColumn]
+    versions: list[int]
+    limit: int = Field(description="decided leads replayed at most")
+    cut: bool = Field(description="the period held more decided leads than `limit`")
+    period: dict[str, str | None]
+
+
 class Job(Out):
-    """A background job (docs/api.md#jobs): training a predictive model over the API."""
+    """A background job (docs/api.md#jobs): training a predictive model, a CRM sync, or the
+    dashboard's count of what a model activation would change and backtest of two versions."""
 
     id: str = Field(description="the job's id: 32 hex digits")
-    kind: Literal["train_predictive", "sync_hubspot", "sync_salesforce", "sync_pipedrive"]
+    kind: str = Field(
+        pattern=r"^(train_predictive|sync_hubspot|sync_salesforce|sync_pipedrive"
+        r"|model_preview_(activate|rollback)_\d+|model_backtest)$",
+        description="train_predictive, sync_{connector},"
+        " model_preview_{activate|rollback}_{version} or model_backtest",
+    )
     status: Literal["queued", "running", "succeeded", "failed"]
     progress: float = Field(ge=0, le=1, description="how far it is, from 0 to 1")
     message: str | None = Field(description="what it is doing now")
@@ -354,9 +436,9 @@ class Job(Out):
     created_at: str
     started_at: str | None
     finished_at: str | None
-    result: PredictiveModel | SyncReport | None = Field(
-        description="when it succeeded: the new predictive model version, with its card; or"
-        " a CRM sync's report"
+    result: PredictiveModel | SyncReport | ActivationPreview | ModelBacktest | None = Field(
+        description="when it succeeded: the new predictive model version, with its card; a"
+        " CRM sync's report; what an activation would change; or a backtest's result"
     )
     error: str | None = Field(description="when it failed: why")
 

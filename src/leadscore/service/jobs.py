@@ -30,10 +30,13 @@ from leadscore.service.context import Context
 from leadscore.service.errors import Conflict, NotFound
 from leadscore.store import jobs as stored
 from leadscore.store.database import Row
+from leadscore.tuning.errors import TuningError
 
 log = logging.getLogger("leadscore.jobs")
 
 TRAIN_PREDICTIVE = "train_predictive"
+PREVIEW = "model_preview"
+BACKTEST = "model_backtest"
 EXPIRED = (
     "the process running this job stopped renewing its lease (it died or hung);"
     " the job was abandoned and nothing it did was kept"
@@ -216,6 +219,39 @@ class Jobs:
 
         return self.submit(f"sync_{name}", {"connector": name, "full": full}, actor, work)
 
+    def preview_activation(self, *, actor: str, version: int, kind: str) -> dict[str, Any]:
+        """Queue the count of what activating `version` (or, kind `rollback`, rolling it
+        back) would change (service/activation_preview.py); one per version and kind at a
+        time: asked again while it runs, `Busy` names the running one."""
+        from leadscore.service import activation_preview
+
+        activation_preview.check(self.ctx, version, kind)  # NotFound / Conflict at once
+
+        def work(job: Handle) -> None:
+            result = activation_preview.preview(self.ctx, version, kind, progress=job.progress)
+            self.ctx.db.transact(lambda conn: job.succeed(conn, result))
+
+        params = {"version": version, "kind": kind}
+        return self.submit(f"{PREVIEW}_{kind}_{version}", params, actor, work)
+
+    def backtest_versions(
+        self, *, actor: str, versions: list[int], start: int | None, end: int | None
+    ) -> dict[str, Any]:
+        """Queue a backtest of stored model versions on the store's history
+        (service/backtests.py); one at a time per database."""
+        from leadscore.service import backtests, scoring_models
+
+        for version in versions:
+            scoring_models.model_of(self.ctx, version)  # NotFound at once
+
+        def work(job: Handle) -> None:
+            result = backtests.run(self.ctx, versions, start, end, progress=job.progress)
+            result["period"] = backtests.describe_period(start, end)
+            self.ctx.db.transact(lambda conn: job.succeed(conn, result))
+
+        params = {"versions": versions, "start": start, "end": end}
+        return self.submit(BACKTEST, params, actor, work)
+
     def submit(self, kind: str, params: dict[str, Any], actor: str, work: Work) -> dict[str, Any]:
         """Queue a job of `kind` and run `work` in a thread; `work` must call
         `Handle.succeed` in the transaction that keeps its result."""
@@ -259,6 +295,8 @@ class Jobs:
         except ConnectorError as exc:  # the vendor's answer, or a connection that failed
             error = exc.message
         except ConfigurationError as exc:  # a missing secret, a bad connectors file
+            error = str(exc)
+        except TuningError as exc:  # a backtest's history that cannot judge a model
             error = str(exc)
         except Exception as exc:  # any other failure ends the job, with its reason
             log.exception("job %s failed", job_id)

@@ -114,6 +114,18 @@ def recompute(
     return RecomputeReport(*counts)
 
 
+def scored_chunks(
+    ctx: Context, model: Model, version: int, as_of: int | None = None
+) -> Iterator[pl.DataFrame]:
+    """Every lead scored by `model` as `recompute` would score it were `version` active
+    (the same chunks, kernel and lifecycle), the stored snapshot beside the new one, and
+    nothing written: what an activation would change, before it is done."""
+    reader = ChunkReader(ctx.db, model)
+    ranges = _ranges(ctx, ctx.settings.recompute_chunk_size)
+    for chunk, moment in _read_ahead(ctx, reader, ranges, as_of):
+        yield score_chunk(ctx, model, version, chunk, moment)
+
+
 READERS = {"sqlite": 1, "postgresql": 2}
 """Reader threads. On SQLite a second reader slows the run down: while readers hold
 snapshots, its write-ahead log cannot be checkpointed and every read walks a longer log."""

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from leadscore.core.loader import ModelError, load_model_text
+from leadscore.core.model import Model
 from leadscore.core.timestamps import format_timestamp
 from leadscore.service.context import Context
 from leadscore.service.errors import Conflict, Invalid, NotFound, Problem
@@ -85,6 +86,13 @@ def rollback(
 ) -> dict[str, Any]:
     """Undo the activation of `version` (the active one): reactivate the version that was
     active before it."""
+    previous = rollback_target(ctx, version)
+    return {**activate(ctx, previous, actor, kind="rollback", progress=progress), "from": version}
+
+
+def rollback_target(ctx: Context, version: int) -> int:
+    """The version that rolling back `version` reactivates (Conflict when `version` is not
+    the active one, or none was active before it)."""
     with ctx.db.read() as conn:
         row = _row(conn, version)
         if not row.active:
@@ -92,7 +100,14 @@ def rollback(
         previous = stored_models.active_before(conn, version)
     if previous is None:
         raise Conflict(f"no model was active before version {version}")
-    return {**activate(ctx, previous, actor, kind="rollback", progress=progress), "from": version}
+    return previous
+
+
+def model_of(ctx: Context, version: int) -> Model:
+    """The parsed model of a stored version (NotFound when there is none)."""
+    with ctx.db.read() as conn:
+        _row(conn, version)
+        return ctx.models.model(conn, version)
 
 
 def active_version(ctx: Context) -> int | None:

@@ -1,7 +1,8 @@
 """The models page: the scoring-model versions (who uploaded each, when, which is active),
 each version's YAML, a diff of two versions, an editor whose YAML is validated as it is typed
 (managers; errors with their key path and line) and saved as a new version, and activation
-and rollback (admins) after a confirmation saying what will happen: every lead is rescored."""
+and rollback (admins) after a confirmation saying what will happen: every lead is rescored,
+and how many leads' stage and tier would change (counted in a job: web/model_jobs.py)."""
 
 from __future__ import annotations
 
@@ -17,10 +18,12 @@ from leadscore.core.text_diff import unified
 from leadscore.service import scoring_models
 from leadscore.service.errors import Conflict, Invalid, NotFound
 from leadscore.service.users import WebUser
+from leadscore.web import model_jobs
 from leadscore.web.rendering import page
 from leadscore.web.sessions import Admin, Manager, Viewer, context, posted_by
 
 router = APIRouter(include_in_schema=False)
+router.include_router(model_jobs.router)  # first: /models/backtest before /models/{version}
 Posted = tuple[WebUser, dict[str, str]]
 MAX_YAML = 512 * 1024
 """A model file is a few kilobytes; more is refused before parsing."""
@@ -176,7 +179,8 @@ async def _confirm(request: Request, user: WebUser, version: int, kind: str) -> 
         return page("not_found.html", 404, user=user)
     if kind == "rollback" and not found["active"]:
         return page("not_found.html", 404, user=user)
-    return page("models_confirm.html", user=user, section="models", model=found, kind=kind)
+    job = await model_jobs.preview_job(request, version, kind)
+    return page("models_confirm.html", user=user, section="models", model=found, kind=kind, job=job)
 
 
 @router.post("/models/{version}/activate")
@@ -213,6 +217,7 @@ async def rollback(
             section="models",
             model=found,
             kind="rollback",
+            job=None,
             error=str(exc),
         )
     return _done(report)
