@@ -51,17 +51,18 @@ class Text(str):
     params: dict[str, object]
 
     def __new__(cls, msgid: str, params: dict[str, object]) -> Text:
-        text = super().__new__(cls, msgid % params if params else msgid)
+        text = super().__new__(cls, msgid % params)
         text.msgid = msgid
         text.params = params
         return text
 
     def translated(self, into: NullTranslations) -> str:
         message = into.gettext(self.msgid)
-        return message % self.params if self.params else message
+        return message % self.params
 
 
 def N_(msgid: str, **params: object) -> Text:  # noqa: N802  # the name gettext tools know
     """Mark `msgid` for translation (the extractor finds `N_("…")`); `%(name)s` placeholders
-    are filled from `params` after translating."""
+    are filled from `params` after translating, and a percent sign is written `%%`, as in
+    the templates."""
     return Text(msgid, params)
