@@ -149,3 +149,21 @@ def test_user_create_refuses_an_unknown_language(web: Web) -> None:
     assert all(u["email"] != "x@example.com" for u in users.list_users(web.server.ctx))
     users.create_user(web.server.ctx, "y@example.com", PASSWORD, "viewer", "sr")
     assert language_of(web, "y@example.com") == "sr-Latn"
+
+
+def test_an_admin_creates_a_user_with_a_language(web: Web) -> None:
+    admin = web.as_role("admin")
+    token = admin.csrf("/settings")
+    form = {"email": "nou@example.com", "role": "viewer", "csrf_token": token}
+    form |= {"password": PASSWORD, "password2": PASSWORD}
+    bad = admin.http.post("/settings/users", data={**form, "language": "tlh"})
+    assert bad.status_code == 422 and 'id="user_language-error"' in bad.text
+    assert "language must be one of en, pl, ro, sr-Latn" in bad.text
+    assert all(u["email"] != "nou@example.com" for u in users.list_users(web.server.ctx))
+    done = admin.http.post("/settings/users", data={**form, "language": "ro"})
+    assert done.status_code == 303 and language_of(web, "nou@example.com") == "ro"
+    listed = admin.http.get("/settings").text
+    assert '<span lang="ro">Română</span>' in listed
+    newcomer = web.browser()
+    assert newcomer.login("nou@example.com").status_code == 303
+    assert "Leaduri, cele mai fierbinți întâi" in newcomer.http.get("/leads").text

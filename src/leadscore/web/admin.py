@@ -14,6 +14,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 
+from leadscore.core.languages import LANGUAGES
 from leadscore.locales import N_
 from leadscore.service import keys, owners, users
 from leadscore.service.context import Context
@@ -55,6 +56,7 @@ async def _page(
         section="settings",
         scopes=keys.SCOPES,
         roles=users.ROLES,
+        languages=LANGUAGES,
         errors=errors or {},
         values=values or {},
         notice=notice,
@@ -149,13 +151,14 @@ async def create_user(request: Request, posted: Posted = AdminPost) -> Response:
     user, fields = posted
     email, role = fields.get("email", "").strip(), fields.get("role", "")
     password, again = fields.get("password", ""), fields.get("password2", "")
-    values = {"user_email": email, "user_role": role}
+    language = fields.get("language", "")
+    values = {"user_email": email, "user_role": role, "user_language": language}
     if password != again:
         errors: dict[str, str] = {"user_password2": N_("The two passwords differ.")}
         return await _page(request, user, 422, errors=errors, values=values)
     try:
         await run_in_threadpool(
-            users.create_user, context(request), email, password, role, None, user.email
+            users.create_user, context(request), email, password, role, language, user.email
         )
     except Invalid as exc:
         problems = [(p.loc, p.msg) for p in exc.problems]
