@@ -1,7 +1,9 @@
-"""The Jinja2 environment of the dashboard's templates, with the i18n extension reading the
+"""The Jinja2 environment of the dashboard's templates, with the i18n extension speaking the
 page's language: every string is wrapped for translation (`{% trans %}`, `_()`) and looked up
-in the catalogue of the `locale` render variable, which `page` sets from the user's language,
-or the browser's (`Accept-Language`) when they have chosen none or nobody is logged in."""
+in the catalogue of the language `page` picks — the user's own, or the browser's
+(`Accept-Language`) when they have chosen none or nobody is logged in — and the number and
+date filters format in its locale. Messages written in Python for pages (`N_`) are
+translated as they are output (the environment's `finalize`)."""
 
 from __future__ import annotations
 
@@ -19,7 +21,7 @@ from markupsafe import Markup
 from starlette.responses import HTMLResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from leadscore.core.languages import DEFAULT, babel_locale, best_language
+from leadscore.core.languages import DEFAULT, LANGUAGES, babel_locale, best_language
 from leadscore.locales import Text, translations
 
 HERE = Path(__file__).parent
@@ -101,9 +103,9 @@ class BrowserLanguage:
 
 
 def page_language(user: Any) -> str:
-    """The user's chosen language, else the browser's."""
+    """The user's chosen language (one we ship), else the browser's."""
     chosen = getattr(user, "language", None)
-    return str(chosen) if chosen else BROWSER_LANGUAGE.get()
+    return str(chosen) if chosen in LANGUAGES else BROWSER_LANGUAGE.get()
 
 
 @pass_context
