@@ -7,7 +7,7 @@ RUN_STAMP := $(VENV)/.installed-run
 PORT   ?= $(or $(LEADSCORE_PORT),8000)
 HOST   ?= $(or $(LEADSCORE_HOST),127.0.0.1)
 
-.PHONY: run test test-fast lint venv clean demo docs
+.PHONY: run test test-fast lint venv clean demo docs messages
 
 # What serving needs (make run, make demo): the package and its own dependencies.
 $(RUN_STAMP): pyproject.toml
@@ -42,6 +42,13 @@ test-fast: $(STAMP)
 # Regenerates docs/cli.md, the CLI reference, from the live app (a test fails when it is stale).
 docs: $(STAMP)
 	$(BIN)/python -m leadscore.cli.reference docs/cli.md
+
+# Extracts every translatable message (babel.cfg: the dashboard's templates and N_("…") in its
+# Python, the e-mail templates) into src/leadscore/locales/messages.pot and merges it into each
+# language's .po: new messages come in untranslated (tests/test_translations.py fails until
+# they are translated), vanished ones go. Deterministic: a rerun changes nothing.
+messages: $(STAMP)
+	$(BIN)/python -m leadscore.locales.update .
 
 DEMO_END := 2026-11-01
 

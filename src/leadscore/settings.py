@@ -127,6 +127,11 @@ class Settings(BaseSettings):
         "./leadscore-mail",
         description="Where e-mails are written, one .eml file each, when no SMTP URL is set.",
     )
+    language: Literal["en", "pl", "ro", "sr-Latn"] = Field(
+        "en",
+        description="The language of the e-mails and Slack messages automations send (en, "
+        "pl, ro, sr-Latn), unless a notify action names its own `language`.",
+    )
     templates_dir: str | None = Field(
         None,
         description="A folder of message templates: a file there (notify.html, "

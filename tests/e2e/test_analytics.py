@@ -22,7 +22,7 @@ def test_the_analytics_page_shows_rates_and_charts(page, served: Served):
         page.wait_for_selector(f"#{chart}-chart canvas")  # uPlot drew it
     rates = page.locator("#conversion-band td.rate").all_inner_texts()
     shown = [r for r in rates if r.strip() != "–"]
-    assert shown and all(re.fullmatch(r"\d+\.\d %", r.strip()) for r in shown), rates
+    assert shown and all(re.fullmatch(r"\d+\.\d%", r.strip()) for r in shown), rates  # 12.5%
     tiers = page.locator("#conversion-tier tbody th").all_inner_texts()
     assert {"hot", "warm", "cold"} <= set(tiers), tiers
     funnel = page.locator("#funnel tbody th").all_inner_texts()

@@ -221,7 +221,7 @@ def test_the_page_shows_every_table_and_the_alert(web: Web) -> None:
     text = page.text
     assert 'id="inversion-alert"' in text and "leadscore suggest" in text
     assert "their 95 % intervals do not overlap" in text
-    assert "50.0 %" in text and "33.2 % – 66.8 %" in text and "3.5 % – 25.6 %" in text
+    assert "50.0%" in text and "33.2% – 66.8%" in text and "3.5% – 25.6%" in text
     assert '<input id="a-from" name="from" type="date" value="2026-01-01">' in text
     assert '<input id="a-to" name="to" type="date" value="2026-01-31">' in text
     for name in ("conversion", "distribution", "funnel", "time-to-conversion"):

@@ -101,7 +101,7 @@ def test_a_lead_page_explains_its_score_and_embeds_its_history(web: Web) -> None
     lines = lead["explanation"]["contributions"]
     assert len(points) == len(lines) >= 5  # two fit rules, three engagement rules, caps
     assert abs(sum(points) - lead["score"]) < 0.011
-    assert f'<td class="num" id="total">{lead["score"]}</td>' in page.text
+    assert f'<td class="num" id="total">{lead["score"]:g}</td>' in page.text
     for rule in ("sw", "big", "pricing", "demo", "open"):
         assert f">{rule}<" in page.text or f">{rule} " in page.text
     history = web.api.get("/leads/hot/history", limit=500)["data"]

@@ -22,7 +22,8 @@ def user_create(
     email: Annotated[str, typer.Option(help="The user's e-mail, their login.")],
     role: Annotated[str, typer.Option(help="viewer, manager or admin.")] = "viewer",
     language: Annotated[
-        str | None, typer.Option(help="Dashboard language (e.g. en); default: the browser's.")
+        str | None,
+        typer.Option(help="Dashboard language: en, pl, ro or sr-Latn; default: the browser's."),
     ] = None,
 ) -> None:
     """Create a dashboard user. The password is read from stdin (its first line), or asked

@@ -29,6 +29,7 @@ from pydantic import (
 )
 
 from leadscore.core.conditions import Condition, EvalContext, Leaf, walk
+from leadscore.core.languages import language_tag
 from leadscore.core.loader import Problem, line_of, pydantic_problems, read_yaml
 from leadscore.core.model import EventTypes, LeadCondition, Strict
 from leadscore.core.records import Lead
@@ -154,6 +155,8 @@ TRIGGERS = (
 Email = Annotated[str, Field(pattern=EMAIL, max_length=320)]
 EnvName = Annotated[str, Field(pattern=ENV)]
 Label = Annotated[str, Field(min_length=1, max_length=200)]
+Language = Annotated[str, BeforeValidator(lambda v: language_tag(v) if isinstance(v, str) else v)]
+"""A language we ship (`en`, `pl`, `ro`, `sr-Latn`; `sr`, `pl-PL`… accepted and normalised)."""
 
 
 class EmailTo(Strict):
@@ -178,6 +181,8 @@ class Notify(Strict):
     email: EmailTo | None = None
     slack: Slack | None = None
     template: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]{0,63}$")] = "notify"
+    language: Language | None = None
+    """The message's language; unset: LEADSCORE_LANGUAGE."""
 
     @model_validator(mode="after")
     def _channel(self) -> Notify:
@@ -302,7 +307,7 @@ class AutomationsFile(Strict):
 KNOWN_KEYS = (
     "version automations name description enabled when conditions actions "
     f"{' '.join(TRIGGERS)} from to threshold direction on type daily_at window "
-    f"{' '.join(ACTIONS)} email slack template to_owner url url_env secret_env team owner "
+    f"{' '.join(ACTIONS)} email slack template language to_owner url url_env secret_env team owner "
     "strategy territories reassign list sequence stage connector fields"
 ).split()
 

@@ -7,6 +7,10 @@ replaces the built-in one, file by file, and a new name there is a new template.
 escaped, Slack text has `&`, `<` and `>` escaped (so a lead called `<!channel>` pings no one),
 and an undefined variable is an error, never an empty string: a broken template fails the
 delivery permanently with the file, the line and the missing name.
+
+Templates are written in English with their texts wrapped for translation (`_()` and
+`ngettext()`, new-style: `%(name)s` placeholders); `language` (`en`, `pl`, `ro`, `sr-Latn`)
+picks the catalogue, the decimal sign of `num` and `<html lang>` (the `lang` variable).
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from babel.numbers import get_decimal_symbol
 from jinja2 import (
     BaseLoader,
     ChoiceLoader,
@@ -35,7 +40,9 @@ from jinja2 import (
     select_autoescape,
 )
 
+from leadscore.core.languages import DEFAULT, babel_locale, language_tag
 from leadscore.delivery.errors import DeliveryError, permanent
+from leadscore.locales import translations
 
 _NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
 
@@ -50,11 +57,16 @@ class Rendered:
 
 
 def render(
-    template: str, payload: Mapping[str, Any], *, templates_dir: str | None = None
+    template: str,
+    payload: Mapping[str, Any],
+    *,
+    templates_dir: str | None = None,
+    language: str = DEFAULT,
 ) -> Rendered:
-    """The e-mail of `template` (`notify`, `digest` or one of the user's) for `payload`."""
+    """The e-mail of `template` (`notify`, `digest` or one of the user's) for `payload`, in
+    `language`."""
     _check_name(template)
-    env = _environment(templates_dir, slack=False)
+    env = _environment(templates_dir, slack=False, language=_language(language))
     subject = _render(env, templates_dir, f"{template}.subject.txt", payload)
     return Rendered(
         subject=" ".join(subject.split()),
@@ -64,12 +76,22 @@ def render(
 
 
 def render_slack(
-    template: str, payload: Mapping[str, Any], templates_dir: str | None = None
+    template: str,
+    payload: Mapping[str, Any],
+    templates_dir: str | None = None,
+    language: str = DEFAULT,
 ) -> str:
-    """The Slack-style message (mrkdwn text) of `template` for `payload`."""
+    """The Slack-style message (mrkdwn text) of `template` for `payload`, in `language`."""
     _check_name(template)
-    env = _environment(templates_dir, slack=True)
+    env = _environment(templates_dir, slack=True, language=_language(language))
     return _render(env, templates_dir, f"{template}.slack.txt", payload).strip()
+
+
+def _language(language: str) -> str:
+    try:
+        return language_tag(language)
+    except ValueError as exc:
+        raise permanent(str(exc)) from None
 
 
 def _check_name(template: str) -> None:
@@ -138,8 +160,8 @@ def _file(filename: str | None, name: str) -> str:
 BUILT_IN = Path(__file__).parent / "templates"
 
 
-@lru_cache(maxsize=16)
-def _environment(templates_dir: str | None, *, slack: bool) -> Environment:
+@lru_cache(maxsize=64)
+def _environment(templates_dir: str | None, *, slack: bool, language: str = DEFAULT) -> Environment:
     loaders: list[BaseLoader] = []
     if templates_dir:
         if not Path(templates_dir).is_dir():
@@ -153,9 +175,27 @@ def _environment(templates_dir: str | None, *, slack: bool) -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         finalize=slack_escape if slack else None,
+        extensions=["jinja2.ext.i18n"],
+    )
+    env.install_gettext_translations(  # type: ignore[attr-defined]  # by the i18n extension
+        translations(language), newstyle=True
     )
     env.filters.update(FILTERS)
+    if language != DEFAULT:
+        env.filters["num"] = _localised(number, get_decimal_symbol(babel_locale(language)))
+        env.filters["signed"] = _localised(signed, get_decimal_symbol(babel_locale(language)))
+    env.globals["lang"] = language
     return env
+
+
+def _localised(format_: Callable[[object], str], decimal: str) -> Callable[[object], str]:
+    """A number filter writing the language's decimal sign (87,5 in Polish)."""
+
+    def localised(value: object) -> str:
+        text = format_(value)
+        return text.replace(".", decimal) if isinstance(value, int | float) else text
+
+    return localised
 
 
 def slack_escape(value: object) -> str:

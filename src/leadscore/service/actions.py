@@ -232,7 +232,12 @@ def _notify(
             to = [owner["email"], *[a for a in to if a != owner["email"]]]
         if not to:
             raise ActionFailed("the lead has no owner with an e-mail address", retryable=False)
-        rendered = render.render(config.template, payload, templates_dir=settings.templates_dir)
+        rendered = render.render(
+            config.template,
+            payload,
+            templates_dir=settings.templates_dir,
+            language=config.language or settings.language,
+        )
         sink = mail.MailSettings.from_url(settings.smtp_url, settings.mail_dir)
         message = mail.send_mail(
             sink,
@@ -250,7 +255,9 @@ def _notify(
         }
     if config.slack is not None:
         url = _env(config.slack.url_env, "the Slack webhook URL")
-        text = render.render_slack(config.template, payload, templates_dir=settings.templates_dir)
+        text = render.render_slack(
+            config.template, payload, settings.templates_dir, config.language or settings.language
+        )
         sent = hooks.post_slack(client, url, text)
         result["slack"] = asdict(sent)
     return result

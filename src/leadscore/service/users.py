@@ -16,6 +16,7 @@ from typing import Any
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
+from leadscore.core.languages import language_tag
 from leadscore.core.timestamps import format_timestamp
 from leadscore.service.context import Context
 from leadscore.service.errors import Conflict, Invalid, NotFound, Problem
@@ -56,6 +57,17 @@ def parse_role(role: str) -> str:
     return role
 
 
+def parse_language(language: str | None) -> str | None:
+    """A language we ship as its tag (`pl`, `sr-Latn`), or None (the browser's); Invalid
+    naming the choices otherwise."""
+    if language is None or not language.strip():
+        return None
+    try:
+        return language_tag(language)
+    except ValueError as exc:
+        raise Invalid([Problem(("language",), str(exc))]) from None
+
+
 def _checked(email: str, password: str, role: str) -> tuple[str, str]:
     problems = []
     try:
@@ -81,6 +93,7 @@ def create_user(
     actor: str = "cli",
 ) -> dict[str, Any]:
     """Store a new user with an argon2 hash of the password (never the password)."""
+    language = parse_language(language)
     address, hashed = _checked(email, password, role)
     now = ctx.now()
 
@@ -132,6 +145,19 @@ def set_role(ctx: Context, email: str, role: str, actor: str) -> dict[str, Any]:
         return {"email": found.email, "role": role}
 
     return ctx.db.transact(work)
+
+
+def set_language(ctx: Context, user: WebUser, language: str | None) -> str | None:
+    """The dashboard language a user chose for themselves (None: their browser's)."""
+    tag = parse_language(language)
+    now = ctx.now()
+
+    def work(conn: Connection) -> None:
+        stored_users.set_language(conn, user.pk, tag, now)
+        audit.record(conn, now, user.email, "user.language", user.email, language=tag)
+
+    ctx.db.transact(work)
+    return tag
 
 
 def list_users(ctx: Context) -> list[dict[str, Any]]:

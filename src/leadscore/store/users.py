@@ -42,6 +42,10 @@ def set_role(conn: Connection, pk: int, role: str, now: int) -> None:
     conn.execute(update(users).where(users.c.pk == pk).values(role=role, updated_at=now))
 
 
+def set_language(conn: Connection, pk: int, language: str | None, now: int) -> None:
+    conn.execute(update(users).where(users.c.pk == pk).values(language=language, updated_at=now))
+
+
 def active_admins(conn: Connection) -> int:
     """How many active users are admins (the last one may not lose the role)."""
     found = conn.execute(

@@ -14,6 +14,8 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 
+from leadscore.core.languages import LANGUAGES
+from leadscore.locales import N_
 from leadscore.service import keys, owners, users
 from leadscore.service.context import Context
 from leadscore.service.errors import Conflict, Invalid, NotFound
@@ -54,6 +56,7 @@ async def _page(
         section="settings",
         scopes=keys.SCOPES,
         roles=users.ROLES,
+        languages=LANGUAGES,
         errors=errors or {},
         values=values or {},
         notice=notice,
@@ -64,7 +67,8 @@ async def _page(
 @router.get("/settings")
 async def settings_page(request: Request, user: WebUser = Admin) -> Response:
     revoked = request.query_params.get("revoked", "")[:200]
-    return await _page(request, user, notice=f"API key {revoked!r} revoked." if revoked else None)
+    notice = N_("API key %(name)s revoked.", name=repr(revoked)) if revoked else None
+    return await _page(request, user, notice=notice)
 
 
 def _field_errors(prefix: str, problems: list[tuple[tuple[Any, ...], str]]) -> dict[str, str]:
@@ -90,11 +94,11 @@ async def create_key(request: Request, posted: Posted = AdminPost) -> Response:
     values = {"key_name": name, **{f"key_scope_{s}": "on" for s in chosen}}
     errors: dict[str, str] = {}
     if not name:
-        errors["key_name"] = "Give the key a name."
+        errors["key_name"] = N_("Give the key a name.")
     elif len(name) > 200:
-        errors["key_name"] = "At most 200 characters."
+        errors["key_name"] = N_("At most 200 characters.")
     if not chosen:
-        errors["key_scopes"] = "Choose at least one scope."
+        errors["key_scopes"] = N_("Choose at least one scope.")
     if errors:
         return await _page(request, user, 422, errors=errors, values=values)
     try:
@@ -147,13 +151,14 @@ async def create_user(request: Request, posted: Posted = AdminPost) -> Response:
     user, fields = posted
     email, role = fields.get("email", "").strip(), fields.get("role", "")
     password, again = fields.get("password", ""), fields.get("password2", "")
-    values = {"user_email": email, "user_role": role}
+    language = fields.get("language", "")
+    values = {"user_email": email, "user_role": role, "user_language": language}
     if password != again:
-        errors = {"user_password2": "The two passwords differ."}
+        errors: dict[str, str] = {"user_password2": N_("The two passwords differ.")}
         return await _page(request, user, 422, errors=errors, values=values)
     try:
         await run_in_threadpool(
-            users.create_user, context(request), email, password, role, None, user.email
+            users.create_user, context(request), email, password, role, language, user.email
         )
     except Invalid as exc:
         problems = [(p.loc, p.msg) for p in exc.problems]

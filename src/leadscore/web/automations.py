@@ -15,6 +15,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from leadscore.core.automation_text import describe_action, describe_trigger
 from leadscore.core.connectors import ConnectorsError
+from leadscore.locales import N_
 from leadscore.service import automations, connectors, outbox
 from leadscore.service.context import Context
 from leadscore.service.errors import Conflict, NotFound, ServiceError
@@ -124,7 +125,7 @@ async def automations_page(request: Request, user: WebUser = Viewer) -> Response
     notice = None
     queued, name = params.get("queued", ""), params.get("connector", "")
     if queued.isalnum() and name in connectors.SECRETS:
-        notice = f"A sync of {name} is queued as job {queued}."
+        notice = N_("A sync of %(name)s is queued as job %(job)s.", name=name, job=queued)
     return await _page(request, user, notice=notice)
 
 
@@ -169,7 +170,12 @@ async def sync_now(
             lambda: jobs.sync_connector(actor=user.email, name=name, full=False)
         )
     except Busy as exc:
-        message = f"A sync of {name} is already {exc.job['status']} (job {exc.job['id']})."
+        message = N_(
+            "A sync of %(name)s is already %(status)s (job %(job)s).",
+            name=name,
+            status=exc.job["status"],
+            job=exc.job["id"],
+        )
         return await _page(request, user, status_code=409, error=message)
     except (ConnectorsError, ServiceError, RuntimeError) as exc:
         return await _page(request, user, status_code=409, error=str(exc))

@@ -15,6 +15,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from leadscore.core.loader import ModelError, load_model_text
 from leadscore.core.text_diff import unified
+from leadscore.locales import N_
 from leadscore.service import scoring_models
 from leadscore.service.errors import Conflict, Invalid, NotFound
 from leadscore.service.users import WebUser
@@ -78,7 +79,7 @@ async def diff_page(request: Request, user: WebUser = Viewer) -> Response:
             a=a,
             b=b,
             lines=None,
-            error="Choose two versions.",
+            error=N_("Choose two versions."),
         )
     try:
         first = await run_in_threadpool(scoring_models.get_version, ctx, a)

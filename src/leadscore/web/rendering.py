@@ -1,10 +1,14 @@
-"""The Jinja2 environment of the dashboard's templates, with the i18n extension and null
-translations installed: every string is wrapped for translation (`{% trans %}`, `_()`), so
-Babel catalogues can be plugged in later without touching the templates."""
+"""The Jinja2 environment of the dashboard's templates, with the i18n extension speaking the
+page's language: every string is wrapped for translation (`{% trans %}`, `_()`) and looked up
+in the catalogue of the language `page` picks — the user's own, or the browser's
+(`Accept-Language`) when they have chosen none or nobody is logged in — and the number and
+date filters format in its locale. Messages written in Python for pages (`N_`) are
+translated as they are output (the environment's `finalize`)."""
 
 from __future__ import annotations
 
 import json
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -15,6 +19,10 @@ from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescap
 from jinja2.runtime import Context as TemplateContext
 from markupsafe import Markup
 from starlette.responses import HTMLResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from leadscore.core.languages import DEFAULT, LANGUAGES, babel_locale, best_language
+from leadscore.locales import Text, translations
 
 HERE = Path(__file__).parent
 STATIC = HERE / "static"
@@ -46,17 +54,70 @@ def json_script(value: Any) -> Markup:
     return Markup(text.replace("&", "\\u0026"))
 
 
+PAGE_LANGUAGE: ContextVar[str] = ContextVar("page_language", default=DEFAULT)
+"""The language of the page being rendered (set by `page`): read by the gettext callables
+and filters, so that macros imported without context speak it too."""
+
+
 def _locale(context: TemplateContext) -> str:
-    """The page's locale (a `locale` variable in the render context), English by default."""
-    return str(context.get("locale") or "en")
+    """The page's locale (a `locale` variable in the render context), else the language's."""
+    return str(context.get("locale") or babel_locale(PAGE_LANGUAGE.get()))
+
+
+def _gettext(message: str) -> str:
+    return translations(PAGE_LANGUAGE.get()).gettext(message)
+
+
+def _ngettext(singular: str, plural: str, n: int) -> str:
+    return translations(PAGE_LANGUAGE.get()).ngettext(singular, plural, n)
+
+
+def _finalize(value: Any) -> Any:
+    """A message marked in Python (`N_`) is shown in the page's language."""
+    if isinstance(value, Text):
+        return value.translated(translations(PAGE_LANGUAGE.get()))
+    return value
+
+
+BROWSER_LANGUAGE: ContextVar[str] = ContextVar("browser_language", default=DEFAULT)
+"""The language the current request's browser prefers (set by `BrowserLanguage`)."""
+
+
+class BrowserLanguage:
+    """ASGI middleware noting the language of each request's `Accept-Language`, for the
+    pages of people who have chosen none (and the login page)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        header = next((v for k, v in scope["headers"] if k == b"accept-language"), b"")
+        token = BROWSER_LANGUAGE.set(best_language(header.decode("latin-1")))
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            BROWSER_LANGUAGE.reset(token)
+
+
+def page_language(user: Any) -> str:
+    """The user's chosen language (one we ship), else the browser's."""
+    chosen = getattr(user, "language", None)
+    return str(chosen) if chosen in LANGUAGES else BROWSER_LANGUAGE.get()
 
 
 @pass_context
-def number(context: TemplateContext, value: float | int | None, digits: int = 0) -> str:
-    """A number in the page's locale (grouping and decimal signs); "–" for none."""
+def number(
+    context: TemplateContext, value: float | int | None, digits: int = 0, upto: int = 0
+) -> str:
+    """A number in the page's locale (grouping and decimal signs) with `digits` decimals, or
+    up to `upto` when more (`number(0, 2)`: 87, 87.5, 87.25); "–" for none."""
     if value is None:
         return "–"
-    pattern = "#,##0" + ("." + "0" * digits if digits else "")
+    decimals = "0" * digits + "#" * max(0, upto - digits)
+    pattern = "#,##0" + ("." + decimals if decimals else "")
     return babel_numbers.format_decimal(value, format=pattern, locale=_locale(context))
 
 
@@ -105,8 +166,11 @@ def environment() -> Environment:
         loader=FileSystemLoader(HERE / "templates"),
         autoescape=select_autoescape(["html"]),
         extensions=["jinja2.ext.i18n"],
+        finalize=_finalize,
     )
-    env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]  # by the i18n extension
+    env.install_gettext_callables(  # type: ignore[attr-defined]  # by the i18n extension
+        _gettext, _ngettext, newstyle=True
+    )
     env.filters["json_script"] = json_script
     env.filters["number"] = number
     env.filters["percent"] = percent
@@ -122,8 +186,15 @@ ENV = environment()
 
 
 def page(name: str, status: int = 200, **context: Any) -> HTMLResponse:
-    """A rendered template with the dashboard's security headers."""
-    body = ENV.get_template(name).render(**context)
+    """A rendered template with the dashboard's security headers, in the language of the
+    `user` in `context` (or of the browser)."""
+    lang = context.pop("lang", None) or page_language(context.get("user"))
+    context.setdefault("locale", babel_locale(lang))
+    token = PAGE_LANGUAGE.set(lang)
+    try:
+        body = ENV.get_template(name).render(lang=lang, **context)
+    finally:
+        PAGE_LANGUAGE.reset(token)
     return HTMLResponse(body, status, headers=security_headers())
 
 

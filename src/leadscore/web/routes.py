@@ -11,10 +11,11 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
+from leadscore.locales import N_
 from leadscore.service import users
 from leadscore.service.users import WebUser
-from leadscore.web import admin, analytics, automations, leads, models
-from leadscore.web.rendering import ASSETS_URL, STATIC, page, security_headers
+from leadscore.web import account, admin, analytics, automations, leads, models
+from leadscore.web.rendering import ASSETS_URL, STATIC, BrowserLanguage, page, security_headers
 from leadscore.web.sessions import (
     COOKIE,
     LOGIN_CSRF_COOKIE,
@@ -33,6 +34,7 @@ router = APIRouter(include_in_schema=False)
 
 
 def install(app: FastAPI) -> None:
+    app.add_middleware(BrowserLanguage)
     app.mount(ASSETS_URL, StaticFiles(directory=STATIC), name="assets")
     app.include_router(router)
     app.include_router(leads.router)
@@ -40,6 +42,7 @@ def install(app: FastAPI) -> None:
     app.include_router(admin.router)
     app.include_router(analytics.router)
     app.include_router(models.router)
+    app.include_router(account.router)
 
     @app.exception_handler(LoginRequired)
     async def _login(request: Request, exc: LoginRequired) -> Response:
@@ -50,7 +53,7 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(Forbidden)
     async def _forbidden(request: Request, exc: Forbidden) -> Response:
         user = getattr(request.state, "user", None)
-        return page("forbidden.html", 403, user=user, reason=str(exc))
+        return page("forbidden.html", 403, user=user, reason=exc.args[0])
 
 
 @router.get("/")
@@ -90,13 +93,13 @@ async def login(request: Request) -> Response:
     fields = await form_fields(request)
     target = local_path(fields.get("next"))
     if not same_token(request.cookies.get(LOGIN_CSRF_COOKIE), fields.get("csrf_token", "")):
-        raise Forbidden("the login form expired; reload the page")
+        raise Forbidden(N_("The login form expired; reload the page."))
     ctx = context(request)
     token = await run_in_threadpool(
         users.log_in, ctx, fields.get("email", ""), fields.get("password", "")
     )
     if token is None:
-        return _login_page(request, target, "Wrong e-mail or password.", 401)
+        return _login_page(request, target, N_("Wrong e-mail or password."), 401)
     response = RedirectResponse(target, 303, headers=security_headers())
     response.set_cookie(
         COOKIE,

@@ -15,6 +15,7 @@ from urllib.parse import parse_qsl, quote
 from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
 
+from leadscore.locales import N_
 from leadscore.service import users
 from leadscore.service.context import Context
 from leadscore.service.users import WebUser
@@ -82,7 +83,7 @@ def require_role(role: str) -> Callable[[Request], Awaitable[WebUser]]:
         if user is None:
             raise LoginRequired(login_url(request))
         if not user.allows(role):
-            raise Forbidden(f"this needs the {role} role")
+            raise Forbidden(N_("This needs the %(role)s role.", role=role))
         request.state.user = user
         return user
 
@@ -113,9 +114,9 @@ def posted_by(role: str) -> Callable[..., Awaitable[tuple[WebUser, dict[str, str
         fields = await form_fields(request)
         given = request.headers.get(CSRF_HEADER) or fields.get(CSRF_FIELD)
         if not same_token(given, user.csrf_token):
-            raise Forbidden("the form's CSRF token is missing or wrong; reload the page")
+            raise Forbidden(N_("The form's CSRF token is missing or wrong; reload the page."))
         if not user.allows(role):
-            raise Forbidden(f"this needs the {role} role")
+            raise Forbidden(N_("This needs the %(role)s role.", role=role))
         return user, fields
 
     return dependency
