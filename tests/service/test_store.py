@@ -14,15 +14,29 @@ from leadscore.service.context import Context
 from leadscore.service.inputs import LeadIn
 from leadscore.settings import Settings, normalise_database_url
 from leadscore.store.database import MIGRATIONS
-from leadscore.store.tables import leads, metadata
+from leadscore.store.tables import leads, metadata, search_sql
+
+SEARCH_INDEX = "ix_leads_search"
+
+
+def _compared(conn):
+    """Alembic's comparison, but for the expression index of the leads search (migration
+    0009), which it cannot compare: test_the_search_index_serves_the_search checks it."""
+    migration = MigrationContext.configure(
+        conn,
+        opts={
+            "compare_type": True,
+            "include_name": lambda name, kind, parent: name != SEARCH_INDEX,
+        },
+    )
+    return compare_metadata(migration, metadata)
 
 
 def test_migrations_match_the_tables_and_rerun_harmlessly(ctx) -> None:
     ctx.db.migrate()
     with ctx.db.engine.connect() as conn:
-        migration = MigrationContext.configure(conn, opts={"compare_type": True})
-        assert compare_metadata(migration, metadata) == []
-        assert conn.scalar(text("SELECT version_num FROM alembic_version")) == "0008"
+        assert _compared(conn) == []
+        assert conn.scalar(text("SELECT version_num FROM alembic_version")) == "0009"
 
 
 def test_migrations_downgrade_to_nothing_and_upgrade_again(ctx) -> None:
@@ -34,8 +48,21 @@ def test_migrations_downgrade_to_nothing_and_upgrade_again(ctx) -> None:
     assert inspect(ctx.db.engine).get_table_names() == ["alembic_version"]
     ctx.db.migrate()
     with ctx.db.engine.connect() as conn:
-        migration = MigrationContext.configure(conn, opts={"compare_type": True})
-        assert compare_metadata(migration, metadata) == []
+        assert _compared(conn) == []
+
+
+def test_the_search_index_serves_the_search(ctx) -> None:
+    """On PostgreSQL the dashboard's search of e-mail, name and company is served by the
+    trigram index (with sequential scans off, as on a big table); SQLite scans."""
+    if not ctx.db.is_postgres:
+        return
+    with ctx.db.read() as conn:
+        conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
+        plan = conn.execute(
+            text(f"EXPLAIN SELECT pk FROM leads WHERE {search_sql('postgresql')} ILIKE :p"),
+            {"p": "%kowal%"},
+        ).scalars()
+        assert any(SEARCH_INDEX in line for line in plan)
 
 
 def test_sqlite_pragmas(tmp_path) -> None:

@@ -10,16 +10,18 @@ from sqlalchemy import (
     BindParameter,
     ColumnElement,
     Connection,
+    String,
     and_,
     bindparam,
     delete,
+    literal_column,
     select,
     update,
 )
 
 from leadscore.store import pages
 from leadscore.store.database import Database, Row
-from leadscore.store.tables import lead_external_ids, leads
+from leadscore.store.tables import lead_external_ids, leads, search_sql
 
 SCORING_COLUMNS = (
     leads.c.pk,
@@ -57,6 +59,15 @@ UPDATE_SCORES = update(leads).where(leads.c.pk == bindparam("b_pk"))
 """Built once: it runs on every rescoring (the hot path of one event)."""
 FILTERED = ("stage", "tier", "grade", "owner", "source")
 """The columns a list of leads can be filtered on by value."""
+
+
+def _search(conn: Connection, text: str) -> ColumnElement[bool]:
+    """Leads whose search text holds `text`, ASCII letters in any case (ILIKE on PostgreSQL,
+    served by the trigram index; a scan on SQLite). `%` and `_` are plain characters."""
+    escaped = text.replace("/", "//").replace("%", "/%").replace("_", "/_")
+    searched = literal_column(search_sql(conn.dialect.name), String)
+    return searched.ilike(f"%{escaped}%", escape="/")
+
 
 T = TypeVar("T")
 
@@ -214,21 +225,21 @@ def page(
     after: tuple[object, int] | None,
     limit: int,
     pks: Sequence[int] | None = None,
-    email_contains: str | None = None,
+    search: str | None = None,
 ) -> list[Row]:
     """Up to `limit` whole lead rows in the order (`sort` column, pk) ↑ or ↓, after the
     keyset `after` (sort value, pk), keeping those whose `equal` columns (of `FILTERED`)
     hold one of the values given, whose score is within the bounds given and, when `pks`
-    is given, whose key is one of them (a lookup by e-mail or external id), and whose e-mail
-    holds `email_contains` (a search: lower case, as e-mails are stored)."""
+    is given, whose key is one of them (a lookup by e-mail or external id), and whose e-mail,
+    name or company holds `search`."""
     column = leads.c[sort]
     clauses: list[ColumnElement[bool]] = [
         leads.c[name].in_(values) for name in FILTERED if (values := equal.get(name))
     ]
     if pks is not None:
         clauses.append(leads.c.pk.in_(pks))
-    if email_contains:
-        clauses.append(leads.c.email.contains(email_contains.lower(), autoescape=True))
+    if search:
+        clauses.append(_search(conn, search))
     if min_score is not None:
         clauses.append(leads.c.score >= min_score)
     if max_score is not None:

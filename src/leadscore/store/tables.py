@@ -48,6 +48,23 @@ Micros = BigInteger
 """Epoch microseconds, UTC."""
 
 
+SEARCHED = ("first_name", "last_name", "company")
+"""The attributes the dashboard's search reads besides the e-mail."""
+
+
+def search_sql(dialect: str) -> str:
+    """The text the dashboard's search looks in: the e-mail, first and last name and company,
+    one space between. Written out as SQL (no bound parameters) because on PostgreSQL it
+    must be exactly the expression of the trigram index `ix_leads_search` for the planner
+    to use that index. Migration 0009 creates the index; it is not in this metadata, as
+    alembic cannot compare expression indexes (tests/service/test_store.py checks it)."""
+    if dialect == "postgresql":
+        parts = [f"coalesce(attributes ->> '{name}', '')" for name in SEARCHED]
+    else:
+        parts = [f"coalesce(json_extract(attributes, '$.{name}'), '')" for name in SEARCHED]
+    return "(" + " || ' ' || ".join(["coalesce(email, '')", *parts]) + ")"
+
+
 def _pk() -> Column[int]:
     return Column("pk", Integer, primary_key=True, autoincrement=True)
 
