@@ -144,8 +144,10 @@ async def leads_csv(request: Request, user: WebUser = Viewer) -> Response:
 async def bulk(
     request: Request, posted: tuple[WebUser, dict[str, str]] = Depends(posted_by("manager"))
 ) -> Response:
-    """Assign an owner to, or add to a list, the leads ticked (`lead`, repeated) or every
-    lead the filters posted with the form match (`scope=filter`); managers and admins."""
+    """Assign an owner (`assign_to`) to, or add to a list (`list_name`), the leads ticked
+    (`lead`, repeated) or every lead the filters posted with the form match
+    (`scope=filter`; the filters' own names: `owner` is a filter here); managers and
+    admins."""
     user, fields = posted
     filters, shown = _filters(fields)
     ctx = context(request)
@@ -158,12 +160,12 @@ async def bulk(
             lead_ids = [v for k, v in parse_qsl(body) if k == "lead"]
         if action == "assign":
             done = await run_in_threadpool(
-                lead_bulk.assign, ctx, lead_ids, fields.get("owner", ""), user.email
+                lead_bulk.assign, ctx, lead_ids, fields.get("assign_to", ""), user.email
             )
             notice = {"action": "assign", **done}
         elif action == "list":
             done = await run_in_threadpool(
-                lead_bulk.add_to, ctx, lead_ids, fields.get("list", ""), user.email
+                lead_bulk.add_to, ctx, lead_ids, fields.get("list_name", ""), user.email
             )
             notice = {"action": "list", **done}
         else:
