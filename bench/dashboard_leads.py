@@ -15,6 +15,7 @@ baseline's (the login form: a page that reads no lead) measured in the same run.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import re
@@ -55,8 +56,10 @@ def leads_frame(n: int, seed: int = 13) -> pl.DataFrame:
     last = np.array(LAST)[rng.integers(0, len(LAST), n)]
     company_no = rng.integers(0, n // 4 + 1, n)
     company = pl.Series(
-        [f"{WORDS[c % 20]} {WORDS[c // 20 % 20]} {KINDS[c // 400 % 8]} {c // 3200:04}"
-         for c in company_no]  # fmt: skip
+        [
+            f"{WORDS[c % 20]} {WORDS[c // 20 % 20]} {KINDS[c // 400 % 8]} {c // 3200:04}"
+            for c in company_no
+        ]  # fmt: skip
     )
     score = np.round(np.clip(rng.gamma(2.0, 14.0, n), 0, 100), 1)
     fit = np.round(score * rng.uniform(0.3, 0.7, n), 1)
@@ -149,10 +152,8 @@ def ensure_store(name: str, url: str, n: int) -> None:
             with ctx.db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
                 c.exec_driver_sql("ANALYZE leads")
         print(f"  {name}: loaded in {time.perf_counter() - started:.0f} s", flush=True)
-    try:
+    with contextlib.suppress(Exception):  # the viewer of an earlier run
         users.create_user(ctx, EMAIL, PASSWORD, "viewer")
-    except Exception:  # noqa: BLE001 - the viewer of an earlier run
-        pass
     ctx.db.dispose()
 
 
@@ -217,12 +218,19 @@ def cases(n: int) -> list[tuple[str, str, dict[str, str]]]:
         ("sort: recently updated", "/leads", {"sort": "-updated_at"}),
         ("stage = mql", "/leads", {"stage": "mql"}),
         ("tier = hot", "/leads", {"tier": "hot"}),
+        ("tier = cold", "/leads", {"tier": "cold"}),
+        ("grade = C (no index)", "/leads", {"grade": "C"}),
         ("owner = owner07", "/leads", {"owner": "owner07"}),
         ("score 40 to 60", "/leads", {"min": "40", "max": "60"}),
         ("source = webinar", "/leads", {"source": "webinar"}),
-        ("stage + owner + source", "/leads", {"stage": "sql", "owner": "owner07",
-                                              "source": "webinar"}),  # fmt: skip
+        (
+            "stage + owner + source",
+            "/leads",
+            {"stage": "sql", "owner": "owner07", "source": "webinar"},
+        ),  # fmt: skip
+        ("source = webinar, newest", "/leads", {"source": "webinar", "sort": "-created_at"}),
         ("search, rare: one company", "/leads", {"q": RARE}),
+        ("search, two letters: 'zq'", "/leads", {"q": "zq"}),
         ("search, rare: one e-mail", "/leads", {"q": f"{n // 3:07}@"}),
         ("search, common: 'nowak'", "/leads", {"q": "nowak"}),
         ("search + tier = hot", "/leads", {"q": "nowak", "tier": "hot"}),
@@ -231,14 +239,18 @@ def cases(n: int) -> list[tuple[str, str, dict[str, str]]]:
 
 
 def measure(client: httpx.Client, path: str, params: dict[str, str], runs: int) -> list[float]:
-    times = []
+    """`runs` timings after two warm-up requests (three when a request takes seconds)."""
+    headers = {"HX-Request": "true"} if path == "/leads" else {}  # the table, as htmx asks
+    times: list[float] = []
     for i in range(runs + 2):
         started = time.perf_counter()
-        answer = client.get(path, params=params, headers={"HX-Request": "true"} if path == "/leads" else {})
+        answer = client.get(path, params=params, headers=headers)
         elapsed = (time.perf_counter() - started) * 1000
         assert answer.status_code == 200, (path, params, answer.status_code)
         if i >= 2:
             times.append(elapsed)
+        if len(times) == 3 and min(times) > 5000:
+            break
     return times
 
 

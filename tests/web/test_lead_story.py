@@ -120,12 +120,16 @@ def test_viewers_and_forms_without_the_token_change_nothing(web: Web) -> None:
     (override,) = web.api.get("/leads/hot")["overrides"]
     viewer = web.as_role("viewer")
     page = viewer.http.get("/leads/hot").text
-    assert "kept" in page and "<form class=\"override\"" not in page
+    assert "kept" in page and '<form class="override"' not in page
     assert "/delete" not in page and 'action="/leads/hot/pin"' not in page
     mine = viewer.csrf("/leads/hot")
     refused = [
-        viewer.http.post(f"/leads/hot/overrides/{override['id']}/delete", data={"csrf_token": mine}),
-        viewer.http.post("/leads/hot/pin", data={"csrf_token": mine, "stage": "sql", "reason": "x"}),
+        viewer.http.post(
+            f"/leads/hot/overrides/{override['id']}/delete", data={"csrf_token": mine}
+        ),
+        viewer.http.post(
+            "/leads/hot/pin", data={"csrf_token": mine, "stage": "sql", "reason": "x"}
+        ),
         viewer.http.post("/leads/hot/overrides", data={**form, "csrf_token": mine}),
         manager.http.post(f"/leads/hot/overrides/{override['id']}/delete"),
         manager.http.post("/leads/hot/pin", data={"stage": "sql", "reason": "x"}),
@@ -153,7 +157,10 @@ def test_older_events_a_page_at_a_time(web: Web) -> None:
     assert rest == [f"2026-01-01T00:{n:02}:00Z" for n in range(4, -1, -1)]
     assert 'class="older"' not in older.text and "Latest events" in older.text
     whole = viewer.http.get(link)  # without JavaScript: the lead's page with those events
-    assert "<html" in whole.text and WHEN.findall(whole.text[whole.text.index('<div id="events"') :]) == rest
+    assert (
+        "<html" in whole.text
+        and WHEN.findall(whole.text[whole.text.index('<div id="events"') :]) == rest
+    )
 
 
 def test_the_automations_that_fired_and_their_delivery(web: Web) -> None:

@@ -16,12 +16,13 @@ from sqlalchemy import (
     delete,
     literal_column,
     select,
+    text,
     update,
 )
 
 from leadscore.store import pages
 from leadscore.store.database import Database, Row
-from leadscore.store.tables import lead_external_ids, leads, search_sql
+from leadscore.store.tables import SEARCH_TABLE, lead_external_ids, leads, search_sql
 
 SCORING_COLUMNS = (
     leads.c.pk,
@@ -61,10 +62,16 @@ FILTERED = ("stage", "tier", "grade", "owner", "source")
 """The columns a list of leads can be filtered on by value."""
 
 
-def _search(conn: Connection, text: str) -> ColumnElement[bool]:
-    """Leads whose search text holds `text`, ASCII letters in any case (ILIKE on PostgreSQL,
-    served by the trigram index; a scan on SQLite). `%` and `_` are plain characters."""
-    escaped = text.replace("/", "//").replace("%", "/%").replace("_", "/_")
+def _search(conn: Connection, term: str) -> ColumnElement[bool]:
+    """Leads whose search text holds `term`, in any case. PostgreSQL: ILIKE, served by the
+    trigram index. SQLite: a phrase of the FTS5 trigram table for three characters or more
+    (any case, Unicode folded), else a scan with LIKE (ASCII letters in any case). `%` and
+    `_` are plain characters."""
+    if conn.dialect.name == "sqlite" and len(term) >= 3:
+        phrase = '"' + term.replace('"', '""') + '"'
+        found = text(f"SELECT rowid FROM {SEARCH_TABLE} WHERE {SEARCH_TABLE} MATCH :phrase")
+        return leads.c.pk.in_(found.bindparams(phrase=phrase).columns(leads.c.pk))
+    escaped = term.replace("/", "//").replace("%", "/%").replace("_", "/_")
     searched = literal_column(search_sql(conn.dialect.name), String)
     return searched.ilike(f"%{escaped}%", escape="/")
 
