@@ -68,7 +68,7 @@ def test_the_search_index_serves_the_search(ctx) -> None:
         with ctx.db.read() as conn:
             assert conn.scalar(text(text_of)) == "ana@x.io  Łukasiewicz Nova"
             plan = conn.execute(text(f"EXPLAIN QUERY PLAN SELECT rowid FROM {SEARCH_TABLE}"
-                                     f" WHERE {SEARCH_TABLE} MATCH 'x'")).all()  # fmt: skip
+                                     f" WHERE text LIKE '%nov%'")).all()  # fmt: skip
             assert any("VIRTUAL TABLE INDEX" in str(row) for row in plan)
         ctx.db.transact(lambda conn: conn.execute(leads.delete()))
         with ctx.db.read() as conn:

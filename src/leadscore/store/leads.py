@@ -63,17 +63,18 @@ FILTERED = ("stage", "tier", "grade", "owner", "source")
 
 
 def _search(conn: Connection, term: str) -> ColumnElement[bool]:
-    """Leads whose search text holds `term`, in any case. PostgreSQL: ILIKE, served by the
-    trigram index. SQLite: a phrase of the FTS5 trigram table for three characters or more
-    (any case, Unicode folded), else a scan with LIKE (ASCII letters in any case). `%` and
-    `_` are plain characters."""
-    if conn.dialect.name == "sqlite" and len(term) >= 3:
-        phrase = '"' + term.replace('"', '""') + '"'
-        found = text(f"SELECT rowid FROM {SEARCH_TABLE} WHERE {SEARCH_TABLE} MATCH :phrase")
-        return leads.c.pk.in_(found.bindparams(phrase=phrase).columns(leads.c.pk))
+    """Leads whose search text holds `term`, ASCII letters in any case; `%` and `_` are
+    plain characters. PostgreSQL: ILIKE, served by the trigram index. SQLite: for three
+    characters or more, the candidates come from the FTS5 trigram table (its LIKE has no
+    ESCAPE, so a term with `%` or `_` finds a superset there, checked on the leads' own
+    text); shorter terms scan the leads."""
     escaped = term.replace("/", "//").replace("%", "/%").replace("_", "/_")
-    searched = literal_column(search_sql(conn.dialect.name), String)
-    return searched.ilike(f"%{escaped}%", escape="/")
+    exact = literal_column(search_sql(conn.dialect.name), String).ilike(f"%{escaped}%", escape="/")
+    if conn.dialect.name != "sqlite" or len(term) < 3:
+        return exact
+    found = text(f"SELECT rowid FROM {SEARCH_TABLE} WHERE text LIKE :pattern")
+    candidates = leads.c.pk.in_(found.bindparams(pattern=f"%{term}%").columns(leads.c.pk))
+    return and_(candidates, exact) if escaped != term else candidates
 
 
 T = TypeVar("T")
