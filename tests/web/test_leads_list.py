@@ -198,3 +198,25 @@ def test_viewers_and_forged_forms_cannot_change_leads(web: Web) -> None:
     anonymous = web.browser().http.post("/leads/bulk", data=form)
     assert anonymous.status_code == 303 and anonymous.headers["location"].startswith("/login")
     assert all(lead["owner"] is None for lead in web.api.get("/leads")["data"])
+
+
+def test_a_common_search_pages_as_the_apis_list_filtered(web: Web) -> None:
+    """More than a page of matches: on SQLite the first leads in order answer the search
+    (no FTS look-up), later pages continue by the cursor; each page is the API's list kept
+    to the matching leads."""
+    web.api.model()
+    body = {"leads": [{"id": f"N{n:03}", "email": f"n{n}@x.io",
+                       "attributes": {"employees": n * 7, "industry": "software",
+                                      "last_name": "Nowak" if n % 3 else "Other"}}
+                      for n in range(160)]}  # fmt: skip
+    assert web.api.writer.post("/leads", json=body).status_code == 200
+    everyone = [lead["id"] for lead in web.api.get("/leads", sort="-score", limit=500)["data"]]
+    expected = [lead_id for lead_id in everyone if int(lead_id[1:]) % 3]
+    viewer = web.as_role("viewer")
+    seen, link = [], "/leads?q=NOWAK"
+    while link:
+        page = viewer.http.get(link, headers={"HX-Request": "true"}).text
+        seen += LEAD_LINK.findall(page)
+        found = re.search(r'<a href="(/leads\?[^"]*cursor=[^"]+)"', page)
+        link = found.group(1).replace("&amp;", "&") if found else ""
+    assert seen == expected and len(expected) > 100
