@@ -64,7 +64,10 @@ def test_search_names_emails_and_companies_and_filter_by_source(web: Web) -> Non
     assert shown(viewer, q="nowak.pl") == ["p2"]  # the e-mail's domain
     assert shown(viewer, q="Petrović") == ["p4"]  # letters beyond ASCII, as typed
     assert shown(viewer, q="100%") == ["p4"] and shown(viewer, q="e_L") == ["p4"]
-    assert shown(viewer, q="%") == ["p4"]  # wildcards are searched for literally
+    assert shown(viewer, q="x0%") == []  # wildcards are searched for literally
+    short = viewer.http.get("/leads", params={"q": "an", "source": "webinar"})
+    assert "at least 3 characters" in short.text  # too short: not searched, said so
+    assert set(LEAD_LINK.findall(short.text)) == {"p1", "p2"}
     assert shown(viewer, q="nobody-like-this") == []
     assert set(shown(viewer, source="webinar")) == {"p1", "p2"}
     assert shown(viewer, source="webinar", q="ana") == ["p1"]

@@ -18,10 +18,10 @@ from sqlalchemy import (
     literal_column,
     select,
     text,
+    tuple_,
     update,
 )
 
-from leadscore.store import pages
 from leadscore.store.database import Database, Row
 from leadscore.store.tables import SEARCH_TABLE, lead_external_ids, leads, search_sql
 
@@ -261,7 +261,10 @@ def page(
     if max_score is not None:
         clauses.append(leads.c.score <= max_score)
     if after is not None:
-        clauses.append(pages.after(column, leads.c.pk, after[0], after[1], descending))
+        # A row value, not pages.after's OR: PostgreSQL reads it as one index range, where
+        # the OR made it walk every lead before the cursor (seconds for a deep page).
+        key = tuple_(column, leads.c.pk)
+        clauses.append(key < tuple_(*after) if descending else key > tuple_(*after))
     order = (column.desc(), leads.c.pk.desc()) if descending else (column, leads.c.pk)
     if search and conn.dialect.name == "sqlite" and len(search) >= 3:
         found = _probed(conn, clauses, order, _exact(conn, search), limit)

@@ -36,6 +36,9 @@ SORTS = {
 }
 """The list's orders (each keeps keyset pagination on an index) and their labels."""
 DEFAULT_SORT = "-score"
+MIN_SEARCH = 3
+"""The shortest search: one or two letters match most leads and no index serves them (the
+trigram indexes need three), so a shorter text is not searched and the page says so."""
 HISTORY_POINTS = 500
 EVENTS_PAGE = 20
 CHANGES_SHOWN = 20
@@ -70,7 +73,7 @@ def _filters(params: Any) -> tuple[queries.LeadFilters, dict[str, str]]:
         source=chosen("source"),
         min_score=_number(shown["min"]),
         max_score=_number(shown["max"]),
-        search=shown["q"] or None,
+        search=shown["q"] if len(shown["q"]) >= MIN_SEARCH else None,
     )
     return filters, shown
 
@@ -124,6 +127,8 @@ async def _list_response(
         notice=notice,
         error=error,
         max_changed=lead_bulk.MAX_CHANGED,
+        short_search=0 < len(shown["q"]) < MIN_SEARCH,
+        min_search=MIN_SEARCH,
     )
 
 
