@@ -246,7 +246,7 @@ def cases(n: int) -> list[tuple[str, str, dict[str, str]]]:
         ),  # fmt: skip
         ("source = webinar, newest", "/leads", {"source": "webinar", "sort": "-created_at"}),
         ("search, rare: one company", "/leads", {"q": RARE}),
-        ("search, two letters: 'zq'", "/leads", {"q": "zq"}),
+        ("search, two letters (not searched)", "/leads", {"q": "zq"}),
         ("search, rare: one e-mail", "/leads", {"q": f"{n // 3:07}@"}),
         ("search, common: 'nowak'", "/leads", {"q": "nowak"}),
         ("search + tier = hot", "/leads", {"q": "nowak", "tier": "hot"}),
