@@ -28,13 +28,9 @@ from leadscore.web.sessions import Viewer, context, posted_by
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 50
 FILTERS = ("stage", "tier", "grade", "owner", "source")
-SORTS = {
-    "-score": "Score, hottest first",
-    "score": "Score, coldest first",
-    "-created_at": "Newest",
-    "-updated_at": "Recently updated",
-}
-"""The list's orders (each keeps keyset pagination on an index) and their labels."""
+SORTS = ("-score", "score", "-created_at", "-updated_at")
+"""The list's orders, each walking an index so pages stay keyset pages (their words are in
+templates/_sorts.html)."""
 DEFAULT_SORT = "-score"
 MIN_SEARCH = 3
 """The shortest search: one or two letters match most leads and no index serves them (the
