@@ -71,7 +71,10 @@ def test_a_marketer_finds_the_hottest_lead_reads_why_and_overrides_it(page, serv
     page.get_by_label("Reason").fill("Asked not to be called this quarter")
     page.get_by_role("button", name="Add").click()
     page.wait_for_function(
-        "s => parseFloat(document.querySelector('#score').innerText) !== s", arg=score
+        # The POST redirects to the lead's page: between the two there may be no #score yet.
+        "s => { const e = document.querySelector('#score');"
+        " return e !== null && parseFloat(e.innerText) !== s; }",
+        arg=score,
     )
     after = number(page.locator("#score").inner_text())
     assert after == pytest.approx(max(score - 10, 0), abs=0.01), (score, after)

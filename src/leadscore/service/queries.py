@@ -56,8 +56,9 @@ class LeadFilters:
     """An e-mail, normalised as on write: the lead with it, if any."""
     external_id: tuple[str, str] | None = None
     """(source, id): the lead with this external id, if any."""
-    email_contains: str | None = None
-    """Text the e-mail holds (the dashboard's search), any case."""
+    search: str | None = None
+    """Text the e-mail, first or last name or company holds (the dashboard's search; ASCII
+    letters in any case)."""
 
 
 def _time(micros: int | None) -> str | None:
@@ -236,7 +237,7 @@ def list_leads(
             after=after,
             limit=limit + 1,
             pks=pks,
-            email_contains=filters.email_contains,
+            search=filters.search,
         )
         rows, next_cursor = _page(rows, limit, lambda r: (f"leads:{sort}", getattr(r, name), r.pk))
         chances = _page_probabilities(ctx, conn, rows)

@@ -4,22 +4,26 @@ scores."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import (
     BindParameter,
     ColumnElement,
     Connection,
+    String,
     and_,
     bindparam,
     delete,
+    func,
+    literal_column,
     select,
+    text,
+    tuple_,
     update,
 )
 
-from leadscore.store import pages
 from leadscore.store.database import Database, Row
-from leadscore.store.tables import lead_external_ids, leads
+from leadscore.store.tables import SEARCH_TABLE, lead_external_ids, leads, search_sql
 
 SCORING_COLUMNS = (
     leads.c.pk,
@@ -57,6 +61,27 @@ UPDATE_SCORES = update(leads).where(leads.c.pk == bindparam("b_pk"))
 """Built once: it runs on every rescoring (the hot path of one event)."""
 FILTERED = ("stage", "tier", "grade", "owner", "source")
 """The columns a list of leads can be filtered on by value."""
+
+
+def _exact(conn: Connection, term: str) -> ColumnElement[bool]:
+    """The search text holds `term`, ASCII letters in any case; `%` and `_` plain."""
+    escaped = term.replace("/", "//").replace("%", "/%").replace("_", "/_")
+    searched = literal_column(search_sql(conn.dialect.name), String)
+    return searched.ilike(f"%{escaped}%", escape="/")
+
+
+def _search(conn: Connection, term: str) -> ColumnElement[bool]:
+    """Leads whose search text holds `term` (`_exact`). PostgreSQL: ILIKE, served by the
+    trigram index. SQLite: for three characters or more, the candidates come from the FTS5
+    trigram table (its LIKE has no ESCAPE, so a term with `%` or `_` finds a superset
+    there, checked on the leads' own text); shorter terms scan the leads."""
+    exact = _exact(conn, term)
+    if conn.dialect.name != "sqlite" or len(term) < 3:
+        return exact
+    found = text(f"SELECT rowid FROM {SEARCH_TABLE} WHERE text LIKE :pattern")
+    candidates = leads.c.pk.in_(found.bindparams(pattern=f"%{term}%").columns(leads.c.pk))
+    return and_(candidates, exact) if any(c in term for c in "%_") else candidates
+
 
 T = TypeVar("T")
 
@@ -214,30 +239,87 @@ def page(
     after: tuple[object, int] | None,
     limit: int,
     pks: Sequence[int] | None = None,
-    email_contains: str | None = None,
+    search: str | None = None,
 ) -> list[Row]:
     """Up to `limit` whole lead rows in the order (`sort` column, pk) ↑ or ↓, after the
     keyset `after` (sort value, pk), keeping those whose `equal` columns (of `FILTERED`)
     hold one of the values given, whose score is within the bounds given and, when `pks`
-    is given, whose key is one of them (a lookup by e-mail or external id), and whose e-mail
-    holds `email_contains` (a search: lower case, as e-mails are stored)."""
+    is given, whose key is one of them (a lookup by e-mail or external id), and whose e-mail,
+    name or company holds `search`."""
     column = leads.c[sort]
+    chosen = {name: values for name in FILTERED if (values := equal.get(name))}
+    walk = sort != "score" and bool(chosen) and _common(conn, chosen)
     clauses: list[ColumnElement[bool]] = [
-        leads.c[name].in_(values) for name in FILTERED if (values := equal.get(name))
+        # `|| ''` hides a column's index from SQLite's planner (same values, NULL stays NULL)
+        (leads.c[name].concat("") if walk else leads.c[name]).in_(values)
+        for name, values in chosen.items()
     ]
     if pks is not None:
         clauses.append(leads.c.pk.in_(pks))
-    if email_contains:
-        clauses.append(leads.c.email.contains(email_contains.lower(), autoescape=True))
     if min_score is not None:
         clauses.append(leads.c.score >= min_score)
     if max_score is not None:
         clauses.append(leads.c.score <= max_score)
-    query = select(leads).where(*clauses)
     if after is not None:
-        query = query.where(pages.after(column, leads.c.pk, after[0], after[1], descending))
+        # A row value, not pages.after's OR: PostgreSQL reads it as one index range, where
+        # the OR made it walk every lead before the cursor (seconds for a deep page).
+        key = tuple_(column, leads.c.pk)
+        clauses.append(key < tuple_(*after) if descending else key > tuple_(*after))
     order = (column.desc(), leads.c.pk.desc()) if descending else (column, leads.c.pk)
-    return list(conn.execute(query.order_by(*order).limit(limit)))
+    if search and conn.dialect.name == "sqlite" and len(search) >= 3:
+        found = _probed(conn, clauses, order, _exact(conn, search), limit)
+        if found is not None:
+            return found
+    if search:
+        clauses.append(_search(conn, search))
+    query = select(leads).where(*clauses).order_by(*order).limit(limit)
+    return list(conn.execute(query))
+
+
+SEARCH_PROBE = 5000
+"""SQLite: how many leads in the list's order a search reads before it asks the FTS table."""
+
+
+def _probed(
+    conn: Connection,
+    clauses: list[ColumnElement[bool]],
+    order: tuple[ColumnElement[Any], ...],
+    exact: ColumnElement[bool],
+    limit: int,
+) -> list[Row] | None:
+    """A common term's page from the first SEARCH_PROBE leads in the list's order, or None
+    when they hold fewer than `limit` matches. The FTS table finds a rare term's few leads at
+    once, but a common term's tens of thousands must then all be sorted; reading the first
+    leads in order and keeping the matches stops early instead. The probe is a prefix of the
+    order, so a full page from it is the true page."""
+    first = select(leads.c.pk).where(*clauses).order_by(*order).limit(SEARCH_PROBE)
+    query = select(leads).where(leads.c.pk.in_(first.scalar_subquery()), exact).order_by(*order)
+    rows = list(conn.execute(query.limit(limit)))
+    return rows if len(rows) == limit else None
+
+
+COMMON_SHARE = 50
+"""A filter matching more than one lead in this many is common (see `_common`)."""
+
+
+def _common(conn: Connection, chosen: Mapping[str, Sequence[str]]) -> bool:
+    """SQLite, a value filter with a sort other than score: whether the filter is common.
+    SQLite keeps no statistics unless told to, and its planner picks the filter's index, then
+    sorts every match — a second at a million leads for a common value. A common filter is
+    better served by walking the sort's index and keeping the matches (about COMMON_SHARE
+    rows read per row shown); a rare one by its index and a sort of few rows. Counting stops
+    at the threshold, so the question costs at most that many index entries. PostgreSQL's
+    planner has statistics and decides alone."""
+    if conn.dialect.name != "sqlite":
+        return False
+    threshold = (conn.scalar(select(func.max(leads.c.pk))) or 0) // COMMON_SHARE
+    if threshold < 1000:
+        return False  # a small table: either way is fast
+    matching = select(leads.c.pk).where(
+        *(leads.c[name].in_(values) for name, values in chosen.items())
+    )
+    counted = select(func.count()).select_from(matching.limit(threshold).subquery())
+    return (conn.scalar(counted) or 0) >= threshold
 
 
 def owners_and_attributes(

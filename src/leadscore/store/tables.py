@@ -48,6 +48,28 @@ Micros = BigInteger
 """Epoch microseconds, UTC."""
 
 
+SEARCHED = ("first_name", "last_name", "company")
+"""The attributes the dashboard's search reads besides the e-mail."""
+SEARCH_TABLE = "leads_search"
+"""SQLite: the FTS5 (trigram) table of the search text, rowid = the lead's pk, kept by
+triggers (migration 0009)."""
+
+
+def search_sql(dialect: str, row: str = "") -> str:
+    """The text the dashboard's search looks in: the e-mail, first and last name and company,
+    one space between (of `row`: `new`/`old` in a trigger). Written out as SQL (no bound
+    parameters) because on PostgreSQL it must be exactly the expression of the trigram
+    index `ix_leads_search` for the planner to use that index. Migration 0009 creates that
+    index and, on SQLite, the FTS5 table; neither is in this metadata, as alembic cannot
+    compare them (tests/service/test_store.py checks them)."""
+    prefix = f"{row}." if row else ""
+    if dialect == "postgresql":
+        parts = [f"coalesce({prefix}attributes ->> '{name}', '')" for name in SEARCHED]
+    else:
+        parts = [f"coalesce(json_extract({prefix}attributes, '$.{name}'), '')" for name in SEARCHED]
+    return "(" + " || ' ' || ".join([f"coalesce({prefix}email, '')", *parts]) + ")"
+
+
 def _pk() -> Column[int]:
     return Column("pk", Integer, primary_key=True, autoincrement=True)
 
@@ -95,9 +117,11 @@ leads = Table(
     Index(None, "score", "pk"),
     Index(None, "created_at", "pk"),
     Index(None, "updated_at", "pk"),
-    Index(None, "stage"),
-    Index(None, "owner"),
-    Index(None, "source"),
+    # A value filter's first page in score order, read from its index (migration 0009).
+    Index(None, "stage", "score", "pk"),
+    Index(None, "owner", "score", "pk"),
+    Index(None, "source", "score", "pk"),
+    Index(None, "tier", "score", "pk"),
 )
 
 lead_external_ids = Table(
