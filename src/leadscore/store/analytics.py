@@ -26,12 +26,12 @@ def _in_period(start: int, end: int) -> ColumnElement[bool]:
     return and_(leads.c.created_at >= start, leads.c.created_at < end)
 
 
-def _recorded(column: ColumnElement[Any], version: int) -> ScalarSelect[Any]:
+def _recorded(column: str, version: int) -> ScalarSelect[Any]:
     """A lead's `column` in its latest score history row written by model `version` (a
     correlated look-up on the (lead_pk, at) index)."""
-    h = score_history
+    h = score_history.alias("recorded")
     return (
-        select(column)
+        select(h.c[column])
         .where(and_(h.c.lead_pk == leads.c.pk, h.c.model_version == version))
         .order_by(h.c.at.desc(), h.c.pk.desc())
         .limit(1)
@@ -43,7 +43,7 @@ def _scored(version: int | None) -> ColumnElement[bool]:
     """The leads with a score: any, or one recorded under `version`."""
     if version is None:
         return leads.c.model_version.is_not(None)
-    h = score_history
+    h = score_history.alias("recorded")  # not the outer query's score_history
     return exists(
         select(h.c.pk).where(and_(h.c.lead_pk == leads.c.pk, h.c.model_version == version))
     )
@@ -73,8 +73,8 @@ def lead_facts(conn: Connection, start: int, end: int, version: int | None = Non
     score: ColumnElement[Any] = leads.c.score
     tier: ColumnElement[Any] = leads.c.tier
     if version is not None:
-        score = _recorded(score_history.c.score, version)
-        tier = _recorded(score_history.c.tier, version)
+        score = _recorded("score", version)
+        tier = _recorded("tier", version)
     query = (
         select(
             leads.c.pk,
@@ -164,7 +164,9 @@ def predictions(conn: Connection, start: int, end: int) -> list[Row]:
             and_(outcomes.c.lead_pk == leads.c.pk, outcomes.c.outcome == "converted")
         )
     )
-    query = select(leads.c.pk, leads.c.explanation, converted.label("converted")).where(
-        and_(_in_period(start, end), leads.c.model_version.is_not(None))
+    query = (
+        select(leads.c.pk, leads.c.explanation, converted.label("converted"))
+        .where(and_(_in_period(start, end), leads.c.model_version.is_not(None)))
+        .order_by(leads.c.pk)
     )
     return list(conn.execute(query))
