@@ -175,7 +175,7 @@ def test_calibration(web: Web) -> None:
     pairs = load(web)
     data = web.api.get("/analytics/calibration", **PERIOD)
     assert data["leads"] == 25 and data["reason"] is None
-    assert [b["leads"] for b in data["bins"]] == [2, 2, 2, 2, 2, 3, 3, 3, 3, 3]
+    assert [b["leads"] for b in data["bins"]] == [3, 3, 3, 3, 3, 2, 2, 2, 2, 2]
     assert sum(b["converted"] for b in data["bins"]) == 5
     assert [data["bins"][0]["predicted"], data["bins"][-1]["predicted"]] == pytest.approx(
         [0.05, 0.8]

@@ -119,16 +119,46 @@ class Bin:
     share: float
 
 
+@dataclass(frozen=True, slots=True)
+class ScoreCount:
+    """The leads sharing one score and tier: how many, how many converted, how many were
+    lost and never converted. What the store counts in SQL (GROUP BY score, tier), so that a
+    million leads arrive as a few thousand rows; exact, since bands are cut here."""
+
+    score: float
+    tier: str | None
+    leads: int
+    converted: int = 0
+    lost: int = 0
+
+
+def count_facts(facts: Iterable[LeadFacts]) -> list[ScoreCount]:
+    """`facts` grouped by score and tier, as the store counts them."""
+    found: dict[tuple[float, str | None], list[int]] = {}
+    for fact in facts:
+        row = found.setdefault((fact.score, fact.tier), [0, 0, 0])
+        row[0] += 1
+        if fact.converted_at is not None:
+            row[1] += 1
+        elif fact.lost_at is not None:
+            row[2] += 1
+    return [ScoreCount(score, tier, *row) for (score, tier), row in found.items()]
+
+
 def distribution(facts: Sequence[LeadFacts], width: float = 10.0) -> list[Bin]:
     """How many leads score in each `width`-point bin, and their share of all."""
-    bands = score_bands((f.score for f in facts), width)
-    counts = [0] * len(bands)
-    for fact in facts:
-        counts[band_index(bands, fact.score)] += 1
-    total = len(facts)
+    return distribution_of(count_facts(facts), width)
+
+
+def distribution_of(counts: Sequence[ScoreCount], width: float = 10.0) -> list[Bin]:
+    bands = score_bands((c.score for c in counts), width)
+    per_band = [0] * len(bands)
+    for count in counts:
+        per_band[band_index(bands, count.score)] += count.leads
+    total = sum(per_band)
     return [
         Bin(b.label, b.low, b.high, n, n / total if total else 0.0)
-        for b, n in zip(bands, counts, strict=True)
+        for b, n in zip(bands, per_band, strict=True)
     ]
 
 
@@ -175,10 +205,10 @@ class Conversion:
         return TUNING if self.inversions else None
 
 
-def _rate(band: Band, members: Sequence[LeadFacts]) -> Rate:
-    n = len(members)
-    converted = sum(1 for f in members if f.converted_at is not None)
-    lost = sum(1 for f in members if f.lost_at is not None and f.converted_at is None)
+def _rate(band: Band, members: Sequence[ScoreCount]) -> Rate:
+    n = sum(c.leads for c in members)
+    converted = sum(c.converted for c in members)
+    lost = sum(c.lost for c in members)
     low, high = wilson(converted, n) if n else (None, None)
     return Rate(
         band.label,
@@ -198,14 +228,20 @@ def conversion(
 ) -> Conversion:
     """Conversion by `width`-point score band and by tier (a lead converted if it has a
     converted outcome; lost counts the lost that never converted), with the inversions."""
-    bands = score_bands((f.score for f in facts), width)
-    by_band: list[list[LeadFacts]] = [[] for _ in bands]
-    for fact in facts:
-        by_band[band_index(bands, fact.score)].append(fact)
+    return conversion_of(count_facts(facts), tiers, width)
+
+
+def conversion_of(
+    counts: Sequence[ScoreCount], tiers: Mapping[str, float], width: float = 10.0
+) -> Conversion:
+    bands = score_bands((c.score for c in counts), width)
+    by_band: list[list[ScoreCount]] = [[] for _ in bands]
+    for count in counts:
+        by_band[band_index(bands, count.score)].append(count)
     band_rates = [_rate(b, m) for b, m in zip(bands, by_band, strict=True)]
-    tiered = tier_bands(tiers, (f.tier for f in facts))
-    tier_rates = [_rate(b, [f for f in facts if f.tier == b.label]) for b in tiered]
-    none = [f for f in facts if f.tier is None]
+    tiered = tier_bands(tiers, (c.tier for c in counts))
+    tier_rates = [_rate(b, [c for c in counts if c.tier == b.label]) for b in tiered]
+    none = [c for c in counts if c.tier is None]
     if none:
         tier_rates.append(_rate(Band("(none)", math.nan, None), none))
     ranked_tiers = [r for r, b in zip(tier_rates, tiered, strict=False) if b.label in tiers]
@@ -332,9 +368,12 @@ def _quartiles(values: Sequence[float]) -> tuple[float, float, float] | None:
     return median(lower), median(ordered), median(upper)
 
 
-def time_to_conversion(facts: Sequence[LeadFacts], width: float = 10.0) -> list[Timing]:
-    """Days from a lead's start to its first converted outcome, by score band."""
-    bands = score_bands((f.score for f in facts), width)
+def time_to_conversion(
+    facts: Sequence[LeadFacts], width: float = 10.0, bands: Sequence[Band] | None = None
+) -> list[Timing]:
+    """Days from a lead's start to its first converted outcome, by score band (`bands`: those
+    of all the period's leads, when `facts` hold only the converted ones)."""
+    bands = list(bands) if bands is not None else score_bands((f.score for f in facts), width)
     days: list[list[float]] = [[] for _ in bands]
     undated = [0] * len(bands)
     for fact in facts:
@@ -565,37 +604,62 @@ class Calibration:
     """The expected calibration error: Σ (leads of a decile / all) · |predicted − observed|."""
 
 
-def calibration(pairs: Sequence[tuple[float, bool]], groups: int = 10) -> Calibration:
-    """Predicted probability against the observed conversion rate, by decile of the
-    prediction (equal counts, the first deciles one lead smaller when they do not divide)."""
+@dataclass(frozen=True, slots=True)
+class Decile:
+    """What the store sums per decile (NTILE(10) over the probability): leads, converted, the
+    sum, lowest and highest of their probabilities."""
+
+    number: int
+    leads: int
+    converted: int
+    total: float
+    low: float
+    high: float
+
+
+def deciles(pairs: Sequence[tuple[float, bool]], groups: int = 10) -> list[Decile]:
+    """(probability, converted) pairs ranked by probability in `groups` as NTILE does: equal
+    counts, the first groups one larger when they do not divide."""
     ranked = sorted(pairs, key=lambda p: p[0])
     n = len(ranked)
-    bins = []
-    error = 0.0
+    found = []
     start = 0
     for g in range(groups):
-        size = n // groups + (1 if g >= groups - n % groups else 0)
+        size = n // groups + (1 if g < n % groups else 0)
         members = ranked[start : start + size]
         start += size
-        if not members:
-            continue
-        k = len(members)
-        converted = sum(1 for _, won in members if won)
-        predicted = sum(p for p, _ in members) / k
-        observed = converted / k
-        low, high = wilson(converted, k)
-        error += k / n * abs(predicted - observed)
+        if members:
+            found.append(
+                Decile(
+                    g + 1,
+                    len(members),
+                    sum(1 for _, won in members if won),
+                    math.fsum(p for p, _ in members),
+                    members[0][0],
+                    members[-1][0],
+                )
+            )
+    return found
+
+
+def calibration(pairs: Sequence[tuple[float, bool]], groups: int = 10) -> Calibration:
+    """Predicted probability against the observed conversion rate, by decile of the
+    prediction."""
+    return calibration_of(deciles(pairs, groups))
+
+
+def calibration_of(groups: Sequence[Decile]) -> Calibration:
+    n = sum(g.leads for g in groups)
+    bins = []
+    error = 0.0
+    for g in groups:
+        predicted = g.total / g.leads
+        observed = g.converted / g.leads
+        low, high = wilson(g.converted, g.leads)
+        error += g.leads / n * abs(predicted - observed)
         bins.append(
             CalibrationBin(
-                f"{g + 1}",
-                members[0][0],
-                members[-1][0],
-                k,
-                predicted,
-                converted,
-                observed,
-                low,
-                high,
+                str(g.number), g.low, g.high, g.leads, predicted, g.converted, observed, low, high
             )
         )
     return Calibration(bins, n, error if n else None)

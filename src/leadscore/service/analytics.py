@@ -94,39 +94,60 @@ def period(ctx: Context, start: str | None, end: str | None, version: int | None
 
 @dataclass(frozen=True, slots=True)
 class Facts:
+    counts: list[core.ScoreCount]
+    """The period's scored leads counted by score and tier (distribution, conversion)."""
+    converted: list[core.LeadFacts]
+    """The converted ones, one by one (time to conversion)."""
     leads: list[core.LeadFacts]
+    """Every lead with its stage times, read only for the funnel (else empty)."""
     model_version: int | None
     tiers: dict[str, float]
     stages: list[str]
 
+    @property
+    def total(self) -> int:
+        return sum(c.leads for c in self.counts)
+
+
+def _lead_facts(row: Any, reached: dict[str, int] | None = None) -> core.LeadFacts:
+    return core.LeadFacts(
+        score=row.score,
+        tier=row.tier,
+        created_at=row.created_at,
+        converted_at=row.converted_at,
+        lost_at=row.lost_at,
+        reached=reached or {},
+        started_at=row.first_event_at,
+    )
+
 
 def facts(ctx: Context, span: Period, *, stages: bool = False) -> Facts:
-    """The leads of the period (and, for the funnel, their stage times) and the tiers and
-    stages of the chosen version's model (by default the active one)."""
+    """The leads of the period counted by score and tier, the converted ones (and, for the
+    funnel, every lead with its stage times), and the tiers and stages of the chosen
+    version's model (by default the active one), in one snapshot."""
+    every: list[core.LeadFacts] = []
     with ctx.db.read() as conn:
-        rows = stored.lead_facts(conn, span.start, span.end, span.version)
-        reached = stored.stage_firsts(conn, span.start, span.end, span.version) if stages else {}
+        counts = [
+            core.ScoreCount(r.score, r.tier, r.leads, r.converted, r.lost)
+            for r in stored.score_counts(conn, span.start, span.end, span.version)
+        ]
+        converted = [
+            _lead_facts(r) for r in stored.converted_facts(conn, span.start, span.end, span.version)
+        ]
+        if stages:
+            rows = stored.lead_facts(conn, span.start, span.end, span.version)
+            reached = stored.stage_firsts(conn, span.start, span.end, span.version)
+            every = [_lead_facts(r, reached.get(r.pk)) for r in rows]
         if span.version is None:
             active = ctx.models.active(conn)
         else:
             active = span.version, ctx.models.model(conn, span.version)
-    found = [
-        core.LeadFacts(
-            score=row.score,
-            tier=row.tier,
-            created_at=row.created_at,
-            converted_at=row.converted_at,
-            lost_at=row.lost_at,
-            value=row.value,
-            reached=reached.get(row.pk, {}),
-            started_at=row.first_event_at,
-        )
-        for row in rows
-    ]
     if active is None:
-        return Facts(found, None, {}, [])
+        return Facts(counts, converted, every, None, {}, [])
     version, model = active
-    return Facts(found, version, dict(model.tiers), [s.name for s in model.stages])
+    return Facts(
+        counts, converted, every, version, dict(model.tiers), [s.name for s in model.stages]
+    )
 
 
 def _head(span: Period, known: Facts) -> dict[str, Any]:
@@ -134,18 +155,19 @@ def _head(span: Period, known: Facts) -> dict[str, Any]:
         **span.as_dict(),
         "model_version": known.model_version,
         "scores": "current" if span.version is None else "recorded",
-        "leads": len(known.leads),
+        "leads": known.total,
     }
 
 
 def distribution(ctx: Context, span: Period, known: Facts | None = None) -> dict[str, Any]:
     known = known or facts(ctx, span)
-    return {**_head(span, known), "bins": [asdict(b) for b in core.distribution(known.leads)]}
+    bins = core.distribution_of(known.counts)
+    return {**_head(span, known), "bins": [asdict(b) for b in bins]}
 
 
 def conversion(ctx: Context, span: Period, known: Facts | None = None) -> dict[str, Any]:
     known = known or facts(ctx, span)
-    found = core.conversion(known.leads, known.tiers)
+    found = core.conversion_of(known.counts, known.tiers)
     return {
         **_head(span, known),
         "bands": [asdict(r) for r in found.bands],
@@ -157,14 +179,15 @@ def conversion(ctx: Context, span: Period, known: Facts | None = None) -> dict[s
 
 
 def funnel(ctx: Context, span: Period, known: Facts | None = None) -> dict[str, Any]:
-    known = known or facts(ctx, span, stages=True)
+    known = known if known is not None and known.leads else facts(ctx, span, stages=True)
     steps = core.funnel(known.leads, known.stages or ["lead"])
     return {**_head(span, known), "steps": [asdict(s) for s in steps]}
 
 
 def time_to_conversion(ctx: Context, span: Period, known: Facts | None = None) -> dict[str, Any]:
     known = known or facts(ctx, span)
-    rows = core.time_to_conversion(known.leads)
+    bands = core.score_bands(c.score for c in known.counts)
+    rows = core.time_to_conversion(known.converted, bands=bands)
     return {**_head(span, known), "bands": [asdict(t) for t in rows]}
 
 
@@ -245,27 +268,21 @@ def lifetime_value(ctx: Context, span: Period, known: Money | None = None) -> di
 
 def calibration(ctx: Context, span: Period) -> dict[str, Any]:
     """The predictive model's calibration over the period's leads: the probability their
-    current explanation blended (its `predictive` line) against whether they converted.
-    Only current scores carry it (the score history keeps no probability), so a `version`
-    other than the current scores gives no rows and says so."""
+    current explanation blended (its `predictive` line) against whether they converted,
+    by decile (NTILE in SQL). Only current scores carry it (the score history keeps no
+    probability), so a `version` other than the active one gives no bins and says why."""
     with ctx.db.read() as conn:
         active = ctx.models.active(conn)
         blends = active is not None and active[1].predictive is not None
-        rows = (
-            stored.predictions(conn, span.start, span.end)
-            if blends and span.version in (None, active[0] if active else None)
-            else []
-        )
-    pairs = []
-    for row in rows:
-        p = core.predicted_probability(row.explanation)
-        if p is not None:
-            pairs.append((p, bool(row.converted)))
-    found = core.calibration(pairs)
+        current = span.version is None or (active is not None and span.version == active[0])
+        rows = stored.calibration_deciles(conn, span.start, span.end) if blends and current else []
+    found = core.calibration_of(
+        [core.Decile(r.number, r.leads, r.converted, float(r.total), r.low, r.high) for r in rows]
+    )
     reason = None
     if not blends:
         reason = "no_predictive"
-    elif span.version is not None and rows == []:
+    elif not current:
         reason = "current_only"
     return {
         **span.as_dict(),

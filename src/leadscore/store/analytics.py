@@ -1,6 +1,8 @@
-"""The facts analytics reads (core/analytics.py): the leads created in a period with their
-score, tier, stage, creation, first event and first converted and lost outcomes, in one
-query; and the first time each of their stages appeared in the score history, in another."""
+"""The facts analytics reads (core/analytics.py), aggregated in SQL where the figure allows:
+the period's leads counted by score and tier with their conversions (GROUP BY), the converted
+ones one by one, attribution by source and campaign (GROUP BY), costs by month, the deciles
+of the predicted probability (NTILE); and, for the funnel only, every lead with its first
+event and outcomes and the first time each stage appeared in its score history."""
 
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from sqlalchemy import (
     case,
     exists,
     func,
+    literal_column,
     select,
 )
 
@@ -50,43 +53,29 @@ def _scored(version: int | None) -> ColumnElement[bool]:
 
 
 def lead_facts(conn: Connection, start: int, end: int, version: int | None = None) -> list[Row]:
-    """One row per scored lead created in [start, end): pk, score, tier, stage, created_at,
-    first_event_at, converted_at and its value, lost_at (the first of each). The score and
+    """One row per scored lead created in [start, end): pk, score, tier, created_at,
+    first_event_at, converted_at and lost_at (the first of each). The score and
     tier are the current ones, or with `version` those of the lead's latest score history
     row under that model version (leads it never scored left out)."""
 
-    def first(outcome: str, column: ColumnElement[Any]) -> ScalarSelect[Any]:
-        """A correlated look-up on the (lead_pk, outcome, occurred_at) unique index."""
-        return (
-            select(column)
-            .where(and_(outcomes.c.lead_pk == leads.c.pk, outcomes.c.outcome == outcome))
-            .order_by(outcomes.c.occurred_at)
-            .limit(1)
-            .scalar_subquery()
-        )
-
+    d = _decided()
     first_event = (
         select(func.min(events.c.occurred_at))
         .where(events.c.lead_pk == leads.c.pk)  # the (lead_pk, occurred_at) index
         .scalar_subquery()
     )
-    score: ColumnElement[Any] = leads.c.score
-    tier: ColumnElement[Any] = leads.c.tier
-    if version is not None:
-        score = _recorded("score", version)
-        tier = _recorded("tier", version)
+    score, tier = _score_tier(version)
     query = (
         select(
             leads.c.pk,
             score.label("score"),
             tier.label("tier"),
-            leads.c.stage,
             leads.c.created_at,
             first_event.label("first_event_at"),
-            first("converted", outcomes.c.occurred_at).label("converted_at"),
-            first("converted", outcomes.c.value).label("value"),
-            first("lost", outcomes.c.occurred_at).label("lost_at"),
+            d.c.converted_at,
+            d.c.lost_at,
         )
+        .select_from(leads.outerjoin(d, d.c.lead_pk == leads.c.pk))
         .where(and_(_in_period(start, end), _scored(version)))
         .order_by(leads.c.pk)
     )
@@ -156,17 +145,130 @@ def cost_totals(conn: Connection, first_month: str, last_month: str) -> list[Row
     return list(conn.execute(query))
 
 
-def predictions(conn: Connection, start: int, end: int) -> list[Row]:
-    """pk, explanation and whether converted, for the scored leads created in [start, end)
-    (the predicted probability is the explanation's `predictive` line)."""
-    converted = exists(
-        select(outcomes.c.pk).where(
-            and_(outcomes.c.lead_pk == leads.c.pk, outcomes.c.outcome == "converted")
+def _decided() -> Any:
+    """Per lead with outcomes: its first converted and first lost time (one pass over the
+    outcomes, GROUP BY lead_pk, joined by hash rather than looked up lead by lead)."""
+    o = outcomes
+    return (
+        select(
+            o.c.lead_pk,
+            func.min(case((o.c.outcome == "converted", o.c.occurred_at))).label("converted_at"),
+            func.min(case((o.c.outcome == "lost", o.c.occurred_at))).label("lost_at"),
         )
+        .group_by(o.c.lead_pk)
+        .subquery("decided")
+    )
+
+
+def _score_tier(version: int | None) -> tuple[ColumnElement[Any], ColumnElement[Any]]:
+    if version is None:
+        return leads.c.score, leads.c.tier
+    return _recorded("score", version), _recorded("tier", version)
+
+
+def score_counts(conn: Connection, start: int, end: int, version: int | None = None) -> list[Row]:
+    """score, tier, leads, converted and lost (never converted) of the scored leads created
+    in [start, end), GROUP BY score and tier (scores have 2 decimals: a few thousand rows)."""
+    d = _decided()
+    score, tier = _score_tier(version)
+    inner = (
+        select(
+            score.label("score"),
+            tier.label("tier"),
+            d.c.converted_at,
+            d.c.lost_at,
+        )
+        .select_from(leads.outerjoin(d, d.c.lead_pk == leads.c.pk))
+        .where(and_(_in_period(start, end), _scored(version)))
+        .subquery("scored")
+    )
+    lost_only = case(
+        (and_(inner.c.lost_at.is_not(None), inner.c.converted_at.is_(None)), 1), else_=0
+    )
+    query = select(
+        inner.c.score,
+        inner.c.tier,
+        func.count().label("leads"),
+        func.count(inner.c.converted_at).label("converted"),
+        func.coalesce(func.sum(lost_only), 0).label("lost"),
+    ).group_by(inner.c.score, inner.c.tier)
+    return list(conn.execute(query))
+
+
+def converted_facts(
+    conn: Connection, start: int, end: int, version: int | None = None
+) -> list[Row]:
+    """The converted ones of the scored leads created in [start, end): score, tier,
+    created_at, first_event_at, converted_at, lost_at (the first event looked up only for
+    them, on the (lead_pk, occurred_at) index)."""
+    d = _decided()
+    score, tier = _score_tier(version)
+    first_event = (
+        select(func.min(events.c.occurred_at))
+        .where(events.c.lead_pk == leads.c.pk)
+        .scalar_subquery()
     )
     query = (
-        select(leads.c.pk, leads.c.explanation, converted.label("converted"))
+        select(
+            leads.c.pk,
+            score.label("score"),
+            tier.label("tier"),
+            leads.c.created_at,
+            first_event.label("first_event_at"),
+            d.c.converted_at,
+            d.c.lost_at,
+        )
+        .select_from(leads.join(d, d.c.lead_pk == leads.c.pk))
+        .where(and_(_in_period(start, end), _scored(version), d.c.converted_at.is_not(None)))
+    )
+    return list(conn.execute(query))
+
+
+def _probability(conn: Connection) -> ColumnElement[Any]:
+    """The probability in a lead's explanation (its `predictive` line's raw), read by the
+    database's own JSON functions."""
+    if conn.dialect.name == "postgresql":
+        return literal_column(
+            "(jsonb_path_query_first(leads.explanation,"
+            " '$[*] ? (@.kind == \"predictive\").raw'))::float8"
+        )
+    return literal_column(
+        "(SELECT json_extract(line.value, '$.raw') FROM json_each(leads.explanation) AS line"
+        " WHERE json_extract(line.value, '$.kind') = 'predictive' LIMIT 1)"
+    )
+
+
+def calibration_deciles(conn: Connection, start: int, end: int) -> list[Row]:
+    """number (1–10), leads, converted, total, low and high of the predicted probabilities of
+    the scored leads created in [start, end) that have one, by NTILE(10) over (probability,
+    pk)."""
+    d = _decided()
+    p = _probability(conn).label("p")
+    with_p = (
+        select(leads.c.pk, p, d.c.converted_at)
+        .select_from(leads.outerjoin(d, d.c.lead_pk == leads.c.pk))
         .where(and_(_in_period(start, end), leads.c.model_version.is_not(None)))
-        .order_by(leads.c.pk)
+        .subquery("predicted")
+    )
+    tiled = (
+        select(
+            with_p.c.p,
+            with_p.c.converted_at,
+            func.ntile(10).over(order_by=(with_p.c.p, with_p.c.pk)).label("tile"),
+        )
+        .where(with_p.c.p.is_not(None))
+        .subquery("tiled")
+    )
+    query = (
+        select(
+            tiled.c.tile.label("number"),
+            func.count().label("leads"),
+            func.count(tiled.c.converted_at).label("converted"),
+            func.sum(tiled.c.p).label("total"),
+            func.min(tiled.c.p).label("low"),
+            func.max(tiled.c.p).label("high"),
+        )
+        .group_by(tiled.c.tile)
+        .order_by(tiled.c.tile)
     )
     return list(conn.execute(query))
