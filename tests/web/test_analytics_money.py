@@ -21,6 +21,7 @@ import json
 import re
 
 import pytest
+from sqlalchemy import null
 from tests.api.conftest import MODEL
 from tests.web.conftest import Web
 
@@ -174,7 +175,7 @@ def test_lifetime_value(web: Web) -> None:
 def test_calibration(web: Web) -> None:
     pairs = load(web)
     data = web.api.get("/analytics/calibration", **PERIOD)
-    assert data["leads"] == 25 and data["reason"] is None
+    assert data["leads"] == 25 and data["reason"] is None and data["without_probability"] == 0
     assert [b["leads"] for b in data["bins"]] == [3, 3, 3, 3, 3, 2, 2, 2, 2, 2]
     assert sum(b["converted"] for b in data["bins"]) == 5
     assert [data["bins"][0]["predicted"], data["bins"][-1]["predicted"]] == pytest.approx(
@@ -183,6 +184,10 @@ def test_calibration(web: Web) -> None:
     assert data["ece"] == pytest.approx(core.calibration(pairs).ece)
     recorded = web.api.get("/analytics/calibration", **PERIOD, version=1)
     assert recorded["bins"] == [] and recorded["reason"] == "current_only"
+    with web.server.ctx.db.write() as conn:  # what a bulk recompute leaves: no explanation
+        conn.execute(leads.update().where(leads.c.pk <= 5).values(explanation=null()))
+    fewer = web.api.get("/analytics/calibration", **PERIOD)
+    assert (fewer["leads"], fewer["without_probability"]) == (20, 5)
 
 
 def test_version_judges_the_scores_recorded_under_it(web: Web) -> None:

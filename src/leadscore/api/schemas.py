@@ -703,6 +703,10 @@ class CalibrationBin(Out):
 
 class Calibration(AnalyticsHead):
     ece: float | None = Field(description="expected calibration error, 0..1")
+    without_probability: int = Field(
+        description="scored leads whose stored explanation a bulk recompute cleared: no "
+        "probability to read, left out of the deciles"
+    )
     bins: list[CalibrationBin]
     reason: Literal["no_predictive", "current_only"] | None = Field(
         description="why there are no bins: the active model blends no predictive model, or "

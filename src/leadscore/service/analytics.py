@@ -270,12 +270,15 @@ def calibration(ctx: Context, span: Period) -> dict[str, Any]:
     """The predictive model's calibration over the period's leads: the probability their
     current explanation blended (its `predictive` line) against whether they converted,
     by decile (NTILE in SQL). Only current scores carry it (the score history keeps no
-    probability), so a `version` other than the active one gives no bins and says why."""
+    probability), so a `version` other than the active one gives no bins and says why. A
+    lead last rescored in bulk has no stored explanation (the recompute clears it): counted
+    in `without_probability`, not in the deciles."""
     with ctx.db.read() as conn:
         active = ctx.models.active(conn)
         blends = active is not None and active[1].predictive is not None
         current = span.version is None or (active is not None and span.version == active[0])
         rows = stored.calibration_deciles(conn, span.start, span.end) if blends and current else []
+        cleared = stored.unexplained(conn, span.start, span.end) if blends and current else 0
     found = core.calibration_of(
         [core.Decile(r.number, r.leads, r.converted, float(r.total), r.low, r.high) for r in rows]
     )
@@ -290,6 +293,7 @@ def calibration(ctx: Context, span: Period) -> dict[str, Any]:
         "scores": "current",
         "leads": found.leads,
         "ece": found.ece,
+        "without_probability": cleared,
         "bins": [asdict(b) for b in found.bins],
         "reason": reason,
         "note": None if reason is None else REASONS[reason],

@@ -272,3 +272,16 @@ def calibration_deciles(conn: Connection, start: int, end: int) -> list[Row]:
         .order_by(tiled.c.tile)
     )
     return list(conn.execute(query))
+
+
+def unexplained(conn: Connection, start: int, end: int) -> int:
+    """The scored leads created in [start, end) whose stored explanation was cleared (a bulk
+    recompute clears it; it is derived again when the lead is read), so carry no probability."""
+    query = select(func.count()).where(
+        and_(
+            _in_period(start, end),
+            leads.c.model_version.is_not(None),
+            leads.c.explanation.is_(None),
+        )
+    )
+    return int(conn.scalar(query) or 0)
