@@ -22,7 +22,7 @@ def test_migrations_match_the_tables_and_rerun_harmlessly(ctx) -> None:
     with ctx.db.engine.connect() as conn:
         migration = MigrationContext.configure(conn, opts={"compare_type": True})
         assert compare_metadata(migration, metadata) == []
-        assert conn.scalar(text("SELECT version_num FROM alembic_version")) == "0009"
+        assert conn.scalar(text("SELECT version_num FROM alembic_version")) == "0010"
 
 
 def test_migrations_downgrade_to_nothing_and_upgrade_again(ctx) -> None:

@@ -704,8 +704,8 @@ class CalibrationBin(Out):
 class Calibration(AnalyticsHead):
     ece: float | None = Field(description="expected calibration error, 0..1")
     without_probability: int = Field(
-        description="scored leads whose stored explanation a bulk recompute cleared: no "
-        "probability to read, left out of the deciles"
+        description="scored leads with no stored probability (a bulk recompute cleared their "
+        "explanation): left out of the deciles"
     )
     bins: list[CalibrationBin]
     reason: Literal["no_predictive", "current_only"] | None = Field(

@@ -278,9 +278,13 @@ def calibration(ctx: Context, span: Period) -> dict[str, Any]:
         blends = active is not None and active[1].predictive is not None
         current = span.version is None or (active is not None and span.version == active[0])
         rows = stored.calibration_deciles(conn, span.start, span.end) if blends and current else []
-        cleared = stored.unexplained(conn, span.start, span.end) if blends and current else 0
+    cleared = sum(r.leads for r in rows if r.number == 0)
     found = core.calibration_of(
-        [core.Decile(r.number, r.leads, r.converted, float(r.total), r.low, r.high) for r in rows]
+        [
+            core.Decile(r.number, r.leads, r.converted, float(r.total), r.low, r.high)
+            for r in rows
+            if r.number != 0
+        ]
     )
     reason = None
     if not blends:
