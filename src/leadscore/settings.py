@@ -35,6 +35,12 @@ class Settings(BaseSettings):
     host: str = Field("127.0.0.1", description="Where `leadscore serve` listens by default.")
     port: int = 8000
 
+    revenue_currency: Literal["EUR", "PLN", "RON", "RSD", "USD"] = Field(
+        "EUR",
+        description="The currency of outcome values: the analytics' revenue, lifetime value "
+        "and ROI (against costs in the same currency only).",
+    )
+
     recompute_cron: str = Field(
         "0 3 * * *", description="When the scheduled recompute runs (cron syntax, UTC)."
     )

@@ -20,6 +20,7 @@ from leadscore.api.routes import (
     analytics,
     automations,
     connectors,
+    costs,
     ingest,
     jobs,
     leads,
@@ -32,6 +33,7 @@ from leadscore.scheduler import Scheduler
 from leadscore.service import scoring_models
 from leadscore.service.connectors import registry
 from leadscore.service.context import Context
+from leadscore.service.costs import CostBatch
 from leadscore.service.group_commit import GroupCommit
 from leadscore.service.input_rules import Limits
 from leadscore.service.inputs import (
@@ -63,6 +65,7 @@ BODY_MODELS = (
     TeamIn,
     TeamMembers,
     ListMembersIn,
+    CostBatch,
 )
 """Request bodies parsed by hand (one item or a batch), added to the OpenAPI components."""
 
@@ -146,6 +149,7 @@ def create_app(
     api.include_router(lists.router)
     api.include_router(connectors.router)
     api.include_router(analytics.router)
+    api.include_router(costs.router)
     api.add_api_route(
         "/health",
         health,

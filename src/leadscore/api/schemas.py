@@ -614,13 +614,37 @@ class ListMemberRemoved(Out):
     removed: bool = Field(description="false: the lead was not a member")
 
 
+# --- costs (issue 13) --------------------------------------------------------------------------
+
+
+class Cost(Out):
+    source: str
+    campaign: str | None = Field(description="null: the source as a whole")
+    month: str = Field(description="YYYY-MM")
+    amount: str = Field(description="exact, 2 decimals")
+    currency: Literal["EUR", "PLN", "RON", "RSD", "USD"]
+    created_by: str | None
+
+
+class CostsStored(Out):
+    rows: int = Field(description="rows stored (a key repeated in the body counts once)")
+    inserted: int
+    replaced: int = Field(description="rows that replaced a stored one with their key")
+    totals: dict[str, str] = Field(description="the amounts stored per currency, exact")
+
+
 # --- analytics (issue 13) ----------------------------------------------------------------------
 
 
 class AnalyticsHead(Out):
     from_: str = Field(alias="from", description="the period's start (leads created from then)")
     to: str = Field(description="the period's end, excluded")
-    model_version: int | None = Field(description="the active model (its tiers and stages)")
+    model_version: int | None = Field(
+        description="the model whose tiers and stages are used: `version`, else the active one"
+    )
+    scores: Literal["current", "recorded"] = Field(
+        description="current: the leads' scores now; recorded: their latest under `version`"
+    )
     leads: int = Field(description="scored leads created in the period")
 
 
@@ -691,3 +715,83 @@ class ConversionTiming(Out):
 
 class TimeToConversion(AnalyticsHead):
     bands: list[ConversionTiming]
+
+
+class CostFigures(Out):
+    currency: str
+    cost: float = Field(description="the cost over the period's months, in this currency")
+    cost_per_lead: float | None
+    cost_per_conversion: float | None
+    roi: float | None = Field(
+        description="(revenue − cost) / cost; null unless revenue is in this currency"
+    )
+
+
+class SourceRow(Out):
+    source: str = Field(description="`(none)`: leads without a source")
+    campaign: str | None = Field(
+        description="the lead attribute `campaign`; null in by-source rows"
+    )
+    leads: int
+    converted: int
+    rate: float | None
+    revenue: float = Field(description="the values of all converted outcomes of these leads")
+    revenue_currency: str
+    costs: list[CostFigures] = Field(description="one per currency; empty with no costs loaded")
+
+
+class CostMonths(Out):
+    from_: str = Field(alias="from")
+    to: str
+
+
+class MoneyHead(AnalyticsHead):
+    revenue_currency: str = Field(
+        description="LEADSCORE_REVENUE_CURRENCY: outcome values' currency"
+    )
+    cost_months: CostMonths = Field(description="the months whose costs count (both included)")
+
+
+class Sources(MoneyHead):
+    sources: list[SourceRow]
+    campaigns: list[SourceRow]
+
+
+class LifetimeValueRow(Out):
+    source: str
+    customers: int = Field(description="converted leads")
+    valued: int = Field(description="customers with a value on a converted outcome")
+    revenue: float
+    lifetime_value: float | None = Field(description="revenue / valued")
+    currency: str
+
+
+class LifetimeValue(MoneyHead):
+    sources: list[LifetimeValueRow]
+    total: LifetimeValueRow
+
+
+class CalibrationBin(Out):
+    label: str = Field(description="the decile, 1 (lowest predictions) to 10")
+    low: float
+    high: float
+    leads: int
+    predicted: float = Field(description="mean predicted probability")
+    converted: int
+    observed: float
+    ci_low: float
+    ci_high: float
+
+
+class Calibration(AnalyticsHead):
+    ece: float | None = Field(description="expected calibration error, 0..1")
+    without_probability: int = Field(
+        description="scored leads with no stored probability (a bulk recompute cleared their "
+        "explanation): left out of the deciles"
+    )
+    bins: list[CalibrationBin]
+    reason: Literal["no_predictive", "current_only"] | None = Field(
+        description="why there are no bins: the active model blends no predictive model, or "
+        "`version` was asked (the score history keeps no probability)"
+    )
+    note: str | None = Field(description="the reason in words")

@@ -15,6 +15,7 @@ from leadscore.cli import (
     automations,
     batch,
     connectors,
+    costs,
     demo,
     owners,
     predictive,
@@ -57,6 +58,7 @@ app.add_typer(automations.outbox_app, name="outbox")
 app.add_typer(owners.owners_app, name="owners")
 app.add_typer(owners.teams_app, name="teams")
 app.add_typer(owners.lists_app, name="lists")
+app.add_typer(costs.costs_app, name="costs")
 app.add_typer(connectors.connectors_app, name="connectors")
 app.command("sync")(connectors.sync_command)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from statistics import median
 
 DAY = 86_400_000_000
@@ -20,6 +21,7 @@ TUNING = "the model needs tuning — see `leadscore suggest`"
 CRM_LATER = ("opportunity", "customer")
 """Stages people or the CRM set after the model's last one: a lead there passed them all."""
 WON = "won"
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,16 +119,46 @@ class Bin:
     share: float
 
 
+@dataclass(frozen=True, slots=True)
+class ScoreCount:
+    """The leads sharing one score and tier: how many, how many converted, how many were
+    lost and never converted. What the store counts in SQL (GROUP BY score, tier), so that a
+    million leads arrive as a few thousand rows; exact, since bands are cut here."""
+
+    score: float
+    tier: str | None
+    leads: int
+    converted: int = 0
+    lost: int = 0
+
+
+def count_facts(facts: Iterable[LeadFacts]) -> list[ScoreCount]:
+    """`facts` grouped by score and tier, as the store counts them."""
+    found: dict[tuple[float, str | None], list[int]] = {}
+    for fact in facts:
+        row = found.setdefault((fact.score, fact.tier), [0, 0, 0])
+        row[0] += 1
+        if fact.converted_at is not None:
+            row[1] += 1
+        elif fact.lost_at is not None:
+            row[2] += 1
+    return [ScoreCount(score, tier, *row) for (score, tier), row in found.items()]
+
+
 def distribution(facts: Sequence[LeadFacts], width: float = 10.0) -> list[Bin]:
     """How many leads score in each `width`-point bin, and their share of all."""
-    bands = score_bands((f.score for f in facts), width)
-    counts = [0] * len(bands)
-    for fact in facts:
-        counts[band_index(bands, fact.score)] += 1
-    total = len(facts)
+    return distribution_of(count_facts(facts), width)
+
+
+def distribution_of(counts: Sequence[ScoreCount], width: float = 10.0) -> list[Bin]:
+    bands = score_bands((c.score for c in counts), width)
+    per_band = [0] * len(bands)
+    for count in counts:
+        per_band[band_index(bands, count.score)] += count.leads
+    total = sum(per_band)
     return [
         Bin(b.label, b.low, b.high, n, n / total if total else 0.0)
-        for b, n in zip(bands, counts, strict=True)
+        for b, n in zip(bands, per_band, strict=True)
     ]
 
 
@@ -173,10 +205,10 @@ class Conversion:
         return TUNING if self.inversions else None
 
 
-def _rate(band: Band, members: Sequence[LeadFacts]) -> Rate:
-    n = len(members)
-    converted = sum(1 for f in members if f.converted_at is not None)
-    lost = sum(1 for f in members if f.lost_at is not None and f.converted_at is None)
+def _rate(band: Band, members: Sequence[ScoreCount]) -> Rate:
+    n = sum(c.leads for c in members)
+    converted = sum(c.converted for c in members)
+    lost = sum(c.lost for c in members)
     low, high = wilson(converted, n) if n else (None, None)
     return Rate(
         band.label,
@@ -196,14 +228,20 @@ def conversion(
 ) -> Conversion:
     """Conversion by `width`-point score band and by tier (a lead converted if it has a
     converted outcome; lost counts the lost that never converted), with the inversions."""
-    bands = score_bands((f.score for f in facts), width)
-    by_band: list[list[LeadFacts]] = [[] for _ in bands]
-    for fact in facts:
-        by_band[band_index(bands, fact.score)].append(fact)
+    return conversion_of(count_facts(facts), tiers, width)
+
+
+def conversion_of(
+    counts: Sequence[ScoreCount], tiers: Mapping[str, float], width: float = 10.0
+) -> Conversion:
+    bands = score_bands((c.score for c in counts), width)
+    by_band: list[list[ScoreCount]] = [[] for _ in bands]
+    for count in counts:
+        by_band[band_index(bands, count.score)].append(count)
     band_rates = [_rate(b, m) for b, m in zip(bands, by_band, strict=True)]
-    tiered = tier_bands(tiers, (f.tier for f in facts))
-    tier_rates = [_rate(b, [f for f in facts if f.tier == b.label]) for b in tiered]
-    none = [f for f in facts if f.tier is None]
+    tiered = tier_bands(tiers, (c.tier for c in counts))
+    tier_rates = [_rate(b, [c for c in counts if c.tier == b.label]) for b in tiered]
+    none = [c for c in counts if c.tier is None]
     if none:
         tier_rates.append(_rate(Band("(none)", math.nan, None), none))
     ranked_tiers = [r for r, b in zip(tier_rates, tiered, strict=False) if b.label in tiers]
@@ -330,9 +368,12 @@ def _quartiles(values: Sequence[float]) -> tuple[float, float, float] | None:
     return median(lower), median(ordered), median(upper)
 
 
-def time_to_conversion(facts: Sequence[LeadFacts], width: float = 10.0) -> list[Timing]:
-    """Days from a lead's start to its first converted outcome, by score band."""
-    bands = score_bands((f.score for f in facts), width)
+def time_to_conversion(
+    facts: Sequence[LeadFacts], width: float = 10.0, bands: Sequence[Band] | None = None
+) -> list[Timing]:
+    """Days from a lead's start to its first converted outcome, by score band (`bands`: those
+    of all the period's leads, when `facts` hold only the converted ones)."""
+    bands = list(bands) if bands is not None else score_bands((f.score for f in facts), width)
     days: list[list[float]] = [[] for _ in bands]
     undated = [0] * len(bands)
     for fact in facts:
@@ -359,3 +400,286 @@ def time_to_conversion(facts: Sequence[LeadFacts], width: float = 10.0) -> list[
             )
         )
     return rows
+
+
+# --- sources, campaigns, costs and ROI -------------------------------------------------------
+
+NO_SOURCE = "(none)"
+
+
+@dataclass(frozen=True, slots=True)
+class Attribution:
+    """The period's leads of one source and campaign (None: the lead has none), as the store
+    counts them: leads, those converted, and the values of their converted outcomes (every
+    one of them, not just the first: a customer who buys again is worth more)."""
+
+    source: str | None
+    campaign: str | None
+    leads: int
+    converted: int
+    revenue: float = 0.0
+    valued: int = 0
+    """Converted leads with at least one valued conversion."""
+
+
+@dataclass(frozen=True, slots=True)
+class CostTotal:
+    """What a source (campaign None: the source as a whole, beyond its campaigns) or one of
+    its campaigns cost over the period's months, in one currency, in minor units."""
+
+    source: str
+    campaign: str | None
+    currency: str
+    amount_minor: int
+
+
+@dataclass(frozen=True, slots=True)
+class CostFigures:
+    """One currency's cost of a row and what it bought: per lead, per conversion, and the
+    return on it when revenue is in the same currency ((revenue − cost) / cost)."""
+
+    currency: str
+    cost: float
+    cost_per_lead: float | None
+    cost_per_conversion: float | None
+    roi: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class SourceRow:
+    source: str
+    campaign: str | None
+    leads: int
+    converted: int
+    rate: float | None
+    revenue: float
+    revenue_currency: str
+    costs: list[CostFigures]
+
+
+def _cost_figures(
+    minor: Mapping[str, int], leads: int, converted: int, revenue: float, currency: str
+) -> list[CostFigures]:
+    """Per currency (alphabetical), never added across currencies."""
+    found = []
+    for code in sorted(minor):
+        cost = minor[code] / 100
+        roi = None
+        if code == currency and cost > 0:
+            roi = (revenue - cost) / cost
+        found.append(
+            CostFigures(
+                code,
+                cost,
+                cost / leads if leads else None,
+                cost / converted if converted else None,
+                roi,
+            )
+        )
+    return found
+
+
+def _source_row(
+    source: str,
+    campaign: str | None,
+    groups: Sequence[Attribution],
+    minor: Mapping[str, int],
+    currency: str,
+) -> SourceRow:
+    leads = sum(g.leads for g in groups)
+    converted = sum(g.converted for g in groups)
+    revenue = sum(g.revenue for g in groups)
+    return SourceRow(
+        source,
+        campaign,
+        leads,
+        converted,
+        converted / leads if leads else None,
+        revenue,
+        currency,
+        _cost_figures(minor, leads, converted, revenue, currency),
+    )
+
+
+def by_source(
+    groups: Sequence[Attribution], costs: Sequence[CostTotal], currency: str
+) -> tuple[list[SourceRow], list[SourceRow]]:
+    """(one row per source, one row per source and campaign). A source's cost is every cost
+    row of it, whole-source and per campaign; a campaign's, its own rows. ROI only where cost
+    and revenue share a currency (no exchange rates). Sources and campaigns with costs but no
+    leads get a row too (0 leads: nothing per lead)."""
+    by_src: dict[str, list[Attribution]] = {}
+    by_camp: dict[tuple[str, str], list[Attribution]] = {}
+    for g in groups:
+        src = g.source if g.source is not None else NO_SOURCE
+        by_src.setdefault(src, []).append(g)
+        if g.campaign is not None:
+            by_camp.setdefault((src, g.campaign), []).append(g)
+    src_cost: dict[str, dict[str, int]] = {}
+    camp_cost: dict[tuple[str, str], dict[str, int]] = {}
+    for c in costs:
+        per = src_cost.setdefault(c.source, {})
+        per[c.currency] = per.get(c.currency, 0) + c.amount_minor
+        by_src.setdefault(c.source, [])
+        if c.campaign is not None:
+            key = (c.source, c.campaign)
+            per = camp_cost.setdefault(key, {})
+            per[c.currency] = per.get(c.currency, 0) + c.amount_minor
+            by_camp.setdefault(key, [])
+    sources = [
+        _source_row(s, None, members, src_cost.get(s, {}), currency)
+        for s, members in by_src.items()
+    ]
+    campaigns = [
+        _source_row(s, camp, members, camp_cost.get((s, camp), {}), currency)
+        for (s, camp), members in by_camp.items()
+    ]
+    sources.sort(key=lambda r: (-r.leads, r.source))
+    campaigns.sort(key=lambda r: (r.source, -r.leads, r.campaign or ""))
+    return sources, campaigns
+
+
+# --- customer lifetime value -----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class LifetimeValue:
+    """A source's customers (converted leads), those with a valued conversion, the value of
+    all their converted outcomes, and its mean per valued customer (None: no value known)."""
+
+    source: str
+    customers: int
+    valued: int
+    revenue: float
+    lifetime_value: float | None
+    currency: str
+
+
+def lifetime_value(
+    groups: Sequence[Attribution], currency: str
+) -> tuple[list[LifetimeValue], LifetimeValue]:
+    """Per source (most customers first) and over all: the mean revenue per customer whose
+    conversions carry a value (a conversion without a value is unknown, not zero)."""
+    per: dict[str, list[Attribution]] = {}
+    for g in groups:
+        per.setdefault(g.source if g.source is not None else NO_SOURCE, []).append(g)
+
+    def row(source: str, members: Sequence[Attribution]) -> LifetimeValue:
+        customers = sum(g.converted for g in members)
+        valued = sum(g.valued for g in members)
+        revenue = sum(g.revenue for g in members)
+        return LifetimeValue(
+            source, customers, valued, revenue, revenue / valued if valued else None, currency
+        )
+
+    rows = [row(s, m) for s, m in per.items() if sum(g.converted for g in m)]
+    rows.sort(key=lambda r: (-r.customers, r.source))
+    return rows, row("(all)", groups)
+
+
+# --- calibration -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CalibrationBin:
+    """A decile of leads ranked by predicted probability: its range, the mean predicted
+    probability, the observed conversion rate and its 95 % Wilson interval."""
+
+    label: str
+    low: float
+    high: float
+    leads: int
+    predicted: float
+    converted: int
+    observed: float
+    ci_low: float
+    ci_high: float
+
+
+@dataclass(frozen=True, slots=True)
+class Calibration:
+    bins: list[CalibrationBin]
+    leads: int
+    ece: float | None
+    """The expected calibration error: Σ (leads of a decile / all) · |predicted − observed|."""
+
+
+@dataclass(frozen=True, slots=True)
+class Decile:
+    """What the store sums per decile (NTILE(10) over the probability): leads, converted, the
+    sum, lowest and highest of their probabilities."""
+
+    number: int
+    leads: int
+    converted: int
+    total: float
+    low: float
+    high: float
+
+
+def deciles(pairs: Sequence[tuple[float, bool]], groups: int = 10) -> list[Decile]:
+    """(probability, converted) pairs ranked by probability in `groups` as NTILE does: equal
+    counts, the first groups one larger when they do not divide."""
+    ranked = sorted(pairs, key=lambda p: p[0])
+    n = len(ranked)
+    found = []
+    start = 0
+    for g in range(groups):
+        size = n // groups + (1 if g < n % groups else 0)
+        members = ranked[start : start + size]
+        start += size
+        if members:
+            found.append(
+                Decile(
+                    g + 1,
+                    len(members),
+                    sum(1 for _, won in members if won),
+                    math.fsum(p for p, _ in members),
+                    members[0][0],
+                    members[-1][0],
+                )
+            )
+    return found
+
+
+def calibration(pairs: Sequence[tuple[float, bool]], groups: int = 10) -> Calibration:
+    """Predicted probability against the observed conversion rate, by decile of the
+    prediction."""
+    return calibration_of(deciles(pairs, groups))
+
+
+def calibration_of(groups: Sequence[Decile]) -> Calibration:
+    n = sum(g.leads for g in groups)
+    bins = []
+    error = 0.0
+    for g in groups:
+        predicted = g.total / g.leads
+        observed = g.converted / g.leads
+        low, high = wilson(g.converted, g.leads)
+        error += g.leads / n * abs(predicted - observed)
+        bins.append(
+            CalibrationBin(
+                str(g.number), g.low, g.high, g.leads, predicted, g.converted, observed, low, high
+            )
+        )
+    return Calibration(bins, n, error if n else None)
+
+
+def predicted_probability(explanation: object) -> float | None:
+    """The blended probability of a stored explanation (its `predictive` line's raw value,
+    SPEC §7), None when the model blends none."""
+    if not isinstance(explanation, list):
+        return None
+    for line in explanation:
+        if isinstance(line, dict) and line.get("kind") == "predictive":
+            raw = line.get("raw")
+            return float(raw) if isinstance(raw, int | float) else None
+    return None
+
+
+def months_of(start: int, end: int) -> tuple[str, str]:
+    """The first and last calendar month (YYYY-MM) of [start, end) in epoch microseconds:
+    costs are by month, so a period counts the whole cost of every month it touches."""
+    first = EPOCH + timedelta(microseconds=start)
+    last = EPOCH + timedelta(microseconds=max(start, end - 1))
+    return f"{first.year:04d}-{first.month:02d}", f"{last.year:04d}-{last.month:02d}"

@@ -122,6 +122,9 @@ leads = Table(
     Index(None, "owner", "score", "pk"),
     Index(None, "source", "score", "pk"),
     Index(None, "tier", "score", "pk"),
+    # The analytics count the leads of a period by score and tier (GROUP BY): with every
+    # column they read in one index, that is a scan of the index, never of the wide rows.
+    Index(None, "created_at", "model_version", "score", "tier"),
 )
 
 lead_external_ids = Table(
@@ -479,4 +482,25 @@ web_sessions = Table(
     Column("csrf_token", String(64), nullable=False),
     Index(None, "user_pk"),
     Index(None, "expires_at"),
+)
+
+# --- Marketing costs (issue 13, analytics) -----------------------------------------------------
+
+# What a source (or one campaign of it) cost in a calendar month, in one currency, so that the
+# analytics can show cost per lead, per conversion and ROI. `campaign` is '' for the whole
+# source (not NULL: NULLs never collide in a unique key, and a re-import must replace the row);
+# the amount is exact, in minor units (cents, grosze, bani, para: every currency accepted has 2).
+costs = Table(
+    "costs",
+    metadata,
+    _pk(),
+    Column("source", String(200), nullable=False),
+    Column("campaign", String(200), nullable=False, server_default=""),
+    Column("month", String(7), nullable=False),  # YYYY-MM
+    Column("amount_minor", BigInteger, nullable=False),
+    Column("currency", String(3), nullable=False),  # ISO 4217
+    Column("created_at", Micros, nullable=False),
+    Column("created_by", String(200)),
+    UniqueConstraint("source", "campaign", "month", "currency"),
+    Index(None, "month"),
 )

@@ -1,6 +1,7 @@
-"""The analytics page: a period form, four charts (drawn by static/analytics.js from the
-JSON the page embeds) each with its table of numbers under it, the inversion alert, and each
-table as CSV for the logged-in user (the API's CSV needs a key)."""
+"""The analytics page: a period and model-version form, the charts (drawn by
+static/analytics.js from the JSON the page embeds) each with its table of numbers under it,
+the inversion alert, and each table as CSV for the logged-in user (the API's CSV needs a
+key)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
 from leadscore.service import analytics
-from leadscore.service.errors import Invalid
+from leadscore.service.errors import Invalid, NotFound
 from leadscore.service.users import WebUser
 from leadscore.web.rendering import page, security_headers
 from leadscore.web.sessions import Viewer, context
@@ -24,31 +25,55 @@ def _day(micros: int) -> str:
     return datetime.fromtimestamp(micros / 1_000_000, UTC).date().isoformat()
 
 
+def _version(text: str) -> int | None:
+    """The `version` of the query string: empty for the current scores; ValueError when it is
+    not a version number."""
+    if not text:
+        return None
+    if not text.isdigit() or not 0 < int(text) < 2**31:
+        raise ValueError(f"{text!r} is not a model version number")
+    return int(text)
+
+
 def _period(request: Request) -> tuple[analytics.Period, dict[str, str], str | None]:
-    """The period of the query string (dates, `to` included), the dates to show in the form,
-    and an error when they could not be read (then the default period)."""
+    """The period and version of the query string (dates, `to` included), what to show in
+    the form, and an error when they could not be read (then the default period, current
+    scores)."""
     ctx = context(request)
     start = request.query_params.get("from", "").strip()[:40] or None
     end = request.query_params.get("to", "").strip()[:40] or None
     error = None
     try:
-        span = analytics.period(ctx, start, end)
+        version = _version(request.query_params.get("version", "").strip()[:12])
+        span = analytics.period(ctx, start, end, version)
+    except ValueError as exc:
+        error = str(exc)
+        span = analytics.period(ctx, None, None)
     except Invalid as exc:
         error = "; ".join(p.msg for p in exc.problems)
         span = analytics.period(ctx, None, None)
+    except NotFound as exc:  # the dates were read: keep them, with the current scores
+        error = str(exc)
+        span = analytics.period(ctx, start, end)
     last_day = span.end - 1  # `to` is exclusive: the form shows the last day included
-    shown = {"from": _day(span.start), "to": _day(last_day)}
+    shown = {
+        "from": _day(span.start),
+        "to": _day(last_day),
+        "version": "" if span.version is None else str(span.version),
+    }
     return span, shown, error
 
 
 def _query(shown: dict[str, str]) -> str:
-    return f"from={shown['from']}&to={shown['to']}"
+    version = f"&version={shown['version']}" if shown["version"] else ""
+    return f"from={shown['from']}&to={shown['to']}{version}"
 
 
 @router.get("/analytics")
 async def analytics_page(request: Request, user: WebUser = Viewer) -> Response:
-    span, shown, error = _period(request)
+    span, shown, error = await run_in_threadpool(_period, request)
     figures = await run_in_threadpool(analytics.every_figure, context(request), span)
+    versions = await run_in_threadpool(analytics.versions, context(request))
     return page(
         "analytics.html",
         user=user,
@@ -57,6 +82,7 @@ async def analytics_page(request: Request, user: WebUser = Viewer) -> Response:
         query=_query(shown),
         error=error,
         figures=figures,
+        versions=versions,
         charts=chart_data(figures),
     )
 
@@ -66,7 +92,7 @@ async def analytics_csv(request: Request, name: str, user: WebUser = Viewer) -> 
     if name not in analytics.FIGURES:
         return page("not_found.html", 404, user=user)
     figure: analytics.Figure = name
-    span, _, _ = _period(request)
+    span, _, _ = await run_in_threadpool(_period, request)
     data = await run_in_threadpool(analytics.figure, context(request), figure, span)
     headers = {
         **security_headers(),
@@ -88,6 +114,8 @@ def chart_data(figures: dict[analytics.Figure, dict[str, Any]]) -> dict[str, Any
     bands = figures["conversion"]["bands"]
     steps = figures["funnel"]["steps"]
     timing = figures["time-to-conversion"]["bands"]
+    sources = figures["sources"]["sources"]
+    deciles = figures["calibration"]["bins"]
     return {
         "distribution": {"labels": [b["label"] for b in bins], "leads": [b["leads"] for b in bins]},
         "conversion": {
@@ -100,5 +128,15 @@ def chart_data(figures: dict[analytics.Figure, dict[str, Any]]) -> dict[str, Any
         "timing": {
             "labels": [t["label"] for t in timing],
             "median": [t["median_days"] for t in timing],
+        },
+        "sources": {
+            "labels": [r["source"] for r in sources],
+            "leads": [r["leads"] for r in sources],
+            "converted": [r["converted"] for r in sources],
+        },
+        "calibration": {
+            "labels": [b["label"] for b in deciles],
+            "predicted": [pct(b["predicted"]) for b in deciles],
+            "observed": [pct(b["observed"]) for b in deciles],
         },
     }

@@ -35,6 +35,16 @@ To = Annotated[
         description="Leads created before then; a bare date includes that day; default: now.",
     ),
 ]
+Version = Annotated[
+    int | None,
+    Query(
+        ge=1,
+        le=2_147_483_647,
+        description="Judge the scores each lead last had under this model version (its latest"
+        " score history row written by it; leads it never scored are left out); default: the"
+        " leads' current scores.",
+    ),
+]
 Format = Annotated[
     Literal["json", "csv"], Query(description="`csv`: the figure's table as text/csv.")
 ]
@@ -43,6 +53,9 @@ MODELS: dict[analytics.Figure, tuple[type[BaseModel], str]] = {
     "conversion": (schemas.Conversion, "Conversion by score band and tier, 95 % intervals"),
     "funnel": (schemas.Funnel, "The funnel lead → MQL → SQL → won"),
     "time-to-conversion": (schemas.TimeToConversion, "Days to conversion by score band"),
+    "sources": (schemas.Sources, "Leads, revenue, cost per lead and ROI by source and campaign"),
+    "lifetime-value": (schemas.LifetimeValue, "Customer lifetime value by source"),
+    "calibration": (schemas.Calibration, "Predicted probability against observed, by decile"),
 }
 
 
@@ -52,10 +65,11 @@ def _route(name: analytics.Figure) -> Callable[..., Any]:
         principal: Principal = Read,
         start: From = None,
         to: To = None,
+        version: Version = None,
         format: Format = "json",
     ) -> Response:
         ctx = request.app.state.ctx
-        span = analytics.period(ctx, start, to)
+        span = await run_in_threadpool(analytics.period, ctx, start, to, version)
         data = await run_in_threadpool(analytics.figure, ctx, name, span)
         if format == "csv":
             return Response(
@@ -67,8 +81,9 @@ def _route(name: analytics.Figure) -> Callable[..., Any]:
 
     figure.__name__ = f"analytics_{name.replace('-', '_')}"
     figure.__doc__ = (
-        "Over the scored leads created in the period, with the scores they have now (the active"
-        " model's). `?format=csv` gives the table as CSV (docs/dashboard.md)."
+        "Over the scored leads created in the period, with the scores they have now, or with"
+        " `version` those they last had under that model version. `?format=csv` gives the"
+        " table as CSV (docs/dashboard.md#analytics)."
     )
     return figure
 
@@ -81,9 +96,10 @@ for _name, (_model, _summary) in MODELS.items():
         summary=_summary,
         response_model=_model,
         responses={
+            404: {"model": schemas.Error, "description": "No such model version"},
             200: {
                 "content": {"text/csv": {"schema": {"type": "string"}}},
                 "description": "The figure (JSON), or its table (CSV)",
-            }
+            },
         },
     )

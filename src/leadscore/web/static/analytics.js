@@ -60,6 +60,18 @@
     plot("timing-chart", d.timing.labels, [
       { label: "Median days", fill: "rgba(242,169,0,0.45)", stroke: "#8a6100", paths: bars(), points: { show: false } }
     ], [d.timing.median], "days");
+    if (d.sources) {
+      plot("sources-chart", d.sources.labels, [
+        { label: "Leads", fill: "rgba(31,95,168,0.45)", stroke: "#1f5fa8", paths: bars(), points: { show: false } },
+        { label: "Converted", stroke: "#2e7d32", paths: none, points: marker }
+      ], [d.sources.leads, d.sources.converted], "leads");
+    }
+    if (d.calibration) {
+      plot("calibration-chart", d.calibration.labels, [
+        { label: "Predicted %", stroke: "#5a5a66", width: 2, points: marker },
+        { label: "Observed %", stroke: "#b3261e", width: 2, points: marker }
+      ], [d.calibration.predicted, d.calibration.observed], "%");
+    }
   }
 
   if (document.readyState === "loading") {
