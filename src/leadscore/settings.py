@@ -41,6 +41,20 @@ class Settings(BaseSettings):
         "and ROI (against costs in the same currency only).",
     )
 
+    analytics_inline_leads: int = Field(
+        50_000,
+        ge=0,
+        description="Up to this many leads the analytics page computes its figures while the "
+        "request waits; above, a background job computes them and the page shows its result "
+        "(docs/dashboard.md#at-scale).",
+    )
+    analytics_max_age_minutes: float = Field(
+        15.0,
+        gt=0,
+        description="How old the analytics page's computed figures may be before the page "
+        "starts a new computation (the older figures stay shown, dated, until it ends).",
+    )
+
     recompute_cron: str = Field(
         "0 3 * * *", description="When the scheduled recompute runs (cron syntax, UTC)."
     )

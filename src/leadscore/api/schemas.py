@@ -417,16 +417,31 @@ class ModelBacktest(Out):
     period: dict[str, str | None]
 
 
+class AnalyticsFigures(Out):
+    """The dashboard's analytics figures of one period, computed in the background on a
+    large store (docs/dashboard.md#at-scale): each as `GET /api/v1/analytics/{name}` gives it."""
+
+    model_config = {"extra": "forbid", "populate_by_name": True}
+    distribution: dict[str, Any]
+    conversion: dict[str, Any]
+    funnel: dict[str, Any]
+    time_to_conversion: dict[str, Any] = Field(alias="time-to-conversion")
+    sources: dict[str, Any]
+    lifetime_value: dict[str, Any] = Field(alias="lifetime-value")
+    calibration: dict[str, Any]
+
+
 class Job(Out):
-    """A background job (docs/api.md#jobs): training a predictive model, a CRM sync, or the
-    dashboard's count of what a model activation would change and backtest of two versions."""
+    """A background job (docs/api.md#jobs): training a predictive model, a CRM sync, the
+    dashboard's count of what a model activation would change, its backtest of two versions,
+    or its analytics figures on a large store."""
 
     id: str = Field(description="the job's id: 32 hex digits")
     kind: str = Field(
         pattern=r"^(train_predictive|sync_hubspot|sync_salesforce|sync_pipedrive"
-        r"|model_preview_(activate|rollback)_\d+|model_backtest)$",
+        r"|model_preview_(activate|rollback)_\d+|model_backtest|analytics)$",
         description="train_predictive, sync_{connector},"
-        " model_preview_{activate|rollback}_{version} or model_backtest",
+        " model_preview_{activate|rollback}_{version}, model_backtest or analytics",
     )
     status: Literal["queued", "running", "succeeded", "failed"]
     progress: float = Field(ge=0, le=1, description="how far it is, from 0 to 1")
@@ -436,9 +451,12 @@ class Job(Out):
     created_at: str
     started_at: str | None
     finished_at: str | None
-    result: PredictiveModel | SyncReport | ActivationPreview | ModelBacktest | None = Field(
+    result: (
+        PredictiveModel | SyncReport | ActivationPreview | ModelBacktest | AnalyticsFigures | None
+    ) = Field(
         description="when it succeeded: the new predictive model version, with its card; a"
-        " CRM sync's report; what an activation would change; or a backtest's result"
+        " CRM sync's report; what an activation would change; a backtest's result; or the"
+        " analytics figures"
     )
     error: str | None = Field(description="when it failed: why")
 

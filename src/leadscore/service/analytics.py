@@ -8,7 +8,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from typing import Any, Literal
 
 from leadscore.core import analytics as core
@@ -338,9 +338,43 @@ def versions(ctx: Context) -> list[int]:
         return [r.version for r in model_versions.newest_first(conn)]
 
 
+ROWS: dict[tuple[str, str], type[Any]] = {
+    ("distribution", "bins"): core.Bin,
+    ("conversion", "bands"): core.Rate,
+    ("conversion", "tiers"): core.Rate,
+    ("funnel", "steps"): core.Step,
+    ("time-to-conversion", "bands"): core.Timing,
+    ("sources", "sources"): core.SourceRow,
+    ("sources", "campaigns"): core.SourceRow,
+    ("lifetime-value", "sources"): core.LifetimeValue,
+    ("calibration", "bins"): core.CalibrationBin,
+}
+"""Each figure's rows and the dataclass they come from: its fields are the CSV's columns."""
+
+
+def _ordered(row: dict[str, Any], kind: type[Any]) -> dict[str, Any]:
+    ordered = {f.name: row[f.name] for f in fields(kind) if f.name in row}
+    if "costs" in ordered:
+        ordered["costs"] = [_ordered(c, core.CostFigures) for c in ordered["costs"]]
+    return ordered
+
+
+def in_order(name: Figure, data: dict[str, Any]) -> dict[str, Any]:
+    """A figure's rows with their keys in their dataclass's order, as computed: a figure read
+    back from PostgreSQL's jsonb (the analytics page's background result) has them sorted."""
+    out = dict(data)
+    for (figure, key), kind in ROWS.items():
+        if figure == name and key in out:
+            out[key] = [_ordered(r, kind) for r in out[key]]
+    if name == "lifetime-value" and "total" in out:
+        out["total"] = _ordered(out["total"], core.LifetimeValue)
+    return out
+
+
 def csv_text(name: Figure, data: dict[str, Any]) -> str:
     """A figure's table as CSV: one row per bin, band, tier or stage (conversion has a
     first column `by`: band or tier); empty cells for no value."""
+    data = in_order(name, data)
     if name == "conversion":
         rows = [{"by": "band", **r} for r in data["bands"]]
         rows += [{"by": "tier", **r} for r in data["tiers"]]

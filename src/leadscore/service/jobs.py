@@ -252,6 +252,20 @@ class Jobs:
         params = {"versions": versions, "start": start, "end": end}
         return self.submit(BACKTEST, params, actor, work)
 
+    def analytics_figures(self, *, actor: str, span: Any) -> dict[str, Any]:
+        """Queue the analytics page's figures for a period and version
+        (service/analytics_snapshots.py); one computation at a time per database: asked
+        while one runs, `Busy` names it (the page then follows that one)."""
+        from leadscore.service import analytics_snapshots
+
+        def work(job: Handle) -> None:
+            job.progress(0.0, "reading the period's leads")
+            result = analytics_snapshots.compute(self.ctx, span)
+            self.ctx.db.transact(lambda conn: job.succeed(conn, result))
+
+        params = analytics_snapshots.params(span)
+        return self.submit(analytics_snapshots.KIND, params, actor, work)
+
     def submit(self, kind: str, params: dict[str, Any], actor: str, work: Work) -> dict[str, Any]:
         """Queue a job of `kind` and run `work` in a thread; `work` must call
         `Handle.succeed` in the transaction that keeps its result."""

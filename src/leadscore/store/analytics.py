@@ -276,3 +276,9 @@ def calibration_deciles(conn: Connection, start: int, end: int) -> list[Row]:
         .order_by(tiled.c.tile)
     )
     return list(conn.execute(query))
+
+
+def lead_count_bound(conn: Connection) -> int:
+    """At least the number of leads (the highest key: one index step, not a count of a
+    million rows); deleted leads make it larger, never smaller."""
+    return int(conn.execute(select(func.max(leads.c.pk))).scalar() or 0)

@@ -5,15 +5,18 @@ key)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import Response
+from fastapi.responses import RedirectResponse, Response
 
-from leadscore.service import analytics
+from leadscore.service import analytics, jobs
+from leadscore.service import analytics_snapshots as snapshots
 from leadscore.service.errors import Invalid, NotFound
+from leadscore.service.jobs import Busy, Jobs
 from leadscore.service.users import WebUser
 from leadscore.web.rendering import page, security_headers
 from leadscore.web.sessions import Viewer, context
@@ -71,20 +74,72 @@ def _query(shown: dict[str, str]) -> str:
 
 @router.get("/analytics")
 async def analytics_page(request: Request, user: WebUser = Viewer) -> Response:
+    ctx = context(request)
     span, shown, error = await run_in_threadpool(_period, request)
-    figures = await run_in_threadpool(analytics.every_figure, context(request), span)
-    versions = await run_in_threadpool(analytics.versions, context(request))
+    versions = await run_in_threadpool(analytics.versions, ctx)
+    common: dict[str, Any] = {
+        "user": user,
+        "section": "analytics",
+        "shown": shown,
+        "query": _query(shown),
+    }
+    if await run_in_threadpool(snapshots.inline, ctx):
+        figures = await run_in_threadpool(analytics.every_figure, ctx, span)
+        return page(
+            "analytics.html",
+            **common,
+            error=error,
+            figures=figures,
+            versions=versions,
+            charts=chart_data(figures),
+            snapshot=None,
+            job=None,
+        )
+    snapshot = await run_in_threadpool(snapshots.latest, ctx, span)
+    job = None
+    if snapshot is None or not snapshot.fresh:
+        job = await run_in_threadpool(_computation, request, user, span)
+    if snapshot is None:
+        return page("analytics_pending.html", **common, error=error, versions=versions, job=job)
     return page(
         "analytics.html",
-        user=user,
-        section="analytics",
-        shown=shown,
-        query=_query(shown),
+        **common,
         error=error,
-        figures=figures,
+        figures=snapshot.figures,
         versions=versions,
-        charts=chart_data(figures),
+        charts=chart_data(snapshot.figures),
+        snapshot=snapshot,
+        job=job,
     )
+
+
+def _computation(request: Request, user: WebUser, span: analytics.Period) -> dict[str, Any]:
+    """Start computing this period's figures, or follow the computation running (of this
+    period, or of another one: one at a time)."""
+    runner: Jobs = request.app.state.jobs
+    try:
+        return runner.analytics_figures(actor=user.email, span=span)
+    except Busy as busy:
+        return busy.job
+
+
+@router.get("/analytics/jobs/{job_id}")
+async def analytics_job(request: Request, job_id: str, user: WebUser = Viewer) -> Response:
+    """The state of a computation, polled by the pending page (htmx, every 2 s): its
+    progress while it runs; once it ended, a redirect to the page it was started for."""
+    ctx = context(request)
+    try:
+        job = await run_in_threadpool(jobs.get, ctx, job_id)
+    except NotFound:
+        return page("not_found.html", 404, user=user)
+    if job["kind"] != snapshots.KIND:
+        return page("not_found.html", 404, user=user)
+    target = "/analytics?" + request.url.query if request.url.query else "/analytics"
+    if request.headers.get("HX-Request") != "true":  # without JavaScript: the page again
+        return RedirectResponse(target, 303, headers=security_headers())
+    if job["status"] == "succeeded":
+        return Response(status_code=204, headers={"HX-Redirect": target})
+    return page("analytics_job.html", user=user, job=job)
 
 
 @router.get("/analytics/{name}.csv")
@@ -92,8 +147,15 @@ async def analytics_csv(request: Request, name: str, user: WebUser = Viewer) -> 
     if name not in analytics.FIGURES:
         return page("not_found.html", 404, user=user)
     figure: analytics.Figure = name
+    ctx = context(request)
     span, _, _ = await run_in_threadpool(_period, request)
-    data = await run_in_threadpool(analytics.figure, context(request), figure, span)
+    snapshot = None
+    if not await run_in_threadpool(snapshots.inline, ctx):  # the figures the page shows
+        snapshot = await run_in_threadpool(snapshots.latest, ctx, span)
+    if snapshot is not None:
+        data = snapshot.figures[name]
+    else:
+        data = await run_in_threadpool(analytics.figure, ctx, figure, span)
     headers = {
         **security_headers(),
         "Content-Disposition": f'attachment; filename="{name}.csv"',
@@ -103,7 +165,7 @@ async def analytics_csv(request: Request, name: str, user: WebUser = Viewer) -> 
     )
 
 
-def chart_data(figures: dict[analytics.Figure, dict[str, Any]]) -> dict[str, Any]:
+def chart_data(figures: Mapping[Any, dict[str, Any]]) -> dict[str, Any]:
     """What the charts draw, as uPlot wants it: x positions 0..n-1 with their labels, and a
     series per line (rates in %)."""
 
