@@ -43,7 +43,7 @@ def test_a_polish_user_reads_polish_then_chooses_romanian(browser, served: Serve
         assert page.get_by_role("heading", name="Leady", exact=True).is_visible()
         assert page.get_by_role("link", name="Analityka").is_visible()
         assert page.get_by_role("button", name="Wyloguj się").is_visible()
-        assert "Leads, hottest first" not in page.content()
+        assert "Score, hottest first" not in page.content()
         clean(page)
         shot(page, "leads-pl")
 

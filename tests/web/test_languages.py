@@ -50,8 +50,8 @@ def test_a_polish_user_reads_polish_text_numbers_and_dates(web: Web) -> None:
     assert page.status_code == 200
     text = page.text
     assert '<html lang="pl">' in text
-    assert "<h2>Skąd ten wynik</h2>" in text and "Najnowsze zdarzenia" in text
-    assert "Why this score" not in text and "Latest events" not in text
+    assert "<h2>Skąd ten wynik</h2>" in text and "Ostatnie zdarzenia, od najnowszych" in text
+    assert "Why this score" not in text and "The latest events" not in text
     polish = format_decimal(score, "#,##0.##", locale="pl")
     assert "," in polish and f'id="score">{polish}</dd>' in text
     assert f'id="total">{polish}</td>' in text
@@ -67,9 +67,9 @@ def test_a_polish_user_reads_polish_text_numbers_and_dates(web: Web) -> None:
 def test_the_browser_language_applies_when_the_user_chose_none(web: Web) -> None:
     viewer = web.as_role("viewer")  # no language of their own
     answers = {
-        "ro-RO,ro;q=0.9,en;q=0.5": ('lang="ro"', "Leaduri, cele mai fierbinți întâi"),
-        "sr-Latn-RS,sr;q=0.9": ('lang="sr-Latn"', "Lidovi, najtopliji prvo"),
-        "de-DE,de;q=0.9": ('lang="en"', "Leads, hottest first"),
+        "ro-RO,ro;q=0.9,en;q=0.5": ('lang="ro"', "Scor, cele mai fierbinți întâi"),
+        "sr-Latn-RS,sr;q=0.9": ('lang="sr-Latn"', "Skor, najtopliji prvo"),
+        "de-DE,de;q=0.9": ('lang="en"', "Score, hottest first"),
     }
     for header, (lang, caption) in answers.items():
         page = viewer.http.get("/leads", headers={"Accept-Language": header})
@@ -80,7 +80,7 @@ def test_the_browser_language_applies_when_the_user_chose_none(web: Web) -> None
     # a user's own choice wins over the browser's
     ola = as_user(web, "ola@example.com", "viewer", "pl")
     page = ola.http.get("/leads", headers={"Accept-Language": "ro"})
-    assert '<html lang="pl">' in page.text and "Leady, od najgorętszych" in page.text
+    assert '<html lang="pl">' in page.text and "Wynik, od najgorętszych" in page.text
 
 
 def test_a_wrong_login_is_told_in_the_browser_language(web: Web) -> None:
@@ -166,4 +166,4 @@ def test_an_admin_creates_a_user_with_a_language(web: Web) -> None:
     assert '<span lang="ro">Română</span>' in listed
     newcomer = web.browser()
     assert newcomer.login("nou@example.com").status_code == 303
-    assert "Leaduri, cele mai fierbinți întâi" in newcomer.http.get("/leads").text
+    assert "Scor, cele mai fierbinți întâi" in newcomer.http.get("/leads").text
