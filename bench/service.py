@@ -8,7 +8,10 @@ example model and the demo data (`--leads`, with ~20 events each), then:
    (lock → insert → read the lead's events → score → update → history), p50 and p99;
 2. HTTP single-event throughput: one `leadscore` server process (uvicorn) and `--clients`
    concurrent keep-alive connections from a light asyncio client posting one event each;
-3. HTTP batch throughput: POST /events with `--batch` events per request over random leads.
+3. HTTP batch throughput: POST /events with `--batch` events per request over random leads;
+4. the bare-framework ceiling: the same client against a FastAPI endpoint on uvicorn that
+   checks the key and parses the event but stores nothing (BARE), and single events as a
+   fraction of it (issue 14).
 
 Each figure is the median of `--runs` runs. The client runs on the same machine as the
 server, as the SPEC's 2-core target implies, so it takes some of the CPU it measures.
@@ -37,6 +40,22 @@ SERVER = (
     "import sys, uvicorn; from leadscore.api import create_app; "
     "uvicorn.run(create_app(), host='127.0.0.1', port=int(sys.argv[1]), log_level='warning')"
 )
+BARE = (
+    "import hmac, sys, uvicorn\n"
+    "from fastapi import FastAPI, Header, HTTPException, Request\n"
+    "from fastapi.responses import JSONResponse\n"
+    "app = FastAPI()\n"
+    "KEY = 'Bearer ' + sys.argv[2]\n"
+    "@app.post('/api/v1/events', status_code=201)\n"
+    "async def events(request: Request, authorization: str = Header('')):\n"
+    "    if not hmac.compare_digest(authorization, KEY):\n"
+    "        raise HTTPException(401)\n"
+    "    body = await request.json()\n"
+    "    return JSONResponse({'stored': 1, 'type': body.get('type')}, 201)\n"
+    "uvicorn.run(app, host='127.0.0.1', port=int(sys.argv[1]), log_level='warning')\n"
+)
+"""The bare-framework ceiling (issue 14): the same server stack (FastAPI on uvicorn, one
+process) with one authenticated endpoint that parses the event and stores nothing."""
 TARGETS = {"p99_ms": 10.0, "single_per_s": 1_500.0, "batch_per_s": 50_000.0}
 EVENT_KINDS = (
     ("page_viewed", {"url": "/pricing"}),
@@ -121,11 +140,15 @@ def free_port() -> int:
 
 
 @contextmanager
-def server(url: str):
-    """One API server process (scheduler off); yields its port."""
+def server(url: str, bare_key: str | None = None):
+    """One API server process (scheduler off); yields its port. With `bare_key`, the bare
+    endpoint instead (BARE), taking that key."""
     port = free_port()
     env = {**os.environ, "LEADSCORE_DATABASE_URL": url, "LEADSCORE_SCHEDULER_ENABLED": "false"}
-    process = subprocess.Popen([sys.executable, "-c", SERVER, str(port)], env=env)
+    command = [sys.executable, "-c", SERVER, str(port)]
+    if bare_key is not None:
+        command = [sys.executable, "-c", BARE, str(port), bare_key]
+    process = subprocess.Popen(command, env=env)
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -216,7 +239,15 @@ def bench_backend(backend: str, options) -> dict:
             throughput(port, key, batch_bodies(lead_ids, options.batch, s), 2, options.seconds)
             for s in range(options.runs)
         ]
+    with server(url, bare_key=key) as port:  # the ceiling, measured between the same runs
+        throughput(port, key, single_bodies(lead_ids, 99), options.clients, 1.0)
+        bare = [
+            throughput(port, key, single_bodies(lead_ids, s), options.clients, options.seconds)
+            for s in range(options.runs)
+        ]
     return {
+        "bare_per_s": statistics.median(bare),
+        "of_bare": statistics.median(single) / statistics.median(bare),
         "p50_ms": statistics.median(p50 for p50, _ in lat),
         "p99_ms": statistics.median(p99 for _, p99 in lat),
         "single_per_s": statistics.median(single),
@@ -255,6 +286,7 @@ def main() -> None:
         ("ingest + rescore, one event, p99 (ms)", "p99_ms", "≤ 10"),
         (f"HTTP single events/s ({options.clients} clients)", "single_per_s", "≥ 1,500"),
         (f"HTTP batch events/s ({options.batch:,}/request)", "batch_per_s", "≥ 50,000"),
+        (f"bare endpoint requests/s ({options.clients} clients)", "bare_per_s", None),
     )
     for label, key, target in rows:
         cells = "".join(
@@ -262,6 +294,8 @@ def main() -> None:
             for b in backends
         )
         print(f"{label:38}{cells}{target or '':>12}")
+    ratios = "".join(f"{results[b]['of_bare']:>12.2f}" for b in backends)
+    print(f"{'single events / bare endpoint':38}{ratios}{'≥ 0.6':>12}")
 
 
 if __name__ == "__main__":
