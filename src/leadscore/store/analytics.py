@@ -192,8 +192,9 @@ def score_counts(conn: Connection, start: int, end: int, version: int | None = N
         func.count(inner.c.converted_at).label("converted"),
         func.coalesce(func.sum(lost_only), 0).label("lost"),
     ).group_by(inner.c.tier, inner.c.score)  # tier first: SQLite would otherwise walk the
-    # (score, pk) index to spare the GROUP BY its sort, reading every wide row on the way;
-    # this way it reads the period from the covering index and no row at all
+    # (score, pk) index to spare the GROUP BY its sort, reading the rows in score order
+    # (a covering index on the period's columns was tried and dropped: every score write
+    # paid for it, +9 % on a recompute, docs/performance.md)
     return list(conn.execute(query))
 
 

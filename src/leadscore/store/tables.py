@@ -122,9 +122,6 @@ leads = Table(
     Index(None, "owner", "score", "pk"),
     Index(None, "source", "score", "pk"),
     Index(None, "tier", "score", "pk"),
-    # The analytics count the leads of a period by score and tier (GROUP BY): with every
-    # column they read in one index, that is a scan of the index, never of the wide rows.
-    Index(None, "created_at", "model_version", "score", "tier"),
 )
 
 lead_external_ids = Table(
