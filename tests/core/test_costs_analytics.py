@@ -1,4 +1,4 @@
-"""The money figures and the calibration (core/analytics.py, core/money.py), worked out by
+"""The money figures and the calibration (core/analytics_money.py, core/money.py), worked out by
 hand: attribution by source and campaign, cost per lead and per conversion, ROI only in the
 revenue's currency, lifetime value, deciles of predicted probability and their ECE."""
 
@@ -9,25 +9,26 @@ from decimal import Decimal
 import pytest
 
 from leadscore.core import analytics as a
+from leadscore.core import analytics_money as money_core
 from leadscore.core import money
 from leadscore.core.timestamps import parse_instant
 
 GROUPS = [
-    a.Attribution("ads", "spring", leads=100, converted=10, revenue=5000.0, valued=8),
-    a.Attribution("ads", None, leads=50, converted=5, revenue=1000.0, valued=5),
-    a.Attribution("seo", None, leads=40, converted=0, revenue=0.0, valued=0),
-    a.Attribution(None, None, leads=2, converted=1, revenue=0.0, valued=0),
+    money_core.Attribution("ads", "spring", leads=100, converted=10, revenue=5000.0, valued=8),
+    money_core.Attribution("ads", None, leads=50, converted=5, revenue=1000.0, valued=5),
+    money_core.Attribution("seo", None, leads=40, converted=0, revenue=0.0, valued=0),
+    money_core.Attribution(None, None, leads=2, converted=1, revenue=0.0, valued=0),
 ]
 COSTS = [
-    a.CostTotal("ads", "spring", "EUR", 300_000),  # 3,000.00 EUR
-    a.CostTotal("ads", None, "EUR", 150_000),  # 1,500.00 EUR beyond the campaigns
-    a.CostTotal("ads", None, "PLN", 40_000),  # 400.00 PLN: never added to euros
-    a.CostTotal("events", "fair", "EUR", 20_000),  # a source with costs and no leads
+    money_core.CostTotal("ads", "spring", "EUR", 300_000),  # 3,000.00 EUR
+    money_core.CostTotal("ads", None, "EUR", 150_000),  # 1,500.00 EUR beyond the campaigns
+    money_core.CostTotal("ads", None, "PLN", 40_000),  # 400.00 PLN: never added to euros
+    money_core.CostTotal("events", "fair", "EUR", 20_000),  # a source with costs and no leads
 ]
 
 
 def test_sources_and_campaigns_with_costs_per_currency_and_roi() -> None:
-    sources, campaigns = a.by_source(GROUPS, COSTS, "EUR")
+    sources, campaigns = money_core.by_source(GROUPS, COSTS, "EUR")
     rows = {r.source: r for r in sources}
     assert [r.source for r in sources] == ["ads", "seo", "(none)", "events"]
     ads = rows["ads"]
@@ -56,14 +57,14 @@ def test_sources_and_campaigns_with_costs_per_currency_and_roi() -> None:
 
 
 def test_roi_in_another_revenue_currency_is_none() -> None:
-    sources, _ = a.by_source(GROUPS, COSTS, "PLN")
+    sources, _ = money_core.by_source(GROUPS, COSTS, "PLN")
     ads = next(r for r in sources if r.source == "ads")
     assert [(c.currency, c.roi is None) for c in ads.costs] == [("EUR", True), ("PLN", False)]
     assert ads.costs[1].roi == pytest.approx((6000 - 400) / 400)
 
 
 def test_lifetime_value_is_revenue_per_valued_customer() -> None:
-    rows, total = a.lifetime_value(GROUPS, "EUR")
+    rows, total = money_core.lifetime_value(GROUPS, "EUR")
     assert [(r.source, r.customers, r.valued, r.lifetime_value) for r in rows] == [
         ("ads", 15, 13, 6000.0 / 13),
         ("(none)", 1, 0, None),  # a customer with no value: unknown, not zero
@@ -75,7 +76,7 @@ def test_lifetime_value_is_revenue_per_valued_customer() -> None:
 def test_calibration_deciles_and_ece() -> None:
     # 20 leads: predictions 0.05 (10 leads, 1 converted) and 0.5 (10 leads, 5 converted)
     pairs = [(0.05, i == 0) for i in range(10)] + [(0.5, i < 5) for i in range(10)]
-    found = a.calibration(pairs, groups=2)
+    found = money_core.calibration(pairs, groups=2)
     assert [(b.leads, b.converted, b.observed) for b in found.bins] == [(10, 1, 0.1), (10, 5, 0.5)]
     assert [b.predicted for b in found.bins] == pytest.approx([0.05, 0.5])
     assert found.ece == pytest.approx(0.5 * 0.05 + 0.5 * 0.0)
@@ -85,24 +86,24 @@ def test_calibration_deciles_and_ece() -> None:
 
 def test_calibration_deciles_hold_every_lead_once() -> None:
     pairs = [(i / 23, i % 3 == 0) for i in range(23)]
-    found = a.calibration(pairs)
+    found = money_core.calibration(pairs)
     assert [b.leads for b in found.bins] == [3, 3, 3, 2, 2, 2, 2, 2, 2, 2]  # as NTILE(10)
     assert sum(b.converted for b in found.bins) == 8
     assert found.bins[0].low == 0.0 and found.bins[-1].high == 22 / 23
-    assert a.calibration([]).ece is None and a.calibration([]).bins == []
+    assert money_core.calibration([]).ece is None and money_core.calibration([]).bins == []
 
 
 def test_predicted_probability_from_an_explanation() -> None:
     line = {"kind": "predictive", "id": "model:p", "raw": 0.42, "score": 8.4}
-    assert a.predicted_probability([{"kind": "rule", "raw": 3}, line]) == 0.42
-    assert a.predicted_probability([{"kind": "rule", "raw": 3}]) is None
-    assert a.predicted_probability(None) is None
+    assert money_core.predicted_probability([{"kind": "rule", "raw": 3}, line]) == 0.42
+    assert money_core.predicted_probability([{"kind": "rule", "raw": 3}]) is None
+    assert money_core.predicted_probability(None) is None
 
 
 def test_months_of_a_period() -> None:
     start, end = parse_instant("2026-01-15"), parse_instant("2026-03-01")
-    assert a.months_of(start, end) == ("2026-01", "2026-02")  # the end is excluded
-    assert a.months_of(parse_instant("0001-01-01"), parse_instant("0001-01-02")) == (
+    assert money_core.months_of(start, end) == ("2026-01", "2026-02")  # the end is excluded
+    assert money_core.months_of(parse_instant("0001-01-01"), parse_instant("0001-01-02")) == (
         "0001-01",
         "0001-01",
     )

@@ -25,7 +25,7 @@ from sqlalchemy import null
 from tests.api.conftest import MODEL
 from tests.web.conftest import Web
 
-from leadscore.core import analytics as core
+from leadscore.core import analytics_money as money_core
 from leadscore.core.timestamps import parse_instant
 from leadscore.store.tables import leads, model_versions, outcomes, score_history
 
@@ -181,7 +181,7 @@ def test_calibration(web: Web) -> None:
     assert [data["bins"][0]["predicted"], data["bins"][-1]["predicted"]] == pytest.approx(
         [0.05, 0.8]
     )
-    assert data["ece"] == pytest.approx(core.calibration(pairs).ece)
+    assert data["ece"] == pytest.approx(money_core.calibration(pairs).ece)
     recorded = web.api.get("/analytics/calibration", **PERIOD, version=1)
     assert recorded["bins"] == [] and recorded["reason"] == "current_only"
     with web.server.ctx.db.write() as conn:  # what a bulk recompute leaves: no explanation

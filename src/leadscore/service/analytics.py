@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, fields
 from typing import Any, Literal
 
 from leadscore.core import analytics as core
+from leadscore.core import analytics_money as money_core
 from leadscore.core.timestamps import TimestampError, format_timestamp, parse_instant
 from leadscore.service.context import Context
 from leadscore.service.errors import Invalid, NotFound, Problem
@@ -206,24 +207,24 @@ class Money:
     """What the money figures read: the period's leads per source and campaign, the costs of
     its months, and the currency of outcome values."""
 
-    groups: list[core.Attribution]
-    costs: list[core.CostTotal]
+    groups: list[money_core.Attribution]
+    costs: list[money_core.CostTotal]
     months: tuple[str, str]
     currency: str
     model_version: int | None
 
 
 def money_facts(ctx: Context, span: Period) -> Money:
-    months = core.months_of(span.start, span.end)
+    months = money_core.months_of(span.start, span.end)
     with ctx.db.read() as conn:
         groups = [
-            core.Attribution(
+            money_core.Attribution(
                 r.source, r.campaign, r.leads, r.converted, float(r.revenue or 0.0), r.valued
             )
             for r in stored.attribution(conn, span.start, span.end, span.version)
         ]
         totals = [
-            core.CostTotal(r.source, r.campaign or None, r.currency, int(r.minor))
+            money_core.CostTotal(r.source, r.campaign or None, r.currency, int(r.minor))
             for r in stored.cost_totals(conn, *months)
         ]
         version = span.version
@@ -248,7 +249,7 @@ def sources(ctx: Context, span: Period, known: Money | None = None) -> dict[str,
     """Leads, conversions, revenue and, where costs are loaded, cost per lead, per
     conversion and ROI, by source and by source and campaign."""
     known = known or money_facts(ctx, span)
-    by_source, by_campaign = core.by_source(known.groups, known.costs, known.currency)
+    by_source, by_campaign = money_core.by_source(known.groups, known.costs, known.currency)
     return {
         **_money_head(span, known),
         "sources": [asdict(r) for r in by_source],
@@ -258,7 +259,7 @@ def sources(ctx: Context, span: Period, known: Money | None = None) -> dict[str,
 
 def lifetime_value(ctx: Context, span: Period, known: Money | None = None) -> dict[str, Any]:
     known = known or money_facts(ctx, span)
-    rows, total = core.lifetime_value(known.groups, known.currency)
+    rows, total = money_core.lifetime_value(known.groups, known.currency)
     return {
         **_money_head(span, known),
         "sources": [asdict(r) for r in rows],
@@ -279,9 +280,9 @@ def calibration(ctx: Context, span: Period) -> dict[str, Any]:
         current = span.version is None or (active is not None and span.version == active[0])
         rows = stored.calibration_deciles(conn, span.start, span.end) if blends and current else []
     cleared = sum(r.leads for r in rows if r.number == 0)
-    found = core.calibration_of(
+    found = money_core.calibration_of(
         [
-            core.Decile(r.number, r.leads, r.converted, float(r.total), r.low, r.high)
+            money_core.Decile(r.number, r.leads, r.converted, float(r.total), r.low, r.high)
             for r in rows
             if r.number != 0
         ]
@@ -344,10 +345,10 @@ ROWS: dict[tuple[str, str], type[Any]] = {
     ("conversion", "tiers"): core.Rate,
     ("funnel", "steps"): core.Step,
     ("time-to-conversion", "bands"): core.Timing,
-    ("sources", "sources"): core.SourceRow,
-    ("sources", "campaigns"): core.SourceRow,
-    ("lifetime-value", "sources"): core.LifetimeValue,
-    ("calibration", "bins"): core.CalibrationBin,
+    ("sources", "sources"): money_core.SourceRow,
+    ("sources", "campaigns"): money_core.SourceRow,
+    ("lifetime-value", "sources"): money_core.LifetimeValue,
+    ("calibration", "bins"): money_core.CalibrationBin,
 }
 """Each figure's rows and the dataclass they come from: its fields are the CSV's columns."""
 
@@ -355,7 +356,7 @@ ROWS: dict[tuple[str, str], type[Any]] = {
 def _ordered(row: dict[str, Any], kind: type[Any]) -> dict[str, Any]:
     ordered = {f.name: row[f.name] for f in fields(kind) if f.name in row}
     if "costs" in ordered:
-        ordered["costs"] = [_ordered(c, core.CostFigures) for c in ordered["costs"]]
+        ordered["costs"] = [_ordered(c, money_core.CostFigures) for c in ordered["costs"]]
     return ordered
 
 
@@ -367,7 +368,7 @@ def in_order(name: Figure, data: dict[str, Any]) -> dict[str, Any]:
         if figure == name and key in out:
             out[key] = [_ordered(r, kind) for r in out[key]]
     if name == "lifetime-value" and "total" in out:
-        out["total"] = _ordered(out["total"], core.LifetimeValue)
+        out["total"] = _ordered(out["total"], money_core.LifetimeValue)
     return out
 
 
