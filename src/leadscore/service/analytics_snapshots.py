@@ -66,9 +66,3 @@ def latest(ctx: Context, span: analytics.Period, scan: int = 50) -> Snapshot | N
 def compute(ctx: Context, span: analytics.Period) -> dict[str, Any]:
     """What the job keeps: every figure, as the page and the API show them."""
     return {str(name): value for name, value in analytics.every_figure(ctx, span).items()}
-
-
-def span_of(job: dict[str, Any]) -> analytics.Period:
-    """The period a job computed (from its parameters)."""
-    given = job["params"]
-    return analytics.Period(given["start"], given["end"], given["version"])

@@ -13,6 +13,7 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     ScalarSelect,
+    Select,
     and_,
     case,
     exists,
@@ -52,6 +53,26 @@ def _scored(version: int | None) -> ColumnElement[bool]:
     )
 
 
+def _facts(d: Any, version: int | None) -> Select[Any]:
+    """The columns of a lead's facts: pk, score, tier, created_at, first_event_at (looked up
+    on the (lead_pk, occurred_at) index), converted_at and lost_at from `d` (`_decided`)."""
+    first_event = (
+        select(func.min(events.c.occurred_at))
+        .where(events.c.lead_pk == leads.c.pk)
+        .scalar_subquery()
+    )
+    score, tier = _score_tier(version)
+    return select(
+        leads.c.pk,
+        score.label("score"),
+        tier.label("tier"),
+        leads.c.created_at,
+        first_event.label("first_event_at"),
+        d.c.converted_at,
+        d.c.lost_at,
+    )
+
+
 def lead_facts(conn: Connection, start: int, end: int, version: int | None = None) -> list[Row]:
     """One row per scored lead created in [start, end): pk, score, tier, created_at,
     first_event_at, converted_at and lost_at (the first of each). The score and
@@ -59,22 +80,8 @@ def lead_facts(conn: Connection, start: int, end: int, version: int | None = Non
     row under that model version (leads it never scored left out)."""
 
     d = _decided()
-    first_event = (
-        select(func.min(events.c.occurred_at))
-        .where(events.c.lead_pk == leads.c.pk)  # the (lead_pk, occurred_at) index
-        .scalar_subquery()
-    )
-    score, tier = _score_tier(version)
     query = (
-        select(
-            leads.c.pk,
-            score.label("score"),
-            tier.label("tier"),
-            leads.c.created_at,
-            first_event.label("first_event_at"),
-            d.c.converted_at,
-            d.c.lost_at,
-        )
+        _facts(d, version)
         .select_from(leads.outerjoin(d, d.c.lead_pk == leads.c.pk))
         .where(and_(_in_period(start, end), _scored(version)))
         .order_by(leads.c.pk)
@@ -205,22 +212,8 @@ def converted_facts(
     created_at, first_event_at, converted_at, lost_at (the first event looked up only for
     them, on the (lead_pk, occurred_at) index)."""
     d = _decided()
-    score, tier = _score_tier(version)
-    first_event = (
-        select(func.min(events.c.occurred_at))
-        .where(events.c.lead_pk == leads.c.pk)
-        .scalar_subquery()
-    )
     query = (
-        select(
-            leads.c.pk,
-            score.label("score"),
-            tier.label("tier"),
-            leads.c.created_at,
-            first_event.label("first_event_at"),
-            d.c.converted_at,
-            d.c.lost_at,
-        )
+        _facts(d, version)
         .select_from(leads.join(d, d.c.lead_pk == leads.c.pk))
         .where(and_(_in_period(start, end), _scored(version), d.c.converted_at.is_not(None)))
     )
