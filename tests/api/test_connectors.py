@@ -123,7 +123,12 @@ def test_a_contact_synced_scored_and_written_back_exactly_once(api: Api, crm: Fa
     fields = wait_for(written, "the crm_update")
     assert float(fields["leadscore_score"]) == lead["score"]
     assert str(fields["hubspot_owner_id"]) == ada
-    outbox = api.admin.get("/outbox", params={"automation": "sql-to-hubspot"}).json()["data"]
+
+    def settled():  # the CRM is written before the worker acknowledges the row
+        page = api.admin.get("/outbox", params={"automation": "sql-to-hubspot"}).json()
+        return page if page["counts"]["pending"] + page["counts"]["delivering"] == 0 else None
+
+    outbox = wait_for(settled, "the outbox to settle")["data"]
     crm_rows = [r for r in outbox if r["action"] == "crm_update"]
     assert [r["status"] for r in crm_rows] == ["delivered"], outbox
     assert crm.update_calls() - before == 1
