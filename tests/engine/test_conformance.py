@@ -1,5 +1,5 @@
-"""The shared conformance cases pass for the reference scorer and the Polars kernel (the Spark
-job runs them in test_spark.py)."""
+"""The shared conformance cases pass for the reference scorer, the compiled per-lead evaluator
+(the live path) and the Polars kernel (the Spark job runs them in test_spark.py)."""
 
 from __future__ import annotations
 
@@ -7,12 +7,23 @@ import polars as pl
 import pytest
 
 from leadscore.engine.kernel import score_frame
-from leadscore.testing.conformance import CASES, check_case, check_engine, reference_engine
+from leadscore.testing.conformance import (
+    CASES,
+    check_case,
+    check_engine,
+    compiled_engine,
+    reference_engine,
+)
 
 
 @pytest.mark.parametrize("case", CASES, ids=[case.name for case in CASES])
 def test_reference_scorer(case) -> None:
     check_case(reference_engine, case)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[case.name for case in CASES])
+def test_compiled_evaluator(case) -> None:
+    check_case(compiled_engine, case)
 
 
 @pytest.mark.parametrize("case", CASES, ids=[case.name for case in CASES])

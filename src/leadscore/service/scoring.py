@@ -2,8 +2,8 @@
 outcomes, overrides, model activation, recompute).
 
 Inside the caller's transaction, with the leads already locked: read their events and the
-overrides in force, score them with the reference scorer (`score_leads`, the one function a
-faster engine will replace), move their lifecycle stage, write the leads whose score changed
+overrides in force, score them (`score_leads`: the model's compiled evaluator, exactly the
+reference scorer's results), move their lifecycle stage, write the leads whose score changed
 and a history row for each reported change.
 
 The lifecycle is folded in event time (§4, docs/lifecycle.md, `core.lifecycle.fold_stage`
@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from leadscore.core.automations import Occasion, State
-from leadscore.core.evaluate import score_lead
+from leadscore.core.compiled import compiled
 from leadscore.core.explain import SCORED, Adjustment, ScoreResult
 from leadscore.core.lifecycle import evaluation_times, fold, next_stage
 from leadscore.core.model import Model
@@ -161,12 +161,13 @@ def score_leads(
     as_of: int,
     probabilities: Sequence[float] | np.ndarray | None = None,
 ) -> list[ScoreResult]:
-    """Score leads with the reference scorer (§2), blending `probabilities` (one per lead,
-    NaN: none) when the model says `predictive` (§7)."""
+    """Score leads (§2) with the model's compiled evaluator (exactly the reference scorer's
+    results, `core.compiled`), blending `probabilities` (one per lead, NaN: none) when the
+    model says `predictive` (§7)."""
     chances = [None] * len(records) if probabilities is None else probabilities
+    evaluator = compiled(model)
     return [
-        score_lead(
-            model,
+        evaluator.score(
             lead,
             events.get(lead.id, ()),
             as_of,

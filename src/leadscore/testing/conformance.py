@@ -5,8 +5,9 @@ frames (leads: `id`, optional `email`, attributes; events: `lead_id`, `type`, `o
 optional `source`, properties) that returns one row per lead, in the order of `leads`, with
 `lead_id, score, fit, engagement, grade, tier, stage`. The same hand-written cases, each with
 the numbers worked out from the spec, run against the reference scorer (`reference_engine`),
-the Polars kernel (`leadscore.engine.kernel.score_frame`) and the Spark job — in the manner of
-scikit-learn's `check_estimator`.
+the compiled per-lead evaluator of the live path (`compiled_engine`), the Polars kernel
+(`leadscore.engine.kernel.score_frame`) and the Spark job — in the manner of scikit-learn's
+`check_estimator`.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 
 import polars as pl
 
+from leadscore.core.compiled import compiled
 from leadscore.core.evaluate import clamp, combine, score_lead
 from leadscore.core.explain import ScoreResult
 from leadscore.core.loader import load_model_text
@@ -379,6 +381,18 @@ def reference_engine(
     by_lead = frame_events(events)
     results = [
         score_lead(model, lead, by_lead.get(lead.id, ()), as_of) for lead in frame_leads(leads)
+    ]
+    return results_frame(results, explain)
+
+
+def compiled_engine(
+    leads: pl.DataFrame, events: pl.DataFrame, model: Model, as_of: int, explain: bool = False
+) -> pl.DataFrame:
+    """The model's compiled per-lead evaluator (core/compiled.py, the live path) as an engine."""
+    by_lead = frame_events(events)
+    evaluator = compiled(model)
+    results = [
+        evaluator.score(lead, by_lead.get(lead.id, ()), as_of) for lead in frame_leads(leads)
     ]
     return results_frame(results, explain)
 
