@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 from bisect import bisect_right
 from collections.abc import Callable
+from operator import attrgetter
 from typing import Any
 
 from leadscore.core import values as v
@@ -80,7 +81,7 @@ def compile_condition(node: Condition, getter: Callable[[str], Getter]) -> Predi
     """A closure that holds exactly when `node.holds(record.get, ctx)` does; `getter` says
     how the records it is applied to read a field (`lead_getter` or `event_getter`)."""
     if isinstance(node, Leaf):
-        return _leaf(node, getter(node.field))
+        return _leaf(node, getter(node.field), _mapping_key(node.field, getter))
     if isinstance(node, All):
         return _all(tuple(compile_condition(item, getter) for item in node.items))
     if isinstance(node, AnyOf):
@@ -149,7 +150,18 @@ def looks_for(node: NoEvent) -> Callable[[Event, EvalContext], bool]:
     return lambda event, ctx: event.type in types and (where is None or where(event, ctx))
 
 
-def _leaf(node: Leaf, get: Getter) -> Predicate:
+def _mapping_key(name: str, getter: Callable[[str], Getter]) -> tuple[str, str] | None:
+    """(mapping attribute, key) when the field is a plain key of the record's `properties`
+    (events) or `attributes` (leads): what the getter reads is then `mapping.get(key)`."""
+    if getter is event_getter and name not in ("type", "source"):
+        key = name[len("properties.") :] if name.startswith("properties.") else name
+        return None if "." in key else ("properties", key)
+    if getter is lead_getter and name not in ("id", "email", "email_domain", "email_is_free"):
+        return ("attributes", name)
+    return None
+
+
+def _leaf(node: Leaf, get: Getter, mapping_key: tuple[str, str] | None) -> Predicate:
     op, operand = node.op, node.operand
     if op == "exists":
         return lambda record, ctx: (not _null(get(record))) is operand
@@ -157,6 +169,21 @@ def _leaf(node: Leaf, get: Getter) -> Predicate:
         return lambda record, ctx: v.is_empty(get(record)) is operand
     null_holds = NULL_HOLDS.get(op, False)
     test = _test(node)
+    on_text = _on_text(node)
+    if on_text is not None and mapping_key is not None:
+        # The common case in one closure: a text value read straight from the mapping.
+        mapping, key = mapping_key
+        read = attrgetter(mapping)
+
+        def fused(record: Any, ctx: EvalContext) -> bool:
+            value = read(record).get(key)
+            if type(value) is str:
+                return on_text(value)
+            if value is None or (isinstance(value, float) and _isnan(value)):
+                return null_holds
+            return test(value, ctx)
+
+        return fused
 
     def holds(record: Any, ctx: EvalContext) -> bool:
         value = get(record)
@@ -165,6 +192,38 @@ def _leaf(node: Leaf, get: Getter) -> Predicate:
         return test(value, ctx)
 
     return holds
+
+
+def _on_text(node: Leaf) -> Callable[[str], bool] | None:
+    """The leaf's operator on a value that is exactly a `str`, when text has a shortcut: the
+    same result as `_test(node)` (a str is its own text, `as_text` returns it)."""
+    op, operand, cs = node.op, node.operand, node.case_sensitive
+    if cs:
+        return None
+    if op in TEXT_OPS:
+        needle = v.fold(operand, False)
+        if op == "contains":
+            return lambda text: needle in text.strip().lower()
+        if op == "not_contains":
+            return lambda text: needle not in text.strip().lower()
+        if op == "starts_with":
+            return lambda text: text.strip().lower().startswith(needle)
+        return lambda text: text.strip().lower().endswith(needle)
+    if op in ("equals", "not_equals") and type(operand) is str:
+        folded = v.fold(operand, False)
+        if op == "equals":
+            return lambda text: text.strip().lower() == folded
+        return lambda text: text.strip().lower() != folded
+    if op in ("in", "not_in") and all(type(item) is str for item in operand):
+        texts = frozenset(v.fold(item, False) for item in operand)
+        if op == "in":
+            return lambda text: text.strip().lower() in texts
+        return lambda text: text.strip().lower() not in texts
+    if op == "matches":
+        assert node.pattern is not None
+        search = node.pattern.search
+        return lambda text: search(text.strip()) is not None
+    return None
 
 
 def _null(value: object) -> bool:
