@@ -3,10 +3,14 @@ leads' events back as core `Event` records, and a lead's events page by page."""
 
 from __future__ import annotations
 
+import json
+import re
 import threading
 from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
-from sqlalchemy import Connection, bindparam, select
+import orjson
+from sqlalchemy import ColumnElement, Connection, Select, Text, bindparam, cast, select, type_coerce
 
 from leadscore.core.records import Event
 from leadscore.store import pages
@@ -22,8 +26,68 @@ _COLUMNS = (
     events.c.source,
     events.c.event_id,
 )
-OF_LEADS = select(*_COLUMNS).where(events.c.lead_pk.in_(bindparam("pks", expanding=True)))
-OF_LEADS_UNTIL = OF_LEADS.where(events.c.occurred_at <= bindparam("until"))
+
+
+def _raw_properties(dialect: str) -> ColumnElement[str]:
+    """The properties as their JSON text: SQLite stores the text; PostgreSQL's jsonb is cast
+    to it (its canonical text, which is what the driver would have decoded)."""
+    if dialect == "postgresql":
+        return cast(events.c.properties, Text)
+    return type_coerce(events.c.properties, Text)
+
+
+_QUERIES: dict[tuple[str, bool, bool], Select[Any]] = {}
+
+
+def _raw_query(dialect: str, one: bool, until: bool) -> Select[Any]:
+    """The leads' events with their properties as JSON text (one lead, or `pks`), built once."""
+    key = (dialect, one, until)
+    found = _QUERIES.get(key)
+    if found is None:
+        found = _QUERIES[key] = _build_query(dialect, one, until)
+    return found
+
+
+def _build_query(dialect: str, one: bool, until: bool) -> Select[Any]:
+    columns = (*_COLUMNS[:3], _raw_properties(dialect).label("properties"), *_COLUMNS[4:])
+    if one:
+        query = select(*columns).where(events.c.lead_pk == bindparam("pk"))
+    else:
+        query = select(*columns).where(events.c.lead_pk.in_(bindparam("pks", expanding=True)))
+    return query.where(events.c.occurred_at <= bindparam("until")) if until else query
+
+
+_ONE_LEAD: dict[tuple[str, bool], tuple[str, list[str] | None]] = {}
+"""(dialect, with `until`) → the SQL text of one lead's events and its positional parameter
+names (None: named parameters), compiled once."""
+
+
+def _one_lead(conn: Connection, until: bool) -> tuple[str, list[str] | None]:
+    key = (conn.dialect.name, until)
+    found = _ONE_LEAD.get(key)
+    if found is None:
+        compiled = _raw_query(key[0], True, until).compile(dialect=conn.dialect)
+        positions = compiled.positiontup
+        found = _ONE_LEAD[key] = (str(compiled), None if positions is None else list(positions))
+    return found
+
+
+_LONG_NUMBER = re.compile(r"\d{19}")
+"""19 digits in a row: maybe an integer beyond 64 bits, which orjson reads as a float where
+`json` gives an int (or a number with more digits than orjson was checked on). Digits inside
+a string also match: harmless, that text just goes to `json`."""
+
+
+def decode_properties(text: str) -> Any:
+    """JSON text → exactly the values `json.loads` gives (which the JSON column used):
+    orjson where it agrees, `json` for long digit runs and for what orjson refuses (NaN
+    and infinities, which `json.dumps` writes; lone surrogates)."""
+    if _LONG_NUMBER.search(text) is not None:
+        return json.loads(text)
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)
 
 
 class EventTypes:
@@ -100,19 +164,33 @@ def owners(conn: Connection, event_ids: Iterable[str]) -> dict[str, tuple[int, s
 def for_leads(
     conn: Connection, types: EventTypes, pks: Iterable[int], until: int | None = None
 ) -> dict[int, list[Event]]:
-    """Each lead's events (those at or before `until` when given), as scorer records."""
+    """Each lead's events (those at or before `until` when given), as scorer records.
+
+    The hot path of every single event (one lead): its statement is compiled once and run as
+    driver SQL, the properties come back as JSON text and are decoded once each (orjson), with
+    none of SQLAlchemy's per-statement compilation or per-row type processing."""
     by_lead: dict[int, list[Event]] = {}
     names = types._names
-    query = OF_LEADS if until is None else OF_LEADS_UNTIL
-    for part in chunks(sorted(set(pks))):
-        params = {"pks": list(part), "until": until}
-        for lead_pk, type_id, occurred_at, properties, source, event_id in conn.execute(
-            query, params
-        ):
+    wanted = sorted(set(pks))
+    if len(wanted) == 1:
+        sql, positions = _one_lead(conn, until is not None)
+        values = {"pk": wanted[0], "until": until}
+        params: Any = values if positions is None else tuple(values[p] for p in positions)
+        parts: Iterable[Sequence[Any]] = [conn.exec_driver_sql(sql, params).all()]
+    else:
+        query = _raw_query(conn.dialect.name, False, until is not None)
+        parts = (
+            conn.execute(query, {"pks": list(part), "until": until}).all()
+            for part in chunks(wanted)
+        )
+    loads = decode_properties
+    for rows in parts:
+        for lead_pk, type_id, occurred_at, properties, source, event_id in rows:
             name = names.get(type_id) or types.name(conn, type_id)
-            by_lead.setdefault(lead_pk, []).append(
-                Event(name, occurred_at, properties, source, event_id)
-            )
+            found = by_lead.get(lead_pk)
+            if found is None:
+                found = by_lead[lead_pk] = []
+            found.append(Event(name, occurred_at, loads(properties), source, event_id))
     return by_lead
 
 

@@ -57,6 +57,10 @@ BY_EMAIL = select(leads.c.email, leads.c.pk).where(
     leads.c.email.in_(bindparam("emails", expanding=True))
 )
 LOCK = select(*SCORING_COLUMNS).where(leads.c.pk.in_(_pks)).order_by(leads.c.pk).with_for_update()
+BY_ONE_ID = select(leads.c.id, leads.c.pk).where(leads.c.id == bindparam("id"))
+LOCK_ONE = select(*SCORING_COLUMNS).where(leads.c.pk == bindparam("pk")).with_for_update()
+"""One lead (a single event's): `=` instead of an expanding IN, which SQLAlchemy rewrites
+for every execution."""
 UPDATE_SCORES = update(leads).where(leads.c.pk == bindparam("b_pk"))
 """Built once: it runs on every rescoring (the hot path of one event)."""
 FILTERED = ("stage", "tier", "grade", "owner", "source")
@@ -93,7 +97,11 @@ def chunks(values: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
 
 def pks_by_id(conn: Connection, ids: Iterable[str]) -> dict[str, int]:
     found: dict[str, int] = {}
-    for part in chunks(sorted(set(ids))):
+    wanted = sorted(set(ids))
+    if len(wanted) == 1:
+        found.update(conn.execute(BY_ONE_ID, {"id": wanted[0]}).all())
+        return found
+    for part in chunks(wanted):
         found.update(conn.execute(BY_ID, {"ids": list(part)}).all())
     return found
 
@@ -130,7 +138,11 @@ def lock(conn: Connection, pks: Iterable[int]) -> dict[int, Row]:
     SQLite the whole database is already locked by the write transaction.
     """
     rows: dict[int, Row] = {}
-    for part in chunks(sorted(set(pks))):
+    wanted = sorted(set(pks))
+    if len(wanted) == 1:
+        rows.update((row.pk, row) for row in conn.execute(LOCK_ONE, {"pk": wanted[0]}))
+        return rows
+    for part in chunks(wanted):
         rows.update((row.pk, row) for row in conn.execute(LOCK, {"pks": list(part)}))
     return rows
 

@@ -38,6 +38,8 @@ EVERY = (
     .where(overrides.c.lead_pk.in_(bindparam("pks", expanding=True)))
     .order_by(overrides.c.pk)
 )
+EVERY_ONE = select(overrides).where(overrides.c.lead_pk == bindparam("pk")).order_by(overrides.c.pk)
+"""`EVERY` of one lead (a single event's rescoring), without an expanding IN."""
 IN_FORCE_BETWEEN = (
     select(overrides)
     .where(overrides.c.lead_pk.between(bindparam("first"), bindparam("last")), _LIVE)
@@ -59,7 +61,12 @@ def every(conn: Connection, pks: Iterable[int]) -> dict[int, list[Row]]:
     """Each lead's overrides, deleted and expired ones too, oldest first: what was in force
     at any time (`live_at`)."""
     found: dict[int, list[Row]] = {}
-    for part in chunks(sorted(set(pks))):
+    wanted = sorted(set(pks))
+    if len(wanted) == 1:
+        for row in conn.execute(EVERY_ONE, {"pk": wanted[0]}):
+            found.setdefault(row.lead_pk, []).append(row)
+        return found
+    for part in chunks(wanted):
         for row in conn.execute(EVERY, {"pks": list(part)}):
             found.setdefault(row.lead_pk, []).append(row)
     return found
