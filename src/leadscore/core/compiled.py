@@ -13,7 +13,7 @@ cost, because what depends only on the model is done once per model:
 The rest — windows, expiry, decay, rule/group/section clamps, the combination, the blend,
 the adjustments, the contributions and the rounding — is the reference's own functions on
 the same values in the same order (`engagement_outcome`, `fit_outcome`, `Totals`,
-`_contributions`, `report`), so nothing there can drift. `stages_at` (the lifecycle fold's
+`explanation_lines`, `report`), so nothing there can drift. `stages_at` (the lifecycle fold's
 inner loop, docs/lifecycle.md) is here too, on the same compiled pieces.
 
 `compiled(model)` keeps one evaluator per model object (the service's models are parsed once
@@ -39,8 +39,8 @@ from leadscore.core.conditions import EvalContext, NoEvent, walk
 from leadscore.core.evaluate import (
     SectionOutcome,
     Totals,
-    _contributions,
     engagement_outcome,
+    explanation_lines,
     fit_outcome,
 )
 from leadscore.core.explain import Adjustment, ScoreResult, report, round2
@@ -132,7 +132,7 @@ class CompiledModel:
         times = self._matching(past, ctx)
         engagement = engagement_outcome(model, as_of, lambda index, _: times[index])
         totals = Totals.of(model, fit.points, engagement.points, adjustments, probability)
-        contributions = _contributions(
+        contributions = explanation_lines(
             model,
             fit,
             engagement,

@@ -54,7 +54,7 @@ def score_lead(
         model, as_of, lambda _, rule: [e.occurred_at for e in past if matches(rule, e, ctx)]
     )
     totals = Totals.of(model, fit.points, engagement.points, adjustments, probability)
-    contributions = _contributions(
+    contributions = explanation_lines(
         model,
         fit,
         engagement,
@@ -240,7 +240,7 @@ def combine(
     return fit, engagement, model.fit.weight * fit + model.engagement.weight * engagement
 
 
-def _contributions(
+def explanation_lines(
     model: Model,
     fit: SectionOutcome,
     engagement: SectionOutcome,
