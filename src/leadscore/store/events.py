@@ -57,16 +57,17 @@ def _build_query(dialect: str, one: bool, until: bool) -> Select[Any]:
     return query.where(events.c.occurred_at <= bindparam("until")) if until else query
 
 
-_ONE_LEAD: dict[tuple[str, bool], tuple[str, list[str] | None]] = {}
-"""(dialect, with `until`) → the SQL text of one lead's events and its positional parameter
-names (None: named parameters), compiled once."""
+_ONE_LEAD: dict[tuple[str, str, str, bool], tuple[str, list[str] | None]] = {}
+"""(dialect, driver, parameter style, with `until`) → the SQL text of one lead's events and
+its positional parameter names (None: named parameters), compiled once."""
 
 
 def _one_lead(conn: Connection, until: bool) -> tuple[str, list[str] | None]:
-    key = (conn.dialect.name, until)
+    dialect = conn.dialect
+    key = (dialect.name, dialect.driver, dialect.paramstyle, until)
     found = _ONE_LEAD.get(key)
     if found is None:
-        compiled = _raw_query(key[0], True, until).compile(dialect=conn.dialect)
+        compiled = _raw_query(dialect.name, True, until).compile(dialect=dialect)
         positions = compiled.positiontup
         found = _ONE_LEAD[key] = (str(compiled), None if positions is None else list(positions))
     return found
