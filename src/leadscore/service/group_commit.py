@@ -4,10 +4,16 @@ request waiting at that moment and rescores each of their leads once.
 Under load most of the cost of one event is per transaction, not per event: the commit (an
 fsync with PostgreSQL or SQLite `synchronous=FULL`), the lock hand-over, reading the active
 model and the lead's events, writing the lead. A single writer thread per process takes the
-first waiting request and every other one queued behind it (up to `max_events`), stores each
-request's events in a savepoint of its own — so a request naming an unknown lead, or reusing
-another lead's event id, fails alone, as it would by itself — rescores the union of their
-leads, commits, and answers them all.
+first waiting request and every other one queued behind it (up to `max_events`), stores their
+events, rescores the union of their leads, commits, and answers them all.
+
+The common case is cheap: the whole group is stored as if it were one request (one
+`ingest_in`: one lookup of the leads, one lock, one insert, one check of the ids' owners, one
+rescore), and each request's answer is cut out of the result. Only when that raises NotFound
+or Conflict — some request names an unknown lead or reuses another lead's event id — is the
+transaction rolled back and the group stored again request by request, each in a savepoint of
+its own, so that the bad request fails alone, as it would by itself, and the others are
+stored. Both ways give every request the same answer.
 Nothing is acknowledged before the commit. A request's response shows its leads' scores
 after that transaction; two requests for one lead in one group share the lead's change, and
 history gains one row for it (cause: its last event stored).
@@ -31,7 +37,7 @@ from leadscore.service.errors import Conflict, NotFound
 from leadscore.service.events import Ingested, earliest, event_ids, ingest_events, ingest_in
 from leadscore.service.inputs import EventIn
 from leadscore.service.resolve import LocOf
-from leadscore.service.scoring import Arrival, Cause, rescore
+from leadscore.service.scoring import Arrival, Cause, Change, rescore
 from leadscore.store import Connection
 from leadscore.store import leads as stored_leads
 
@@ -119,6 +125,22 @@ class GroupCommit:
         ctx = self.ctx
         now = ctx.now()
         type_ids = ctx.event_types.ensure(ctx.db, {i.type for r in group for i in r.items})
+        if len(group) == 1:  # alone: exactly `ingest_events`, its errors its own
+            only = group[0]
+            try:
+                return [
+                    ctx.db.transact(
+                        lambda conn: ingest_in(
+                            conn, ctx, only.items, only.ids, type_ids, now, only.loc_of
+                        )
+                    )
+                ]
+            except (NotFound, Conflict) as exc:
+                return [exc]
+        try:
+            return ctx.db.transact(lambda conn: _together(conn, ctx, group, type_ids, now))
+        except (NotFound, Conflict):
+            pass  # some request is bad: store them one by one, so that it fails alone
 
         def work(conn: Connection) -> list[Ingested | BaseException]:
             results: list[Ingested | BaseException] = []
@@ -144,6 +166,53 @@ class GroupCommit:
             return _rescored(conn, ctx, results, now)
 
         return ctx.db.transact(work)
+
+
+def _together(
+    conn: Connection, ctx: Context, group: list[_Request], type_ids: dict[str, int], now: int
+) -> list[Ingested | BaseException]:
+    """Store and rescore a group as one request, then cut each request's answer out of it."""
+    items = [item for request in group for item in request.items]
+    ids = [event_id for request in group for event_id in request.ids]
+    done = ingest_in(conn, ctx, items, ids, type_ids, now)
+    answers: list[Ingested | BaseException] = []
+    change_of = {change.lead_id: change for change in done.leads}
+    created = {c.lead_id: c.lead_pk for c in done.leads if c.lead_pk in done.created}
+    start = 0
+    for request in group:
+        end = start + len(request.items)
+        answers.append(_answer(done.events[start:end], request.items, change_of, created, now))
+        start = end
+    return answers
+
+
+def _answer(
+    statuses: list[dict[str, str]],
+    items: Sequence[EventIn],
+    change_of: dict[str, Change],
+    created: dict[str, int],
+    now: int,
+) -> Ingested:
+    """One request's part of a group stored together: what it would have got stored in a
+    savepoint of its own, after the requests before it (a lead created by an earlier request
+    of the group is not `created` for a later one)."""
+    last: dict[int, str] = {}
+    arrivals: dict[int, Arrival] = {}
+    events: dict[int, list[tuple[str, str]]] = {}
+    mine: set[int] = set()
+    for status, item in zip(statuses, items, strict=True):
+        pk = change_of[status["lead_id"]].lead_pk
+        pk_created = created.pop(status["lead_id"], None)  # the first mention created it
+        if pk_created is not None:
+            mine.add(pk_created)
+        if status["status"] != "stored":
+            continue
+        last[pk] = status["id"]
+        occurred_at = now if item.occurred_at is None else item.occurred_at
+        earliest(arrivals, pk, Arrival(status["id"], item.type, occurred_at))
+        events.setdefault(pk, []).append((status["id"], item.type))
+    leads = [change_of[lead_id] for lead_id in dict.fromkeys(s["lead_id"] for s in statuses)]
+    return Ingested(statuses, leads, mine, last, arrivals, events)
 
 
 def _rescored(
