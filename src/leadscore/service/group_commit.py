@@ -25,12 +25,15 @@ transaction of their own, so they never hold up single events behind them on Pos
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import queue
 import threading
 from collections.abc import Sequence
 from concurrent.futures import Future
-from dataclasses import dataclass, field
+from contextlib import suppress
+from dataclasses import dataclass
+from typing import TypeAlias
 
 from leadscore.service.context import Context
 from leadscore.service.errors import Conflict, NotFound
@@ -49,7 +52,14 @@ class _Request:
     items: Sequence[EventIn]
     loc_of: LocOf
     ids: list[str]
-    future: Future[Ingested] = field(default_factory=Future)
+    future: Future[Ingested] | None = None
+    """Answered here when submitted from a thread (`submit`) …"""
+    waiter: asyncio.Future[Ingested] | None = None
+    """… or here when awaited on an event loop (`store`)."""
+    answered: bool = False
+
+
+Result: TypeAlias = Ingested | BaseException
 
 
 class GroupCommit:
@@ -58,15 +68,24 @@ class GroupCommit:
     def __init__(self, ctx: Context, max_events: int = 2_000) -> None:
         self.ctx = ctx
         self.max_events = max_events
-        self._queue: queue.Queue[_Request | None] = queue.Queue()  # None: stop
+        self._queue: queue.SimpleQueue[_Request | None] = queue.SimpleQueue()  # None: stop
         self._thread = threading.Thread(target=self._run, name="leadscore-writer", daemon=True)
         self._thread.start()
 
     def submit(self, items: Sequence[EventIn], loc_of: LocOf) -> Future[Ingested]:
         """Queue one request's events; the future gives its `Ingested` or its error."""
-        request = _Request(items, loc_of, event_ids(items))
+        request = _Request(items, loc_of, event_ids(items), future=Future())
         self._queue.put(request)
+        assert request.future is not None
         return request.future
+
+    async def store(self, items: Sequence[EventIn], loc_of: LocOf) -> Ingested:
+        """`submit` for a caller on an event loop: the writer answers every request of a
+        group waiting on one loop with a single call into it, instead of one wake-up of the
+        loop per request (through a concurrent future wrapped for asyncio)."""
+        waiter: asyncio.Future[Ingested] = asyncio.get_running_loop().create_future()
+        self._queue.put(_Request(items, loc_of, event_ids(items), waiter=waiter))
+        return await waiter
 
     def close(self, timeout: float = 10.0) -> None:
         self._queue.put(None)
@@ -92,9 +111,7 @@ class GroupCommit:
                 self._commit(group)
             except Exception as exc:  # a bug: answer everyone rather than leave them waiting
                 log.exception("the event writer failed")
-                for request in group:
-                    if not request.future.done():
-                        request.future.set_exception(exc)
+                _reply([(r, exc) for r in group if not r.answered])
             if stop:
                 return
 
@@ -103,25 +120,23 @@ class GroupCommit:
             results = self._store(group)
         except Exception as exc:
             if len(group) == 1:
-                group[0].future.set_exception(exc)
+                _reply([(group[0], exc)])
                 return
             log.exception("a group of %d requests failed; retrying them one by one", len(group))
             for request in group:
                 self._alone(request)
             return
-        for request, result in zip(group, results, strict=True):
-            if isinstance(result, BaseException):
-                request.future.set_exception(result)
-            else:
-                request.future.set_result(result)
+        _reply(list(zip(group, results, strict=True)))
 
     def _alone(self, request: _Request) -> None:
+        result: Result
         try:
-            request.future.set_result(ingest_events(self.ctx, request.items, request.loc_of))
+            result = ingest_events(self.ctx, request.items, request.loc_of)
         except Exception as exc:
-            request.future.set_exception(exc)
+            result = exc
+        _reply([(request, result)])
 
-    def _store(self, group: list[_Request]) -> list[Ingested | BaseException]:
+    def _store(self, group: list[_Request]) -> list[Result]:
         ctx = self.ctx
         now = ctx.now()
         type_ids = ctx.event_types.ensure(ctx.db, {i.type for r in group for i in r.items})
@@ -142,8 +157,8 @@ class GroupCommit:
         except (NotFound, Conflict):
             pass  # some request is bad: store them one by one, so that it fails alone
 
-        def work(conn: Connection) -> list[Ingested | BaseException]:
-            results: list[Ingested | BaseException] = []
+        def work(conn: Connection) -> list[Result]:
+            results: list[Result] = []
             for request in group:
                 savepoint = conn.begin_nested()
                 try:
@@ -168,14 +183,45 @@ class GroupCommit:
         return ctx.db.transact(work)
 
 
+def _reply(answers: Sequence[tuple[_Request, Result]]) -> None:
+    """Give each request its result: a concurrent future at once, the waiters of one event
+    loop together in one call into that loop."""
+    on_loops: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Ingested], Result]]]
+    on_loops = {}
+    for request, result in answers:
+        request.answered = True
+        if request.waiter is not None:
+            on_loops.setdefault(request.waiter.get_loop(), []).append((request.waiter, result))
+        elif request.future is not None:
+            if isinstance(result, BaseException):
+                request.future.set_exception(result)
+            else:
+                request.future.set_result(result)
+    for loop, waiting in on_loops.items():
+        with suppress(RuntimeError):  # the loop is closed: nobody waits for these any more
+            loop.call_soon_threadsafe(_settle, waiting)
+
+
+def _settle(waiting: list[tuple[asyncio.Future[Ingested], Result]]) -> None:
+    """On the waiters' event loop: set each result (a waiter cancelled meanwhile — its client
+    went away — is skipped; its events are stored all the same)."""
+    for waiter, result in waiting:
+        if waiter.done():
+            continue
+        if isinstance(result, BaseException):
+            waiter.set_exception(result)
+        else:
+            waiter.set_result(result)
+
+
 def _together(
     conn: Connection, ctx: Context, group: list[_Request], type_ids: dict[str, int], now: int
-) -> list[Ingested | BaseException]:
+) -> list[Result]:
     """Store and rescore a group as one request, then cut each request's answer out of it."""
     items = [item for request in group for item in request.items]
     ids = [event_id for request in group for event_id in request.ids]
     done = ingest_in(conn, ctx, items, ids, type_ids, now)
-    answers: list[Ingested | BaseException] = []
+    answers: list[Result] = []
     change_of = {change.lead_id: change for change in done.leads}
     created = {c.lead_id: c.lead_pk for c in done.leads if c.lead_pk in done.created}
     start = 0
@@ -215,9 +261,7 @@ def _answer(
     return Ingested(statuses, leads, mine, last, arrivals, events)
 
 
-def _rescored(
-    conn: Connection, ctx: Context, results: list[Ingested | BaseException], now: int
-) -> list[Ingested | BaseException]:
+def _rescored(conn: Connection, ctx: Context, results: list[Result], now: int) -> list[Result]:
     """Rescore every lead the group stored events for (or created), once, and put the new
     scores into each request's answer."""
     done = [r for r in results if isinstance(r, Ingested)]
@@ -238,7 +282,7 @@ def _rescored(
     ordered = [rows[pk] for pk in sorted(touched)]
     cause = Cause("event", last, arrivals, frozenset(created), events)
     changes = {c.lead_pk: c for c in rescore(conn, ctx, ordered, None, cause, settle_at=now)}
-    answers: list[Ingested | BaseException] = []
+    answers: list[Result] = []
     for result in results:
         if isinstance(result, Ingested):
             leads = [changes.get(c.lead_pk, c) for c in result.leads]
