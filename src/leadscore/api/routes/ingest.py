@@ -36,6 +36,11 @@ router = APIRouter(tags=["ingest"])
 async def post_events(request: Request, principal: Principal = Write) -> FastJSONResponse:
     """Store the event(s) and rescore each lead in the same transaction. The response
     carries each lead's new score, its stage and the change. A batch is all or nothing."""
+    return await answer_events(request)
+
+
+async def answer_events(request: Request) -> FastJSONResponse:
+    """POST /events once the caller may write: also what api/shortcut.py answers with."""
     items, is_batch = await one_or_batch(request, EventIn, EventBatch, "events")
     loc_of = body_loc("events", is_batch)
     writer = getattr(request.app.state, "writer", None)
