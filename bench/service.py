@@ -10,11 +10,15 @@ example model and the demo data (`--leads`, with ~20 events each), then:
    concurrent keep-alive connections from a light asyncio client posting one event each;
 3. HTTP batch throughput: POST /events with `--batch` events per request over random leads;
 4. the bare-framework ceiling: the same client against a FastAPI endpoint on uvicorn that
-   checks the key and parses the event but stores nothing (BARE), and single events as a
-   fraction of it (issue 14).
+   checks the key and parses the event but stores nothing (BARE), its runs alternating with
+   those of 2. (both servers up, one loaded at a time), and single events as a fraction of
+   it (issue 14).
 
-Each figure is the median of `--runs` runs. The client runs on the same machine as the
-server, as the SPEC's 2-core target implies, so it takes some of the CPU it measures.
+Each figure is the median of `--runs` runs (each run's figure is printed too, p50 and p99
+included: each latency run has its own percentiles); the load average is printed at the start
+and at the end of each backend, since other work on the machine moves every figure. The
+client runs on the same machine as the server, as the SPEC's 2-core target implies, so it
+takes some of the CPU it measures.
 """
 
 from __future__ import annotations
@@ -230,21 +234,34 @@ def bench_backend(backend: str, options) -> dict:
         print(f"  {backend}: {options.leads:,} demo leads loaded in {took:.1f} s", flush=True)
         lat = [latency(url, lead_ids, options.events, seed) for seed in range(options.runs)]
         port = stack.enter_context(server(url))
-        throughput(port, key, single_bodies(lead_ids, 99), options.clients, 1.0)  # warm up
-        single = [
-            throughput(port, key, single_bodies(lead_ids, s), options.clients, options.seconds)
-            for s in range(options.runs)
-        ]
+        bare_port = stack.enter_context(server(url, bare_key=key))
+        for warm in (port, bare_port):
+            throughput(warm, key, single_bodies(lead_ids, 99), options.clients, 1.0)
+        single, bare = [], []
+        for s in range(options.runs):  # alternately, so that both see the same load
+            single.append(
+                throughput(port, key, single_bodies(lead_ids, s), options.clients, options.seconds)
+            )
+            bare.append(
+                throughput(
+                    bare_port, key, single_bodies(lead_ids, s), options.clients, options.seconds
+                )
+            )
         batch = [
             throughput(port, key, batch_bodies(lead_ids, options.batch, s), 2, options.seconds)
             for s in range(options.runs)
         ]
-    with server(url, bare_key=key) as port:  # the ceiling, measured between the same runs
-        throughput(port, key, single_bodies(lead_ids, 99), options.clients, 1.0)
-        bare = [
-            throughput(port, key, single_bodies(lead_ids, s), options.clients, options.seconds)
-            for s in range(options.runs)
-        ]
+    runs = {
+        "p50 (ms)": [p50 for p50, _ in lat],
+        "p99 (ms)": [p99 for _, p99 in lat],
+        "single events/s": single,
+        "batch events/s": batch,
+        "bare requests/s": bare,
+    }
+    for label, values in runs.items():
+        shown = ", ".join(f"{v:,.1f}" if "ms" in label else f"{v:,.0f}" for v in values)
+        print(f"  {backend}: {label} runs: {shown}", flush=True)
+    print(f"  {backend}: load average {os.getloadavg()[0]:.1f} at the end", flush=True)
     return {
         "bare_per_s": statistics.median(bare),
         "of_bare": statistics.median(single) / statistics.median(bare),

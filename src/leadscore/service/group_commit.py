@@ -14,9 +14,11 @@ or Conflict — some request names an unknown lead or reuses another lead's even
 transaction rolled back and the group stored again request by request, each in a savepoint of
 its own, so that the bad request fails alone, as it would by itself, and the others are
 stored. Both ways give every request the same answer.
+
 Nothing is acknowledged before the commit. A request's response shows its leads' scores
 after that transaction; two requests for one lead in one group share the lead's change, and
-history gains one row for it (cause: its last event stored).
+history gains one row for it (cause: its last event stored). Requests awaited on an event
+loop (`store`, what the API uses) are answered with one call into the loop per group.
 
 Without concurrency a group is one request, and this is `events.ingest_events` on another
 thread. Requests larger than a group (big batches) do not go through the writer: they are a
