@@ -10,11 +10,15 @@ example model and the demo data (`--leads`, with ~20 events each), then:
    concurrent keep-alive connections from a light asyncio client posting one event each;
 3. HTTP batch throughput: POST /events with `--batch` events per request over random leads;
 4. the bare-framework ceiling: the same client against a FastAPI endpoint on uvicorn that
-   checks the key and parses the event but stores nothing (BARE), and single events as a
-   fraction of it (issue 14).
+   checks the key and parses the event but stores nothing (BARE), its runs alternating with
+   those of 2. (both servers up, one loaded at a time), and single events as a fraction of
+   it (issue 14).
 
-Each figure is the median of `--runs` runs. The client runs on the same machine as the
-server, as the SPEC's 2-core target implies, so it takes some of the CPU it measures.
+Each figure is the median of `--runs` runs (each run's figure is printed too, p50 and p99
+included: each latency run has its own percentiles); the load average is printed at the start
+and at the end of each backend, since other work on the machine moves every figure. The
+client runs on the same machine as the server, as the SPEC's 2-core target implies, so it
+takes some of the CPU it measures.
 """
 
 from __future__ import annotations
@@ -141,8 +145,8 @@ def free_port() -> int:
 
 @contextmanager
 def server(url: str, bare_key: str | None = None):
-    """One API server process (scheduler off); yields its port. With `bare_key`, the bare
-    endpoint instead (BARE), taking that key."""
+    """One API server process (scheduler off); yields its port and pid. With `bare_key`, the
+    bare endpoint instead (BARE), taking that key."""
     port = free_port()
     env = {**os.environ, "LEADSCORE_DATABASE_URL": url, "LEADSCORE_SCHEDULER_ENABLED": "false"}
     command = [sys.executable, "-c", SERVER, str(port)]
@@ -159,7 +163,7 @@ def server(url: str, bare_key: str | None = None):
                 if process.poll() is not None or time.monotonic() > deadline:
                     sys.exit("the API server did not start")
                 time.sleep(0.1)
-        yield port
+        yield port, process.pid
     finally:
         process.terminate()
         process.wait(30)
@@ -205,6 +209,26 @@ def throughput(port: int, key: str, bodies, clients: int, seconds: float) -> flo
     return sum(counts.values()) / elapsed
 
 
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time a process has used so far (Linux /proc; None elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def served(pid: int, port: int, key: str, bodies, clients: int, seconds: float):
+    """(events/s, the server's CPU ms per event or None): the CPU figure barely moves with
+    the machine's load, while throughput on a shared machine does."""
+    before, start = cpu_seconds(pid), time.perf_counter()
+    rate = throughput(port, key, bodies, clients, seconds)
+    after, elapsed = cpu_seconds(pid), time.perf_counter() - start
+    if before is None or after is None:
+        return rate, None
+    return rate, (after - before) * 1e3 / (rate * elapsed)
+
+
 def single_bodies(lead_ids: list[str], seed: int):
     rng = random.Random(seed)
     while True:
@@ -229,28 +253,44 @@ def bench_backend(backend: str, options) -> dict:
         took = time.perf_counter() - start
         print(f"  {backend}: {options.leads:,} demo leads loaded in {took:.1f} s", flush=True)
         lat = [latency(url, lead_ids, options.events, seed) for seed in range(options.runs)]
-        port = stack.enter_context(server(url))
-        throughput(port, key, single_bodies(lead_ids, 99), options.clients, 1.0)  # warm up
-        single = [
-            throughput(port, key, single_bodies(lead_ids, s), options.clients, options.seconds)
-            for s in range(options.runs)
-        ]
+        port, pid = stack.enter_context(server(url))
+        bare_port, bare_pid = stack.enter_context(server(url, bare_key=key))
+        for warm in (port, bare_port):
+            throughput(warm, key, single_bodies(lead_ids, 99), options.clients, 1.0)
+        single, bare = [], []
+        for s in range(options.runs):  # alternately, so that both see the same load
+            bodies = single_bodies(lead_ids, s)
+            single.append(served(pid, port, key, bodies, options.clients, options.seconds))
+            bodies = single_bodies(lead_ids, s)
+            bare.append(served(bare_pid, bare_port, key, bodies, options.clients, options.seconds))
         batch = [
             throughput(port, key, batch_bodies(lead_ids, options.batch, s), 2, options.seconds)
             for s in range(options.runs)
         ]
-    with server(url, bare_key=key) as port:  # the ceiling, measured between the same runs
-        throughput(port, key, single_bodies(lead_ids, 99), options.clients, 1.0)
-        bare = [
-            throughput(port, key, single_bodies(lead_ids, s), options.clients, options.seconds)
-            for s in range(options.runs)
-        ]
+    runs = {
+        "p50 (ms)": [p50 for p50, _ in lat],
+        "p99 (ms)": [p99 for _, p99 in lat],
+        "single events/s": [rate for rate, _ in single],
+        "batch events/s": batch,
+        "bare requests/s": [rate for rate, _ in bare],
+        "server CPU per single event (ms)": [cpu or 0.0 for _, cpu in single],
+        "bare server CPU per request (ms)": [cpu or 0.0 for _, cpu in bare],
+    }
+    for label, values in runs.items():
+        shown = ", ".join(f"{v:,.2f}" if "ms" in label else f"{v:,.0f}" for v in values)
+        print(f"  {backend}: {label} runs: {shown}", flush=True)
+    print(f"  {backend}: load average {os.getloadavg()[0]:.1f} at the end", flush=True)
+    single_cpu = [cpu for _, cpu in single if cpu is not None]
+    bare_cpu = [cpu for _, cpu in bare if cpu is not None]
     return {
-        "bare_per_s": statistics.median(bare),
-        "of_bare": statistics.median(single) / statistics.median(bare),
+        "bare_per_s": statistics.median(runs["bare requests/s"]),
+        "of_bare": statistics.median(runs["single events/s"])
+        / statistics.median(runs["bare requests/s"]),
+        "cpu_ms": statistics.median(single_cpu) if single_cpu else float("nan"),
+        "bare_cpu_ms": statistics.median(bare_cpu) if bare_cpu else float("nan"),
         "p50_ms": statistics.median(p50 for p50, _ in lat),
         "p99_ms": statistics.median(p99 for _, p99 in lat),
-        "single_per_s": statistics.median(single),
+        "single_per_s": statistics.median(runs["single events/s"]),
         "batch_per_s": statistics.median(batch),
     }
 
@@ -287,15 +327,19 @@ def main() -> None:
         (f"HTTP single events/s ({options.clients} clients)", "single_per_s", "≥ 1,500"),
         (f"HTTP batch events/s ({options.batch:,}/request)", "batch_per_s", "≥ 50,000"),
         (f"bare endpoint requests/s ({options.clients} clients)", "bare_per_s", None),
+        ("server CPU per single event (ms)", "cpu_ms", None),
+        ("bare server CPU per request (ms)", "bare_cpu_ms", None),
     )
     for label, key, target in rows:
         cells = "".join(
-            f"{results[b][key]:>12,.1f}" if "ms" in key else f"{results[b][key]:>12,.0f}"
+            f"{results[b][key]:>12,.2f}" if "ms" in key else f"{results[b][key]:>12,.0f}"
             for b in backends
         )
         print(f"{label:38}{cells}{target or '':>12}")
     ratios = "".join(f"{results[b]['of_bare']:>12.2f}" for b in backends)
     print(f"{'single events / bare endpoint':38}{ratios}{'≥ 0.6':>12}")
+    cpu = "".join(f"{results[b]['bare_cpu_ms'] / results[b]['cpu_ms']:>12.2f}" for b in backends)
+    print(f"{'… the same, by server CPU per request':38}{cpu}")
 
 
 if __name__ == "__main__":

@@ -29,6 +29,7 @@ from leadscore.api.routes import (
     owners,
     predictive_models,
 )
+from leadscore.api.shortcut import EventsShortcut
 from leadscore.scheduler import Scheduler
 from leadscore.service import scoring_models
 from leadscore.service.connectors import registry
@@ -136,6 +137,7 @@ def create_app(
     app.state.ctx = ctx
     errors.install(app)
     docs_ui.install(app, "/openapi.json")
+    app.add_middleware(EventsShortcut, path=f"{PREFIX}/events")  # inside the guard
     app.add_middleware(RequestGuard, max_body_bytes=ctx.settings.max_body_bytes)
 
     api = APIRouter(prefix=PREFIX)

@@ -35,10 +35,11 @@ def check(request: Request) -> None:
     for name, value in request.path_params.items():
         if isinstance(value, str) and (reason := text_error(value)) is not None:
             problems.append(Problem(("path", name), reason, "text_invalid"))
+    query = request.query_params.multi_items() if request.scope.get("query_string") else []
     route = request.scope.get("route")
-    known = declared_query(route.dependant) if isinstance(route, APIRoute) else None
+    known = declared_query(route.dependant) if query and isinstance(route, APIRoute) else None
     unknown: list[str] = []
-    for name, value in request.query_params.multi_items():
+    for name, value in query:
         if (reason := text_error(name)) is not None:
             problems.append(Problem(("query", name), f"the name {reason}", "text_invalid"))
         elif known is not None and name not in known:

@@ -116,13 +116,23 @@ def list_keys(ctx: Context) -> list[dict[str, Any]]:
         ]
 
 
+def cached_principal(ctx: Context, key: str) -> Principal | None:
+    """The principal of a key verified less than `api_key_cache_seconds` ago; None when the
+    key must be read (unknown, expired, or never valid). It never touches the database, so the
+    API answers it on its event loop and only goes to a thread for `authenticate`."""
+    cached = ctx.key_cache.get(hash_key(key))
+    if cached is not None and time.monotonic() - cached[1] < ctx.settings.api_key_cache_seconds:
+        return cached[0]
+    return None
+
+
 def authenticate(ctx: Context, key: str) -> Principal | None:
     """The principal of a valid, unrevoked key; None for any other text."""
+    principal = cached_principal(ctx, key)
+    if principal is not None:
+        return principal
     digest = hash_key(key)
-    cached = ctx.key_cache.get(digest)
     ttl = ctx.settings.api_key_cache_seconds
-    if cached is not None and time.monotonic() - cached[1] < ttl:
-        return cached[0]
     with ctx.db.read() as conn:
         row = stored_keys.active_by_hash(conn, digest)
     if row is None:

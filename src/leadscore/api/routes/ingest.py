@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse
 
 from leadscore.api import schemas
 from leadscore.api.auth import Write
 from leadscore.api.bodies import body_loc, one_or_batch, request_body
+from leadscore.api.responses import FastJSONResponse
 from leadscore.service.events import ingest_events
 from leadscore.service.inputs import EventBatch, EventIn, OutcomeBatch, OutcomeIn
 from leadscore.service.outcomes import record_outcomes
@@ -35,14 +33,19 @@ router = APIRouter(tags=["ingest"])
     },
     status_code=201,
 )
-async def post_events(request: Request, principal: Principal = Write) -> JSONResponse:
+async def post_events(request: Request, principal: Principal = Write) -> FastJSONResponse:
     """Store the event(s) and rescore each lead in the same transaction. The response
     carries each lead's new score, its stage and the change. A batch is all or nothing."""
+    return await answer_events(request)
+
+
+async def answer_events(request: Request) -> FastJSONResponse:
+    """POST /events once the caller may write: also what api/shortcut.py answers with."""
     items, is_batch = await one_or_batch(request, EventIn, EventBatch, "events")
     loc_of = body_loc("events", is_batch)
     writer = getattr(request.app.state, "writer", None)
     if writer is not None and len(items) <= writer.max_events:  # commit with others waiting
-        done = await asyncio.wrap_future(writer.submit(items, loc_of))
+        done = await writer.store(items, loc_of)
     else:
         done = await run_in_threadpool(ingest_events, request.app.state.ctx, items, loc_of)
     leads = done.lead_dicts()
@@ -53,9 +56,9 @@ async def post_events(request: Request, principal: Principal = Write) -> JSONRes
             "events": done.events,
             "leads": leads,
         }
-        return JSONResponse(body, status_code=200)
+        return FastJSONResponse(body, status_code=200)
     status = 201 if done.stored else 200
-    return JSONResponse({"event": done.events[0], "lead": leads[0]}, status_code=status)
+    return FastJSONResponse({"event": done.events[0], "lead": leads[0]}, status_code=status)
 
 
 @router.post(
@@ -73,7 +76,7 @@ async def post_events(request: Request, principal: Principal = Write) -> JSONRes
     },
     status_code=201,
 )
-async def post_outcomes(request: Request, principal: Principal = Write) -> JSONResponse:
+async def post_outcomes(request: Request, principal: Principal = Write) -> FastJSONResponse:
     """One outcome or `{"outcomes": [...]}`; by default the lead moves to `customer` or
     `lost`. An outcome is unique by (lead, outcome, time): a repeated one is answered as a
     `duplicate` and changes nothing. A batch is all or nothing."""
@@ -85,4 +88,4 @@ async def post_outcomes(request: Request, principal: Principal = Write) -> JSONR
     recorded = sum(1 for o in written if o["status"] == "recorded")
     body = {"recorded": recorded, "duplicates": len(written) - recorded, "outcomes": written}
     status = 200 if is_batch or not recorded else 201
-    return JSONResponse(body, status_code=status)
+    return FastJSONResponse(body, status_code=status)
