@@ -271,3 +271,16 @@ def test_aliases_within_the_budget_still_work() -> None:
         "    - {id: b, when: {all: [*sw, {field: size, gt: 5}]}, points: 2}\n"
     )
     assert [r.id for r in model.fit.rules] == ["a", "b"]
+
+
+def test_a_lone_surrogate_is_an_error_naming_its_key() -> None:
+    """A YAML escape can write a lone surrogate, which is not Unicode: the vectorised engine
+    could not compare a value with it, so the model is refused where it is written."""
+    text = VALID.replace("equals: NO", 'equals: "N\\ud800O"')
+    assert text != VALID
+    with pytest.raises(ModelError) as caught:
+        load_model_text(text)
+    assert "contains a lone surrogate (U+D800)" in str(caught.value)
+    assert "fit.rules[0].when.equals" in str(caught.value)
+    paired = VALID.replace("equals: NO", 'equals: "N\\U0001F600O"')
+    load_model_text(paired)  # a character beyond the BMP is fine

@@ -64,9 +64,12 @@ stages:
 
 
 def _yaml(data) -> str:
+    """The model as YAML text, in block style: ruamel's emitter writes a string such as "?x"
+    in a flow sequence unquoted, which reads back as a mapping."""
     out = io.StringIO()
     yaml = YAML(typ="safe", pure=True)
     yaml.sort_base_mapping_type_on_output = False  # tiers and grades keep their order
+    yaml.default_flow_style = False
     yaml.dump(data, out)
     return out.getvalue()
 

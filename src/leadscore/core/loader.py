@@ -59,6 +59,8 @@ def validate_model_data(
     found: dict[str, str] = {p.path: p.message for p in yaml_problems}
     for path, message in cross_field_errors(data):
         found.setdefault(path, message)
+    for path, message in lone_surrogates(data):
+        found.setdefault(path, message)
     if not isinstance(data, dict):
         found[""] = "a model file must be a mapping of keys (name, fit, engagement, …)"
     else:
@@ -77,6 +79,24 @@ def validate_model_data(
     ]
     problems.sort(key=lambda p: (p.line or 0, p.path))
     raise ModelError(problems, source)
+
+
+def lone_surrogates(data: object, path: str = "") -> Iterator[tuple[str, str]]:
+    """(key path, message) of each text holding a lone surrogate (U+D800–U+DFFF), which a
+    YAML or JSON escape such as "\\ud800" can write: it is not Unicode, it has no UTF-8 form,
+    and the vectorised engine could not compare a value with it."""
+    if isinstance(data, str):
+        bad = next((c for c in data if "\ud800" <= c <= "\udfff"), None)
+        if bad is not None:
+            yield path, f"contains a lone surrogate (U+{ord(bad):04X}), which is not valid Unicode"
+    elif isinstance(data, dict):
+        for key, value in data.items():
+            child = f"{path}.{key}" if path else str(key)
+            yield from lone_surrogates(key, child)
+            yield from lone_surrogates(value, child)
+    elif isinstance(data, list):
+        for i, item in enumerate(data):
+            yield from lone_surrogates(item, f"{path}[{i}]")
 
 
 def pydantic_problems(
