@@ -322,3 +322,36 @@ def test_recompute_uses_the_as_of_time_of_the_run(ctx, example_store) -> None:
     for person in people:
         assert _got(stored[person.id]) == _expected(model, person, by_lead, later)
         assert stored[person.id]["scored_at"] == later
+
+
+def test_text_beyond_ascii_is_read_exactly(ctx) -> None:
+    """Ids, e-mails and event sources with non-ASCII characters (and escapes) come back from
+    the bulk read as stored: a domain read one character too long would lose its points."""
+    rules = """
+fit:
+  weight: 0.5
+  max: 40
+  rules:
+    - {id: domain, points: 40, when: {field: email_domain, equals: exämple.de}}
+engagement:
+  weight: 0.5
+  max: 60
+  rules:
+    - {id: partner, event: page_viewed, points: 60, where: {field: source, equals: "café\\\\nord"}}
+stages:
+  - {name: lead}
+"""
+    people = [
+        Lead("Zoë-1", "zoë@exämple.de", {}),
+        Lead("日本-2", "taro@exämple.de", {}),
+        Lead('q"3', "q@example.de", {}),
+    ]
+    by_lead = {p.id: [Event("page_viewed", AS_OF - 1, {}, source="café\\nord")] for p in people}
+    _store(ctx, rules, people, by_lead)
+    model = load_model_text(rules)
+    bulk.recompute(ctx, AS_OF)
+    stored = _stored(ctx)
+    assert set(stored) == {p.id for p in people}
+    for person in people:
+        assert _got(stored[person.id]) == _expected(model, person, by_lead, AS_OF)
+    assert stored["Zoë-1"]["score"] == 100.0
