@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import json
 import math
+import sqlite3
 
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
@@ -355,3 +356,27 @@ stages:
     for person in people:
         assert _got(stored[person.id]) == _expected(model, person, by_lead, AS_OF)
     assert stored["Zoë-1"]["score"] == 100.0
+
+
+def test_the_reads_hold_no_snapshot_between_chunks(ctx, example_store) -> None:
+    """SQLite can reset its write-ahead log only while no reader holds an old snapshot: a
+    reader that kept one for the whole run made the log grow by every chunk written."""
+    if not ctx.db.is_sqlite:
+        pytest.skip("SQLite's write-ahead log")
+    model, _, _ = example_store
+    from leadscore.store import arrow
+
+    path = ctx.db.url.removeprefix("sqlite:///")
+    plan = ChunkReader(ctx.db, model)
+    with arrow.connect(ctx.db) as source:
+        assert plan.read(source, 0, 10, AS_OF) is not None
+        ctx.db.transact(lambda conn: conn.execute(leads.update().values(updated_at=1)))
+        other = sqlite3.connect(path, timeout=0)
+        try:
+            busy, _, _ = other.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        finally:
+            other.close()
+        assert busy == 0
+        chunk = plan.read(source, 10, None, AS_OF)
+    assert chunk is not None
+    assert chunk.leads["updated_at"].to_list() == [1] * 20

@@ -82,7 +82,14 @@ class ChunkReader:
         self.predictive = model.blend is not None
 
     def read(self, source: arrow.Source, after: int, up_to: int | None, as_of: int) -> Chunk | None:
-        """Leads with `after` < pk ≤ `up_to` (no upper bound when None) and their events."""
+        """Leads with `after` < pk ≤ `up_to` (no upper bound when None) and their events,
+        from one snapshot."""
+        with source.snapshot():
+            return self._read(source, after, up_to, as_of)
+
+    def _read(
+        self, source: arrow.Source, after: int, up_to: int | None, as_of: int
+    ) -> Chunk | None:
         db = self.db
         kinds: dict[str, arrow.Kind] = dict.fromkeys(NUMBERS, "float")
         columns: list[tuple[str, str, arrow.Kind]] = [
