@@ -28,7 +28,7 @@ from leadscore.service import recompute as bulk
 from leadscore.service.events import ingest_events
 from leadscore.service.inputs import EventIn
 from leadscore.service.queries import get_lead, score_as_of
-from leadscore.store.bulk_reads import ChunkReader
+from leadscore.store.bulk_reads import ChunkReader, property_types
 from leadscore.store.tables import (
     event_types,
     events,
@@ -380,3 +380,29 @@ def test_the_reads_hold_no_snapshot_between_chunks(ctx, example_store) -> None:
         chunk = plan.read(source, 10, None, AS_OF)
     assert chunk is not None
     assert chunk.leads["updated_at"].to_list() == [1] * 20
+
+
+def test_a_property_is_read_only_from_the_event_types_that_test_it() -> None:
+    model = load_model_text(
+        """
+fit: {weight: 0.5, max: 10, rules: [{id: f, points: 10, when: {field: x, exists: true}}]}
+engagement:
+  weight: 0.5
+  max: 10
+  rules:
+    - {id: pricing, event: page_viewed, points: 5, where: {field: url, starts_with: /pricing}}
+    - {id: docs, event: content_downloaded, points: 5,
+       where: {all: [{field: properties.content_type, equals: pdf}, {field: url, exists: true}]}}
+    - {id: quiet, inactive_for: 30d, points: -5, where: {field: channel, equals: ads}}
+stages:
+  - name: gone
+    when: {no_event: [webinar_attended], within: 30d, where: {field: meta.kind, equals: live}}
+  - {name: lead}
+"""
+    )
+    assert property_types(model) == {
+        "url": {"page_viewed", "content_downloaded"},
+        "content_type": {"content_downloaded"},
+        "channel": None,
+        "meta.kind": {"webinar_attended"},
+    }
