@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import json
 import math
+import sqlite3
 
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
@@ -27,7 +28,7 @@ from leadscore.service import recompute as bulk
 from leadscore.service.events import ingest_events
 from leadscore.service.inputs import EventIn
 from leadscore.service.queries import get_lead, score_as_of
-from leadscore.store.bulk_reads import ChunkReader
+from leadscore.store.bulk_reads import ChunkReader, property_types
 from leadscore.store.tables import (
     event_types,
     events,
@@ -325,3 +326,86 @@ def test_recompute_uses_the_as_of_time_of_the_run(ctx, example_store) -> None:
     for person in people:
         assert _got(stored[person.id]) == _expected(model, person, by_lead, later)
         assert stored[person.id]["scored_at"] == later
+
+
+def test_text_beyond_ascii_is_read_exactly(ctx) -> None:
+    """Ids, e-mails and event sources with non-ASCII characters (and escapes) come back from
+    the bulk read as stored: a domain read one character too long would lose its points."""
+    rules = """
+fit:
+  weight: 0.5
+  max: 40
+  rules:
+    - {id: domain, points: 40, when: {field: email_domain, equals: exämple.de}}
+engagement:
+  weight: 0.5
+  max: 60
+  rules:
+    - {id: partner, event: page_viewed, points: 60, where: {field: source, equals: "café\\\\nord"}}
+stages:
+  - {name: lead}
+"""
+    people = [
+        Lead("Zoë-1", "zoë@exämple.de", {}),
+        Lead("日本-2", "taro@exämple.de", {}),
+        Lead('q"3', "q@example.de", {}),
+    ]
+    by_lead = {p.id: [Event("page_viewed", AS_OF - 1, {}, source="café\\nord")] for p in people}
+    _store(ctx, rules, people, by_lead)
+    model = load_model_text(rules)
+    bulk.recompute(ctx, AS_OF)
+    stored = _stored(ctx)
+    assert set(stored) == {p.id for p in people}
+    for person in people:
+        assert _got(stored[person.id]) == _expected(model, person, by_lead, AS_OF)
+    assert stored["Zoë-1"]["score"] == 100.0
+
+
+def test_the_reads_hold_no_snapshot_between_chunks(ctx, example_store) -> None:
+    """SQLite can reset its write-ahead log only while no reader holds an old snapshot: a
+    reader that kept one for the whole run made the log grow by every chunk written."""
+    if not ctx.db.is_sqlite:
+        pytest.skip("SQLite's write-ahead log")
+    model, _, _ = example_store
+    from leadscore.store import arrow
+
+    path = ctx.db.url.removeprefix("sqlite:///")
+    plan = ChunkReader(ctx.db, model)
+    with arrow.connect(ctx.db) as source:
+        assert plan.read(source, 0, 10, AS_OF) is not None
+        ctx.db.transact(lambda conn: conn.execute(leads.update().values(updated_at=1)))
+        other = sqlite3.connect(path, timeout=0)
+        try:
+            busy, _, _ = other.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        finally:
+            other.close()
+        assert busy == 0
+        chunk = plan.read(source, 10, None, AS_OF)
+    assert chunk is not None
+    assert chunk.leads["updated_at"].to_list() == [1] * 20
+
+
+def test_a_property_is_read_only_from_the_event_types_that_test_it() -> None:
+    model = load_model_text(
+        """
+fit: {weight: 0.5, max: 10, rules: [{id: f, points: 10, when: {field: x, exists: true}}]}
+engagement:
+  weight: 0.5
+  max: 10
+  rules:
+    - {id: pricing, event: page_viewed, points: 5, where: {field: url, starts_with: /pricing}}
+    - {id: docs, event: content_downloaded, points: 5,
+       where: {all: [{field: properties.content_type, equals: pdf}, {field: url, exists: true}]}}
+    - {id: quiet, inactive_for: 30d, points: -5, where: {field: channel, equals: ads}}
+stages:
+  - name: gone
+    when: {no_event: [webinar_attended], within: 30d, where: {field: meta.kind, equals: live}}
+  - {name: lead}
+"""
+    )
+    assert property_types(model) == {
+        "url": {"page_viewed", "content_downloaded"},
+        "content_type": {"content_downloaded"},
+        "channel": None,
+        "meta.kind": {"webinar_attended"},
+    }
