@@ -182,6 +182,11 @@ def _probability(p: float | None) -> float | None:
     return None if p is None or math.isnan(p) else float(p)
 
 
+KERNEL_MIN = 64
+"""From this many leads on, `rescore` scores them together with the vectorised kernel
+(service/kernel_rescore.py): below it the kernel's fixed costs outweigh the per-lead path."""
+
+
 def rescore(
     conn: Connection,
     ctx: Context,
@@ -191,6 +196,7 @@ def rescore(
     *,
     write_unchanged: bool = True,
     settle_at: int | None = None,
+    kernel: bool = True,
 ) -> list[Change]:
     """Rescore locked lead rows (read with `store.leads.SCORING_COLUMNS`) at `as_of`.
 
@@ -200,9 +206,18 @@ def rescore(
 
     With `write_unchanged` every lead row is rewritten (its explanation is fresh); without
     it (recompute), only leads whose snapshot or stage changed are written.
+
+    `KERNEL_MIN` leads or more go through the kernel (`kernel=False`: never), with the same
+    results; the leads' explanations are then derived when read (service/queries.py).
     """
     if not rows:
         return []
+    if kernel and len(rows) >= KERNEL_MIN:
+        from leadscore.service import kernel_rescore  # it builds on this module
+
+        return kernel_rescore.rescore(
+            conn, ctx, rows, as_of, cause, write_unchanged=write_unchanged, settle_at=settle_at
+        )
     active = ctx.models.active(conn)
     pks = [row.pk for row in rows]
     every = stored_overrides.every(conn, pks)
