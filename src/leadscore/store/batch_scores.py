@@ -3,10 +3,12 @@ and lifecycle columns, and their history rows, inside the caller's transaction.
 
 The per-lead path's `leads.write_scores` and `history.record` go through SQLAlchemy's
 parameter processing row by row, which for thousands of leads costs more than the scoring.
-Here the rows go to the drivers' bulk paths: `executemany` on SQLite; on PostgreSQL, `COPY`
-into a temporary table and one `UPDATE … FROM` (the leads are already locked by the caller),
-and `COPY` straight into the history. The explanation is cleared, as the bulk recompute
-clears it: service/queries.py derives it again, exactly, when a lead is read.
+Here the rows go to the drivers' bulk paths: on SQLite `executemany` of driver-level
+parameters (through SQLAlchemy, so that errors stay the ones `Database.transact` knows); on
+PostgreSQL, `COPY` into a temporary table and one `UPDATE … FROM` (the leads are already
+locked by the caller), and `COPY` straight into the history. The explanation is cleared, as
+the bulk recompute clears it: service/queries.py derives it again, exactly, when a lead is
+read.
 """
 
 from __future__ import annotations
@@ -41,18 +43,14 @@ def write_leads(db: Database, conn: Connection, rows: Sequence[Mapping[str, Any]
     """Set `LEAD_COLUMNS` of each lead row (`pk` and those columns), explanation cleared."""
     if not rows:
         return
-    driver = _driver(conn)
     if db.is_sqlite:
         assigned = ", ".join(f"{c} = ?" for c in LEAD_COLUMNS)
-        cursor = driver.cursor()
-        try:
-            cursor.executemany(
-                f"UPDATE leads SET {assigned}, explanation = NULL WHERE pk = ?",
-                [(*(row[c] for c in LEAD_COLUMNS), row["pk"]) for row in rows],
-            )
-        finally:
-            cursor.close()
+        conn.exec_driver_sql(
+            f"UPDATE leads SET {assigned}, explanation = NULL WHERE pk = ?",
+            [(*(row[c] for c in LEAD_COLUMNS), row["pk"]) for row in rows],
+        )
         return
+    driver = _driver(conn)
     conn.exec_driver_sql(f"CREATE TEMP TABLE IF NOT EXISTS batch_scores {_TEMP}")
     conn.exec_driver_sql("DELETE FROM batch_scores")
     names = ("pk", *LEAD_COLUMNS)
@@ -78,17 +76,15 @@ def add_history(db: Database, conn: Connection, rows: Sequence[Mapping[str, Any]
         )
         for row in rows
     ]
-    driver = _driver(conn)
     names = ", ".join(HISTORY_COLUMNS)
     if db.is_sqlite:
-        cursor = driver.cursor()
-        try:
-            marks = ", ".join("?" * len(HISTORY_COLUMNS))
-            cursor.executemany(f"INSERT INTO score_history ({names}) VALUES ({marks})", values)
-        finally:
-            cursor.close()
+        marks = ", ".join("?" * len(HISTORY_COLUMNS))
+        conn.exec_driver_sql(f"INSERT INTO score_history ({names}) VALUES ({marks})", values)
         return
-    with driver.cursor() as cursor, cursor.copy(f"COPY score_history ({names}) FROM STDIN") as copy:
+    with (
+        _driver(conn).cursor() as cursor,
+        cursor.copy(f"COPY score_history ({names}) FROM STDIN") as copy,
+    ):
         for value in values:
             copy.write_row(value)
 
