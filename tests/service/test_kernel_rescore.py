@@ -21,6 +21,7 @@ from leadscore.core.evaluate import score_lead
 from leadscore.core.loader import validate_model_data
 from leadscore.core.records import Event, Lead
 from leadscore.core.timestamps import format_timestamp
+from leadscore.engine.fields import model_lead_fields
 from leadscore.service import automations, kernel_rescore, scoring
 from leadscore.service.errors import Conflict, NotFound
 from leadscore.service.events import ingest_events
@@ -193,10 +194,14 @@ def test_the_kernel_stores_what_the_per_lead_path_stores(
     raw, people, by_lead = example
     assume(all(_json_safe(dict(p.attributes)) for p in people))
     assume(all(_json_safe(dict(e.properties)) for evs in by_lead.values() for e in evs))
-    validate_model_data(raw)
+    model = validate_model_data(raw)
     people = [Lead(p.id, None, p.attributes) for p in people]  # e-mails are unique in the store
     ids = [p.id for p in people]
     work = data.draw(batches(ids))
+    fresh = any("email" in item for batch in work for item in batch)
+    # A lead created by an event gets a random id: a model reading ids would score it
+    # differently in the two runs.
+    assume(not fresh or "id" not in model_lead_fields(model))
     pins = {ids[0]: pin} if pin else {}
 
     def setup() -> None:

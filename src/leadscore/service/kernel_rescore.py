@@ -109,7 +109,7 @@ def rescore(
         shown = moved_to.stage if pinned is None else pinned
         numbers = {name: scored[name][i] for name in SCORED if name != "stage"}
         after = Snapshot(**numbers, stage=shown, model_version=version)
-        change = Change(row.pk, row.id, Snapshot.of(row), after, shown)
+        change = Change(row.pk, row.id, _stored(row), after, shown)
         changes[row.pk] = change
         kernel_rows.append(row)
         kept = {name: getattr(row, name) for name in moved_to.columns}
@@ -140,6 +140,15 @@ def rescore(
         ):
             changes[change.lead_pk] = change
     return [changes[row.pk] for row in rows]
+
+
+def _stored(row: Row) -> Snapshot | None:
+    """`Snapshot.of(row)`, without its name lookups (once per lead of a batch)."""
+    if row.model_version is None:
+        return None
+    return Snapshot(
+        row.score, row.fit, row.engagement, row.grade, row.tier, row.stage, row.model_version
+    )
 
 
 def _automations_live(conn: Connection, ctx: Context) -> bool:
@@ -206,28 +215,40 @@ def _times_after_watermark(
     occurred: np.ndarray,
     lead_index: np.ndarray,
 ) -> dict[int, list[Event]]:
-    """Per lead (index in `rows`), its event times that `scoring.lifecycle` may fold: those
-    in (the earliest moment its fold can start from, `as_of`]. Every other event of the lead
-    is at or before that moment, so the fold never looks at it."""
+    """Per lead (index in `rows`), its event times that `scoring.lifecycle` folds: those in
+    (the moment its fold starts from, `as_of`]. Every other event of the lead is at or
+    before that moment, so the fold never looks at it."""
     floor = np.iinfo(np.int64).min
-
-    def start(moment: int | None) -> int:
-        return floor if moment is None else moment
-
-    lowest = np.array([start(row.event_stage_at) for row in rows], dtype=np.int64)
-    if cause.kind == "event":  # a replay starts from the base
-        bases = np.array([start(row.stage_base_at) for row in rows], dtype=np.int64)
-        lowest = np.minimum(lowest, bases)
-    reset = np.array(
-        [row.model_version is not None and row.model_version != version for row in rows],
-        dtype=bool,
-    )
-    lowest[reset] = as_of  # another model scored it last: the fold starts afresh at as_of
+    lowest = np.array([_start_at(row, version, as_of, cause) for row in rows], dtype=np.int64)
+    lowest[lowest == _NONE] = floor
     chosen = np.flatnonzero((occurred > lowest[lead_index]) & (occurred <= as_of))
     later: dict[int, list[Event]] = {}
     for i, t in zip(lead_index[chosen].tolist(), occurred[chosen].tolist(), strict=True):
         later.setdefault(i, []).append(Event("", t))  # the fold reads only the time
     return later
+
+
+_NONE = np.iinfo(np.int64).max
+"""`_start_at` of a fold from before every event (no base time)."""
+
+
+def _start_at(row: Row, version: int, as_of: int, cause: Cause) -> int:
+    """The moment `scoring.lifecycle` folds this lead's lifecycle from (`_NONE`: from before
+    every event), decided as it decides it: afresh at `as_of` for a lead another model
+    scored last, from the base for a replay, else from the watermark."""
+    if row.model_version is not None and row.model_version != version:
+        return as_of
+    start_at: int | None = row.event_stage_at
+    if cause.kind == "event" and start_at is not None:
+        replay = cause.arrivals is None
+        if cause.arrivals is not None:
+            arrival = cause.arrivals.get(row.pk)
+            replay = arrival is not None and scoring._back_dated(
+                arrival.occurred_at, row.stage_base_at, start_at
+            )
+        if replay:
+            start_at = row.stage_base_at
+    return _NONE if start_at is None else start_at
 
 
 def _settled(

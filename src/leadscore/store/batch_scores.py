@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Connection
@@ -45,19 +46,21 @@ def write_leads(db: Database, conn: Connection, rows: Sequence[Mapping[str, Any]
         return
     if db.is_sqlite:
         assigned = ", ".join(f"{c} = ?" for c in LEAD_COLUMNS)
+        values = itemgetter(*LEAD_COLUMNS, "pk")
         conn.exec_driver_sql(
             f"UPDATE leads SET {assigned}, explanation = NULL WHERE pk = ?",
-            [(*(row[c] for c in LEAD_COLUMNS), row["pk"]) for row in rows],
+            [values(row) for row in rows],
         )
         return
     driver = _driver(conn)
     conn.exec_driver_sql(f"CREATE TEMP TABLE IF NOT EXISTS batch_scores {_TEMP}")
     conn.exec_driver_sql("DELETE FROM batch_scores")
     names = ("pk", *LEAD_COLUMNS)
+    values = itemgetter(*names)
     with driver.cursor() as cursor:
         with cursor.copy(f"COPY batch_scores ({', '.join(names)}) FROM STDIN") as copy:
             for row in rows:
-                copy.write_row(tuple(row[c] for c in names))
+                copy.write_row(values(row))
         assigned = ", ".join(f"{c} = b.{c}" for c in LEAD_COLUMNS)
         cursor.execute(
             f"UPDATE leads SET {assigned}, explanation = NULL FROM batch_scores b"
@@ -69,11 +72,9 @@ def add_history(db: Database, conn: Connection, rows: Sequence[Mapping[str, Any]
     """Append history rows (`HISTORY_COLUMNS`; `cause_event` a mapping or None), in order."""
     if not rows:
         return
+    fields = itemgetter(*HISTORY_COLUMNS[:-1])
     values = [
-        tuple(
-            (None if row[c] is None else json.dumps(row[c])) if c == "cause_event" else row[c]
-            for c in HISTORY_COLUMNS
-        )
+        (*fields(row), None if row["cause_event"] is None else json.dumps(row["cause_event"]))
         for row in rows
     ]
     names = ", ".join(HISTORY_COLUMNS)
