@@ -262,3 +262,6 @@ def _settled(
     if at > now or bool(np.any((occurred > at) & (occurred <= now))):
         return False
     return scoring._settled(at, now, rows, overrides, {})
+
+
+scoring.IN_BULK[:] = [rescore]

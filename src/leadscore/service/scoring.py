@@ -185,6 +185,9 @@ def _probability(p: float | None) -> float | None:
 KERNEL_MIN = 64
 """From this many leads on, `rescore` scores them together with the vectorised kernel
 (service/kernel_rescore.py): below it the kernel's fixed costs outweigh the per-lead path."""
+IN_BULK: list[Callable[..., list[Change]]] = []
+"""The bulk path, `kernel_rescore.rescore`, registered here when that module is imported (by
+this package's `__init__`): it builds on this module, which therefore cannot import it."""
 
 
 def rescore(
@@ -212,10 +215,8 @@ def rescore(
     """
     if not rows:
         return []
-    if kernel and len(rows) >= KERNEL_MIN:
-        from leadscore.service import kernel_rescore  # it builds on this module
-
-        return kernel_rescore.rescore(
+    if kernel and IN_BULK and len(rows) >= KERNEL_MIN:
+        return IN_BULK[0](
             conn, ctx, rows, as_of, cause, write_unchanged=write_unchanged, settle_at=settle_at
         )
     active = ctx.models.active(conn)
