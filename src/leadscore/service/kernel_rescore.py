@@ -1,6 +1,7 @@
 """Rescoring many locked leads at once with the vectorised kernel (SPEC §4, §5; issue 14):
 what `service.scoring.rescore` does for a batch of events, an import or any rescoring of
-more than `scoring.KERNEL_MIN` leads.
+`scoring.KERNEL_MIN` leads or more. This module registers itself in `scoring.IN_BULK` when
+imported (the package's `__init__` imports it), since it builds on `scoring`.
 
 The same steps as the per-lead path, each in bulk: the leads' events are read as frames in
 the caller's transaction (store/lead_event_frames.py), scored by `engine.kernel.score_frame`
