@@ -150,6 +150,29 @@ def test_an_unknown_lead_id_is_404_and_a_batch_with_one_writes_nothing(api) -> N
     assert all_events(api, "L1") == []
 
 
+def test_a_500_event_batch_with_one_bad_event_is_refused_whole_and_names_it(api) -> None:
+    """Big enough for the kernel path (service/kernel_rescore.py): one unknown lead or one
+    event id of another lead's event refuses the whole batch, naming `events[i]`."""
+    api.model()
+    api.set_time(NOW)
+    leads = [{"id": f"L{i}"} for i in range(100)]
+    assert api.writer.post("/leads", json={"leads": leads}).status_code in (200, 201)
+    api.writer.post("/events", json={"lead_id": "L0", "id": "taken", "type": "email_opened"})
+    good = [{"lead_id": f"L{i % 100}", "id": f"g{i}", "type": "page_viewed"} for i in range(499)]
+    unknown = [*good[:321], {"lead_id": "nope", "type": "x"}, *good[321:]]
+    response = api.writer.post("/events", json={"events": unknown})
+    assert response.status_code == 404
+    assert response.json()["detail"][0]["loc"] == ["body", "events", 321, "lead_id"]
+    taken = [*good[:77], {"lead_id": "L1", "id": "taken", "type": "x"}, *good[77:]]
+    response = api.writer.post("/events", json={"events": taken})
+    assert response.status_code == 409
+    assert response.json()["detail"][0]["loc"] == ["body", "events", 77, "id"]
+    assert all(all_events(api, f"L{i}") == [] for i in range(1, 100))
+    assert len(all_events(api, "L0")) == 1
+    stored = api.writer.post("/events", json={"events": good}).json()
+    assert stored["stored"] == 499 and len(stored["leads"]) == 100
+
+
 def test_a_batch_over_10000_events_is_refused(api) -> None:
     events = [{"lead_id": "L1", "type": "x"}] * 10_001
     response = api.writer.post("/events", json={"events": events})

@@ -4,7 +4,9 @@ without the score it caused.
 
 The hot path of one event: lock its lead → insert the event (a repeated id is skipped) →
 read the lead's events → score → update the lead → history row if the score changed.
-A batch does the same once per lead, all or nothing.
+A batch does the same once per lead, all or nothing, each step one statement for the whole
+batch (resolving, locking, inserting: store/batch_events.py, the id checks); its leads are
+scored together by the kernel when there are many (service/kernel_rescore.py).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from leadscore.service.errors import Conflict
 from leadscore.service.inputs import EventIn
 from leadscore.service.resolve import LocOf, by_index, resolve
 from leadscore.service.scoring import Arrival, Cause, Change, Snapshot, rescore
-from leadscore.store import Connection, Row
+from leadscore.store import Connection, Row, batch_events
 from leadscore.store import events as stored_events
 from leadscore.store import leads as stored_leads
 
@@ -121,7 +123,7 @@ def ingest_in(
         }
         for event_id, index in first.items()
     ]
-    stored = stored_events.insert(ctx.db, conn, new_rows)
+    stored = batch_events.insert(ctx.db, conn, new_rows)
     _refuse_other_leads_ids(conn, ids, pks, first, stored, rows, loc_of)
     last_stored: dict[int, str] = {}
     statuses: list[dict[str, str]] = []

@@ -183,6 +183,14 @@ def _probability(p: float | None) -> float | None:
     return None if p is None or math.isnan(p) else float(p)
 
 
+KERNEL_MIN = 64
+"""From this many leads on, `rescore` scores them together with the vectorised kernel
+(service/kernel_rescore.py): below it the kernel's fixed costs outweigh the per-lead path."""
+IN_BULK: list[Callable[..., list[Change]]] = []
+"""The bulk path, `kernel_rescore.rescore`, registered here when that module is imported (by
+this package's `__init__`): it builds on this module, which therefore cannot import it."""
+
+
 def rescore(
     conn: Connection,
     ctx: Context,
@@ -192,6 +200,7 @@ def rescore(
     *,
     write_unchanged: bool = True,
     settle_at: int | None = None,
+    kernel: bool = True,
 ) -> list[Change]:
     """Rescore locked lead rows (read with `store.leads.SCORING_COLUMNS`) at `as_of`.
 
@@ -201,9 +210,16 @@ def rescore(
 
     With `write_unchanged` every lead row is rewritten (its explanation is fresh); without
     it (recompute), only leads whose snapshot or stage changed are written.
+
+    `KERNEL_MIN` leads or more go through the kernel (`kernel=False`: never), with the same
+    results; the leads' explanations are then derived when read (service/queries.py).
     """
     if not rows:
         return []
+    if kernel and IN_BULK and len(rows) >= KERNEL_MIN:
+        return IN_BULK[0](
+            conn, ctx, rows, as_of, cause, write_unchanged=write_unchanged, settle_at=settle_at
+        )
     active = ctx.models.active(conn)
     pks = [row.pk for row in rows]
     every = stored_overrides.every(conn, pks)

@@ -1,0 +1,115 @@
+"""The events of a set of scattered leads as the kernel's frames, read inside the caller's
+transaction (the live path's batches, SPEC §4/§5, issue 14).
+
+The bulk recompute (store/bulk_reads.py) reads whole key ranges on connections of its own; a
+batch of live events touches leads scattered over the table, already locked by the caller,
+whose new events only the caller's transaction can see. So the select here names the leads'
+keys and runs on the caller's connection: on SQLite through `store.arrow`'s packed reader on
+the same driver connection; on PostgreSQL the rows are packed the same way by `string_agg`
+(ADBC would need a connection of its own). Only the JSON values the model reads are
+extracted, and decoded as the recompute decodes them (`bulk_reads.property_column`), so each
+value has exactly the type the reference scorer's `json.loads` gives.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+
+import numpy as np
+import polars as pl
+from sqlalchemy import Connection
+
+from leadscore.store import arrow
+from leadscore.store.bulk_reads import EVENT_SLICE, ChunkReader, property_column
+from leadscore.store.database import Database
+
+_DTYPES = {"int": pl.Int64, "float": pl.Float64, "text": pl.String, "json": pl.String}
+
+
+def select(
+    db: Database, conn: Connection, columns: Sequence[tuple[str, str, arrow.Kind]], tail: str
+) -> pl.DataFrame:
+    """`SELECT <expr AS name, …> <tail>` on the caller's connection, into a frame typed by
+    each column's kind (`store.arrow.Source.select`'s contract)."""
+    if db.is_sqlite:
+        return arrow.Source(db, conn.connection.driver_connection).select(columns, tail)
+    schema = {name: _DTYPES[kind] for name, _, kind in columns}
+    parts = []
+    for name, _expr, kind in columns:
+        if kind == "text":
+            value = f"to_json(t.{name})::text"  # no raw separators inside; null stays null
+        elif kind == "float":
+            raise ValueError("no float columns are read here")
+        else:
+            value = f"(t.{name})::text"
+        parts.append(f"coalesce({value}, '')")
+    row = " || chr(31) || ".join(parts)
+    inner = ", ".join(f"{expr} AS {name}" for name, expr, _ in columns)
+    query = f"SELECT string_agg({row}, chr(10)) FROM (SELECT {inner} {tail}) AS t"
+    text = conn.exec_driver_sql(query).scalar()
+    if not text:
+        return pl.DataFrame(schema=schema)
+    frame = pl.read_csv(
+        io.StringIO(text),
+        has_header=False,
+        separator="\x1f",
+        quote_char=None,
+        new_columns=list(schema),
+        schema=schema,
+    )
+    texts = [name for name, _, kind in columns if kind == "text"]
+    return frame.with_columns(arrow.json_strings(frame[name]) for name in texts)
+
+
+def events_of(
+    db: Database, conn: Connection, reader: ChunkReader, pks: np.ndarray
+) -> tuple[pl.DataFrame, np.ndarray]:
+    """Every event of the leads `pks` (sorted, distinct, not empty), whatever its time, with the
+    columns `reader`'s model reads (`ChunkReader._events`' frame), and per event the index
+    of its lead in `pks`."""
+    types = select(
+        db, conn, [("id", "id", "int"), ("name", "name", "text")], "FROM event_types ORDER BY id"
+    )
+    wanted = None
+    if reader.where_types is not None:
+        ids = types.filter(pl.col("name").is_in(list(reader.where_types)))["id"].to_list()
+        wanted = ", ".join(map(str, ids)) or "NULL"
+
+    def member(key: str) -> str:
+        expr = arrow.json_member(db, "properties", key)
+        return expr if wanted is None else f"CASE WHEN type_id IN ({wanted}) THEN {expr} END"
+
+    columns: list[tuple[str, str, arrow.Kind]] = [
+        ("lead_pk", "lead_pk", "int"), ("type_id", "type_id", "int"),
+        ("occurred_at", "occurred_at", "int"),
+    ]  # fmt: skip
+    if reader.with_source:
+        columns.append(("source", "source", "text"))
+    for i, prop in enumerate(reader.properties):
+        columns.append((f"p{i}", member(prop), "json"))
+        if "." in prop:
+            columns.append((f"r{i}", member(prop.split(".")[0]), "json"))
+    slices = []
+    for start in range(0, len(pks), EVENT_SLICE):
+        keys = ",".join(str(int(pk)) for pk in pks[start : start + EVENT_SLICE])
+        where = f"lead_pk IN ({keys})" if db.is_sqlite else f"lead_pk = ANY('{{{keys}}}'::bigint[])"
+        slices.append(select(db, conn, columns, f"FROM events WHERE {where}"))
+    raw = pl.concat(slices)
+    type_ids = types["id"].to_numpy()
+    position = np.full(int(type_ids.max(initial=0)) + 1, -1, dtype=np.int32)
+    position[type_ids] = np.arange(len(type_ids), dtype=np.int32)
+    codes = position[raw["type_id"].cast(pl.Int64).to_numpy()] if raw.height else []
+    decoded = {
+        "type": arrow.dictionary_column(np.asarray(codes), types["name"].to_list()),
+        "occurred_at": raw["occurred_at"].cast(pl.Int64),
+    }
+    if reader.with_source:
+        decoded["source"] = raw["source"].cast(pl.String)
+    for i, prop in enumerate(reader.properties):
+        name = f"properties.{prop}"
+        roots = raw[f"r{i}"] if "." in prop else None
+        decoded[name] = property_column(db, name, prop, raw[f"p{i}"], roots)
+    lead_pk = raw["lead_pk"].cast(pl.Int64).to_numpy()
+    index = np.searchsorted(pks, lead_pk).astype(np.int32)
+    return pl.DataFrame(decoded), index
