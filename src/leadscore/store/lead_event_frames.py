@@ -71,14 +71,17 @@ def events_of(
     types = select(
         db, conn, [("id", "id", "int"), ("name", "name", "text")], "FROM event_types ORDER BY id"
     )
-    wanted = None
-    if reader.where_types is not None:
-        ids = types.filter(pl.col("name").is_in(list(reader.where_types)))["id"].to_list()
-        wanted = ", ".join(map(str, ids)) or "NULL"
+    ids_by_name = dict(zip(types["name"].to_list(), types["id"].to_list(), strict=True))
 
-    def member(key: str) -> str:
+    def member(key: str, prop: str) -> str:
+        """`key` of the properties of the events whose conditions read `prop` (as
+        `ChunkReader` reads them)."""
         expr = arrow.json_member(db, "properties", key)
-        return expr if wanted is None else f"CASE WHEN type_id IN ({wanted}) THEN {expr} END"
+        readers = reader.property_types.get(prop)
+        if readers is None:
+            return expr
+        wanted = ", ".join(str(ids_by_name[t]) for t in sorted(readers) if t in ids_by_name)
+        return f"CASE WHEN type_id IN ({wanted or 'NULL'}) THEN {expr} END"
 
     columns: list[tuple[str, str, arrow.Kind]] = [
         ("lead_pk", "lead_pk", "int"), ("type_id", "type_id", "int"),
@@ -87,9 +90,9 @@ def events_of(
     if reader.with_source:
         columns.append(("source", "source", "text"))
     for i, prop in enumerate(reader.properties):
-        columns.append((f"p{i}", member(prop), "json"))
+        columns.append((f"p{i}", member(prop, prop), "json"))
         if "." in prop:
-            columns.append((f"r{i}", member(prop.split(".")[0]), "json"))
+            columns.append((f"r{i}", member(prop.split(".")[0], prop), "json"))
     slices = []
     for start in range(0, len(pks), EVENT_SLICE):
         keys = ",".join(str(int(pk)) for pk in pks[start : start + EVENT_SLICE])
