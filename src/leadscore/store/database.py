@@ -23,12 +23,23 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 
 import sqlalchemy
-from sqlalchemy import ColumnElement, Connection, Engine, Table, create_engine, event, text
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Engine,
+    Table,
+    create_engine,
+    event,
+    make_url,
+    text,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql.dml import Insert
 
 from leadscore.settings import Settings
+from leadscore.store import sqlite_wal
+from leadscore.store.sqlite_wal import Checkpointer
 
 if TYPE_CHECKING:
     import sqlite3
@@ -57,8 +68,13 @@ class Database:
         self.is_sqlite = self.url.startswith("sqlite")
         self.is_postgres = self.url.startswith("postgresql")
         self._statements: dict[tuple[str, tuple[str | None, ...]], Insert] = {}
+        self._checkpointer: Checkpointer | None = None
         if self.is_sqlite:
-            self.engine = _sqlite_engine(settings)
+            path = make_url(self.url).database
+            if sqlite_wal.is_file(path):
+                assert path is not None  # is_file says so
+                self._checkpointer = Checkpointer(path)
+            self.engine = _sqlite_engine(settings, self._checkpointer is not None)
             self._write_lock: threading.Lock | None = threading.Lock()
         else:
             self.engine = create_engine(
@@ -70,6 +86,8 @@ class Database:
             self._write_lock = None
 
     def dispose(self) -> None:
+        if self._checkpointer is not None:
+            self._checkpointer.stop()
         self.engine.dispose()
 
     # --- transactions ------------------------------------------------------------------
@@ -91,6 +109,8 @@ class Database:
     @contextmanager
     def write(self) -> Iterator[Connection]:
         """One write transaction: commits on success, rolls back on any exception."""
+        if self._checkpointer is not None:
+            self._checkpointer.start()  # the log is checkpointed beside the writers
         with self._write_lock or nullcontext(), self.engine.connect() as conn:
             if self.is_sqlite:
                 conn.execution_options(sqlite_begin="IMMEDIATE")
@@ -182,7 +202,9 @@ def _columns(
     return tuple(returning) if isinstance(returning, Sequence) else (returning,)
 
 
-def _sqlite_engine(settings: Settings) -> Engine:
+def _sqlite_engine(settings: Settings, own_checkpoints: bool) -> Engine:
+    """`own_checkpoints`: a `sqlite_wal.Checkpointer` checkpoints the log, so commits do not
+    (store/sqlite_wal.py)."""
     engine = create_engine(
         settings.database_url,
         pool_size=settings.pool_size,
@@ -194,6 +216,7 @@ def _sqlite_engine(settings: Settings) -> Engine:
         f"PRAGMA busy_timeout={settings.sqlite_busy_timeout_ms}",
         "PRAGMA foreign_keys=ON",
         f"PRAGMA synchronous={settings.sqlite_synchronous}",
+        *(("PRAGMA wal_autocheckpoint=0",) if own_checkpoints else ()),
     )
 
     @event.listens_for(engine, "connect")
