@@ -60,7 +60,10 @@ BARE = (
 )
 """The bare-framework ceiling (issue 14): the same server stack (FastAPI on uvicorn, one
 process) with one authenticated endpoint that parses the event and stores nothing."""
-TARGETS = {"p99_ms": 10.0, "single_per_s": 1_500.0, "batch_per_s": 50_000.0}
+TARGETS = {"p99_ms": 5.0, "single_per_s": 3_000.0, "batch_per_s": 100_000.0}
+"""Issue 14's targets (SPEC §10's, doubled): p99 ≤ 5 ms in process; single events ≥ 3,000/s on
+SQLite or ≥ 0.6 × the bare endpoint, whichever is lower; batches ≥ 100,000 events/s on SQLite
+and ≥ 50,000 on PostgreSQL."""
 EVENT_KINDS = (
     ("page_viewed", {"url": "/pricing"}),
     ("page_viewed", {"url": "/blog/mql-vs-sql"}),
@@ -320,12 +323,12 @@ def main() -> None:
     )
     results = {backend: bench_backend(backend, options) for backend in backends}
     print()
-    print(f"{'':38}" + "".join(f"{b:>12}" for b in backends) + f"{'target':>12}")
+    print(f"{'':38}" + "".join(f"{b:>12}" for b in backends) + f"{'target':>22}")
     rows = (
         ("ingest + rescore, one event, p50 (ms)", "p50_ms", None),
-        ("ingest + rescore, one event, p99 (ms)", "p99_ms", "≤ 10"),
-        (f"HTTP single events/s ({options.clients} clients)", "single_per_s", "≥ 1,500"),
-        (f"HTTP batch events/s ({options.batch:,}/request)", "batch_per_s", "≥ 50,000"),
+        ("ingest + rescore, one event, p99 (ms)", "p99_ms", "≤ 5"),
+        (f"HTTP single events/s ({options.clients} clients)", "single_per_s", "≥ 3,000 or 0.6×"),
+        (f"HTTP batch events/s ({options.batch:,}/request)", "batch_per_s", "≥ 100,000 / 50,000"),
         (f"bare endpoint requests/s ({options.clients} clients)", "bare_per_s", None),
         ("server CPU per single event (ms)", "cpu_ms", None),
         ("bare server CPU per request (ms)", "bare_cpu_ms", None),
@@ -335,9 +338,9 @@ def main() -> None:
             f"{results[b][key]:>12,.2f}" if "ms" in key else f"{results[b][key]:>12,.0f}"
             for b in backends
         )
-        print(f"{label:38}{cells}{target or '':>12}")
+        print(f"{label:38}{cells}{target or '':>22}")
     ratios = "".join(f"{results[b]['of_bare']:>12.2f}" for b in backends)
-    print(f"{'single events / bare endpoint':38}{ratios}{'≥ 0.6':>12}")
+    print(f"{'single events / bare endpoint':38}{ratios}{'≥ 0.6':>22}")
     cpu = "".join(f"{results[b]['bare_cpu_ms'] / results[b]['cpu_ms']:>12.2f}" for b in backends)
     print(f"{'… the same, by server CPU per request':38}{cpu}")
 
