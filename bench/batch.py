@@ -317,8 +317,10 @@ def recompute_from_store(name: str, url: str, data: Path, n_leads: int, runs: in
 
 def reference_from_store(name: str, url: str, sample: int, n_leads: int) -> dict:
     """The per-lead path over the same store: locked batches of 1,000 leads rescored by
-    `service.scoring.rescore` (read each lead's events, the reference scorer, write), as the
-    recompute ran before it was vectorised — on the first `sample` leads, scaled up."""
+    `service.scoring.rescore` lead by lead (read each lead's events, score it with the
+    per-lead scorer, write), as the recompute ran before it was vectorised — on the first
+    `sample` leads, scaled up. `kernel=False`: a batch of 1,000 would otherwise take the live
+    path's kernel branch (issue 14), which is not the per-lead path."""
     import store_data
 
     from leadscore.core.timestamps import parse_timestamp
@@ -336,7 +338,7 @@ def reference_from_store(name: str, url: str, sample: int, n_leads: int) -> dict
 
         def batch(conn, after=after):
             rows = lock_page(conn, after, 1000)
-            rescore(conn, ctx, rows, as_of, Cause("recompute"), write_unchanged=False)
+            rescore(conn, ctx, rows, as_of, Cause("recompute"), write_unchanged=False, kernel=False)
             return rows[-1].pk, len(rows)
 
         after, n = ctx.db.transact(batch)
