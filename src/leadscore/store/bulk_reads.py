@@ -124,11 +124,36 @@ class ChunkReader:
     def _events(
         self, source: arrow.Source, pks: np.ndarray, as_of: int
     ) -> tuple[pl.DataFrame, np.ndarray]:
-        db = self.db
         types = source.select(
             [("id", "id", "int"), ("name", "name", "text")], "FROM event_types ORDER BY id"
         )
+        columns = self.event_columns(types)
+        slices = []
+        bounds = [int(pks[0]) - 1, *(int(pk) for pk in pks[EVENT_SLICE - 1 :: EVENT_SLICE])]
+        if bounds[-1] != int(pks[-1]):
+            bounds.append(int(pks[-1]))
+        for low, high in itertools.pairwise(bounds):
+            slices.append(
+                source.select(
+                    columns,
+                    f"FROM events WHERE lead_pk > {low} AND lead_pk <= {high}"
+                    f" AND occurred_at <= {int(as_of)}",
+                )
+            )
+        raw = pl.concat(slices)
+        lead_pk = raw["lead_pk"].cast(pl.Int64).to_numpy()
+        index = np.searchsorted(pks, lead_pk).astype(np.int32)
+        inside = index < len(pks)
+        index[inside & (pks[np.minimum(index, len(pks) - 1)] != lead_pk)] = -1
+        index[~inside] = -1  # a lead deleted between the two reads
+        return self.decode_events(raw, types), index
 
+    def event_columns(self, types: pl.DataFrame) -> list[tuple[str, str, arrow.Kind]]:
+        """The columns of an events select that this model reads (`types`: the event types'
+        id and name): the lead key, type and time, the source when read, and each property
+        the conditions read, extracted only from the events of the types whose conditions
+        read it (`property_types`)."""
+        db = self.db
         ids_by_name = dict(zip(types["name"].to_list(), types["id"].to_list(), strict=True))
 
         def member(key: str, prop: str) -> str:
@@ -150,19 +175,11 @@ class ChunkReader:
             columns.append((f"p{i}", member(prop, prop), "json"))
             if "." in prop:
                 columns.append((f"r{i}", member(prop.split(".")[0], prop), "json"))
-        slices = []
-        bounds = [int(pks[0]) - 1, *(int(pk) for pk in pks[EVENT_SLICE - 1 :: EVENT_SLICE])]
-        if bounds[-1] != int(pks[-1]):
-            bounds.append(int(pks[-1]))
-        for low, high in itertools.pairwise(bounds):
-            slices.append(
-                source.select(
-                    columns,
-                    f"FROM events WHERE lead_pk > {low} AND lead_pk <= {high}"
-                    f" AND occurred_at <= {int(as_of)}",
-                )
-            )
-        raw = pl.concat(slices)
+        return columns
+
+    def decode_events(self, raw: pl.DataFrame, types: pl.DataFrame) -> pl.DataFrame:
+        """The kernel's events frame from the rows of `event_columns`: the type names as a
+        dictionary column, and each JSON value decoded as the live path's `json.loads` would."""
         type_ids = types["id"].to_numpy()
         position = np.full(int(type_ids.max(initial=0)) + 1, -1, dtype=np.int32)
         position[type_ids] = np.arange(len(type_ids), dtype=np.int32)
@@ -176,13 +193,8 @@ class ChunkReader:
         for i, prop in enumerate(self.properties):
             name = f"properties.{prop}"
             roots = raw[f"r{i}"] if "." in prop else None
-            decoded[name] = property_column(db, name, prop, raw[f"p{i}"], roots)
-        lead_pk = raw["lead_pk"].cast(pl.Int64).to_numpy()
-        index = np.searchsorted(pks, lead_pk).astype(np.int32)
-        inside = index < len(pks)
-        index[inside & (pks[np.minimum(index, len(pks) - 1)] != lead_pk)] = -1
-        index[~inside] = -1  # a lead deleted between the two reads
-        return pl.DataFrame(decoded), index
+            decoded[name] = property_column(self.db, name, prop, raw[f"p{i}"], roots)
+        return pl.DataFrame(decoded)
 
 
 def property_types(model: Model) -> dict[str, set[str] | None]:

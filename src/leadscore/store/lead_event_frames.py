@@ -21,7 +21,7 @@ import polars as pl
 from sqlalchemy import Connection
 
 from leadscore.store import arrow
-from leadscore.store.bulk_reads import EVENT_SLICE, ChunkReader, property_column
+from leadscore.store.bulk_reads import EVENT_SLICE, ChunkReader
 from leadscore.store.database import Database
 
 _DTYPES = {"int": pl.Int64, "float": pl.Float64, "text": pl.String, "json": pl.String}
@@ -71,48 +71,13 @@ def events_of(
     types = select(
         db, conn, [("id", "id", "int"), ("name", "name", "text")], "FROM event_types ORDER BY id"
     )
-    ids_by_name = dict(zip(types["name"].to_list(), types["id"].to_list(), strict=True))
-
-    def member(key: str, prop: str) -> str:
-        """`key` of the properties of the events whose conditions read `prop` (as
-        `ChunkReader` reads them)."""
-        expr = arrow.json_member(db, "properties", key)
-        readers = reader.property_types.get(prop)
-        if readers is None:
-            return expr
-        wanted = ", ".join(str(ids_by_name[t]) for t in sorted(readers) if t in ids_by_name)
-        return f"CASE WHEN type_id IN ({wanted or 'NULL'}) THEN {expr} END"
-
-    columns: list[tuple[str, str, arrow.Kind]] = [
-        ("lead_pk", "lead_pk", "int"), ("type_id", "type_id", "int"),
-        ("occurred_at", "occurred_at", "int"),
-    ]  # fmt: skip
-    if reader.with_source:
-        columns.append(("source", "source", "text"))
-    for i, prop in enumerate(reader.properties):
-        columns.append((f"p{i}", member(prop, prop), "json"))
-        if "." in prop:
-            columns.append((f"r{i}", member(prop.split(".")[0], prop), "json"))
+    columns = reader.event_columns(types)
     slices = []
     for start in range(0, len(pks), EVENT_SLICE):
         keys = ",".join(str(int(pk)) for pk in pks[start : start + EVENT_SLICE])
         where = f"lead_pk IN ({keys})" if db.is_sqlite else f"lead_pk = ANY('{{{keys}}}'::bigint[])"
         slices.append(select(db, conn, columns, f"FROM events WHERE {where}"))
     raw = pl.concat(slices)
-    type_ids = types["id"].to_numpy()
-    position = np.full(int(type_ids.max(initial=0)) + 1, -1, dtype=np.int32)
-    position[type_ids] = np.arange(len(type_ids), dtype=np.int32)
-    codes = position[raw["type_id"].cast(pl.Int64).to_numpy()] if raw.height else []
-    decoded = {
-        "type": arrow.dictionary_column(np.asarray(codes), types["name"].to_list()),
-        "occurred_at": raw["occurred_at"].cast(pl.Int64),
-    }
-    if reader.with_source:
-        decoded["source"] = raw["source"].cast(pl.String)
-    for i, prop in enumerate(reader.properties):
-        name = f"properties.{prop}"
-        roots = raw[f"r{i}"] if "." in prop else None
-        decoded[name] = property_column(db, name, prop, raw[f"p{i}"], roots)
     lead_pk = raw["lead_pk"].cast(pl.Int64).to_numpy()
     index = np.searchsorted(pks, lead_pk).astype(np.int32)
-    return pl.DataFrame(decoded), index
+    return reader.decode_events(raw, types), index
