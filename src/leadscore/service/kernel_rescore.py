@@ -107,29 +107,16 @@ def rescore(
             continue
         pin = scoring.newest_pin(in_force.get(row.pk, ()))
         pinned = pin.stage if pin is not None else None
-        shown = moved_to.stage if pinned is None else pinned
         numbers = {name: scored[name][i] for name in SCORED if name != "stage"}
-        after = Snapshot(**numbers, stage=shown, model_version=version)
-        change = Change(row.pk, row.id, _stored(row), after, shown)
+        change, update = scoring.settled(
+            row, numbers, moved_to, pinned, version, as_of, _stored(row), write_unchanged
+        )
         changes[row.pk] = change
         kernel_rows.append(row)
-        kept = {name: getattr(row, name) for name in moved_to.columns}
-        moved = (moved_to.stage, pinned) != (row.lifecycle_stage, row.pinned_stage)
-        if write_unchanged or moved or kept != moved_to.columns or change.before != after:
-            updates.append(
-                {
-                    "pk": row.pk,
-                    **numbers,
-                    "stage": shown,
-                    "lifecycle_stage": moved_to.stage,
-                    "pinned_stage": pinned,
-                    **moved_to.columns,
-                    "model_version": version,
-                    "scored_at": as_of,
-                }
-            )
+        if update is not None:
+            updates.append(update)
         if change.changed:
-            history.append(scoring._history_row(change, as_of, cause, moved_to.corrected_by))
+            history.append(scoring.history_row(change, as_of, cause, moved_to.corrected_by))
     batch_scores.write_leads(ctx.db, conn, updates)
     batch_scores.add_history(ctx.db, conn, history)
     if _automations_live(conn, ctx):

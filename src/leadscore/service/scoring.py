@@ -265,29 +265,16 @@ def rescore(
         moved_to = lifecycle(
             model, version, row, events[row.id], result.stage, as_of, cause, stages
         )
-        shown = moved_to.stage if pinned is None else pinned
         scored = {name: getattr(result, name) for name in SCORED if name != "stage"}
-        after = Snapshot(**scored, stage=shown, model_version=version)
-        change = Change(row.pk, row.id, Snapshot.of(row), after, shown)
+        change, update = settled(
+            row, scored, moved_to, pinned, version, as_of, Snapshot.of(row), write_unchanged
+        )
         changes.append(change)
-        kept = {name: getattr(row, name) for name in moved_to.columns}
-        moved = (moved_to.stage, pinned) != (row.lifecycle_stage, row.pinned_stage)
-        if write_unchanged or moved or kept != moved_to.columns or change.before != after:
-            updates.append(
-                {
-                    "pk": row.pk,
-                    **scored,
-                    "stage": shown,
-                    "lifecycle_stage": moved_to.stage,
-                    "pinned_stage": pinned,
-                    **moved_to.columns,
-                    "model_version": version,
-                    "explanation": explanation(result, in_force.get(row.pk, ()), pin, as_of),
-                    "scored_at": as_of,
-                }
-            )
+        if update is not None:
+            update["explanation"] = explanation(result, in_force.get(row.pk, ()), pin, as_of)
+            updates.append(update)
         if change.changed:
-            history.append(_history_row(change, as_of, cause, moved_to.corrected_by))
+            history.append(history_row(change, as_of, cause, moved_to.corrected_by))
     stored_leads.write_scores(conn, updates)
     stored_history.record(conn, history)
     _fire(conn, ctx, rows, changes, as_of, cause)
@@ -495,7 +482,40 @@ def _stage_only(
     return changes
 
 
-def _history_row(
+def settled(
+    row: Row,
+    numbers: Mapping[str, Any],
+    moved_to: Lifecycle,
+    pinned: str | None,
+    version: int,
+    as_of: int,
+    before: Snapshot | None,
+    write_unchanged: bool,
+) -> tuple[Change, dict[str, Any] | None]:
+    """One rescored lead's change and the row to write for it (None: nothing moved and
+    `write_unchanged` is off), from its new numbers (score, fit, engagement, grade, tier) and
+    lifecycle: what the per-lead path and the kernel path (service/kernel_rescore.py) share."""
+    shown = moved_to.stage if pinned is None else pinned
+    after = Snapshot(**numbers, stage=shown, model_version=version)
+    change = Change(row.pk, row.id, before, after, shown)
+    kept = {name: getattr(row, name) for name in moved_to.columns}
+    moved = (moved_to.stage, pinned) != (row.lifecycle_stage, row.pinned_stage)
+    if not (write_unchanged or moved or kept != moved_to.columns or change.before != after):
+        return change, None
+    update = {
+        "pk": row.pk,
+        **numbers,
+        "stage": shown,
+        "lifecycle_stage": moved_to.stage,
+        "pinned_stage": pinned,
+        **moved_to.columns,
+        "model_version": version,
+        "scored_at": as_of,
+    }
+    return change, update
+
+
+def history_row(
     change: Change, at: int, cause: Cause, corrected_by: Arrival | None = None
 ) -> dict[str, Any]:
     after = change.after
