@@ -10,7 +10,7 @@ from concurrent.futures import Future
 from pathlib import Path
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import event, text
 
 from leadscore.service import leads as upserts
 from leadscore.service import queries, scoring_models
@@ -114,7 +114,9 @@ def _grouped(
     locked, release = threading.Event(), threading.Event()
 
     def hold_the_database() -> None:
-        with ctx.db.write():
+        with ctx.db.write() as conn:  # SQLite: the one writer's lock
+            if not ctx.db.is_sqlite:  # PostgreSQL: lead A's row, which `first` must lock
+                conn.execute(text("SELECT pk FROM leads WHERE id = 'A' FOR UPDATE"))
             locked.set()
             release.wait(10)
 
