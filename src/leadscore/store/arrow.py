@@ -80,18 +80,26 @@ class Source:
             parts.append(f"ifnull({expr}, '')")
         row = " || char(31) || ".join(parts)
         text = self.conn.execute(f"SELECT group_concat({row}, char(10)) {tail}").fetchone()[0]
-        if not text:
-            return pl.DataFrame(schema=schema)
-        frame = pl.read_csv(
-            io.StringIO(text),
-            has_header=False,
-            separator="\x1f",
-            quote_char=None,
-            new_columns=list(schema),
-            schema=schema,
-        )
-        texts = [name for name, _, kind in columns if kind == "text"]
-        return frame.with_columns(json_strings(frame[name]) for name in texts)
+        return packed_frame(text, columns, schema)
+
+
+def packed_frame(
+    text: str | None, columns: Sequence[tuple[str, str, Kind]], schema: dict[str, Any]
+) -> pl.DataFrame:
+    """The frame of rows packed into one text (fields split by U+001F, rows by newlines, text
+    as JSON literals), as both databases' packed selects return them."""
+    if not text:
+        return pl.DataFrame(schema=schema)
+    frame = pl.read_csv(
+        io.StringIO(text),
+        has_header=False,
+        separator="\x1f",
+        quote_char=None,
+        new_columns=list(schema),
+        schema=schema,
+    )
+    texts = [name for name, _, kind in columns if kind == "text"]
+    return frame.with_columns(json_strings(frame[name]) for name in texts)
 
 
 def json_strings(s: pl.Series) -> pl.Series:

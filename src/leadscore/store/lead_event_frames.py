@@ -13,7 +13,6 @@ value has exactly the type the reference scorer's `json.loads` gives.
 
 from __future__ import annotations
 
-import io
 from collections.abc import Sequence
 
 import numpy as np
@@ -47,19 +46,7 @@ def select(
     row = " || chr(31) || ".join(parts)
     inner = ", ".join(f"{expr} AS {name}" for name, expr, _ in columns)
     query = f"SELECT string_agg({row}, chr(10)) FROM (SELECT {inner} {tail}) AS t"
-    text = conn.exec_driver_sql(query).scalar()
-    if not text:
-        return pl.DataFrame(schema=schema)
-    frame = pl.read_csv(
-        io.StringIO(text),
-        has_header=False,
-        separator="\x1f",
-        quote_char=None,
-        new_columns=list(schema),
-        schema=schema,
-    )
-    texts = [name for name, _, kind in columns if kind == "text"]
-    return frame.with_columns(arrow.json_strings(frame[name]) for name in texts)
+    return arrow.packed_frame(conn.exec_driver_sql(query).scalar(), columns, schema)
 
 
 def events_of(
