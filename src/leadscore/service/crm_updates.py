@@ -6,9 +6,9 @@ call). Only fields that differ from what was last written to a record are sent, 
 firing that changes nothing writes nothing. A lead with no record in that CRM is delivered
 with nothing written (the result says so): crm_update writes to linked records, it does not
 create CRM records. A lead without a lawful basis, when LEADSCORE_REQUIRE_CONSENT=basis, is
-delivered with nothing written and `skipped: no lawful basis`. A rate limit longer than the connector waits in line reschedules the rows
-after the vendor's Retry-After; a record the vendor refuses (deleted, a bad field) fails its
-row at once with the vendor's message.
+delivered with nothing written and `skipped: no lawful basis`. A rate limit longer than the
+connector waits in line reschedules the rows after the vendor's Retry-After; a record the
+vendor refuses (deleted, a bad field) fails its row at once with the vendor's message.
 """
 
 from __future__ import annotations
