@@ -245,3 +245,33 @@ def test_the_cli_counts_a_dry_run_then_deletes(tmp_path) -> None:
         app, ["retention", "run"], env={**env, "LEADSCORE_RETENTION_EVENTS_DAYS_BY_TYPE": "x=y"}
     )
     assert bad.exit_code == 2 and "item x=y: 'y' is not a number" in bad.output
+
+
+class Stop(Exception):
+    """Ends a run after its first committed batch (as a kill between batches would)."""
+
+
+def test_an_interrupted_run_keeps_whole_batches_and_a_rerun_finishes(ctx: Context) -> None:
+    fill(ctx, 4)
+    with_retention(ctx, retention_events_days=365.0)
+
+    def stop() -> None:
+        raise Stop
+
+    with pytest.raises(Stop):
+        retention.run(ctx, batch_size=3, between_batches=stop)
+    model = load_model_text(MODEL)
+    with ctx.db.read() as conn:
+        rows = conn.execute(select(leads).order_by(leads.c.pk)).all()
+        left = stored_events.for_leads(conn, ctx.event_types, [r.pk for r in rows])
+        assert not conn.execute(
+            select(audit_log).where(audit_log.c.action == "retention.run")
+        ).all()
+    counts = [len(left[r.pk]) for r in rows]
+    assert counts == [6, 9, 9, 9]  # the first lead's batch committed, whole; no other touched
+    first = rows[0]
+    fresh = score_lead(model, Lead(first.id, first.email, first.attributes), left[first.pk], NOW)
+    assert first.score == fresh.score and first.scored_at == NOW
+    report = retention.run(ctx)
+    assert (report.events, report.leads) == (9, 3)
+    assert len(stored_ids(ctx)) == 4 * 6
