@@ -7,6 +7,8 @@ HTTP receiver and the mail file sink."""
 from __future__ import annotations
 
 import base64
+import email
+from email import policy
 
 import pytest
 from sqlalchemy import select
@@ -14,11 +16,12 @@ from tests.delivery.conftest import fails_then_succeeds
 
 from leadscore.core.consent import has_lawful_basis
 from leadscore.core.timestamps import format_timestamp, parse_timestamp
-from leadscore.service import automations, outbox, scoring_models
+from leadscore.service import automations, digests, outbox, scoring_models
 from leadscore.service.context import Context
 from leadscore.service.events import ingest_events
 from leadscore.service.inputs import ConsentIn, EventIn, LeadIn
 from leadscore.service.leads import upsert_leads
+from leadscore.service.owners import OwnerIn, create_owner
 from leadscore.store import consent as stored_consent
 from leadscore.store.tables import leads
 from leadscore.store.tables import outbox as outbox_table
@@ -38,6 +41,7 @@ engagement:
   max: 60
   rules:
     - {id: demo, event: demo_booked, points: 60}
+tiers: {hot: 75}
 stages:
   - {name: sql, min_score: 75}
   - {name: lead}
@@ -195,3 +199,49 @@ def test_the_sql_rule_is_the_core_rule(ctx: Context, basis, given, withdrawn, la
         (pk,) = conn.scalars(select(leads.c.pk))
         assert (pk not in stored_consent.without_basis(conn, [pk])) is lawful
         assert ("X" not in stored_consent.without_basis_by_id(conn, ["X"])) is lawful
+
+
+DIGEST = """
+automations:
+  - name: morning
+    when: {schedule: {daily_at: "07:00"}}
+    conditions: {field: tier, equals: hot}
+    actions: [{notify: {email: {to_owner: true}, template: digest}}]
+"""
+
+
+def test_a_digest_leaves_out_the_leads_without_a_basis(store, tmp_path):
+    day = parse_timestamp("2026-12-08T00:00:00Z")
+    for name in ("ann", "bob"):
+        create_owner(
+            store, OwnerIn(id=f"{name}@example.com", name=name, email=f"{name}@example.com"), "t"
+        )
+    automations.upload(store, DIGEST, "t", activate=True)
+    owners = {"H1": "ann@example.com", "H2": "ann@example.com", "H3": "bob@example.com"}
+    for lead_id, owner in owners.items():
+        consent = GIVEN if lead_id == "H1" else None
+        upsert_leads(
+            store,
+            [LeadIn(id=lead_id, owner=owner, attributes={"employees": 500}, consent=consent)],
+            "t",
+        )
+        demo(store, lead_id, f"{lead_id}-d")
+    store.clock = lambda: day + 7 * HOUR + 1
+    assert digests.write_due(store) == 2
+    with outbox.Worker(store) as worker:
+        worker.run_until_idle()
+    with store.db.read() as conn:
+        rows = conn.execute(
+            select(outbox_table).where(outbox_table.c.lead_pk.is_(None)).order_by(outbox_table.c.pk)
+        ).all()
+    by_owner = {r.trigger["owner"]: r for r in rows}
+    ann, bob = by_owner["ann@example.com"], by_owner["bob@example.com"]
+    assert [lead["id"] for lead in ann.payload["leads"]] == ["H1"]
+    assert ann.payload["withheld"] == 1 and ann.status == "delivered"
+    assert bob.status == "delivered" and bob.result == {"skipped": "no lawful basis"}
+    assert "H3" not in str(bob.payload)
+    mails = list((tmp_path / "mail").glob("*.eml"))
+    assert len(mails) == 1
+    message = email.message_from_bytes(mails[0].read_bytes(), policy=policy.default)
+    body = message.get_body(("plain",)).get_content()
+    assert message["To"] == "ann@example.com" and "H1" in body and "H2" not in body
