@@ -30,6 +30,7 @@ log = logging.getLogger("leadscore.scheduler")
 JOB = "recompute"
 AUTOMATIONS_JOB = "automations"
 CONNECTORS_JOB = "connectors"
+RETENTION_JOB = "retention"
 
 
 class LeaseLost(RuntimeError):
@@ -141,6 +142,29 @@ class Scheduler:
             return ran
 
         return cls(ctx, cron="* * * * *", job=job, name=CONNECTORS_JOB)
+
+    @classmethod
+    def retention(cls, ctx: Context) -> Scheduler | None:
+        """The event retention job (service/retention.py) at `LEADSCORE_RETENTION_CRON`
+        (daily at 03:00 by default when a retention is set); None when it is off. The lease
+        renews between its batches."""
+        cron = ctx.settings.retention_schedule
+        if cron is None:
+            return None
+
+        def job(renew: Callable[[], None]) -> object:
+            from leadscore.service import retention
+
+            report = retention.run(ctx, actor="scheduler", between_batches=renew)
+            log.info(
+                "scheduled retention: %d events deleted, %d leads rescored, %d changed",
+                report.events,
+                report.leads,
+                report.changed,
+            )
+            return report
+
+        return cls(ctx, cron=cron, job=job, name=RETENTION_JOB)
 
     def _recompute(self, between_batches: Callable[[], None]) -> RecomputeReport:
         report = recompute(self.ctx, between_batches=between_batches)

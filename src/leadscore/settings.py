@@ -7,10 +7,10 @@ the working directory, the API on 127.0.0.1:8000, a daily recompute at 03:00 UTC
 from __future__ import annotations
 
 import re
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite:///./leadscore.db"
 
@@ -21,6 +21,49 @@ def normalise_database_url(url: str) -> str:
         if url.startswith(prefix):
             return "postgresql+psycopg://" + url[len(prefix) :]
     return url
+
+
+def retention_by_type(value: object) -> dict[str, float]:
+    """LEADSCORE_RETENTION_EVENTS_DAYS_BY_TYPE as a mapping of event type → days (> 0).
+
+    Accepts `page_viewed=90,email_opened=365` or a mapping (or JSON object); a bad item is
+    named with the reason."""
+    setting = "LEADSCORE_RETENTION_EVENTS_DAYS_BY_TYPE"
+    if value is None:
+        return {}
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("{"):
+            import json
+
+            try:
+                value = json.loads(text)
+            except ValueError as exc:
+                raise ValueError(f"{setting}: not a JSON object ({exc})") from None
+        else:
+            items: dict[str, object] = {}
+            for item in (part.strip() for part in text.split(",")):
+                if not item:
+                    continue
+                name, sep, days = item.partition("=")
+                if not sep or not name.strip():
+                    raise ValueError(
+                        f"{setting}: item {item!r} is not type=days (e.g. page_viewed=90)"
+                    )
+                items[name.strip()] = days.strip()
+            value = items
+    if not isinstance(value, dict):
+        raise ValueError(f"{setting}: expected type=days items (e.g. page_viewed=90)")
+    out: dict[str, float] = {}
+    for name, days in value.items():
+        try:
+            number = float(days)
+        except (TypeError, ValueError):
+            raise ValueError(f"{setting}: item {name}={days}: {days!r} is not a number") from None
+        if not number > 0 or number != number or number == float("inf"):
+            raise ValueError(f"{setting}: item {name}={days}: days must be a positive number")
+        out[str(name)] = number
+    return out
 
 
 class Settings(BaseSettings):
@@ -100,6 +143,30 @@ class Settings(BaseSettings):
     )
     outbox_retention_days: float = Field(
         30.0, gt=0, description="Delivered actions older than this are pruned; failed ones stay."
+    )
+
+    retention_events_days: float | None = Field(
+        None,
+        gt=0,
+        description="Events whose occurred_at is older than this many days are deleted by the "
+        "retention job, and their leads rescored (docs/retention-and-consent.md). Unset: "
+        "events are kept forever.",
+    )
+    retention_events_days_by_type: Annotated[dict[str, float], NoDecode] = Field(
+        default_factory=dict,
+        description="Per event type, days its events are kept, overriding "
+        "LEADSCORE_RETENTION_EVENTS_DAYS for that type: e.g. page_viewed=90,email_opened=365.",
+    )
+    retention_cron: str | None = Field(
+        None,
+        description="When the scheduled retention job runs (cron syntax, UTC); unset: daily "
+        "at 03:00 when a retention is set, never otherwise.",
+    )
+    require_consent: Literal["off", "basis"] = Field(
+        "off",
+        description="basis: a lead without a lawful basis (no consent_basis, or consent "
+        "withdrawn after it was given) gets no notify or webhook delivery about them and no "
+        "CRM push (docs/retention-and-consent.md). off: consent fields are only kept.",
     )
 
     api_key_cache_seconds: float = Field(
@@ -222,6 +289,20 @@ class Settings(BaseSettings):
             raise ValueError(f"{expression!r} is not a cron expression (e.g. '0 3 * * *')")
         return expression
 
+    @field_validator("retention_cron")
+    @classmethod
+    def _retention_cron(cls, expression: str | None) -> str | None:
+        if expression is None or not expression.strip():
+            return None
+        return cls._cron(expression)
+
+    @field_validator("retention_events_days_by_type", mode="before")
+    @classmethod
+    def _days_by_type(cls, value: object) -> object:
+        """`type=days,type=days` (the environment's form) or a mapping; every item named
+        when it is wrong."""
+        return retention_by_type(value)
+
     @field_validator("public_url")
     @classmethod
     def _public_url(cls, url: str) -> str:
@@ -230,6 +311,18 @@ class Settings(BaseSettings):
                 f"{url!r} is not an http:// or https:// address (e.g. https://leads.example.com)"
             )
         return url.rstrip("/")
+
+    @property
+    def retention_set(self) -> bool:
+        """Whether any event retention is configured."""
+        return self.retention_events_days is not None or bool(self.retention_events_days_by_type)
+
+    @property
+    def retention_schedule(self) -> str | None:
+        """The retention job's cron expression; None: it does not run on a schedule."""
+        if self.retention_cron is not None:
+            return self.retention_cron
+        return "0 3 * * *" if self.retention_set else None
 
     @property
     def is_sqlite(self) -> bool:

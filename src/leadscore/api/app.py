@@ -105,7 +105,8 @@ def create_app(
             if run_scheduler and ctx.settings.sync_enabled and syncing
             else None
         )
-        for scheduled in (cron, upkeep, syncs):
+        retention = Scheduler.retention(ctx) if run_scheduler else None
+        for scheduled in (cron, upkeep, syncs, retention):
             if scheduled is not None:
                 scheduled.start()
         deliveries = OutboxThread(ctx) if run_worker else None
@@ -116,7 +117,7 @@ def create_app(
         finally:
             if deliveries is not None:
                 deliveries.stop()
-            for scheduled in (cron, upkeep, syncs):
+            for scheduled in (cron, upkeep, syncs, retention):
                 if scheduled is not None:
                     scheduled.stop()
             app.state.jobs.stop()

@@ -19,6 +19,7 @@ from leadscore.cli import (
     demo,
     owners,
     predictive,
+    retention,
     score,
     service,
     tuning,
@@ -61,6 +62,7 @@ app.add_typer(owners.lists_app, name="lists")
 app.add_typer(costs.costs_app, name="costs")
 app.add_typer(connectors.connectors_app, name="connectors")
 app.command("sync")(connectors.sync_command)
+app.add_typer(retention.retention_app, name="retention")
 
 
 def main() -> None:

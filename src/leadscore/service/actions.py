@@ -4,6 +4,12 @@ Store actions (`assign_owner`, `add_to_list`, `remove_from_list`, `enroll`, `set
 inside the worker's transaction. Outside actions (`notify`, `webhook`) get a payload built
 once from the lead as it was scored when the automation fired (the reasons are the
 explanation of that score), then are handed to `leadscore.delivery`.
+
+With `LEADSCORE_REQUIRE_CONSENT=basis`, nothing about a lead without a lawful basis
+(`core.consent`) leaves: its payload keeps no personal data, nothing is sent, and the row is
+recorded delivered with the result `{"skipped": "no lawful basis"}`; the basis is checked
+again at every attempt, so consent withdrawn before a retry stops it. A digest leaves out the
+leads without a basis (docs/retention-and-consent.md).
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ from typing import Any
 import httpx
 
 from leadscore.core.automations import Action, Automation
+from leadscore.core.consent import NO_BASIS, has_lawful_basis
 from leadscore.core.timestamps import format_timestamp, parse_timestamp
 from leadscore.delivery import hooks, mail, render
 from leadscore.delivery.errors import DeliveryError
@@ -24,6 +31,7 @@ from leadscore.service.errors import ServiceError
 from leadscore.service.queries import explained_at
 from leadscore.service.scoring import Cause, rescore
 from leadscore.store import Connection, Row, audit
+from leadscore.store import consent as stored_consent
 from leadscore.store import leads as stored_leads
 from leadscore.store import owners as stored_owners
 
@@ -122,19 +130,34 @@ def payload(conn: Connection, ctx: Context, row: Row, automation: Automation) ->
     """What a message or webhook about this firing says (docs/automations.md)."""
     trigger = dict(row.trigger)
     if trigger.get("kind") == "schedule":
-        return {
+        listed = list(trigger.get("leads", []))
+        digest: dict[str, Any] = {
             "id": f"ob_{row.pk}",
             "type": "digest.daily",
             "timestamp": format_timestamp(row.created_at),
             "automation": {"name": automation.name, "version": row.automations_version},
             "owner": _owner(conn, trigger.get("owner")),
             "window": trigger.get("window"),
-            "leads": trigger.get("leads", []),
+            "leads": listed,
             "more": trigger.get("more", 0),
         }
+        if requires_basis(ctx):
+            ids = [entry.get("id") for entry in listed if isinstance(entry, dict)]
+            held = stored_consent.without_basis_by_id(conn, [i for i in ids if i is not None])
+            digest["leads"] = [
+                e for e in listed if not isinstance(e, dict) or e.get("id") not in held
+            ]
+            if len(digest["leads"]) < len(listed):
+                digest["withheld"] = len(listed) - len(digest["leads"])
+            if not digest["leads"] and not digest["more"]:
+                return _skipped(row, automation, "digest.daily")
+        return digest
     lead = stored_leads.by_pk(conn, row.lead_pk) if row.lead_pk is not None else None
     if lead is None:
         raise ActionFailed("the lead is gone", retryable=False)
+    lawful = has_lawful_basis(lead.consent_basis, lead.consent_given_at, lead.consent_withdrawn_at)
+    if requires_basis(ctx) and not lawful:
+        return _skipped(row, automation, f"lead.{trigger.get('kind')}")
     at = parse_timestamp(trigger["at"]) if isinstance(trigger.get("at"), str) else row.created_at
     data: dict[str, Any] = {
         "id": f"ob_{row.pk}",
@@ -148,6 +171,34 @@ def payload(conn: Connection, ctx: Context, row: Row, automation: Automation) ->
     owner = lead.owner
     data["owner"] = _owner(conn, owner)
     return data
+
+
+def requires_basis(ctx: Context) -> bool:
+    """Whether deliveries about a lead need its lawful basis (LEADSCORE_REQUIRE_CONSENT)."""
+    return ctx.settings.require_consent == "basis"
+
+
+def _skipped(row: Row, automation: Automation, kind: str) -> dict[str, Any]:
+    """The payload kept for a delivery not made for want of a lawful basis: no personal
+    data, only what the outbox row says anyway."""
+    return {
+        "id": f"ob_{row.pk}",
+        "type": kind,
+        "timestamp": format_timestamp(row.created_at),
+        "automation": {"name": automation.name, "version": row.automations_version},
+        "skipped": NO_BASIS,
+    }
+
+
+def withheld(ctx: Context, row: Row, payload: dict[str, Any]) -> bool:
+    """Whether this delivery must not be made: its payload was kept without personal data,
+    or (checked at every attempt) its lead has lost its lawful basis since."""
+    if payload.get("skipped") == NO_BASIS:
+        return True
+    if not requires_basis(ctx) or row.lead_pk is None or payload.get("type") == "digest.daily":
+        return False
+    with ctx.db.read() as conn:
+        return bool(stored_consent.without_basis(conn, [row.lead_pk]))
 
 
 def lead_payload(
@@ -199,7 +250,10 @@ def external(
     action: Action,
     payload: dict[str, Any],
 ) -> dict[str, Any]:
-    """Send a message or call a webhook; what the receiver said."""
+    """Send a message or call a webhook; what the receiver said. Nothing is sent about a
+    lead without a lawful basis when one is required (`withheld`)."""
+    if action.kind in ("notify", "webhook") and withheld(ctx, row, payload):
+        return {"skipped": NO_BASIS}
     try:
         if action.kind == "notify":
             return _notify(ctx, client, row, action, payload)

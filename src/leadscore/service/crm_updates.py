@@ -5,9 +5,10 @@ The worker hands over every claimed crm_update row at once; each connector gets 
 call). Only fields that differ from what was last written to a record are sent, so a second
 firing that changes nothing writes nothing. A lead with no record in that CRM is delivered
 with nothing written (the result says so): crm_update writes to linked records, it does not
-create CRM records. A rate limit longer than the connector waits in line reschedules the rows
-after the vendor's Retry-After; a record the vendor refuses (deleted, a bad field) fails its
-row at once with the vendor's message.
+create CRM records. A lead without a lawful basis, when LEADSCORE_REQUIRE_CONSENT=basis, is
+delivered with nothing written and `skipped: no lawful basis`. A rate limit longer than the
+connector waits in line reschedules the rows after the vendor's Retry-After; a record the
+vendor refuses (deleted, a bad field) fails its row at once with the vendor's message.
 """
 
 from __future__ import annotations
@@ -18,11 +19,12 @@ from typing import Any
 
 from leadscore.connectors.base import ConnectorError, Update, UpdateResult
 from leadscore.core.automations import Action
+from leadscore.core.consent import NO_BASIS
 from leadscore.service.actions import ActionFailed
 from leadscore.service.connectors import ConfigurationError, Registry
 from leadscore.service.context import Context
 from leadscore.service.errors import NotFound
-from leadscore.service.push import planned_updates
+from leadscore.service.push import planned_updates, without_basis
 from leadscore.store import Row
 
 
@@ -77,9 +79,13 @@ def _one_connector(
     updates: list[Update] = []
     per_row: dict[int, list[Update]] = {}
     with ctx.db.read() as conn:
+        held = without_basis(ctx, conn, [r.lead_pk for r, _ in rows if r.lead_pk is not None])
         for row, action in rows:
             if row.lead_pk is None:
                 outcome.failures.append((row, ActionFailed("no lead", retryable=False)))
+                continue
+            if row.lead_pk in held:
+                outcome.done.append((row, {"connector": name, "written": [], "skipped": NO_BASIS}))
                 continue
             prefix = f"{row.pk}|"
             planned, linked = planned_updates(

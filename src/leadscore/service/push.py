@@ -1,6 +1,10 @@
 """Scores out to a CRM (§8): each linked lead's out fields (score, grade, stage, owner, …)
 written where they differ from what was last written to that record, in the vendor's batch
-sizes — the push after a sync, and the plan the outbox's crm_update uses."""
+sizes — the push after a sync, and the plan the outbox's crm_update uses.
+
+With `LEADSCORE_REQUIRE_CONSENT=basis` a lead without a lawful basis (`core.consent`) is not
+pushed: the push counts it as `skipped_no_basis`, a crm_update about it writes nothing and
+says so (docs/retention-and-consent.md)."""
 
 from __future__ import annotations
 
@@ -23,6 +27,7 @@ from leadscore.service.context import Context
 from leadscore.service.sync_report import Progress, Report
 from leadscore.store import Connection
 from leadscore.store import connectors as stored
+from leadscore.store import consent as stored_consent
 
 PUSH_PAGE = 500
 
@@ -30,6 +35,14 @@ PUSH_PAGE = 500
 def lead_view(ctx: Context, values: dict[str, Any]) -> dict[str, Any]:
     """A lead's values as out fields read them (the link back included)."""
     return {**values, "url": f"{ctx.settings.public_url}/leads/{values['id']}"}
+
+
+def without_basis(ctx: Context, conn: Connection, lead_pks: Iterable[int]) -> set[int]:
+    """The leads among `lead_pks` that must not be pushed for want of a lawful basis (none
+    unless LEADSCORE_REQUIRE_CONSENT=basis)."""
+    if ctx.settings.require_consent != "basis":
+        return set()
+    return stored_consent.without_basis(conn, lead_pks)
 
 
 def planned_updates(
@@ -112,7 +125,11 @@ def _push(
             pks = stored.linked_leads(conn, name, after, PUSH_PAGE)
             if not pks:
                 return
-            updates, _ = planned_updates(ctx, conn, configured, pks, owner_ids)
+            held = without_basis(ctx, conn, pks)
+            allowed = [pk for pk in pks if pk not in held]
+            updates, _ = planned_updates(ctx, conn, configured, allowed, owner_ids)
+        if held:
+            report.counts["skipped_no_basis"] += len(held)
         after = pks[-1]
         if not updates:
             continue
