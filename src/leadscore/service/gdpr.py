@@ -60,9 +60,7 @@ def export_lead(ctx: Context, lead_id: str) -> dict[str, Any]:
             "lead": lead,
             "events": [_event(e) for e in stored.lead_events(conn, row.pk)],
             "outcomes": [_outcome(o) for o in stored.lead_outcomes(conn, row.pk)],
-            "score_history": [
-                _history(ctx, conn, row, h) for h in stored.history(conn, row.pk)
-            ],
+            "score_history": [_history(ctx, conn, row, h) for h in stored.history(conn, row.pk)],
             "overrides": [_override(o) for o in every_override if o.kind != "stage"],
             "pins": [_override(o) for o in every_override if o.kind == "stage"],
             "lists": [_membership(m) for m in stored.memberships(conn, row.pk)],
@@ -222,8 +220,12 @@ def erase_lead(ctx: Context, lead_id: str, actor: str) -> dict[str, Any]:
             "scrubbed": scrubbed,
             "suppressions": len(suppressed),
             "models_trained_with": [
-                {"version": m.version, "name": m.name, "active": m.active,
-                 "created_at": format_timestamp(m.created_at)}
+                {
+                    "version": m.version,
+                    "name": m.name,
+                    "active": m.active,
+                    "created_at": format_timestamp(m.created_at),
+                }
                 for m in models
             ],  # fmt: skip
         }
@@ -292,3 +294,22 @@ def vacuum(ctx: Context) -> dict[str, Any]:
         }
     done["seconds"] = round(time.perf_counter() - started, 3)
     return done
+
+
+def lead_id_of(ctx: Context, name: str) -> str:
+    """The id of the lead `name` names: its id, or its e-mail (the CLI takes either)."""
+    from leadscore.service.inputs import email_address
+
+    with ctx.db.read() as conn:
+        if stored_leads.pks_by_id(conn, [name]):
+            return name
+        if "@" in name:
+            try:
+                email = email_address(name)
+            except ValueError:
+                email = name
+            pk = stored_leads.pks_by_email(conn, [email]).get(email)
+            row = None if pk is None else stored_leads.by_pk(conn, pk)
+            if row is not None:
+                return str(row.id)
+    raise NotFound(f"no lead {name!r} (give its id or e-mail)")

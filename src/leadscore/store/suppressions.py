@@ -18,6 +18,7 @@ import secrets
 import threading
 import weakref
 from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 from sqlalchemy import Connection, Row, delete, select
 
@@ -69,11 +70,11 @@ def keyed(key: bytes, value: str) -> str:
     return hmac.new(key, value.encode(), hashlib.sha256).hexdigest()
 
 
-def found(conn: Connection, hashes: Iterable[str]) -> dict[str, Row[tuple[str, int, str]]]:
+def found(conn: Connection, hashes: Iterable[str]) -> dict[str, Row[Any]]:
     """hash → (hash, created_at, token) of the suppressions among `hashes` (one query for up
     to a thousand hashes)."""
     wanted = sorted(set(hashes))
-    rows: dict[str, Row[tuple[str, int, str]]] = {}
+    rows: dict[str, Row[Any]] = {}
     for part in chunks(wanted):
         query = select(suppressions.c.hash, suppressions.c.created_at, suppressions.c.token)
         for row in conn.execute(query.where(suppressions.c.hash.in_(part))):
