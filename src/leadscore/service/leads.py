@@ -52,7 +52,7 @@ def upsert_in(
         except Conflict as exc:
             if loc_of is None:
                 raise
-            raise Conflict(str(exc), loc_of(index)) from None
+            raise type(exc)(str(exc), (*loc_of(index), *exc.loc)) from None
         except Invalid as exc:
             if loc_of is None:
                 raise
@@ -115,7 +115,7 @@ def _create(conn: Connection, ctx: Context, item: LeadIn, actor: str, now: int) 
     person = Newcomer(item.email, list(item.external_ids.items()), given)
     erased = refused(conn, ctx, [person], now, actor)
     if erased:
-        raise refusal(erased[0], (erased[0],))
+        raise refusal(erased[0], (erased[0],))  # the field: located by upsert_in
     lead_id = item.id if item.id is not None else new_lead_id()
     stored_leads.insert_new(ctx.db, conn, [new_row(item, lead_id, now)])
     pk = stored_leads.pks_by_id(conn, [lead_id]).get(lead_id)
