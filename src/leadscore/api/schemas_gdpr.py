@@ -26,7 +26,8 @@ class ExportedOutcome(Out):
 class ExportedHistory(HistoryEntry):
     explanation: dict[str, Any] | None = Field(
         description="derived from the events up to `at`, the overrides in force then and the"
-        " model version of the change (current attributes); null when no model scored it"
+        " model version of the change (current attributes); null when no model scored it,"
+        " and for changes older than the newest 1,000"
     )
 
 

@@ -34,6 +34,9 @@ from leadscore.store.tables import SEARCH_TABLE, lead_external_ids
 
 FORMAT_VERSION = 1
 """The export document's layout; raised when a field changes meaning or goes away."""
+EXPLAINED = 1000
+"""The newest score changes an export explains (each one scores the lead again: a lead with
+tens of thousands of changes would take minutes); older ones have `explanation: null`."""
 
 
 def _time(micros: int | None) -> str | None:
@@ -60,7 +63,7 @@ def export_lead(ctx: Context, lead_id: str) -> dict[str, Any]:
             "lead": lead,
             "events": [_event(e) for e in stored.lead_events(conn, row.pk)],
             "outcomes": [_outcome(o) for o in stored.lead_outcomes(conn, row.pk)],
-            "score_history": [_history(ctx, conn, row, h) for h in stored.history(conn, row.pk)],
+            "score_history": _histories(ctx, conn, row),
             "overrides": [_override(o) for o in every_override if o.kind != "stage"],
             "pins": [_override(o) for o in every_override if o.kind == "stage"],
             "lists": [_membership(m) for m in stored.memberships(conn, row.pk)],
@@ -93,12 +96,19 @@ def _outcome(row: Row) -> dict[str, Any]:
     }
 
 
-def _history(ctx: Context, conn: Connection, lead: Row, row: Row) -> dict[str, Any]:
+def _histories(ctx: Context, conn: Connection, lead: Row) -> list[dict[str, Any]]:
+    """Every score change, oldest first; the newest EXPLAINED with their explanation."""
+    rows = stored.history(conn, lead.pk)
+    first_explained = max(0, len(rows) - EXPLAINED)
+    return [_history(ctx, conn, lead, h, i >= first_explained) for i, h in enumerate(rows)]
+
+
+def _history(ctx: Context, conn: Connection, lead: Row, row: Row, explain: bool) -> dict[str, Any]:
     """A score change with its cause and its explanation, derived as GET /leads/{id} derives
     a lead's (the lead's events up to then, the overrides in force then, the model version
     of the change; attributes are the current ones: they are not versioned)."""
     explained = None
-    if row.model_version is not None:
+    if explain and row.model_version is not None:
         then = SimpleNamespace(**lead._asdict())
         then.model_version, then.scored_at = row.model_version, row.at
         explained = queries.derived_explanation(ctx, conn, cast(Row, then))
@@ -196,16 +206,18 @@ def erase_lead(ctx: Context, lead_id: str, actor: str) -> dict[str, Any]:
         externals = _external_ids(conn, row)
         models = stored.models_trained_with(conn, row.pk)
         removed = stored.delete_lead(conn, row.pk)
-        name = person_name(row.attributes or {})
-        mentions = stored.mentions_of([row.email, row.id, name])
+        # Rows are found by the lead's id or e-mail (a name alone may be someone else's);
+        # in them, the name is replaced too.
+        named = stored.mentions_of([row.email, row.id])
+        replaced = stored.mentions_of([*named, person_name(row.attributes or {})])
 
         def scrub(value: Any) -> Any:
-            return _replaced(value, mentions, token)
+            return _replaced(value, replaced, token)
 
         scrubbed = {
-            "outbox": stored.scrub_outbox(conn, mentions, scrub),
-            "audit_log": stored.scrub_audit(conn, row.id, mentions, scrub),
-            "connector_runs": stored.scrub_connector_runs(conn, mentions, scrub),
+            "outbox": stored.scrub_outbox(conn, named, scrub),
+            "audit_log": stored.scrub_audit(conn, row.id, named, scrub),
+            "connector_runs": stored.scrub_connector_runs(conn, named, scrub),
         }
         suppressed = [
             {"hash": stored_suppressions.keyed(key, value), "kind": kind, "token": token,
