@@ -30,7 +30,6 @@ from leadscore.store import Connection, Row, audit
 from leadscore.store import gdpr as stored
 from leadscore.store import leads as stored_leads
 from leadscore.store import suppressions as stored_suppressions
-from leadscore.store.tables import SEARCH_TABLE, lead_external_ids
 
 FORMAT_VERSION = 1
 """The export document's layout; raised when a field changes meaning or goes away."""
@@ -253,11 +252,7 @@ def erase_lead(ctx: Context, lead_id: str, actor: str) -> dict[str, Any]:
 
 
 def _external_ids(conn: Connection, row: Row) -> list[tuple[str, str]]:
-    t = lead_external_ids
-    linked = conn.execute(
-        t.select().with_only_columns(t.c.source, t.c.external_id).where(t.c.lead_pk == row.pk)
-    ).all()
-    found = {(str(s), str(e)) for s, e in linked}
+    found = set(stored.external_ids(conn, row.pk))
     found |= {(str(s), str(e)) for s, e in (row.external_ids or {}).items()}
     return sorted(found)
 
@@ -297,7 +292,7 @@ def vacuum(ctx: Context) -> dict[str, Any]:
         done: dict[str, Any] = {"database": "postgresql", "vacuumed": list(stored.VACUUMED)}
     else:
         with ctx.db.write() as conn:
-            conn.exec_driver_sql(f"INSERT INTO {SEARCH_TABLE} ({SEARCH_TABLE}) VALUES ('optimize')")
+            stored.merge_search_index(conn)
         checkpoint = ctx.db.checkpoint_truncate()
         done = {
             "database": "sqlite",

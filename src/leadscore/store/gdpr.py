@@ -16,6 +16,7 @@ from sqlalchemy import ColumnElement, Connection, String, Table, cast, delete, o
 
 from leadscore.store.database import Row
 from leadscore.store.tables import (
+    SEARCH_TABLE,
     audit_log,
     connector_records,
     connector_runs,
@@ -134,6 +135,18 @@ def _mentioning(
 def _as_text(conn: Connection, column: ColumnElement[Any]) -> ColumnElement[str]:
     # PostgreSQL: jsonb's text; SQLite keeps the JSON text itself
     return cast(column, String)
+
+
+def external_ids(conn: Connection, pk: int) -> list[tuple[str, str]]:
+    t = lead_external_ids
+    rows = conn.execute(select(t.c.source, t.c.external_id).where(t.c.lead_pk == pk))
+    return [(str(source), str(external_id)) for source, external_id in rows]
+
+
+def merge_search_index(conn: Connection) -> None:
+    """SQLite: merge the lead search index's segments (FTS5 `optimize`), which drops what
+    deleted leads left in the old ones (migration 0009)."""
+    conn.exec_driver_sql(f"INSERT INTO {SEARCH_TABLE} ({SEARCH_TABLE}) VALUES ('optimize')")
 
 
 def models_trained_with(conn: Connection, pk: int) -> list[Row]:

@@ -70,11 +70,11 @@ def keyed(key: bytes, value: str) -> str:
     return hmac.new(key, value.encode(), hashlib.sha256).hexdigest()
 
 
-def found(conn: Connection, hashes: Iterable[str]) -> dict[str, Row[Any]]:
+def found(conn: Connection, hashes: Iterable[str]) -> dict[str, Row[Any, Any, Any]]:
     """hash → (hash, created_at, token) of the suppressions among `hashes` (one query for up
     to a thousand hashes)."""
     wanted = sorted(set(hashes))
-    rows: dict[str, Row[Any]] = {}
+    rows: dict[str, Row[Any, Any, Any]] = {}
     for part in chunks(wanted):
         query = select(suppressions.c.hash, suppressions.c.created_at, suppressions.c.token)
         for row in conn.execute(query.where(suppressions.c.hash.in_(part))):
