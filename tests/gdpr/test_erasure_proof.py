@@ -5,7 +5,8 @@ distinctive strings, none of them is left in the database's bytes.
   index (secure_delete zeroes deleted content; the erasure truncates the log).
 - PostgreSQL: after the documented step (`gdpr.vacuum`: a VACUUM of the changed tables),
   every tuple of every page of those tables and of their TOAST tables, live or dead, read
-  with pageinspect's heap_page_items, holds none of them.
+  with pageinspect's heap_page_items, and every item of their B-tree indexes
+  (bt_page_items), holds none of them.
 """
 
 from __future__ import annotations
@@ -61,12 +62,39 @@ def _relations(conn) -> list[str]:
     return names
 
 
-def _postgres_tuples(api) -> dict[str, int]:
+def _index_tuples(conn, tables: list[str]) -> list[bytes]:
+    """The key of every item on every page (past the meta page) of the B-tree indexes of
+    `tables` (the e-mail's unique index among them)."""
+    indexes = conn.scalars(
+        text(
+            "SELECT i.indexrelid::regclass::text FROM pg_index i"
+            " JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_am a ON a.oid = c.relam"
+            " WHERE a.amname = 'btree' AND i.indrelid = ANY(CAST(:t AS regclass[]))"
+        ),
+        {"t": tables},
+    ).all()
+    found: list[bytes] = []
+    for index in indexes:
+        pages = conn.scalar(
+            text("SELECT pg_relation_size(:t) / current_setting('block_size')::int"), {"t": index}
+        )
+        for page in range(1, pages):
+            rows = conn.execute(
+                text("SELECT data FROM bt_page_items(get_raw_page(:t, :n))"),
+                {"t": index, "n": page},
+            )
+            found.extend(bytes.fromhex(r[0].replace(" ", "")) for r in rows if r[0])
+    return found
+
+
+def _postgres_tuples(api) -> bytes:
+    """Every tuple of the erased tables, their TOAST tables and their B-tree indexes."""
     with api.ctx.db.engine.connect() as conn:
         conn = conn.execution_options(isolation_level="AUTOCOMMIT")
         conn.execute(text("CREATE EXTENSION IF NOT EXISTS pageinspect"))
-        data = b"\x00".join(t for name in _relations(conn) for t in _heap_tuples(conn, name))
-    return data
+        heap = [t for name in _relations(conn) for t in _heap_tuples(conn, name)]
+        index = _index_tuples(conn, list(VACUUMED))
+    return b"\x00".join(heap + index)
 
 
 def test_no_byte_of_the_person_is_left(api, person: Person) -> None:
