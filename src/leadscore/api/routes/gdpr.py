@@ -3,9 +3,9 @@ everything held on a person, and the end of it."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 
 from leadscore.api import schemas
@@ -44,8 +44,9 @@ ERASE_PARAMETER = {
     " (docs/privacy.md); without it the answer is 400.",
     "schema": {"type": "boolean", "enum": [True]},
 }
-"""Declared by hand, read by hand: a missing or false `erase` is a 400 naming it, where a
-declared boolean would make `erase=false` a valid request, and a missing one a 422."""
+"""Documented by hand (the route's own parameter is text, hidden from the document): a
+missing or false `erase` is a 400 naming it, where a declared boolean would make
+`erase=false` a valid request, and a missing one a 422."""
 
 
 @router.delete(
@@ -58,12 +59,17 @@ declared boolean would make `erase=false` a valid request, and a missing one a 4
     summary="Erase a lead and everything derived from it (GDPR Art. 17)",
     openapi_extra={"parameters": [ERASE_PARAMETER]},
 )
-async def erase_lead(request: Request, lead_id: str, principal: Principal = Admin) -> Any:
+async def erase_lead(
+    request: Request,
+    lead_id: str,
+    principal: Principal = Admin,
+    erase: Annotated[str | None, Query(include_in_schema=False)] = None,
+) -> Any:
     """Deletes the lead, its events, history, overrides, outcomes, list memberships, outbox
     rows and CRM records in one transaction, replaces its mentions elsewhere by a token,
     suppresses its e-mail and external ids (a later sync, import or event does not create
     it again without new consent) and leaves the audit record `lead.erase`."""
-    if request.query_params.get("erase", "").lower() != "true":
+    if (erase or "").lower() != "true":
         message = "erase must be true: deleting a lead erases it and everything derived from it"
         return invalid(request.scope, [Problem(("query", "erase"), message, "missing")], 400)
     ctx = request.app.state.ctx
