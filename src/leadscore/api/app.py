@@ -21,6 +21,7 @@ from leadscore.api.routes import (
     automations,
     connectors,
     costs,
+    gdpr,
     ingest,
     jobs,
     leads,
@@ -143,6 +144,7 @@ def create_app(
 
     api = APIRouter(prefix=PREFIX)
     api.include_router(leads.router)
+    api.include_router(gdpr.router)
     api.include_router(ingest.router)
     api.include_router(models.router)
     api.include_router(predictive_models.router)

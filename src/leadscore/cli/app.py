@@ -17,6 +17,7 @@ from leadscore.cli import (
     connectors,
     costs,
     demo,
+    gdpr,
     owners,
     predictive,
     retention,
@@ -61,6 +62,7 @@ app.add_typer(owners.teams_app, name="teams")
 app.add_typer(owners.lists_app, name="lists")
 app.add_typer(costs.costs_app, name="costs")
 app.add_typer(connectors.connectors_app, name="connectors")
+app.add_typer(gdpr.gdpr_app, name="gdpr")
 app.command("sync")(connectors.sync_command)
 app.add_typer(retention.retention_app, name="retention")
 

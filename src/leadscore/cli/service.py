@@ -153,6 +153,8 @@ def import_command(
             raise fail(str(exc)) from None
     _report_rows(report.skipped, "skipped")
     skipped = f", {len(report.skipped)} skipped" if report.skipped else ""
+    if report.erased:  # people erased (GDPR): docs/privacy.md
+        skipped += f", {report.erased:,} of erased people left out"
     typer.echo(f"imported {report.written:,} {kind.value} from {report.rows:,} rows{skipped}")
 
 

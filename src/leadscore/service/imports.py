@@ -30,6 +30,7 @@ from leadscore.service.leads import upsert_in
 from leadscore.service.outcomes import record_in
 from leadscore.service.resolve import LocOf
 from leadscore.service.scoring import Arrival, Cause, rescore
+from leadscore.service.suppression import Newcomer, refused
 from leadscore.store import Connection
 from leadscore.store import leads as stored_leads
 
@@ -57,6 +58,8 @@ class ImportReport:
     rows: int = 0
     written: int = 0
     skipped: list[InputError] = field(default_factory=list)
+    erased: int = 0
+    """Rows left out because they would create a person who was erased (docs/privacy.md)."""
 
 
 class ImportFailed(Exception):
@@ -94,11 +97,13 @@ def import_file(
     if kind == "leads":
         leads = _read(ctx, path, _lead, mapping, report, progress)
         _refuse_invalid(report, skip_invalid)
+        leads = _not_erased(ctx, leads, report, _lead_newcomer)
         report.written = _write(ctx, _write_leads, path, leads, actor, progress)
     elif kind == "events":
         events = _read(ctx, path, _event, mapping, report, progress)
         events = _known_leads(ctx, path, events, report, create=True)
         _refuse_invalid(report, skip_invalid)
+        events = _not_erased(ctx, events, report, _event_newcomer)
         ctx.event_types.ensure(ctx.db, {item.type for _, item in events})
         report.written = _write(ctx, _write_events, path, events, actor, progress)
     elif kind == "outcomes":
@@ -131,6 +136,38 @@ def _read(
         if progress is not None and report.rows % 1000 == 0:
             progress("reading", report.rows, None)
     return items
+
+
+def _lead_newcomer(item: LeadIn) -> Newcomer:
+    given = item.consent.given_at if item.consent is not None else None
+    return Newcomer(item.email, list(item.external_ids.items()), given)
+
+
+def _event_newcomer(item: EventIn) -> Newcomer | None:
+    if item.lead_id is not None:
+        return None
+    external = [(item.external_id.source, item.external_id.id)] if item.external_id else []
+    return Newcomer(item.email, external)
+
+
+def _not_erased(
+    ctx: Context,
+    items: list[tuple[str, M]],
+    report: ImportReport,
+    person_of: Callable[[M], Newcomer | None],
+) -> list[tuple[str, M]]:
+    """The rows without those that would create an erased person (counted in
+    `report.erased`, not errors: an import of an old CRM export must not fail on them).
+    A row naming a lead that exists is kept: an erased person has none."""
+    people = [(index, person_of(item)) for index, (_, item) in enumerate(items)]
+    named = [(index, person) for index, person in people if person is not None]
+    with ctx.db.read() as conn:
+        erased = refused(conn, ctx, [p for _, p in named], ctx.now(), "import", lift=False)
+    if not erased:
+        return items
+    dropped = {named[position][0] for position in erased}
+    report.erased += len(dropped)
+    return [pair for index, pair in enumerate(items) if index not in dropped]
 
 
 def _refuse_invalid(report: ImportReport, skip_invalid: bool) -> None:

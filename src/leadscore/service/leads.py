@@ -11,6 +11,7 @@ from leadscore.service.errors import Conflict, Invalid, Problem
 from leadscore.service.inputs import LeadIn
 from leadscore.service.resolve import LocOf, new_lead_id
 from leadscore.service.scoring import Cause, Change, rescore
+from leadscore.service.suppression import Newcomer, refusal, refused
 from leadscore.store import Connection, audit
 from leadscore.store import leads as stored_leads
 
@@ -51,7 +52,7 @@ def upsert_in(
         except Conflict as exc:
             if loc_of is None:
                 raise
-            raise Conflict(str(exc), loc_of(index)) from None
+            raise type(exc)(str(exc), (*loc_of(index), *exc.loc)) from None
         except Invalid as exc:
             if loc_of is None:
                 raise
@@ -110,6 +111,11 @@ def new_row(item: LeadIn, lead_id: str, now: int) -> dict[str, object]:
 
 
 def _create(conn: Connection, ctx: Context, item: LeadIn, actor: str, now: int) -> int:
+    given = item.consent.given_at if item.consent is not None else None
+    person = Newcomer(item.email, list(item.external_ids.items()), given)
+    erased = refused(conn, ctx, [person], now, actor)
+    if erased:
+        raise refusal(erased[0], (erased[0],))  # the field: located by upsert_in
     lead_id = item.id if item.id is not None else new_lead_id()
     stored_leads.insert_new(ctx.db, conn, [new_row(item, lead_id, now)])
     pk = stored_leads.pks_by_id(conn, [lead_id]).get(lead_id)

@@ -13,6 +13,7 @@ from typing import TypeAlias
 from leadscore.service.context import Context
 from leadscore.service.errors import Loc, NotFound, Problem
 from leadscore.service.inputs import LeadRef
+from leadscore.service.suppression import Newcomer, refusal, refused
 from leadscore.store import Connection
 from leadscore.store import leads as stored_leads
 
@@ -46,6 +47,8 @@ def resolve(
         conn, [(r.external_id.source, r.external_id.id) for r in refs if r.external_id]
     )
     by_email = stored_leads.pks_by_email(conn, [r.email for r in refs if r.email is not None])
+    if create:
+        _refuse_erased(conn, ctx, refs, by_email, by_external, now, loc_of)
     pks: list[int] = []
     created: set[int] = set()
     unknown: list[Problem] = []
@@ -79,6 +82,34 @@ def resolve(
     if unknown:
         raise NotFound("; ".join(p.msg for p in unknown), unknown)
     return pks, created
+
+
+def _refuse_erased(
+    conn: Connection,
+    ctx: Context,
+    refs: Sequence[LeadRef],
+    by_email: dict[str, int],
+    by_external: dict[tuple[str, str], int],
+    now: int,
+    loc_of: LocOf,
+) -> None:
+    """Raise Erased for the first reference that would create a lead for an erased person
+    (one query for the whole batch, none when every reference names a lead that exists)."""
+    new: list[tuple[int, Newcomer]] = []
+    for index, ref in enumerate(refs):
+        if ref.lead_id is not None:
+            continue
+        external = (ref.external_id.source, ref.external_id.id) if ref.external_id else None
+        if external is not None and external in by_external:
+            continue
+        if ref.email is not None and ref.email in by_email:
+            continue
+        new.append((index, Newcomer(ref.email, [external] if external else [])))
+    erased = refused(conn, ctx, [person for _, person in new], now, "event")
+    for position, field in sorted(erased.items()):
+        index = new[position][0]
+        name = "external_id" if field == "external_ids" else field
+        raise refusal(name, (*loc_of(index), name))
 
 
 def _create(

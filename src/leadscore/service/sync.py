@@ -40,6 +40,7 @@ from leadscore.service.outcomes import record_in
 from leadscore.service.push import push_scores
 from leadscore.service.resolve import new_lead_id
 from leadscore.service.scoring import Cause, Change, rescore
+from leadscore.service.suppression import Erased, Newcomer, refused
 from leadscore.service.sync_report import Progress, Report, actor
 from leadscore.store import Connection, audit
 from leadscore.store import connectors as stored
@@ -111,6 +112,10 @@ def apply_people(
         one = conn.begin_nested()
         try:
             done.extend(upsert_in(conn, ctx, [lead], actor(name), now))
+        except Erased:  # a person erased (GDPR): skipped and counted, not an error
+            one.rollback()
+            report.counts["erased"] += 1
+            done.append(None)
         except (Conflict, Invalid) as exc:
             one.rollback()
             report.error(f"{person.object} {person.id}: {_problem(exc)}")
@@ -193,6 +198,13 @@ def _create_many(
     now: int,
     report: Report,
 ) -> list[tuple[str, str, int]]:
+    people = [Newcomer(lead.email, list(lead.external_ids.items())) for _, lead in new]
+    erased = refused(conn, ctx, people, now, actor(configured.name))
+    if erased:  # people erased (GDPR): skipped and counted (docs/privacy.md)
+        report.counts["erased"] += len(erased)
+        new = [pair for index, pair in enumerate(new) if index not in erased]
+        if not new:
+            return []
     ids = [new_lead_id() for _ in new]
     rows = []
     for (_, lead), lead_id in zip(new, ids, strict=True):

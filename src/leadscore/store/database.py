@@ -85,6 +85,28 @@ class Database:
             )  # no pre-ping (a round trip per transaction): `transact` retries on a dead one
             self._write_lock = None
 
+    def checkpoint_truncate(self, attempts: int = 50) -> tuple[int, int, int] | None:
+        """SQLite: copy the whole log into the database file and truncate the log to zero
+        bytes (after an erasure, so that no old page of it keeps erased data). Retried while
+        readers hold old snapshots; (busy, log pages, pages checkpointed) of the last try, or
+        None on PostgreSQL. Runs beside the `Checkpointer` thread (SQLite serialises them)."""
+        if not self.is_sqlite:
+            return None
+        row: tuple[int, int, int] = (1, -1, -1)
+        for _ in range(attempts):
+            raw = self.engine.raw_connection()  # no BEGIN: a checkpoint runs outside one
+            try:
+                cursor = raw.cursor()
+                found = cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+                cursor.close()
+            finally:
+                raw.close()
+            row = (int(found[0]), int(found[1]), int(found[2]))
+            if row[0] == 0:
+                return row
+            time.sleep(0.02)
+        return row
+
     def dispose(self) -> None:
         if self._checkpointer is not None:
             self._checkpointer.stop()
@@ -215,6 +237,9 @@ def _sqlite_engine(settings: Settings, own_checkpoints: bool) -> Engine:
         "PRAGMA journal_mode=WAL",
         f"PRAGMA busy_timeout={settings.sqlite_busy_timeout_ms}",
         "PRAGMA foreign_keys=ON",
+        # Deleted content is overwritten with zeros, not left in free space (GDPR erasure,
+        # docs/privacy.md); ingest costs the same (a freed cell is rare on that path).
+        "PRAGMA secure_delete=ON",
         f"PRAGMA synchronous={settings.sqlite_synchronous}",
         *(("PRAGMA wal_autocheckpoint=0",) if own_checkpoints else ()),
     )

@@ -501,3 +501,28 @@ costs = Table(
     UniqueConstraint("source", "campaign", "month", "currency"),
     Index(None, "month"),
 )
+
+# --- Privacy (issue 15, GDPR erasure) ----------------------------------------------------------
+
+# The people erased (Art. 17), so that a later sync, import or form does not silently create
+# them again: a keyed hash (HMAC-SHA256, store/suppressions.py) of the normalised e-mail and of
+# each external id, never the values. A request carrying consent given after `created_at`
+# lifts the entry (docs/privacy.md).
+suppressions = Table(
+    "suppressions",
+    metadata,
+    Column("hash", String(64), primary_key=True),  # hex HMAC-SHA256 of "email:…"/"external:…"
+    Column("kind", String(20), nullable=False),  # email or external_id
+    Column("token", String(64), nullable=False),  # the erasure's token (audit `lead.erase`)
+    Column("created_at", Micros, nullable=False),
+    Column("reason", String(50), nullable=False),  # erasure
+)
+
+# The key of those hashes when LEADSCORE_SECRET_KEY is not set: random, made on first use.
+privacy_salt = Table(
+    "privacy_salt",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),  # always 1
+    Column("salt", String(64), nullable=False),  # 32 random bytes, hex
+    Column("created_at", Micros, nullable=False),
+)

@@ -28,7 +28,10 @@ router = APIRouter(tags=["ingest"])
             "description": "A batch; or one event whose id was seen before (a duplicate)",
         },
         404: {"model": schemas.Error, "description": "An unknown lead_id"},
-        409: {"description": "An event id that belongs to another lead's event"},
+        409: {
+            "description": "An event id that belongs to another lead's event, or an unknown"
+            " e-mail or external id of a person who was erased (docs/privacy.md)"
+        },
         422: {"model": schemas.Error},
     },
     status_code=201,

@@ -45,7 +45,11 @@ NOT_FOUND: dict[int | str, dict[str, Any]] = {
     responses={
         201: {"model": schemas.LeadWritten, "description": "Created"},
         200: {"model": schemas.LeadWritten | schemas.LeadBatchWritten, "description": "Updated"},
-        409: {"model": schemas.Error, "description": "The keys name different leads"},
+        409: {
+            "model": schemas.Error,
+            "description": "The keys name different leads, or the person was erased"
+            " (GDPR: send consent given after the erasure, docs/privacy.md)",
+        },
         422: {"model": schemas.Error},
     },
     status_code=201,
