@@ -29,7 +29,7 @@ from sqlalchemy import make_url
 
 from leadscore.service.errors import ServiceError
 from leadscore.settings import Settings
-from leadscore.store.database import MIGRATIONS
+from leadscore.store import schema_version
 
 SQLITE_HEADER = b"SQLite format 3\x00"
 POSTGRES_ADVICE = (
@@ -110,14 +110,6 @@ def restore(settings: Settings, source: Path, *, force: bool = False) -> Copied:
     return Copied(target, target.stat().st_size, migration, leads, events)
 
 
-def known_migrations() -> list[str]:
-    """The revision ids of this version's migrations, oldest first."""
-    from alembic.script import ScriptDirectory
-
-    scripts = ScriptDirectory(str(MIGRATIONS))
-    return [rev.revision for rev in reversed(list(scripts.walk_revisions()))]
-
-
 def _connect(path: Path, *, readonly: bool = False) -> contextlib.closing[sqlite3.Connection]:
     if readonly:
         conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=30)
@@ -140,7 +132,7 @@ def _check(conn: sqlite3.Connection, path: Path) -> tuple[str, int, int]:
         events = conn.execute("SELECT count(*) FROM events").fetchone()[0]
     except sqlite3.DatabaseError:
         raise BackupError(f"{path}: not a leadscore database (no schema version)") from None
-    known = known_migrations()
+    known = schema_version.known()
     if migration is None or migration[0] not in known:
         found = "none" if migration is None else repr(migration[0])
         raise BackupError(
