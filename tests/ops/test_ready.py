@@ -32,8 +32,7 @@ def test_ready_then_not_when_the_schema_is_behind(tmp_path: Path) -> None:
         assert behind.status_code == 503
         assert behind.json() == {
             "status": "not ready",
-            "reason": f"the database schema is at migration {older}, not"
-            f" {schema_version.head()}",
+            "reason": f"the database schema is at migration {older}, not {schema_version.head()}",
         }
         # alive all the same: /health asks only that the database answers
         assert httpx.get(server.base_url + "/health").status_code == 200

@@ -80,9 +80,7 @@ def recompute(
     Its duration goes to the metrics (service/metrics.py) when it completes.
     """
     started = time.perf_counter()
-    report = _recompute(
-        ctx, as_of, cause_kind, cause_ref, batch_size, progress, between_batches
-    )
+    report = _recompute(ctx, as_of, cause_kind, cause_ref, batch_size, progress, between_batches)
     metrics.recomputed(time.perf_counter() - started)
     return report
 
