@@ -11,11 +11,12 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 
+from leadscore.cli.app import app
 from leadscore.testing.fuzzing import Target, targets
 
-EXAMPLES = 100
+EXAMPLES = 60
 
-TARGETS = {target.name: target for target in targets()}
+TARGETS = {target.name: target for target in targets(app)}
 
 
 def _check(target: Target, value: Any) -> None:

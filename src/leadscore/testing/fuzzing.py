@@ -25,7 +25,9 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+import typer
 from hypothesis import strategies as st
+from typer.testing import CliRunner
 
 from leadscore.core.automations import AutomationsError, load_automations_text
 from leadscore.core.connectors import ConnectorsError, load_connectors_text
@@ -33,9 +35,10 @@ from leadscore.core.loader import ModelError, load_model_text
 from leadscore.engine.frames import read_inputs
 from leadscore.engine.model_file import load_model_file
 from leadscore.engine.readers import InputError, read_events, read_leads
+from leadscore.service.connectors import ConfigurationError, load_file
 from leadscore.service.costs import CostFileError
 from leadscore.service.costs import read_file as read_costs_file
-
+from leadscore.settings import Settings
 
 MODEL_EXAMPLE: dict[str, Any] = {
     "name": "fuzz",
@@ -409,15 +412,11 @@ class CommandCrashed(AssertionError):
     """A command that ended in an exception (a traceback), not an exit code."""
 
 
-def _command(args: list[str]) -> Callable[[FileInput], object]:
+def _command(app: typer.Typer, args: list[str]) -> Callable[[FileInput], object]:
     """Run `leadscore ARGS FILE` in-process: it must exit 0 (valid) or 2 (an error printed),
     never end in an exception."""
 
     def call(file: FileInput) -> object:
-        from typer.testing import CliRunner
-
-        from leadscore.cli.app import app
-
         def run(path: Path) -> object:
             done = CliRunner().invoke(app, [*args, str(path)])
             if done.exit_code not in (0, 2) or (
@@ -435,24 +434,48 @@ def _command(args: list[str]) -> Callable[[FileInput], object]:
 
 def _connectors_file(file: FileInput) -> object:
     """The server's read of LEADSCORE_CONNECTORS_FILE at start."""
-    from leadscore.service.connectors import load_file
-    from leadscore.settings import Settings
-
     return _in_temp_file(lambda p: load_file(Settings(connectors_file=str(p))))(file)
 
 
-def targets() -> list[Target]:
-    """Every loader and reader under fuzzing."""
+def targets(app: typer.Typer | None = None) -> list[Target]:
+    """Every loader and reader under fuzzing; with the `leadscore` command line's `app`
+    (leadscore.cli.app, which this layer may not import), its validate commands too."""
     model_bytes = st.one_of(
         st.binary(max_size=300),
         config_texts(MODEL_EXAMPLE).map(lambda t: t.encode("utf-8", "surrogatepass")),
     )
-    from leadscore.service.connectors import ConfigurationError
 
     def as_file(suffix: str, example: dict[str, Any]) -> st.SearchStrategy[FileInput]:
         texts = config_texts(example).map(lambda t: t.encode("utf-8", "surrogatepass"))
         return st.one_of(st.binary(max_size=300), texts).map(lambda b: FileInput(suffix, b))
 
+    commands = (
+        []
+        if app is None
+        else [
+            Target(
+                "cli validate",
+                _command(app, ["validate"]),
+                (),
+                as_file(".yaml", MODEL_EXAMPLE),
+                cost=4,
+            ),
+            Target(
+                "cli automations validate",
+                _command(app, ["automations", "validate"]),
+                (),
+                as_file(".yaml", AUTOMATIONS_EXAMPLE),
+                cost=4,
+            ),
+            Target(
+                "cli connectors validate",
+                _command(app, ["connectors", "validate"]),
+                (),
+                as_file(".yaml", CONNECTORS_EXAMPLE),
+                cost=4,
+            ),
+        ]
+    )
     return [
         Target("model text", load_model_text, (ModelError,), config_texts(MODEL_EXAMPLE)),
         Target(
@@ -479,21 +502,6 @@ def targets() -> list[Target]:
             (ConnectorsError, ConfigurationError),
             as_file(".yaml", CONNECTORS_EXAMPLE),
         ),
-        Target("cli validate", _command(["validate"]), (), as_file(".yaml", MODEL_EXAMPLE), cost=5),
-        Target(
-            "cli automations validate",
-            _command(["automations", "validate"]),
-            (),
-            as_file(".yaml", AUTOMATIONS_EXAMPLE),
-            cost=5,
-        ),
-        Target(
-            "cli connectors validate",
-            _command(["connectors", "validate"]),
-            (),
-            as_file(".yaml", CONNECTORS_EXAMPLE),
-            cost=5,
-        ),
         Target("costs file", _costs_file, (CostFileError,), cost_files()),
         Target("leads file", _in_temp_file(read_leads), (InputError,), files(LEAD_COLUMNS)),
         Target(
@@ -508,4 +516,5 @@ def targets() -> list[Target]:
             (InputError,),
             st.tuples(files(LEAD_COLUMNS), files(EVENT_COLUMNS)),
         ),
+        *commands,
     ]
