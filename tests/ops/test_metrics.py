@@ -4,6 +4,7 @@ figure is a difference)."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import httpx
@@ -11,10 +12,12 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from tests.api.conftest import Api, running
 
-from leadscore.service import automations, outbox
+from leadscore.connectors.base import ConnectorError
+from leadscore.service import automations, outbox, sync
 from leadscore.service.imports import import_file
 from leadscore.service.recompute import recompute
 from leadscore.settings import Settings
+from leadscore.testing.fakes.pipedrive import FakePipedrive
 
 HOOK = """
 automations:
@@ -139,3 +142,29 @@ def test_metrics_need_a_key_and_count_what_happened(api: Api, tmp_path: Path) ->
     }
     assert moved(before, after, "leadscore_recompute_seconds_count") == 1
     assert after[("leadscore_recompute_last_duration_seconds", ())] > 0
+
+
+def test_sync_runs_and_errors_are_counted_by_connector(tmp_path: Path) -> None:
+    with FakePipedrive() as crm:
+        crm.add_person("ada@example.com", {"job_title": "CTO"})
+        (tmp_path / "c.yaml").write_text(f"pipedrive:\n  base_url: {crm.url}\n  push: false\n")
+        (tmp_path / "s.json").write_text(json.dumps({"pipedrive": crm.secrets()}))
+        settings = Settings(
+            database_url=f"sqlite:///{tmp_path / 'sync.db'}",
+            connectors_file=str(tmp_path / "c.yaml"),
+            secrets_file=str(tmp_path / "s.json"),
+            worker_enabled=False,
+        )
+        with running(settings) as server:
+            api = Api(server)
+            before = scrape(api)
+            sync.sync(api.ctx, "pipedrive")
+            crm.spend_daily_budget()  # the vendor refuses every call until tomorrow
+            with pytest.raises(ConnectorError):
+                sync.sync(api.ctx, "pipedrive", full=True)
+            after = scrape(api)
+            api.close()
+    runs = "leadscore_sync_runs_total"
+    assert moved(before, after, runs, connector="pipedrive", status="ok") == 1
+    assert moved(before, after, runs, connector="pipedrive", status="failed") == 1
+    assert moved(before, after, "leadscore_sync_errors_total", connector="pipedrive") == 1
