@@ -95,7 +95,11 @@ AUTOMATIONS_EXAMPLE: dict[str, Any] = {
                 {"add_to_list": {"list": "hot"}},
             ],
         },
-        {"name": "digest", "when": {"schedule": {"daily_at": "08:00"}}, "actions": []},
+        {
+            "name": "digest",
+            "when": {"schedule": {"daily_at": "08:00"}},
+            "actions": [{"notify": {"email": {"to": ["boss@example.com"]}}}],
+        },
     ],
 }
 
