@@ -30,7 +30,8 @@ EVENTS_FROM_IMPORT = EVENTS_INGESTED.labels("import")
 RESCORE_SECONDS = Histogram(
     "leadscore_rescore_seconds",
     "Time to store events and rescore their leads, one transaction: a group of concurrent "
-    "requests (group) or one batch request (batch).",
+    "requests (group), or one request stored alone: a batch larger than a group, or a "
+    "request retried alone after its group failed (batch).",
     ["path"],
     buckets=LATENCY_BUCKETS,
 )
