@@ -12,6 +12,7 @@ from the database at each scrape: the outbox's depth by status.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from fastapi import Request
 from fastapi.concurrency import run_in_threadpool
@@ -32,6 +33,8 @@ HTTP_REQUESTS = Counter(
 )
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 DEPTH_STATUSES = ("pending", "delivering", "failed")
+MAX_SERIES = 10_000
+"""Cached children at most (unmatched paths are keys too, each its own, until this many)."""
 
 
 class HttpMetrics:
@@ -46,6 +49,9 @@ class HttpMetrics:
         self.app = app
         self.prefix = prefix
         self.shortcut = shortcut
+        self._series: dict[tuple[str, str, int, int], Any] = {}
+        """The counter's child of each (method, path, status, route) seen: `labels()` takes
+        a lock and checks its arguments each call, several times the cost of `inc()`."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -62,7 +68,15 @@ class HttpMetrics:
         try:
             await self.app(scope, receive, counting_send)
         finally:
-            HTTP_REQUESTS.labels(_method(scope), self._route(scope), str(status)).inc()
+            route: BaseRoute | None = scope.get("route")
+            path = scope["path"] if route is None else ""  # a route's path is its template
+            key = (scope["method"], path, status, id(route))  # routes are not hashable
+            series = self._series.get(key)
+            if series is None:
+                series = HTTP_REQUESTS.labels(_method(scope), self._route(scope), str(status))
+                if len(self._series) < MAX_SERIES:
+                    self._series[key] = series
+            series.inc()
 
     def _route(self, scope: Scope) -> str:
         route: BaseRoute | None = scope.get("route")
