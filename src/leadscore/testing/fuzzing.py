@@ -416,6 +416,10 @@ class CommandCrashed(AssertionError):
     """A command that ended in an exception (a traceback), not an exit code."""
 
 
+class CommandRefused(Exception):
+    """A command that printed its error and exited with 2: its clear answer."""
+
+
 def _command(app: typer.Typer, args: list[str]) -> Callable[[FileInput], object]:
     """Run `leadscore ARGS FILE` in-process: it must exit 0 (valid) or 2 (an error printed),
     never end in an exception."""
@@ -429,6 +433,8 @@ def _command(app: typer.Typer, args: list[str]) -> Callable[[FileInput], object]
                 raise CommandCrashed(
                     f"leadscore {' '.join(args)}: exit {done.exit_code}: {done.exception!r}"
                 ) from done.exception
+            if done.exit_code == 2:
+                raise CommandRefused(done.output.strip() or "exit 2 without a message")
             return done.exit_code
 
         return _in_temp_file(run)(file)
@@ -460,21 +466,21 @@ def targets(app: typer.Typer | None = None) -> list[Target]:
             Target(
                 "cli validate",
                 _command(app, ["validate"]),
-                (),
+                (CommandRefused,),
                 as_file(".yaml", MODEL_EXAMPLE),
                 cost=4,
             ),
             Target(
                 "cli automations validate",
                 _command(app, ["automations", "validate"]),
-                (),
+                (CommandRefused,),
                 as_file(".yaml", AUTOMATIONS_EXAMPLE),
                 cost=4,
             ),
             Target(
                 "cli connectors validate",
                 _command(app, ["connectors", "validate"]),
-                (),
+                (CommandRefused,),
                 as_file(".yaml", CONNECTORS_EXAMPLE),
                 cost=4,
             ),
