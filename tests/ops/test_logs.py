@@ -4,7 +4,10 @@ request id the client sent in X-Request-ID."""
 
 from __future__ import annotations
 
+import contextvars
+import io
 import json
+import logging
 import os
 import sqlite3
 import subprocess
@@ -16,6 +19,7 @@ import httpx
 import pytest
 from tests.api.conftest import free_port
 
+from leadscore.api import logs
 from leadscore.store import schema_version
 
 SRC = Path(__file__).resolve().parents[2] / "src"
@@ -88,3 +92,35 @@ def _wait_for(base: str, server: subprocess.Popen[str]) -> None:
         except httpx.TransportError:
             time.sleep(0.1)
     raise AssertionError("the server did not start within 60 s")
+
+
+def test_a_json_line_carries_the_exception_and_the_request_id() -> None:
+    """The formatter and filter `leadscore serve` installs, on a record logged with a
+    traceback inside a request's context."""
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logs.JsonFormatter())
+    handler.addFilter(logs.RequestIdFilter())
+    log = logging.getLogger("leadscore.tests.ops")
+    log.addHandler(handler)
+    log.propagate = False
+    try:
+
+        def in_a_request() -> None:
+            logs.REQUEST_ID.set("req-42")
+            try:
+                raise ValueError("boom")
+            except ValueError:
+                log.exception("it failed: %s", "badly")
+
+        contextvars.copy_context().run(in_a_request)
+        log.warning("outside")
+    finally:
+        log.removeHandler(handler)
+        log.propagate = True
+    failed, outside = (json.loads(line) for line in stream.getvalue().splitlines())
+    assert failed["message"] == "it failed: badly" and failed["level"] == "ERROR"
+    assert failed["request_id"] == "req-42"
+    assert "ValueError: boom" in failed["exception"] and "Traceback" in failed["exception"]
+    assert failed["time"].endswith("Z")
+    assert outside["request_id"] is None and "exception" not in outside
