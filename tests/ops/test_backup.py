@@ -170,6 +170,19 @@ def test_postgres_is_refused_with_the_commands_to_use(tmp_path: Path) -> None:
     assert not (tmp_path / "x").exists()
 
 
+def test_backup_errors_are_named(tmp_path: Path) -> None:
+    env = {"LEADSCORE_DATABASE_URL": f"sqlite:///{tmp_path / 'none.db'}"}
+    done = CliRunner().invoke(app, ["backup", str(tmp_path / "b.db")], env=env)
+    assert done.exit_code == 2 and "none.db: no such database file" in done.output
+    (tmp_path / "junk.db").write_bytes(b"not a database at all" * 100)
+    env = {"LEADSCORE_DATABASE_URL": f"sqlite:///{tmp_path / 'junk.db'}"}
+    done = CliRunner().invoke(app, ["backup", str(tmp_path / "b.db")], env=env)
+    assert done.exit_code == 2 and "the backup failed" in done.output
+    done = CliRunner().invoke(app, ["backup", str(tmp_path / "no" / "b.db")], env=env)
+    assert done.exit_code == 2 and "does not exist" in done.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["junk.db"]
+
+
 @pytest.mark.postgres
 def test_pg_dump_and_pg_restore_round_trip(tmp_path: Path) -> None:
     """The commands docs/operations.md gives, run against scratch databases."""

@@ -73,6 +73,8 @@ def backup(settings: Settings, target: Path) -> Copied:
         raise BackupError(f"{source}: no such database file")
     if target.resolve() == source.resolve():
         raise BackupError(f"{target}: is the database itself; choose another file")
+    if not target.parent.is_dir():
+        raise BackupError(f"{target}: the folder {target.parent} does not exist")
     partial = target.with_name(f".{target.name}.partial")
     partial.unlink(missing_ok=True)
     try:
@@ -81,6 +83,8 @@ def backup(settings: Settings, target: Path) -> Copied:
             dst.execute("PRAGMA journal_mode=DELETE")  # one self-contained file, no -wal
             copied = _check(dst, partial)
         os.replace(partial, target)
+    except (sqlite3.Error, OSError) as exc:  # a full disk, a file that is no database
+        raise BackupError(f"{target}: the backup failed: {exc}") from None
     finally:
         partial.unlink(missing_ok=True)
     return Copied(target, target.stat().st_size, copied[0], copied[1], copied[2])
@@ -105,8 +109,11 @@ def restore(settings: Settings, source: Path, *, force: bool = False) -> Copied:
                     f"{target}: the database holds {held}; restoring would replace them"
                     " (give --force to do so)"
                 )
-        with _connect(target) as dst:
-            src.backup(dst)
+        try:
+            with _connect(target) as dst:
+                src.backup(dst)
+        except (sqlite3.Error, OSError) as exc:
+            raise BackupError(f"{target}: the restore failed: {exc}") from None
     return Copied(target, target.stat().st_size, migration, leads, events)
 
 
