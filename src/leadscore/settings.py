@@ -267,6 +267,22 @@ class Settings(BaseSettings):
         description="Whether `serve` runs each connector's scheduled sync (its sync_every).",
     )
 
+    log_format: Literal["text", "json"] = Field(
+        "text",
+        description="How the server logs, one line per record on stderr: text (for a "
+        "terminal) or json (for a log collector: time, level, logger, message, request_id, "
+        "exception; docs/operations.md#logs).",
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = Field(
+        "INFO", description="The least severe level the server logs."
+    )
+    ready_timeout_seconds: float = Field(
+        2.0,
+        gt=0,
+        le=60,
+        description="How long GET /ready waits for the database before answering 503.",
+    )
+
     sqlite_busy_timeout_ms: int = Field(10_000, ge=0)
     sqlite_synchronous: Literal["OFF", "NORMAL", "FULL", "EXTRA"] = Field(
         "NORMAL",
@@ -279,6 +295,11 @@ class Settings(BaseSettings):
     @classmethod
     def _driver(cls, url: str) -> str:
         return normalise_database_url(url)
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _level(cls, level: object) -> object:
+        return level.upper() if isinstance(level, str) else level
 
     @field_validator("recompute_cron")
     @classmethod

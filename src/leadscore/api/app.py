@@ -2,10 +2,18 @@
 mounts the routes under /api/v1, the docs pages (api/docs_ui.py) and the dashboard at /
 (leadscore.web) and, while serving, runs
 the scheduler, the event writer (group commit, `service.group_commit`) and the background
-jobs' worker threads (`service.jobs`)."""
+jobs' worker threads (`service.jobs`).
+
+Operations (docs/operations.md): GET /health (alive: the database answers) and GET /ready
+(ready: the database answers within LEADSCORE_READY_TIMEOUT_SECONDS and is at the newest
+migration) need no key, so that an orchestrator can probe them, and reveal no data; GET
+/metrics (Prometheus, api/metrics.py) needs a `read` key. `app_from_env` also sets up the
+server's logs (api/logs.py)."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -14,7 +22,8 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from leadscore import __version__, web
-from leadscore.api import docs_ui, errors, openapi, request_line, schemas
+from leadscore.api import docs_ui, errors, logs, metrics, openapi, request_line, schemas
+from leadscore.api.auth import Read
 from leadscore.api.middleware import RequestGuard
 from leadscore.api.routes import (
     analytics,
@@ -32,7 +41,7 @@ from leadscore.api.routes import (
 )
 from leadscore.api.shortcut import EventsShortcut
 from leadscore.scheduler import Scheduler
-from leadscore.service import scoring_models
+from leadscore.service import readiness, scoring_models
 from leadscore.service.connectors import registry
 from leadscore.service.context import Context
 from leadscore.service.costs import CostBatch
@@ -54,6 +63,7 @@ from leadscore.service.owners import OwnerChange, OwnerIn, TeamIn, TeamMembers
 from leadscore.settings import Settings
 
 PREFIX = "/api/v1"
+log = logging.getLogger("leadscore.api")
 BODY_MODELS = (
     EventIn,
     EventBatch,
@@ -140,6 +150,7 @@ def create_app(
     errors.install(app)
     docs_ui.install(app, "/openapi.json")
     app.add_middleware(EventsShortcut, path=f"{PREFIX}/events")  # inside the guard
+    app.add_middleware(metrics.HttpMetrics, prefix=PREFIX, shortcut=f"{PREFIX}/events")
     app.add_middleware(RequestGuard, max_body_bytes=ctx.settings.max_body_bytes)
 
     api = APIRouter(prefix=PREFIX)
@@ -172,6 +183,16 @@ def create_app(
         include_in_schema=False,
         dependencies=[Depends(request_line.checked)],
     )
+    app.add_api_route(
+        "/ready",
+        ready,
+        methods=["GET"],
+        include_in_schema=False,
+        dependencies=[Depends(request_line.checked)],
+    )
+    app.add_api_route(
+        "/metrics", metrics.scrape, methods=["GET"], include_in_schema=False, dependencies=[Read]
+    )
     web.install(app)  # the dashboard, at / (after the API, /docs and /health)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]  # FastAPI's documented hook
     return app
@@ -190,6 +211,23 @@ def health(request: Request) -> JSONResponse:
     return JSONResponse(body)
 
 
+async def ready(request: Request) -> JSONResponse:
+    """Readiness: 200 once the database answers and is at the newest migration, else 503
+    with the reason; needs no key (orchestrators probe it) and reveals no data."""
+    ctx: Context = request.app.state.ctx
+    timeout = ctx.settings.ready_timeout_seconds
+    try:
+        reason = await asyncio.wait_for(
+            asyncio.to_thread(readiness.not_ready, ctx), timeout=timeout
+        )
+    except TimeoutError:
+        reason = f"the database did not answer within {timeout:g} s"
+    if reason is None:
+        return JSONResponse({"status": "ready"})
+    log.warning("not ready: %s", reason)
+    return JSONResponse({"status": "not ready", "reason": reason}, status_code=503)
+
+
 def _openapi(app: FastAPI) -> dict[str, Any]:
     if app.openapi_schema is None:
         app.openapi_schema = openapi.build(app, BODY_MODELS, Limits.of(app.state.ctx.settings))
@@ -198,5 +236,7 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
 
 def app_from_env() -> FastAPI:
     """The app for `uvicorn --factory` (as `leadscore serve` runs it): settings from the
-    LEADSCORE_* environment."""
-    return create_app(Settings())
+    LEADSCORE_* environment, and the logs set up as they say."""
+    settings = Settings()
+    logs.configure(settings)
+    return create_app(settings)

@@ -7,6 +7,8 @@
   413 before any of the body is read; a body streamed without one (chunked) is counted as
   it arrives and refused with a 413 once it passes the limit, so no body is ever read whole
   into memory beyond the limit.
+- It puts the request id in `api.logs.REQUEST_ID` while the request is served, so that
+  every log record about the request carries it (api/logs.py).
 - It turns any unhandled exception into the JSON error model's 500, logged with its
   traceback and the request id. It does not re-raise (Starlette's outer error middleware
   would, and uvicorn then closes the connection): the 500 is a complete response and the
@@ -24,6 +26,7 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from leadscore.api.errors import REQUEST_ID_HEADER, STATE_KEY, error_response
+from leadscore.api.logs import REQUEST_ID
 
 log = logging.getLogger("leadscore.api")
 
@@ -56,6 +59,7 @@ class RequestGuard:
         given = headers.get(REQUEST_ID_HEADER, "")
         rid = given if CLIENT_REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
         scope.setdefault("state", {})[STATE_KEY] = rid
+        REQUEST_ID.set(rid)  # uvicorn serves each request in a task (a context) of its own
         started = False
 
         async def send_with_id(message: Message) -> None:

@@ -13,6 +13,7 @@ import typer
 
 from leadscore.cli import (
     automations,
+    backup,
     batch,
     connectors,
     costs,
@@ -48,6 +49,8 @@ app.command("serve")(service.serve)
 app.command("import")(service.import_command)
 app.command("recompute")(service.recompute_command)
 app.command("init-demo")(service.init_demo)
+app.command("backup")(backup.backup_command)
+app.command("restore")(backup.restore_command)
 app.command("worker")(automations.worker)
 app.command("suggest")(tuning.suggest_command)
 app.command("backtest")(tuning.backtest_command)

@@ -72,6 +72,8 @@ def validate(
         text = file.read_text(encoding="utf-8")
     except OSError as exc:
         raise fail(f"{file}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:  # found by fuzzing (tests/fuzz): was a traceback
+        raise fail(f"{file}: not UTF-8 text (byte {exc.start}: {exc.reason})") from None
     try:
         parsed = load_connectors_text(text, str(file))
     except ConnectorsError as exc:

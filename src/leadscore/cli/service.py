@@ -178,6 +178,8 @@ def model_upload(
         text = file.read_text(encoding="utf-8")
     except OSError as exc:
         raise fail(f"{file}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:  # as `leadscore validate` (engine/model_file.py)
+        raise fail(f"{file}: not UTF-8 text (byte {exc.start}: {exc.reason})") from None
     with service() as ctx:
         try:
             stored = scoring_models.upload(ctx, text, "cli")

@@ -151,17 +151,32 @@ def _parquet_rows(path: str | Path, gz: bool, required: tuple[str, ...]) -> Iter
     _check_header(path, names, required)
     number = 0
     for batch in parquet.iter_batches(batch_size=65_536):
-        columns = [_column_values(batch.column(i)) for i in range(batch.num_columns)]
+        columns = [
+            _column_values(path, batch.column(i), names[i], number)
+            for i in range(batch.num_columns)
+        ]
         for values in zip(*columns, strict=True):
             number += 1
             yield Row(f"row {number}", dict(zip(names, values, strict=True)))
 
 
-def _column_values(column: pa.Array) -> list[object]:
-    """Python values of a column; timestamps as aware/naive datetimes at µs precision."""
+def _column_values(path: str | Path, column: pa.Array, name: str, before: int) -> list[object]:
+    """Python values of a column; timestamps as aware/naive datetimes at µs precision. A
+    date or time Python cannot hold (beyond the years 1-9999) is an InputError naming its
+    row (`before`: the rows of the earlier batches) — found by fuzzing (tests/fuzz): it was
+    an OverflowError."""
     if pa.types.is_timestamp(column.type) and column.type.unit == "ns":
         column = column.cast(pa.timestamp("us", column.type.tz), safe=False)
-    values: list[object] = column.to_pylist()  # pyarrow is untyped
+    try:
+        values: list[object] = column.to_pylist()  # pyarrow is untyped
+    except (OverflowError, ValueError, pa.ArrowException):
+        for index in range(len(column)):
+            try:
+                column[index].as_py()
+            except (OverflowError, ValueError, pa.ArrowException) as exc:
+                where = f"row {before + index + 1}"
+                raise InputError(path, where, f"{name}: a value out of range ({exc})") from None
+        raise
     return values
 
 

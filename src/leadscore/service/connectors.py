@@ -70,6 +70,10 @@ def load_file(settings: Settings) -> ConnectorsFile:
         raise ConfigurationError(
             f"{path}: cannot read the connectors file: {exc.strerror}"
         ) from None
+    except UnicodeDecodeError as exc:  # found by fuzzing (tests/fuzz): was a traceback
+        raise ConfigurationError(
+            f"{path}: the connectors file is not UTF-8 text (byte {exc.start}: {exc.reason})"
+        ) from None
     return load_connectors_text(text, str(path))
 
 
@@ -106,6 +110,10 @@ def _secrets_file(settings: Settings) -> dict[str, dict[str, str]]:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigurationError(f"{path}: cannot read the secrets file: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:  # as the connectors file (above)
+        raise ConfigurationError(
+            f"{path}: the secrets file is not UTF-8 text (byte {exc.start})"
+        ) from None
     try:
         data = YAML(typ="safe", pure=True).load(text)  # JSON is YAML too
     except YAMLError:

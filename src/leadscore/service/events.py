@@ -11,11 +11,13 @@ scored together by the kernel when there are many (service/kernel_rescore.py).
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from leadscore.service import metrics
 from leadscore.service.context import Context
 from leadscore.service.errors import Conflict
 from leadscore.service.inputs import EventIn
@@ -54,7 +56,10 @@ def ingest_events(ctx: Context, items: Sequence[EventIn], loc_of: LocOf = by_ind
     now = ctx.now()
     type_ids = ctx.event_types.ensure(ctx.db, {item.type for item in items})
     ids = event_ids(items)
-    return ctx.db.transact(lambda conn: ingest_in(conn, ctx, items, ids, type_ids, now, loc_of))
+    started = time.perf_counter()
+    done = ctx.db.transact(lambda conn: ingest_in(conn, ctx, items, ids, type_ids, now, loc_of))
+    metrics.RESCORE_BATCH.observe(time.perf_counter() - started)
+    return done
 
 
 def event_ids(items: Sequence[EventIn]) -> list[str]:

@@ -31,12 +31,14 @@ import asyncio
 import logging
 import queue
 import threading
+import time
 from collections.abc import Sequence
 from concurrent.futures import Future
 from contextlib import suppress
 from dataclasses import dataclass
 from typing import TypeAlias
 
+from leadscore.service import metrics
 from leadscore.service.context import Context
 from leadscore.service.errors import Conflict, NotFound
 from leadscore.service.events import Ingested, earliest, event_ids, ingest_events, ingest_in
@@ -118,8 +120,10 @@ class GroupCommit:
                 return
 
     def _commit(self, group: list[_Request]) -> None:
+        started = time.perf_counter()
         try:
             results = self._store(group)
+            metrics.RESCORE_GROUP.observe(time.perf_counter() - started)
         except Exception as exc:
             if len(group) == 1:
                 _reply([(group[0], exc)])

@@ -22,6 +22,7 @@ from pydantic import BaseModel, ValidationError
 from leadscore.core.timestamps import format_timestamp, to_micros
 from leadscore.engine.readers import InputError, Row, read_rows
 from leadscore.service import events as event_ingest
+from leadscore.service import metrics
 from leadscore.service.context import Context
 from leadscore.service.errors import Conflict, Invalid, NotFound
 from leadscore.service.input_rules import Limits, value_problems
@@ -106,6 +107,7 @@ def import_file(
         events = _not_erased(ctx, events, report, _event_newcomer)
         ctx.event_types.ensure(ctx.db, {item.type for _, item in events})
         report.written = _write(ctx, _write_events, path, events, actor, progress)
+        metrics.EVENTS_FROM_IMPORT.inc(report.written)
     elif kind == "outcomes":
         outcomes = _read(ctx, path, _outcome, mapping, report, progress)
         outcomes = _known_leads(ctx, path, outcomes, report, create=False)

@@ -27,7 +27,7 @@ from typing import Any
 from leadscore.core.automations import EXTERNAL, Action, Automation
 from leadscore.core.timestamps import format_timestamp
 from leadscore.delivery import hooks, mail
-from leadscore.service import actions, crm_updates
+from leadscore.service import actions, crm_updates, metrics
 from leadscore.service.actions import ActionFailed
 from leadscore.service.connectors import Registry
 from leadscore.service.context import Context
@@ -295,8 +295,10 @@ class Worker:
                 )
                 at = now + int(max(wait, exc.retry_after or 0.0) * SECOND)
                 stored.again_at(conn, row.pk, self.holder, now, at, message)
+                metrics.DELIVERY_FAILURES.labels(row.action, "retry").inc()
             else:
                 stored.failed(conn, row.pk, self.holder, now, message, exc.result)
+                metrics.DELIVERY_FAILURES.labels(row.action, "failed").inc()
 
 
 class OutboxThread:

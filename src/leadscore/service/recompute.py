@@ -26,6 +26,7 @@ from __future__ import annotations
 import contextlib
 import json
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -40,7 +41,7 @@ from leadscore.core.explain import NUMBERS, SCORED
 from leadscore.core.lifecycle import next_stage
 from leadscore.core.model import Model
 from leadscore.engine.kernel import score_frame
-from leadscore.service import blending, firing
+from leadscore.service import blending, firing, metrics
 from leadscore.service.context import Context
 from leadscore.service.scoring import Cause, newest_pin, rescore
 from leadscore.store import arrow, bulk_reads, bulk_writes
@@ -76,7 +77,23 @@ def recompute(
     """Rescore all leads at `as_of` (default: the time each chunk is read).
 
     `between_batches` is called after each commit (the scheduler renews its lease there).
+    Its duration goes to the metrics (service/metrics.py) when it completes.
     """
+    started = time.perf_counter()
+    report = _recompute(ctx, as_of, cause_kind, cause_ref, batch_size, progress, between_batches)
+    metrics.recomputed(time.perf_counter() - started)
+    return report
+
+
+def _recompute(
+    ctx: Context,
+    as_of: int | None,
+    cause_kind: str,
+    cause_ref: str | None,
+    batch_size: int | None,
+    progress: Callable[[int], None] | None,
+    between_batches: Callable[[], None] | None,
+) -> RecomputeReport:
     with ctx.db.read() as conn:
         active = ctx.models.active(conn)
     if active is None:

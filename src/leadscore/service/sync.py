@@ -31,6 +31,7 @@ from leadscore.core.connectors import (
     stage_of,
 )
 from leadscore.core.timestamps import format_timestamp
+from leadscore.service import metrics
 from leadscore.service.connectors import Configured, registry
 from leadscore.service.context import Context
 from leadscore.service.errors import Conflict, Invalid, ServiceError
@@ -343,11 +344,14 @@ def sync(
     except (ConnectorError, ServiceError) as exc:
         message = exc.message if isinstance(exc, ConnectorError) else str(exc)
         _finish(ctx, run, "failed", report, message)
+        metrics.synced(name, ok=False)
         raise
     except BaseException:
         _finish(ctx, run, "failed", report, "unexpected error (see the server log)")
+        metrics.synced(name, ok=False)
         raise
     _finish(ctx, run, "ok", report, None)
+    metrics.synced(name, ok=True)
     return report
 
 

@@ -9,6 +9,7 @@ from leadscore.api import schemas
 from leadscore.api.auth import Write
 from leadscore.api.bodies import body_loc, one_or_batch, request_body
 from leadscore.api.responses import FastJSONResponse
+from leadscore.service import metrics
 from leadscore.service.events import ingest_events
 from leadscore.service.inputs import EventBatch, EventIn, OutcomeBatch, OutcomeIn
 from leadscore.service.outcomes import record_outcomes
@@ -51,6 +52,7 @@ async def answer_events(request: Request) -> FastJSONResponse:
         done = await writer.store(items, loc_of)
     else:
         done = await run_in_threadpool(ingest_events, request.app.state.ctx, items, loc_of)
+    metrics.EVENTS_FROM_API.inc(done.stored)
     leads = done.lead_dicts()
     if is_batch:
         body = {
