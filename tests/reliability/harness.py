@@ -1,0 +1,871 @@
+"""The failure scenarios of docs/reliability.md as functions of their size: the tests in this
+folder run them small and assert on what they return, bench/reliability.py runs them large
+and prints it. Everything is real: servers and workers are child processes killed with
+SIGKILL, clients talk HTTP over sockets, the stores are SQLite files and PostgreSQL databases,
+and what was stored is read back from the tables, not from the API that stored it.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlalchemy import func, select
+
+from leadscore.core.evaluate import score_lead
+from leadscore.core.loader import load_model_text
+from leadscore.core.records import Event, Lead
+from leadscore.core.timestamps import format_timestamp, parse_timestamp
+from leadscore.service import keys, scoring_models
+from leadscore.service.context import Context
+from leadscore.service.events import ingest_events
+from leadscore.service.inputs import EventIn, LeadIn
+from leadscore.service.leads import upsert_leads
+from leadscore.settings import Settings
+from leadscore.store import tables
+
+REPO = Path(__file__).resolve().parents[2]
+PYTHON = sys.executable
+
+MODEL = """
+name: reliability
+fit:
+  weight: 0.5
+  max: 50
+  rules:
+    - {id: sw, when: {field: industry, equals: software}, points: 25}
+    - {id: big, when: {field: employees, gte: 500}, points: 25}
+engagement:
+  weight: 0.5
+  max: 100
+  rules:
+    - {id: pricing, event: page_viewed, where: {field: url, contains: /pricing}, points: 30}
+    - {id: open, event: email_opened, points: 10, half_life: 10d}
+    - {id: demo, event: demo_booked, points: 60, expires_after: 30d}
+    - {id: unsub, event: email_unsubscribed, points: -100}
+grades: {A: 75, B: 50, C: 0}
+tiers: {hot: 70, warm: 40, cold: 0}
+stages:
+  - {name: sql, min_score: 70}
+  - {name: mql, min_score: 40}
+  - {name: lead}
+"""
+"""Decay (half_life) and expiry make a score depend on when it is computed: a lead rescored
+at another time differs, so a recompute visibly rewrites every lead."""
+
+T0 = "2026-03-01T00:00:00Z"
+T1 = "2026-04-15T00:00:00Z"
+TYPES = ("page_viewed", "email_opened", "demo_booked", "email_opened", "page_viewed")
+SCORE_COLUMNS = ("score", "fit", "engagement", "grade", "tier")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def child_env(database_url: str, **extra: str) -> dict[str, str]:
+    """The environment of a leadscore child process on `database_url`: no scheduler, no
+    outbox worker inside the API (the worker scenario runs its own), our sources first."""
+    return {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(
+            p for p in (str(REPO / "src"), os.environ.get("PYTHONPATH")) if p
+        ),
+        "LEADSCORE_DATABASE_URL": database_url,
+        "LEADSCORE_SCHEDULER_ENABLED": "false",
+        "LEADSCORE_WORKER_ENABLED": "false",
+        **extra,
+    }
+
+
+# --- stores -------------------------------------------------------------------------------
+
+
+def lead_attributes(i: int) -> dict[str, object]:
+    return {
+        "industry": "software" if i % 2 else "retail",
+        "employees": (i * 37) % 1000,
+    }
+
+
+def event_body(event_id: str, lead_id: str, k: int) -> dict[str, Any]:
+    """An event in the month before T0, of a type and URL chosen by `k`."""
+    return {
+        "id": event_id,
+        "lead_id": lead_id,
+        "type": TYPES[k % len(TYPES)],
+        "occurred_at": f"2026-02-{1 + k % 28:02d}T{k % 24:02d}:00:00Z",
+        "properties": {"url": "/pricing" if k % 3 == 0 else "/blog"},
+    }
+
+
+def prepare(database_url: str, leads: int, model: str = MODEL) -> str:
+    """Migrate the store, activate `model`, create leads L0…, and return an admin key."""
+    with Context.open(Settings(database_url=database_url)) as ctx:
+        key = keys.create_key(ctx, f"reliability-{time.monotonic_ns()}", "admin")
+        version = scoring_models.upload(ctx, model, "reliability")["version"]
+        scoring_models.activate(ctx, version, "reliability")
+        for start in range(0, leads, 1000):
+            batch = [
+                LeadIn(id=f"L{i}", attributes=lead_attributes(i))
+                for i in range(start, min(leads, start + 1000))
+            ]
+            upsert_leads(ctx, batch, "reliability")
+    return key
+
+
+def fill(database_url: str, leads: int, events_per_lead: int, at: str = T0) -> None:
+    """A store of `leads` leads with their events, every one scored at `at`."""
+    prepare(database_url, 0)
+    moment = parse_timestamp(at)
+    with Context.open(Settings(database_url=database_url)) as ctx:
+        ctx.clock = lambda: moment
+        rows = [LeadIn(id=f"L{i}", attributes=lead_attributes(i)) for i in range(leads)]
+        for start in range(0, leads, 1000):
+            upsert_leads(ctx, rows[start : start + 1000], "reliability")
+        bodies = [
+            event_body(f"L{i}-e{k}", f"L{i}", i + k)
+            for i in range(leads)
+            for k in range(events_per_lead)
+        ]
+        for start in range(0, len(bodies), 2000):
+            ingest_events(ctx, [EventIn(**b) for b in bodies[start : start + 2000]])
+
+
+@contextmanager
+def opened(database_url: str) -> Iterator[Context]:
+    with Context.open(Settings(database_url=database_url)) as ctx:
+        yield ctx
+
+
+def stored_event_ids(database_url: str) -> Counter[str]:
+    """How many rows each event id has in the events table."""
+    with opened(database_url) as ctx, ctx.db.read() as conn:
+        return Counter(conn.scalars(select(tables.events.c.event_id)))
+
+
+def lead_rows(database_url: str) -> dict[str, tuple[Any, ...]]:
+    """Each lead's stored score, fit, engagement, grade, tier, stage and scoring time."""
+    t = tables.leads
+    columns = [t.c[name] for name in (*SCORE_COLUMNS, "stage", "scored_at")]
+    with opened(database_url) as ctx, ctx.db.read() as conn:
+        return {row[0]: tuple(row[1:]) for row in conn.execute(select(t.c.id, *columns))}
+
+
+def history_counts(database_url: str) -> Counter[str]:
+    """History rows per lead."""
+    h, t = tables.score_history, tables.leads
+    query = select(t.c.id, func.count()).join(h, h.c.lead_pk == t.c.pk).group_by(t.c.id)
+    with opened(database_url) as ctx, ctx.db.read() as conn:
+        return Counter({lead: n for lead, n in conn.execute(query)})
+
+
+def stored_events(database_url: str) -> dict[str, list[Event]]:
+    """Every lead's stored events as the scorer's records."""
+    e, ty, t = tables.events, tables.event_types, tables.leads
+    query = (
+        select(t.c.id, ty.c.name, e.c.occurred_at, e.c.properties, e.c.source, e.c.event_id)
+        .join(e, e.c.lead_pk == t.c.pk)
+        .join(ty, ty.c.id == e.c.type_id)
+    )
+    found: dict[str, list[Event]] = {}
+    with opened(database_url) as ctx, ctx.db.read() as conn:
+        for lead_id, kind, at, props, source, event_id in conn.execute(query):
+            found.setdefault(lead_id, []).append(Event(kind, at, props, source, event_id))
+    return found
+
+
+def half_written(database_url: str, model: str = MODEL) -> list[str]:
+    """The leads whose stored score is not the reference scorer's score of their stored
+    events at the time the lead says it was scored: a lead whose events and score were not
+    written together (or a score from a half-finished recompute)."""
+    parsed = load_model_text(model)
+    events = stored_events(database_url)
+    t = tables.leads
+    query = select(t.c.id, t.c.email, t.c.attributes, t.c.scored_at, *(t.c[c] for c in SCORE_COLUMNS))
+    wrong = []
+    with opened(database_url) as ctx, ctx.db.read() as conn:
+        rows = list(conn.execute(query))
+    for row in rows:
+        if row.scored_at is None:
+            if events.get(row.id):
+                wrong.append(row.id)  # events stored, never scored
+            continue
+        result = score_lead(
+            parsed, Lead(row.id, row.email, row.attributes), events.get(row.id, []), row.scored_at
+        )
+        expected = tuple(getattr(result, c) for c in SCORE_COLUMNS)
+        if tuple(getattr(row, c) for c in SCORE_COLUMNS) != expected:
+            wrong.append(row.id)
+    return wrong
+
+
+@dataclass
+class Tally:
+    """What the clients sent and were told, against what the store holds."""
+
+    sent: int = 0
+    acknowledged: set[str] = field(default_factory=set)
+    statuses: Counter[int] = field(default_factory=Counter)
+    stored: int = 0
+    lost: int = 0
+    duplicates: int = 0
+
+    def count_stored(self, database_url: str) -> Tally:
+        rows = stored_event_ids(database_url)
+        self.stored = sum(rows.values())
+        self.lost = sum(1 for i in self.acknowledged if rows[i] == 0)
+        self.duplicates = sum(n - 1 for n in rows.values() if n > 1)
+        return self
+
+
+# --- processes ----------------------------------------------------------------------------
+
+
+class ServerProcess:
+    """`uvicorn --factory leadscore.api.app:app_from_env` (what `leadscore serve` runs) as a
+    child process on `database_url`."""
+
+    def __init__(self, database_url: str, log: Path) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        command = [
+            PYTHON, "-m", "uvicorn", "--factory", "leadscore.api.app:app_from_env",
+            "--host", "127.0.0.1", "--port", str(self.port), "--log-level", "warning",
+        ]  # fmt: skip
+        with log.open("ab") as out:
+            self.process = subprocess.Popen(
+                command, env=child_env(database_url), stdout=out, stderr=out
+            )
+        self.log = log
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(self.url + "/health", timeout=2).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.kill()
+                raise RuntimeError(f"the server did not start: {log.read_text()[-2000:]}")
+            time.sleep(0.05)
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown handler runs, open transactions die with the process."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+        self.process.wait(30)
+
+
+def run_cli(database_url: str, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [PYTHON, "-m", "leadscore.cli", *args],
+        env=child_env(database_url, **env),
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+
+
+# --- 1. concurrent clients on one lead ----------------------------------------------------
+
+
+def concurrent_clients(
+    base_url: str, key: str, clients: int, events_per_client: int, lead_id: str = "L1"
+) -> Tally:
+    """`clients` threads, each with its own connection, post events for one lead at once.
+    Every third client sends each of its events twice (a client retrying after a lost
+    answer), and every client also posts the same few shared ids (retries from several
+    clients at once): each id must be stored once whoever sent it."""
+    tally = Tally()
+    lock = threading.Lock()
+    start = threading.Barrier(clients)
+    shared = [event_body(f"shared-{k}", lead_id, k) for k in range(5)]
+
+    def client(c: int) -> None:
+        mine = [event_body(f"c{c}-e{k}", lead_id, c + k) for k in range(events_per_client)]
+        repeat = 2 if c % 3 == 0 else 1
+        sends = [b for b in mine for _ in range(repeat)] + shared
+        with httpx.Client(
+            base_url=base_url + "/api/v1",
+            headers={"Authorization": f"Bearer {key}"},
+            timeout=120,
+        ) as http:
+            start.wait()
+            for body in sends:
+                response = http.post("/events", json=body)
+                with lock:
+                    tally.sent += 1
+                    tally.statuses[response.status_code] += 1
+                    if response.status_code in (200, 201):
+                        tally.acknowledged.add(body["id"])
+
+    threads = [threading.Thread(target=client, args=(c,)) for c in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return tally
+
+
+def offline_score(
+    folder: Path, model: str, lead: Lead, events: Iterable[Event], as_of: str
+) -> dict[str, str]:
+    """`leadscore score` (the offline CLI, a child process) on the model and the exported
+    lead and events: its output row."""
+    (folder / "model.yaml").write_text(model)
+    with (folder / "leads.jsonl").open("w") as out:
+        out.write(json.dumps({"id": lead.id, "email": lead.email, **lead.attributes}) + "\n")
+    with (folder / "events.jsonl").open("w") as out:
+        for e in events:
+            row = {
+                "id": e.id,
+                "lead_id": lead.id,
+                "type": e.type,
+                "occurred_at": format_timestamp(e.occurred_at),
+                **({"source": e.source} if e.source else {}),
+                **e.properties,
+            }
+            out.write(json.dumps(row) + "\n")
+    done = subprocess.run(
+        [
+            PYTHON, "-m", "leadscore.cli", "score", "--model", str(folder / "model.yaml"),
+            "--leads", str(folder / "leads.jsonl"), "--events", str(folder / "events.jsonl"),
+            "--as-of", as_of,
+        ],  # fmt: skip
+        env=child_env("sqlite:///unused.db"),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"leadscore score failed: {done.stderr}")
+    rows = list(csv.DictReader(done.stdout.splitlines()))
+    assert len(rows) == 1, done.stdout
+    return rows[0]
+
+
+def stored_lead(database_url: str, lead_id: str) -> Lead:
+    t = tables.leads
+    with opened(database_url) as ctx, ctx.db.read() as conn:
+        row = conn.execute(select(t.c.email, t.c.attributes).where(t.c.id == lead_id)).one()
+    return Lead(lead_id, row.email, row.attributes)
+
+
+# --- 2a. kill -9 of the server during batched ingest ---------------------------------------
+
+
+def batches(count: int, size: int, leads: int, prefix: str = "b") -> list[list[dict[str, Any]]]:
+    """`count` batches of `size` events spread over `leads` leads; ids unique."""
+    return [
+        [
+            event_body(f"{prefix}{b}-{j}", f"L{(b * size + j) % leads}", b + j)
+            for j in range(size)
+        ]
+        for b in range(count)
+    ]
+
+
+@dataclass
+class KillReport:
+    tally: Tally
+    kills: int = 0
+    batches_acknowledged: int = 0
+    half_written: list[str] = field(default_factory=list)
+    resend_changed: list[str] = field(default_factory=list)
+    resend_stored_again: int = 0
+    resend_failures: int = 0
+    final_lost: int = 0
+    final_half_written: list[str] = field(default_factory=list)
+
+
+def post_batch(http: httpx.Client, batch: list[dict[str, Any]]) -> httpx.Response | None:
+    try:
+        return http.post("/events", json={"events": batch})
+    except httpx.TransportError:
+        return None  # the server died mid-request: not acknowledged
+
+
+def kill_during_ingest(
+    database_url: str,
+    log: Path,
+    kills: int,
+    batches_per_round: int,
+    batch_size: int,
+    leads: int,
+    senders: int = 2,
+    seed: int = 15,
+) -> KillReport:
+    """Rounds of batched ingest from `senders` client threads into a server process; each
+    round but the last ends with SIGKILL of the server at a random moment, and the next
+    starts a new server on the same store. Then the checks of docs/reliability.md."""
+    rng = random.Random(seed)
+    key = prepare(database_url, leads)
+    every = batches((kills + 1) * batches_per_round, batch_size, leads)
+    acked: set[int] = set()
+    report = KillReport(Tally())
+    lock = threading.Lock()
+    for round_ in range(kills + 1):
+        server = ServerProcess(database_url, log)
+        todo = list(range(round_ * batches_per_round, (round_ + 1) * batches_per_round))
+        done_in_round = threading.Event()
+
+        def send(
+            todo: list[int] = todo, base: str = server.url, done: threading.Event = done_in_round
+        ) -> None:
+            with httpx.Client(
+                base_url=base + "/api/v1", headers={"Authorization": f"Bearer {key}"}, timeout=60
+            ) as http:
+                while True:
+                    with lock:
+                        if not todo:
+                            return
+                        b = todo.pop(0)
+                        report.tally.sent += len(every[b])
+                    response = post_batch(http, every[b])
+                    if response is None:
+                        done.set()
+                        return
+                    with lock:
+                        report.tally.statuses[response.status_code] += 1
+                        if response.status_code == 200:
+                            acked.add(b)
+                            report.tally.acknowledged.update(e["id"] for e in every[b])
+
+        threads = [threading.Thread(target=send) for _ in range(senders)]
+        for thread in threads:
+            thread.start()
+        if round_ < kills:
+            # somewhere in the middle of the round's batches, usually inside a request
+            target = rng.randint(1, max(1, batches_per_round - senders - 1))
+            while len([b for b in acked if b >= round_ * batches_per_round]) < target:
+                time.sleep(0.001)
+            time.sleep(rng.uniform(0, 0.05))
+            server.kill()
+            report.kills += 1
+        for thread in threads:
+            thread.join()
+        if round_ == kills:
+            break
+    # the last round's server is up: check the store, then resend everything
+    report.tally.count_stored(database_url)
+    report.batches_acknowledged = len(acked)
+    report.half_written = half_written(database_url)
+    before = lead_rows(database_url)
+    with httpx.Client(
+        base_url=server.url + "/api/v1", headers={"Authorization": f"Bearer {key}"}, timeout=60
+    ) as http:
+        for b in sorted(acked):
+            response = http.post("/events", json={"events": every[b]})
+            if response.status_code != 200:
+                report.resend_failures += 1
+            else:
+                report.resend_stored_again += response.json()["stored"]
+        after = lead_rows(database_url)
+        report.resend_changed = [lead for lead in before if before[lead] != after[lead]]
+        for b in range(len(every)):
+            if b not in acked:
+                response = http.post("/events", json={"events": every[b]})
+                if response.status_code != 200:
+                    report.resend_failures += 1
+    server.kill()
+    rows = stored_event_ids(database_url)
+    report.final_lost = sum(1 for batch in every for e in batch if rows[e["id"]] != 1)
+    report.final_half_written = half_written(database_url)
+    return report
+
+
+# --- 2b. kill -9 of `leadscore recompute` -------------------------------------------------
+
+
+def count_scored_at(database_url: str, at: str) -> int:
+    t = tables.leads
+    moment = parse_timestamp(at)
+    with opened(database_url) as ctx, ctx.db.read() as conn:
+        return int(conn.scalar(select(func.count()).where(t.c.scored_at == moment)) or 0)
+
+
+@dataclass
+class RecomputeKill:
+    leads: int
+    kills: int = 0
+    rescored_at_kills: list[int] = field(default_factory=list)
+    half_written: list[str] = field(default_factory=list)
+    rerun_code: int = -1
+    rerun_output: str = ""
+    differs_from_uninterrupted: list[str] = field(default_factory=list)
+    history_differs: list[str] = field(default_factory=list)
+
+
+def kill_recompute(
+    interrupted_url: str, clean_url: str, leads: int, events_per_lead: int, chunk: int, kills: int
+) -> RecomputeKill:
+    """Two identical stores scored at T0. On the first, `leadscore recompute --as-of T1` is
+    killed with SIGKILL `kills` times, each once it has committed some chunks (leads scored
+    at T1 appear), then run to the end; on the second it runs once, uninterrupted."""
+    for url in (interrupted_url, clean_url):
+        fill(url, leads, events_per_lead)
+    report = RecomputeKill(leads)
+    env = {"LEADSCORE_RECOMPUTE_CHUNK_SIZE": str(chunk)}
+    for _ in range(kills):
+        before = count_scored_at(interrupted_url, T1)
+        process = subprocess.Popen(
+            [PYTHON, "-m", "leadscore.cli", "recompute", "--as-of", T1],
+            env=child_env(interrupted_url, **env),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        while process.poll() is None and count_scored_at(interrupted_url, T1) == before:
+            time.sleep(0.002)
+        if process.poll() is not None:
+            raise RuntimeError(
+                f"recompute ended before it could be killed: {process.stderr.read().decode()}"
+                if process.stderr
+                else "recompute ended before it could be killed"
+            )
+        process.send_signal(signal.SIGKILL)
+        process.wait(30)
+        if process.stderr:
+            process.stderr.close()
+        report.kills += 1
+        report.rescored_at_kills.append(count_scored_at(interrupted_url, T1))
+        report.half_written += half_written(interrupted_url)
+    rerun = run_cli(interrupted_url, "recompute", "--as-of", T1, **env)
+    report.rerun_code = rerun.returncode
+    report.rerun_output = (rerun.stdout + rerun.stderr).strip()
+    clean = run_cli(clean_url, "recompute", "--as-of", T1, **env)
+    if clean.returncode != 0:
+        raise RuntimeError(f"the uninterrupted recompute failed: {clean.stderr}")
+    got, want = lead_rows(interrupted_url), lead_rows(clean_url)
+    report.differs_from_uninterrupted = [lead for lead in want if got.get(lead) != want[lead]]
+    got_h, want_h = history_counts(interrupted_url), history_counts(clean_url)
+    report.history_differs = [lead for lead in want if got_h[lead] != want_h[lead]]
+    report.half_written += half_written(interrupted_url)
+    return report
+
+
+# --- 2c. kill -9 of the outbox worker ----------------------------------------------------
+
+
+class Receiver:
+    """A webhook receiver on 127.0.0.1 that applies each delivery once: it keys what it
+    applies by the `webhook-id` header (the outbox row's id, the same on every attempt) and
+    answers 200 to a repeat without applying it again."""
+
+    def __init__(self, delay: float = 0.01) -> None:
+        self.received: list[str] = []
+        self.applied: Counter[str] = Counter()
+        self.lock = threading.Lock()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                key = self.headers.get("webhook-id", "")
+                time.sleep(delay)  # work in progress: a kill lands mid-delivery
+                with receiver.lock:
+                    receiver.received.append(key)
+                    if key not in receiver.applied:
+                        receiver.applied[key] += 1
+                self.send_response(200)
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"ok")
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def count(self) -> int:
+        with self.lock:
+            return len(self.received)
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+WEBHOOKS = """
+automations:
+  - name: demo-hook
+    when: {event_received: {type: demo_booked}}
+    actions:
+      - webhook: {url_env: RELIABILITY_HOOK_URL, secret_env: RELIABILITY_HOOK_SECRET}
+"""
+HOOK_SECRET = "whsec_cmVsaWFiaWxpdHkgdGVzdCBzZWNyZXQgMjQgYnl0ZXM="
+
+
+def outbox_statuses(database_url: str) -> Counter[str]:
+    with opened(database_url) as ctx, ctx.db.read() as conn:
+        return Counter(conn.scalars(select(tables.outbox.c.status)))
+
+
+def outbox_keys(database_url: str) -> set[str]:
+    with opened(database_url) as ctx, ctx.db.read() as conn:
+        return {f"ob_{pk}" for pk in conn.scalars(select(tables.outbox.c.pk))}
+
+
+@dataclass
+class WorkerKills:
+    rows: int
+    kills: int = 0
+    statuses: Counter[str] = field(default_factory=Counter)
+    requests: int = 0
+    never_delivered: int = 0
+    applied_twice: int = 0
+    redelivered: int = 0
+
+
+def kill_worker(
+    database_url: str, log: Path, rows: int, kills: int, delay: float = 0.01, seed: int = 15
+) -> WorkerKills:
+    """`rows` webhook actions in the outbox; `leadscore worker` processes are killed with
+    SIGKILL `kills` times while deliveries are in flight, then one runs until all is
+    delivered."""
+    rng = random.Random(seed)
+    receiver = Receiver(delay)
+    from leadscore.service import automations
+
+    prepare(database_url, rows)
+    with opened(database_url) as ctx:
+        automations.upload(ctx, WEBHOOKS, "reliability", activate=True)
+        bodies = [
+            EventIn(lead_id=f"L{i}", id=f"demo-{i}", type="demo_booked", occurred_at=T0)
+            for i in range(rows)
+        ]
+        for start in range(0, rows, 1000):
+            ingest_events(ctx, bodies[start : start + 1000])
+    report = WorkerKills(rows=sum(outbox_statuses(database_url).values()))
+    env = child_env(
+        database_url,
+        RELIABILITY_HOOK_URL=receiver.url,
+        RELIABILITY_HOOK_SECRET=HOOK_SECRET,
+        LEADSCORE_OUTBOX_LEASE_SECONDS="1",
+        LEADSCORE_OUTBOX_POLL_SECONDS="0.1",
+        LEADSCORE_OUTBOX_BATCH_SIZE="20",
+    )
+
+    def start() -> subprocess.Popen[bytes]:
+        with log.open("ab") as out:
+            return subprocess.Popen(
+                [PYTHON, "-m", "leadscore.cli", "worker"], env=env, stdout=out, stderr=out
+            )
+
+    try:
+        for _ in range(kills):
+            seen = receiver.count()
+            worker = start()
+            target = seen + rng.randint(1, max(1, rows // (kills + 1)))
+            deadline = time.monotonic() + 120
+            while receiver.count() < target:
+                if worker.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"the worker stopped delivering: {log.read_text()[-2000:]}")
+                time.sleep(0.002)
+            worker.send_signal(signal.SIGKILL)
+            worker.wait(30)
+            report.kills += 1
+        worker = start()
+        deadline = time.monotonic() + 300
+        while outbox_statuses(database_url).get("delivered", 0) < report.rows:
+            if worker.poll() is not None or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
+        worker.send_signal(signal.SIGTERM)
+        worker.wait(30)
+    finally:
+        receiver.close()
+    report.statuses = outbox_statuses(database_url)
+    expected = outbox_keys(database_url)
+    report.requests = len(receiver.received)
+    report.never_delivered = len(expected - set(receiver.received))
+    report.applied_twice = sum(1 for n in receiver.applied.values() if n > 1)
+    report.redelivered = report.requests - len(set(receiver.received))
+    return report
+
+
+# --- 3. the database unavailable ----------------------------------------------------------
+
+
+def postgres_binaries() -> Path | None:
+    """The folder of initdb and pg_ctl, or None."""
+    for candidate in sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True):
+        if (candidate / "initdb").exists() and (candidate / "pg_ctl").exists():
+            return candidate
+    return None
+
+
+class PrivatePostgres:
+    """A PostgreSQL cluster of our own in `folder` on a free port, run by the postgres OS
+    user (trust auth), that a test may stop and start: never the shared server."""
+
+    def __init__(self, folder: Path, binaries: Path) -> None:
+        self.folder = folder
+        self.data = folder / "data"
+        self.bin = binaries
+        self.port = free_port()
+        self.url = f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+        folder.mkdir(parents=True, exist_ok=True)
+        subprocess.run(["chown", "postgres", str(folder)], check=True)
+        self._as_postgres(str(self.bin / "initdb"), "-D", str(self.data), "-A", "trust", "-U", "postgres")
+        self.start()
+
+    def _as_postgres(self, *args: str) -> None:
+        done = subprocess.run(
+            ["runuser", "-u", "postgres", "--", *args], capture_output=True, text=True, check=False
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"{' '.join(args)}: {done.stdout}{done.stderr}")
+
+    def start(self) -> None:
+        self._as_postgres(
+            str(self.bin / "pg_ctl"), "-D", str(self.data), "-w", "-l", str(self.folder / "log"),
+            "-o", f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1", "start",
+        )  # fmt: skip
+
+    def stop(self) -> None:
+        self._as_postgres(str(self.bin / "pg_ctl"), "-D", str(self.data), "-w", "-m", "fast", "stop")
+
+    def close(self) -> None:
+        try:
+            self.stop()
+        except RuntimeError:
+            pass
+
+
+@dataclass
+class Outage:
+    tally: Tally
+    outages: int = 0
+    answered_503: int = 0
+    not_503: Counter[int] = field(default_factory=Counter)
+    bad_503: list[str] = field(default_factory=list)
+    health_down: Counter[int] = field(default_factory=Counter)
+    recover_seconds: list[float] = field(default_factory=list)
+
+
+def outage(
+    pg: PrivatePostgres,
+    base_url: str,
+    key: str,
+    clients: int,
+    outages: int,
+    down_seconds: float = 3.0,
+    leads: int = 20,
+) -> Outage:
+    """`clients` threads post single events (new ids; a refused one is sent again until
+    acknowledged) while PostgreSQL is stopped `outages` times for `down_seconds`. Every
+    answer but 2xx must be a 503 with the error model and Retry-After; after each restart
+    the time until an event is acknowledged again is measured."""
+    report = Outage(Tally())
+    lock = threading.Lock()
+    stop = threading.Event()
+    auth = {"Authorization": f"Bearer {key}"}
+
+    def check(response: httpx.Response) -> None:
+        with lock:
+            report.tally.statuses[response.status_code] += 1
+            if response.status_code == 503:
+                report.answered_503 += 1
+                body = response.json()
+                if (
+                    "unavailable" not in str(body.get("detail"))
+                    or not body.get("request_id")
+                    or not response.headers.get("retry-after")
+                ):
+                    report.bad_503.append(response.text[:200])
+            elif response.status_code not in (200, 201):
+                report.not_503[response.status_code] += 1
+
+    def client(c: int) -> None:
+        k = 0
+        with httpx.Client(base_url=base_url + "/api/v1", headers=auth, timeout=30) as http:
+            while not stop.is_set():
+                body = event_body(f"o{c}-{k}", f"L{(c + k) % leads}", k)
+                with lock:
+                    report.tally.sent += 1
+                while True:  # until acknowledged: resending the same id is safe
+                    response = http.post("/events", json=body)
+                    check(response)
+                    if response.status_code in (200, 201):
+                        with lock:
+                            report.tally.acknowledged.add(body["id"])
+                        break
+                    time.sleep(float(response.headers.get("retry-after", "1")) / 10)
+                k += 1
+                time.sleep(0.005)
+
+    threads = [threading.Thread(target=client, args=(c,)) for c in range(clients)]
+    for thread in threads:
+        thread.start()
+    try:
+        with httpx.Client(base_url=base_url + "/api/v1", headers=auth, timeout=30) as probe:
+            for n in range(outages):
+                time.sleep(1.0)
+                pg.stop()
+                report.outages += 1
+                down_until = time.monotonic() + down_seconds
+                while time.monotonic() < down_until:
+                    report.health_down[probe.get("/health").status_code] += 1
+                    time.sleep(0.2)
+                pg.start()
+                back = time.monotonic()
+                k = 0
+                while True:
+                    response = probe.post("/events", json=event_body(f"probe{n}-{k}", "L0", k))
+                    check(response)
+                    if response.status_code in (200, 201):
+                        report.recover_seconds.append(time.monotonic() - back)
+                        with lock:
+                            report.tally.sent += 1
+                            report.tally.acknowledged.add(f"probe{n}-{k}")
+                        break
+                    if time.monotonic() - back > 60:
+                        raise RuntimeError("the API did not recover within 60 s")
+                    k += 1
+                    time.sleep(0.01)
+            time.sleep(0.5)
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(60)
+    return report
+
+
+def median(values: Sequence[float]) -> float:
+    ordered = sorted(values)
+    mid = len(ordered) // 2
+    return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
+
+
+def create_leads(base_url: str, key: str, leads: int) -> None:
+    with httpx.Client(
+        base_url=base_url + "/api/v1", headers={"Authorization": f"Bearer {key}"}, timeout=60
+    ) as http:
+        body = {"leads": [{"id": f"L{i}", "attributes": lead_attributes(i)} for i in range(leads)]}
+        http.post("/leads", json=body).raise_for_status()
+
+
