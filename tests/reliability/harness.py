@@ -18,8 +18,8 @@ import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -201,7 +201,9 @@ def half_written(database_url: str, model: str = MODEL) -> list[str]:
     parsed = load_model_text(model)
     events = stored_events(database_url)
     t = tables.leads
-    query = select(t.c.id, t.c.email, t.c.attributes, t.c.scored_at, *(t.c[c] for c in SCORE_COLUMNS))
+    query = select(
+        t.c.id, t.c.email, t.c.attributes, t.c.scored_at, *(t.c[c] for c in SCORE_COLUMNS)
+    )
     wrong = []
     with opened(database_url) as ctx, ctx.db.read() as conn:
         rows = list(conn.execute(query))
@@ -349,9 +351,18 @@ def offline_score(
             out.write(json.dumps(row) + "\n")
     done = subprocess.run(
         [
-            PYTHON, "-m", "leadscore.cli", "score", "--model", str(folder / "model.yaml"),
-            "--leads", str(folder / "leads.jsonl"), "--events", str(folder / "events.jsonl"),
-            "--as-of", as_of,
+            PYTHON,
+            "-m",
+            "leadscore.cli",
+            "score",
+            "--model",
+            str(folder / "model.yaml"),
+            "--leads",
+            str(folder / "leads.jsonl"),
+            "--events",
+            str(folder / "events.jsonl"),
+            "--as-of",
+            as_of,
         ],  # fmt: skip
         env=child_env("sqlite:///unused.db"),
         capture_output=True,
@@ -378,10 +389,7 @@ def stored_lead(database_url: str, lead_id: str) -> Lead:
 def batches(count: int, size: int, leads: int, prefix: str = "b") -> list[list[dict[str, Any]]]:
     """`count` batches of `size` events spread over `leads` leads; ids unique."""
     return [
-        [
-            event_body(f"{prefix}{b}-{j}", f"L{(b * size + j) % leads}", b + j)
-            for j in range(size)
-        ]
+        [event_body(f"{prefix}{b}-{j}", f"L{(b * size + j) % leads}", b + j) for j in range(size)]
         for b in range(count)
     ]
 
@@ -730,7 +738,9 @@ class PrivatePostgres:
         self.url = f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
         folder.mkdir(parents=True, exist_ok=True)
         subprocess.run(["chown", "postgres", str(folder)], check=True)
-        self._as_postgres(str(self.bin / "initdb"), "-D", str(self.data), "-A", "trust", "-U", "postgres")
+        self._as_postgres(
+            str(self.bin / "initdb"), "-D", str(self.data), "-A", "trust", "-U", "postgres"
+        )
         self.start()
 
     def _as_postgres(self, *args: str) -> None:
@@ -747,13 +757,13 @@ class PrivatePostgres:
         )  # fmt: skip
 
     def stop(self) -> None:
-        self._as_postgres(str(self.bin / "pg_ctl"), "-D", str(self.data), "-w", "-m", "fast", "stop")
+        self._as_postgres(
+            str(self.bin / "pg_ctl"), "-D", str(self.data), "-w", "-m", "fast", "stop"
+        )
 
     def close(self) -> None:
-        try:
+        with suppress(RuntimeError):
             self.stop()
-        except RuntimeError:
-            pass
 
 
 @dataclass
@@ -867,5 +877,3 @@ def create_leads(base_url: str, key: str, leads: int) -> None:
     ) as http:
         body = {"leads": [{"id": f"L{i}", "attributes": lead_attributes(i)} for i in range(leads)]}
         http.post("/leads", json=body).raise_for_status()
-
-

@@ -42,7 +42,9 @@ def test_fifty_clients_one_lead_every_acknowledged_event_once_and_the_cli_score(
     )
     assert lead["scored_at"].startswith(format_timestamp(harness.parse_timestamp(AS_OF))[:19])
     assert [f"{lead[c]:.2f}" for c in ("score", "fit", "engagement")] == [
-        offline["score"], offline["fit"], offline["engagement"]
+        offline["score"],
+        offline["fit"],
+        offline["engagement"],
     ]
     assert (lead["grade"], lead["tier"]) == (offline["grade"], offline["tier"])
     assert harness.half_written(url) == []  # and the reference scorer agrees exactly

@@ -88,5 +88,3 @@ def test_sqlite_locked_past_the_busy_timeout_is_503(tmp_path: Path) -> None:
     assert busy.json()["request_id"] == busy.headers["x-request-id"]
     assert again.status_code == 201  # the same request later succeeds
     assert harness.stored_event_ids(url) == {"e1": 1}
-
-

@@ -9,9 +9,7 @@ from pathlib import Path
 from tests.reliability import harness
 
 
-def test_killed_workers_deliver_every_row_at_least_once_applied_once(
-    store, tmp_path: Path
-) -> None:
+def test_killed_workers_deliver_every_row_at_least_once_applied_once(store, tmp_path: Path) -> None:
     report = harness.kill_worker(store("outbox"), tmp_path / "worker.log", rows=40, kills=2)
     assert report.kills == 2
     assert report.statuses == {"delivered": report.rows} and report.rows == 40
