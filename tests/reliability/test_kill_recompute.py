@@ -4,7 +4,10 @@ with the same result as a recompute never interrupted."""
 
 from __future__ import annotations
 
+import pytest
 from tests.reliability import harness
+
+pytestmark = pytest.mark.slow  # child processes started and killed: seconds each
 
 
 def test_a_killed_recompute_leaves_no_half_written_lead_and_a_rerun_completes(store) -> None:

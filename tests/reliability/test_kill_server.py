@@ -6,7 +6,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from tests.reliability import harness
+
+pytestmark = pytest.mark.slow  # child processes started and killed: seconds each
 
 
 def test_killed_server_keeps_every_acknowledged_batch_whole(store, tmp_path: Path) -> None:
