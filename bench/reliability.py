@@ -27,14 +27,15 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO), str(REPO / "src")]
 
 from tests.api.conftest import Api, running  # noqa: E402
-from tests.reliability import harness  # noqa: E402
+from tests.reliability import harness, stores  # noqa: E402
+from tests.reliability import outage as outages  # noqa: E402
 
 from leadscore.settings import Settings  # noqa: E402
 from leadscore.testing import scratch  # noqa: E402
@@ -50,10 +51,8 @@ def line(scenario: str, database: str, **figures: object) -> None:
 
 
 @contextmanager
-def stores(database: str, folder: Path) -> Iterator[Callable[[str], str]]:
+def new_stores(database: str, folder: Path) -> Iterator[Callable[[str], str]]:
     """`new(name)`: an empty store of `database`."""
-    from contextlib import ExitStack
-
     with ExitStack() as stack:
 
         def new(name: str) -> str:
@@ -73,7 +72,7 @@ def clients(
         api = Api(server)
         try:
             api.set_time(as_of)
-            api.model(harness.MODEL)
+            api.model(stores.MODEL)
             api.lead(id="L1", attributes={"industry": "software", "employees": 800})
             started = time.perf_counter()
             tally = harness.concurrent_clients(
@@ -86,9 +85,9 @@ def clients(
     tally.count_stored(url)
     offline = harness.offline_score(
         folder,
-        harness.MODEL,
-        harness.stored_lead(url, "L1"),
-        harness.stored_events(url)["L1"],
+        stores.MODEL,
+        stores.stored_lead(url, "L1"),
+        stores.stored_events(url)["L1"],
         as_of,
     )
     mismatched = int(
@@ -100,7 +99,7 @@ def clients(
         clients=args.clients, requests=tally.sent, acknowledged=len(tally.acknowledged),
         stored=tally.stored, lost=tally.lost, duplicates=tally.duplicates,
         statuses=dict(tally.statuses), score_mismatched=mismatched,
-        half_written=len(harness.half_written(url)), seconds=f"{seconds:.1f}",
+        half_written=len(stores.half_written(url)), seconds=f"{seconds:.1f}",
     )  # fmt: skip
 
 
@@ -157,19 +156,19 @@ def worker(
 
 
 def outage(folder: Path, args: argparse.Namespace) -> None:
-    binaries = harness.postgres_binaries()
+    binaries = outages.postgres_binaries()
     if binaries is None or os.geteuid() != 0:
         print("outage     postgresql skipped: needs root and /usr/lib/postgresql/*/bin")
         return
-    pg = harness.PrivatePostgres(folder / "pg", binaries)
+    pg = outages.PrivatePostgres(folder / "pg", binaries)
     try:
         settings = Settings(database_url=pg.url, api_key_cache_seconds=60)
         with running(settings) as server:
             api = Api(server)
             try:
-                api.model(harness.MODEL)
+                api.model(stores.MODEL)
                 harness.create_leads(server.base_url, api.keys["write"], 20)
-                report = harness.outage(
+                report = outages.outage(
                     pg, server.base_url, api.keys["write"], args.outage_clients, args.outages
                 )
             finally:
@@ -223,7 +222,7 @@ def main() -> None:
             if name == "outage":
                 continue
             for database in databases:
-                with stores(database, folder) as new:
+                with new_stores(database, folder) as new:
                     SCENARIOS[name](database, new, folder, args)
         if args.scenario in ("all", "outage") and not args.no_postgres:
             outage(folder, args)

@@ -18,61 +18,38 @@ import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager, suppress
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import func, select
+from tests.reliability.stores import (
+    T0,
+    T1,
+    Tally,
+    count_scored_at,
+    event_body,
+    fill,
+    half_written,
+    history_counts,
+    lead_attributes,
+    lead_rows,
+    opened,
+    outbox_keys,
+    outbox_statuses,
+    prepare,
+    stored_event_ids,
+)
 
-from leadscore.core.evaluate import score_lead
-from leadscore.core.loader import load_model_text
 from leadscore.core.records import Event, Lead
-from leadscore.core.timestamps import format_timestamp, parse_timestamp
-from leadscore.service import keys, scoring_models
-from leadscore.service.context import Context
+from leadscore.core.timestamps import format_timestamp
 from leadscore.service.events import ingest_events
-from leadscore.service.inputs import EventIn, LeadIn
-from leadscore.service.leads import upsert_leads
-from leadscore.settings import Settings
-from leadscore.store import tables
+from leadscore.service.inputs import EventIn
 
 REPO = Path(__file__).resolve().parents[2]
 PYTHON = sys.executable
-
-MODEL = """
-name: reliability
-fit:
-  weight: 0.5
-  max: 50
-  rules:
-    - {id: sw, when: {field: industry, equals: software}, points: 25}
-    - {id: big, when: {field: employees, gte: 500}, points: 25}
-engagement:
-  weight: 0.5
-  max: 100
-  rules:
-    - {id: pricing, event: page_viewed, where: {field: url, contains: /pricing}, points: 30}
-    - {id: open, event: email_opened, points: 10, half_life: 10d}
-    - {id: demo, event: demo_booked, points: 60, expires_after: 30d}
-    - {id: unsub, event: email_unsubscribed, points: -100}
-grades: {A: 75, B: 50, C: 0}
-tiers: {hot: 70, warm: 40, cold: 0}
-stages:
-  - {name: sql, min_score: 70}
-  - {name: mql, min_score: 40}
-  - {name: lead}
-"""
-"""Decay (half_life) and expiry make a score depend on when it is computed: a lead rescored
-at another time differs, so a recompute visibly rewrites every lead."""
-
-T0 = "2026-03-01T00:00:00Z"
-T1 = "2026-04-15T00:00:00Z"
-TYPES = ("page_viewed", "email_opened", "demo_booked", "email_opened", "page_viewed")
-SCORE_COLUMNS = ("score", "fit", "engagement", "grade", "tier")
 
 
 def free_port() -> int:
@@ -95,149 +72,6 @@ def child_env(database_url: str, **extra: str) -> dict[str, str]:
         "LEADSCORE_WORKER_ENABLED": "false",
         **extra,
     }
-
-
-# --- stores -------------------------------------------------------------------------------
-
-
-def lead_attributes(i: int) -> dict[str, object]:
-    return {
-        "industry": "software" if i % 2 else "retail",
-        "employees": (i * 37) % 1000,
-    }
-
-
-def event_body(event_id: str, lead_id: str, k: int) -> dict[str, Any]:
-    """An event in the month before T0, of a type and URL chosen by `k`."""
-    return {
-        "id": event_id,
-        "lead_id": lead_id,
-        "type": TYPES[k % len(TYPES)],
-        "occurred_at": f"2026-02-{1 + k % 28:02d}T{k % 24:02d}:00:00Z",
-        "properties": {"url": "/pricing" if k % 3 == 0 else "/blog"},
-    }
-
-
-def prepare(database_url: str, leads: int, model: str = MODEL) -> str:
-    """Migrate the store, activate `model`, create leads L0…, and return an admin key."""
-    with Context.open(Settings(database_url=database_url)) as ctx:
-        key = keys.create_key(ctx, f"reliability-{time.monotonic_ns()}", "admin")
-        version = scoring_models.upload(ctx, model, "reliability")["version"]
-        scoring_models.activate(ctx, version, "reliability")
-        for start in range(0, leads, 1000):
-            batch = [
-                LeadIn(id=f"L{i}", attributes=lead_attributes(i))
-                for i in range(start, min(leads, start + 1000))
-            ]
-            upsert_leads(ctx, batch, "reliability")
-    return key
-
-
-def fill(database_url: str, leads: int, events_per_lead: int, at: str = T0) -> None:
-    """A store of `leads` leads with their events, every one scored at `at`."""
-    prepare(database_url, 0)
-    moment = parse_timestamp(at)
-    with Context.open(Settings(database_url=database_url)) as ctx:
-        ctx.clock = lambda: moment
-        rows = [LeadIn(id=f"L{i}", attributes=lead_attributes(i)) for i in range(leads)]
-        for start in range(0, leads, 1000):
-            upsert_leads(ctx, rows[start : start + 1000], "reliability")
-        bodies = [
-            event_body(f"L{i}-e{k}", f"L{i}", i + k)
-            for i in range(leads)
-            for k in range(events_per_lead)
-        ]
-        for start in range(0, len(bodies), 2000):
-            ingest_events(ctx, [EventIn(**b) for b in bodies[start : start + 2000]])
-
-
-@contextmanager
-def opened(database_url: str) -> Iterator[Context]:
-    with Context.open(Settings(database_url=database_url)) as ctx:
-        yield ctx
-
-
-def stored_event_ids(database_url: str) -> Counter[str]:
-    """How many rows each event id has in the events table."""
-    with opened(database_url) as ctx, ctx.db.read() as conn:
-        return Counter(conn.scalars(select(tables.events.c.event_id)))
-
-
-def lead_rows(database_url: str) -> dict[str, tuple[Any, ...]]:
-    """Each lead's stored score, fit, engagement, grade, tier, stage and scoring time."""
-    t = tables.leads
-    columns = [t.c[name] for name in (*SCORE_COLUMNS, "stage", "scored_at")]
-    with opened(database_url) as ctx, ctx.db.read() as conn:
-        return {row[0]: tuple(row[1:]) for row in conn.execute(select(t.c.id, *columns))}
-
-
-def history_counts(database_url: str) -> Counter[str]:
-    """History rows per lead."""
-    h, t = tables.score_history, tables.leads
-    query = select(t.c.id, func.count()).join(h, h.c.lead_pk == t.c.pk).group_by(t.c.id)
-    with opened(database_url) as ctx, ctx.db.read() as conn:
-        return Counter({lead: n for lead, n in conn.execute(query)})
-
-
-def stored_events(database_url: str) -> dict[str, list[Event]]:
-    """Every lead's stored events as the scorer's records."""
-    e, ty, t = tables.events, tables.event_types, tables.leads
-    query = (
-        select(t.c.id, ty.c.name, e.c.occurred_at, e.c.properties, e.c.source, e.c.event_id)
-        .join(e, e.c.lead_pk == t.c.pk)
-        .join(ty, ty.c.id == e.c.type_id)
-    )
-    found: dict[str, list[Event]] = {}
-    with opened(database_url) as ctx, ctx.db.read() as conn:
-        for lead_id, kind, at, props, source, event_id in conn.execute(query):
-            found.setdefault(lead_id, []).append(Event(kind, at, props, source, event_id))
-    return found
-
-
-def half_written(database_url: str, model: str = MODEL) -> list[str]:
-    """The leads whose stored score is not the reference scorer's score of their stored
-    events at the time the lead says it was scored: a lead whose events and score were not
-    written together (or a score from a half-finished recompute)."""
-    parsed = load_model_text(model)
-    events = stored_events(database_url)
-    t = tables.leads
-    query = select(
-        t.c.id, t.c.email, t.c.attributes, t.c.scored_at, *(t.c[c] for c in SCORE_COLUMNS)
-    )
-    wrong = []
-    with opened(database_url) as ctx, ctx.db.read() as conn:
-        rows = list(conn.execute(query))
-    for row in rows:
-        if row.scored_at is None:
-            if events.get(row.id):
-                wrong.append(row.id)  # events stored, never scored
-            continue
-        result = score_lead(
-            parsed, Lead(row.id, row.email, row.attributes), events.get(row.id, []), row.scored_at
-        )
-        expected = tuple(getattr(result, c) for c in SCORE_COLUMNS)
-        if tuple(getattr(row, c) for c in SCORE_COLUMNS) != expected:
-            wrong.append(row.id)
-    return wrong
-
-
-@dataclass
-class Tally:
-    """What the clients sent and were told, against what the store holds."""
-
-    sent: int = 0
-    acknowledged: set[str] = field(default_factory=set)
-    statuses: Counter[int] = field(default_factory=Counter)
-    stored: int = 0
-    lost: int = 0
-    duplicates: int = 0
-
-    def count_stored(self, database_url: str) -> Tally:
-        rows = stored_event_ids(database_url)
-        self.stored = sum(rows.values())
-        self.lost = sum(1 for i in self.acknowledged if rows[i] == 0)
-        self.duplicates = sum(n - 1 for n in rows.values() if n > 1)
-        return self
 
 
 # --- processes ----------------------------------------------------------------------------
@@ -376,13 +210,6 @@ def offline_score(
     return rows[0]
 
 
-def stored_lead(database_url: str, lead_id: str) -> Lead:
-    t = tables.leads
-    with opened(database_url) as ctx, ctx.db.read() as conn:
-        row = conn.execute(select(t.c.email, t.c.attributes).where(t.c.id == lead_id)).one()
-    return Lead(lead_id, row.email, row.attributes)
-
-
 # --- 2a. kill -9 of the server during batched ingest ---------------------------------------
 
 
@@ -506,13 +333,6 @@ def kill_during_ingest(
 # --- 2b. kill -9 of `leadscore recompute` -------------------------------------------------
 
 
-def count_scored_at(database_url: str, at: str) -> int:
-    t = tables.leads
-    moment = parse_timestamp(at)
-    with opened(database_url) as ctx, ctx.db.read() as conn:
-        return int(conn.scalar(select(func.count()).where(t.c.scored_at == moment)) or 0)
-
-
 @dataclass
 class RecomputeKill:
     leads: int
@@ -627,16 +447,6 @@ automations:
 HOOK_SECRET = "whsec_cmVsaWFiaWxpdHkgdGVzdCBzZWNyZXQgMjQgYnl0ZXM="
 
 
-def outbox_statuses(database_url: str) -> Counter[str]:
-    with opened(database_url) as ctx, ctx.db.read() as conn:
-        return Counter(conn.scalars(select(tables.outbox.c.status)))
-
-
-def outbox_keys(database_url: str) -> set[str]:
-    with opened(database_url) as ctx, ctx.db.read() as conn:
-        return {f"ob_{pk}" for pk in conn.scalars(select(tables.outbox.c.pk))}
-
-
 @dataclass
 class WorkerKills:
     rows: int
@@ -712,156 +522,6 @@ def kill_worker(
     report.never_delivered = len(expected - set(receiver.received))
     report.applied_twice = sum(1 for n in receiver.applied.values() if n > 1)
     report.redelivered = report.requests - len(set(receiver.received))
-    return report
-
-
-# --- 3. the database unavailable ----------------------------------------------------------
-
-
-def postgres_binaries() -> Path | None:
-    """The folder of initdb and pg_ctl, or None."""
-    for candidate in sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True):
-        if (candidate / "initdb").exists() and (candidate / "pg_ctl").exists():
-            return candidate
-    return None
-
-
-class PrivatePostgres:
-    """A PostgreSQL cluster of our own in `folder` on a free port, run by the postgres OS
-    user (trust auth), that a test may stop and start: never the shared server."""
-
-    def __init__(self, folder: Path, binaries: Path) -> None:
-        self.folder = folder
-        self.data = folder / "data"
-        self.bin = binaries
-        self.port = free_port()
-        self.url = f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
-        folder.mkdir(parents=True, exist_ok=True)
-        subprocess.run(["chown", "postgres", str(folder)], check=True)
-        self._as_postgres(
-            str(self.bin / "initdb"), "-D", str(self.data), "-A", "trust", "-U", "postgres"
-        )
-        self.start()
-
-    def _as_postgres(self, *args: str) -> None:
-        done = subprocess.run(
-            ["runuser", "-u", "postgres", "--", *args], capture_output=True, text=True, check=False
-        )
-        if done.returncode != 0:
-            raise RuntimeError(f"{' '.join(args)}: {done.stdout}{done.stderr}")
-
-    def start(self) -> None:
-        self._as_postgres(
-            str(self.bin / "pg_ctl"), "-D", str(self.data), "-w", "-l", str(self.folder / "log"),
-            "-o", f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1", "start",
-        )  # fmt: skip
-
-    def stop(self) -> None:
-        self._as_postgres(
-            str(self.bin / "pg_ctl"), "-D", str(self.data), "-w", "-m", "fast", "stop"
-        )
-
-    def close(self) -> None:
-        with suppress(RuntimeError):
-            self.stop()
-
-
-@dataclass
-class Outage:
-    tally: Tally
-    outages: int = 0
-    answered_503: int = 0
-    not_503: Counter[int] = field(default_factory=Counter)
-    bad_503: list[str] = field(default_factory=list)
-    health_down: Counter[int] = field(default_factory=Counter)
-    recover_seconds: list[float] = field(default_factory=list)
-
-
-def outage(
-    pg: PrivatePostgres,
-    base_url: str,
-    key: str,
-    clients: int,
-    outages: int,
-    down_seconds: float = 3.0,
-    leads: int = 20,
-) -> Outage:
-    """`clients` threads post single events (new ids; a refused one is sent again until
-    acknowledged) while PostgreSQL is stopped `outages` times for `down_seconds`. Every
-    answer but 2xx must be a 503 with the error model and Retry-After; after each restart
-    the time until an event is acknowledged again is measured."""
-    report = Outage(Tally())
-    lock = threading.Lock()
-    stop = threading.Event()
-    auth = {"Authorization": f"Bearer {key}"}
-
-    def check(response: httpx.Response) -> None:
-        with lock:
-            report.tally.statuses[response.status_code] += 1
-            if response.status_code == 503:
-                report.answered_503 += 1
-                body = response.json()
-                if (
-                    "unavailable" not in str(body.get("detail"))
-                    or not body.get("request_id")
-                    or not response.headers.get("retry-after")
-                ):
-                    report.bad_503.append(response.text[:200])
-            elif response.status_code not in (200, 201):
-                report.not_503[response.status_code] += 1
-
-    def client(c: int) -> None:
-        k = 0
-        with httpx.Client(base_url=base_url + "/api/v1", headers=auth, timeout=30) as http:
-            while not stop.is_set():
-                body = event_body(f"o{c}-{k}", f"L{(c + k) % leads}", k)
-                with lock:
-                    report.tally.sent += 1
-                while True:  # until acknowledged: resending the same id is safe
-                    response = http.post("/events", json=body)
-                    check(response)
-                    if response.status_code in (200, 201):
-                        with lock:
-                            report.tally.acknowledged.add(body["id"])
-                        break
-                    time.sleep(float(response.headers.get("retry-after", "1")) / 10)
-                k += 1
-                time.sleep(0.005)
-
-    threads = [threading.Thread(target=client, args=(c,)) for c in range(clients)]
-    for thread in threads:
-        thread.start()
-    try:
-        with httpx.Client(base_url=base_url + "/api/v1", headers=auth, timeout=30) as probe:
-            for n in range(outages):
-                time.sleep(1.0)
-                pg.stop()
-                report.outages += 1
-                down_until = time.monotonic() + down_seconds
-                while time.monotonic() < down_until:
-                    report.health_down[probe.get("/health").status_code] += 1
-                    time.sleep(0.2)
-                pg.start()
-                back = time.monotonic()
-                k = 0
-                while True:
-                    response = probe.post("/events", json=event_body(f"probe{n}-{k}", "L0", k))
-                    check(response)
-                    if response.status_code in (200, 201):
-                        report.recover_seconds.append(time.monotonic() - back)
-                        with lock:
-                            report.tally.sent += 1
-                            report.tally.acknowledged.add(f"probe{n}-{k}")
-                        break
-                    if time.monotonic() - back > 60:
-                        raise RuntimeError("the API did not recover within 60 s")
-                    k += 1
-                    time.sleep(0.01)
-            time.sleep(0.5)
-    finally:
-        stop.set()
-        for thread in threads:
-            thread.join(60)
     return report
 
 

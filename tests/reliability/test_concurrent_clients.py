@@ -7,9 +7,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.api.conftest import Api, running
-from tests.reliability import harness
+from tests.reliability import harness, stores
 
-from leadscore.core.timestamps import format_timestamp
+from leadscore.core.timestamps import format_timestamp, parse_timestamp
 from leadscore.settings import Settings
 
 AS_OF = "2026-03-01T00:00:00Z"
@@ -23,7 +23,7 @@ def test_fifty_clients_one_lead_every_acknowledged_event_once_and_the_cli_score(
         api = Api(server)
         try:
             api.set_time(AS_OF)  # every rescore at this as-of time
-            api.model(harness.MODEL)
+            api.model(stores.MODEL)
             api.lead(id="L1", attributes={"industry": "software", "employees": 800})
             tally = harness.concurrent_clients(server.base_url, api.keys["write"], 50, 4)
             lead = api.get("/leads/L1")
@@ -36,15 +36,15 @@ def test_fifty_clients_one_lead_every_acknowledged_event_once_and_the_cli_score(
     assert tally.statuses[201] == 50 * 4 + 5  # each id created once; every resend a duplicate
     assert len(tally.acknowledged) == 50 * 4 + 5
     assert (tally.stored, tally.lost, tally.duplicates) == (205, 0, 0)
-    events = harness.stored_events(url)["L1"]
+    events = stores.stored_events(url)["L1"]
     offline = harness.offline_score(
-        tmp_path, harness.MODEL, harness.stored_lead(url, "L1"), events, AS_OF
+        tmp_path, stores.MODEL, stores.stored_lead(url, "L1"), events, AS_OF
     )
-    assert lead["scored_at"].startswith(format_timestamp(harness.parse_timestamp(AS_OF))[:19])
+    assert lead["scored_at"].startswith(format_timestamp(parse_timestamp(AS_OF))[:19])
     assert [f"{lead[c]:.2f}" for c in ("score", "fit", "engagement")] == [
         offline["score"],
         offline["fit"],
         offline["engagement"],
     ]
     assert (lead["grade"], lead["tier"]) == (offline["grade"], offline["tier"])
-    assert harness.half_written(url) == []  # and the reference scorer agrees exactly
+    assert stores.half_written(url) == []  # and the reference scorer agrees exactly

@@ -14,21 +14,21 @@ from pathlib import Path
 import pytest
 from tests.api.conftest import Api, running
 from tests.conftest import skip_or_fail
-from tests.reliability import harness
+from tests.reliability import harness, outage, stores
 
 from leadscore.settings import Settings
 
 
 @pytest.fixture
-def private_postgres() -> Iterator[harness.PrivatePostgres]:
-    binaries = harness.postgres_binaries()
+def private_postgres() -> Iterator[outage.PrivatePostgres]:
+    binaries = outage.postgres_binaries()
     if binaries is None:
         skip_or_fail("no PostgreSQL server binaries (initdb, pg_ctl) under /usr/lib/postgresql")
     if os.geteuid() != 0:
         skip_or_fail("a private PostgreSQL cluster needs root (to run initdb as postgres)")
     assert binaries is not None
     folder = Path(tempfile.mkdtemp(prefix="leadscore-pg-"))
-    pg = harness.PrivatePostgres(folder, binaries)
+    pg = outage.PrivatePostgres(folder, binaries)
     try:
         yield pg
     finally:
@@ -37,16 +37,16 @@ def private_postgres() -> Iterator[harness.PrivatePostgres]:
 
 @pytest.mark.postgres
 def test_postgres_down_for_3_s_under_load_is_503_then_recovers_losing_nothing(
-    private_postgres: harness.PrivatePostgres,
+    private_postgres: outage.PrivatePostgres,
 ) -> None:
     url = private_postgres.url
     settings = Settings(database_url=url, api_key_cache_seconds=60, pool_size=4)
     with running(settings) as server:
         api = Api(server)
         try:
-            api.model(harness.MODEL)
+            api.model(stores.MODEL)
             harness.create_leads(server.base_url, api.keys["write"], 20)
-            report = harness.outage(
+            report = outage.outage(
                 private_postgres, server.base_url, api.keys["write"], clients=4, outages=1
             )
             health = api.anon.get(server.base_url + "/health")
@@ -69,12 +69,12 @@ def test_sqlite_locked_past_the_busy_timeout_is_503(tmp_path: Path) -> None:
     with running(Settings(database_url=url, sqlite_busy_timeout_ms=200)) as server:
         api = Api(server)
         try:
-            api.model(harness.MODEL)
+            api.model(stores.MODEL)
             api.lead(id="L1")
             holder = sqlite3.connect(tmp_path / "locked.db", isolation_level=None)
             holder.execute("BEGIN IMMEDIATE")  # another process's writer holds the lock
             try:
-                body = harness.event_body("e1", "L1", 0)
+                body = stores.event_body("e1", "L1", 0)
                 busy = api.writer.post("/events", json=body)
             finally:
                 holder.execute("ROLLBACK")
@@ -87,4 +87,4 @@ def test_sqlite_locked_past_the_busy_timeout_is_503(tmp_path: Path) -> None:
     assert busy.headers["retry-after"] == "1"
     assert busy.json()["request_id"] == busy.headers["x-request-id"]
     assert again.status_code == 201  # the same request later succeeds
-    assert harness.stored_event_ids(url) == {"e1": 1}
+    assert stores.stored_event_ids(url) == {"e1": 1}
