@@ -93,16 +93,17 @@ class ServerProcess:
                 command, env=child_env(database_url), stdout=out, stderr=out
             )
         self.log = log
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 180  # a loaded machine imports slowly
         while True:
             try:
-                if httpx.get(self.url + "/health", timeout=2).status_code == 200:
+                if httpx.get(self.url + "/health", timeout=5).status_code == 200:
                     return
             except httpx.TransportError:
                 pass
             if self.process.poll() is not None or time.monotonic() > deadline:
                 self.kill()
-                raise RuntimeError(f"the server did not start: {log.read_text()[-2000:]}")
+                code = self.process.returncode
+                raise RuntimeError(f"the server did not start ({code}): {log.read_text()[-2000:]}")
             time.sleep(0.05)
 
     def kill(self) -> None:
@@ -127,21 +128,26 @@ def run_cli(database_url: str, *args: str, **env: str) -> subprocess.CompletedPr
 
 
 def concurrent_clients(
-    base_url: str, key: str, clients: int, events_per_client: int, lead_id: str = "L1"
+    base_url: str,
+    key: str,
+    clients: int,
+    events_per_client: int,
+    lead_id: str = "L1",
+    shared: int = 5,
 ) -> Tally:
     """`clients` threads, each with its own connection, post events for one lead at once.
     Every third client sends each of its events twice (a client retrying after a lost
-    answer), and every client also posts the same few shared ids (retries from several
+    answer), and every client also posts the same `shared` ids (retries from several
     clients at once): each id must be stored once whoever sent it."""
     tally = Tally()
     lock = threading.Lock()
     start = threading.Barrier(clients)
-    shared = [event_body(f"shared-{k}", lead_id, k) for k in range(5)]
+    common = [event_body(f"shared-{k}", lead_id, k) for k in range(shared)]
 
     def client(c: int) -> None:
         mine = [event_body(f"c{c}-e{k}", lead_id, c + k) for k in range(events_per_client)]
         repeat = 2 if c % 3 == 0 else 1
-        sends = [b for b in mine for _ in range(repeat)] + shared
+        sends = [b for b in mine for _ in range(repeat)] + common
         with httpx.Client(
             base_url=base_url + "/api/v1",
             headers={"Authorization": f"Bearer {key}"},

@@ -25,17 +25,17 @@ def test_fifty_clients_one_lead_every_acknowledged_event_once_and_the_cli_score(
             api.set_time(AS_OF)  # every rescore at this as-of time
             api.model(stores.MODEL)
             api.lead(id="L1", attributes={"industry": "software", "employees": 800})
-            tally = harness.concurrent_clients(server.base_url, api.keys["write"], 50, 4)
+            tally = harness.concurrent_clients(server.base_url, api.keys["write"], 50, 2, shared=3)
             lead = api.get("/leads/L1")
         finally:
             api.close()
     tally.count_stored(url)
-    # 50 × 4 own events (every third client sends each twice) + 5 shared ids × 50 clients
-    assert tally.sent == 50 * 4 + 17 * 4 + 50 * 5
+    # 50 × 2 own events (every third client sends each twice) + 3 shared ids × 50 clients
+    assert tally.sent == 50 * 2 + 17 * 2 + 50 * 3
     assert set(tally.statuses) <= {200, 201}, tally.statuses
-    assert tally.statuses[201] == 50 * 4 + 5  # each id created once; every resend a duplicate
-    assert len(tally.acknowledged) == 50 * 4 + 5
-    assert (tally.stored, tally.lost, tally.duplicates) == (205, 0, 0)
+    assert tally.statuses[201] == 50 * 2 + 3  # each id created once; every resend a duplicate
+    assert len(tally.acknowledged) == 50 * 2 + 3
+    assert (tally.stored, tally.lost, tally.duplicates) == (103, 0, 0)
     events = stores.stored_events(url)["L1"]
     offline = harness.offline_score(
         tmp_path, stores.MODEL, stores.stored_lead(url, "L1"), events, AS_OF
