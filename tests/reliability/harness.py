@@ -369,8 +369,9 @@ def kill_recompute(
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
         )
-        while process.poll() is None and count_scored_at(interrupted_url, T1) == before:
-            time.sleep(0.002)
+        with opened(interrupted_url) as ctx:  # one connection, polled every 2 ms
+            while process.poll() is None and count_scored_at(ctx, T1) == before:
+                time.sleep(0.002)
         if process.poll() is not None:
             raise RuntimeError(
                 f"recompute ended before it could be killed: {process.stderr.read().decode()}"

@@ -213,11 +213,16 @@ def stored_lead(database_url: str, lead_id: str) -> Lead:
     return Lead(lead_id, row.email, row.attributes)
 
 
-def count_scored_at(database_url: str, at: str) -> int:
+def count_scored_at(database_url: str | Context, at: str) -> int:
+    """Leads scored at `at` (pass an open Context to poll without reconnecting)."""
     t = tables.leads
     moment = parse_timestamp(at)
+    query = select(func.count()).where(t.c.scored_at == moment)
+    if isinstance(database_url, Context):
+        with database_url.db.read() as conn:
+            return int(conn.scalar(query) or 0)
     with opened(database_url) as ctx, ctx.db.read() as conn:
-        return int(conn.scalar(select(func.count()).where(t.c.scored_at == moment)) or 0)
+        return int(conn.scalar(query) or 0)
 
 
 def outbox_statuses(database_url: str) -> Counter[str]:

@@ -6,6 +6,7 @@ acknowledged event is lost. And SQLite held locked past its busy timeout is a 50
 from __future__ import annotations
 
 import os
+import shutil
 import sqlite3
 import tempfile
 from collections.abc import Iterator
@@ -33,6 +34,7 @@ def private_postgres() -> Iterator[outage.PrivatePostgres]:
         yield pg
     finally:
         pg.close()
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.mark.postgres
