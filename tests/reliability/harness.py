@@ -44,9 +44,12 @@ from tests.reliability.stores import (
 )
 
 from leadscore.core.records import Event, Lead
-from leadscore.core.timestamps import format_timestamp
+from leadscore.core.timestamps import format_timestamp, parse_timestamp
+from leadscore.service.context import Context
 from leadscore.service.events import ingest_events
 from leadscore.service.inputs import EventIn
+from leadscore.service.recompute import recompute
+from leadscore.settings import Settings
 
 REPO = Path(__file__).resolve().parents[2]
 PYTHON = sys.executable
@@ -388,9 +391,10 @@ def kill_recompute(
     rerun = run_cli(interrupted_url, "recompute", "--as-of", T1, **env)
     report.rerun_code = rerun.returncode
     report.rerun_output = (rerun.stdout + rerun.stderr).strip()
-    clean = run_cli(clean_url, "recompute", "--as-of", T1, **env)
-    if clean.returncode != 0:
-        raise RuntimeError(f"the uninterrupted recompute failed: {clean.stderr}")
+    # the same recompute, in this process (what `leadscore recompute` calls), uninterrupted
+    settings = Settings(database_url=clean_url, recompute_chunk_size=chunk)
+    with Context.open(settings) as ctx:
+        recompute(ctx, parse_timestamp(T1))
     got, want = lead_rows(interrupted_url), lead_rows(clean_url)
     report.differs_from_uninterrupted = [lead for lead in want if got.get(lead) != want[lead]]
     got_h, want_h = history_counts(interrupted_url), history_counts(clean_url)
