@@ -11,10 +11,17 @@ Every source of an error answers through `error_response`: our service errors (I
 NotFound, Conflict), FastAPI's validation errors, Starlette's own (404 for an unknown route,
 405, 413) and HTTPException (401, 403, 415); the middleware turns anything unhandled into a
 JSON 500 the same way.
+
+A database that cannot be reached or is too busy (store.database.unavailable: PostgreSQL down
+or restarting, the connection pool exhausted, SQLite locked past its busy timeout) is a 503
+with `Retry-After`, not a 500: nothing was written, and the same request sent again later
+succeeds (an event's id makes a resend safe). The pool drops the dead connections by itself,
+so the API recovers when the database is back, without a restart (docs/reliability.md).
 """
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Mapping, Sequence
 
@@ -23,14 +30,21 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import iter_route_contexts
 from pydantic import ValidationError
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import compile_path
 from starlette.types import Scope
 
 from leadscore.service.errors import Conflict, Invalid, Loc, NotFound, Problem
+from leadscore.store.database import unavailable
+
+log = logging.getLogger("leadscore.api")
 
 REQUEST_ID_HEADER = "X-Request-ID"
 STATE_KEY = "request_id"
+RETRY_AFTER_SECONDS = 1
+UNAVAILABLE = "the database is unavailable; retry later"
 
 
 def request_id_of(scope: Scope) -> str:
@@ -110,3 +124,25 @@ def install(app: FastAPI) -> None:
         if exc.loc:
             return invalid(request.scope, [Problem(exc.loc, str(exc), "conflict")], 409)
         return error_response(request.scope, 409, str(exc))
+
+    @app.exception_handler(DBAPIError)
+    @app.exception_handler(PoolTimeout)
+    async def _database(request: Request, exc: Exception) -> JSONResponse:
+        if not unavailable(exc):
+            raise exc  # a bug, not an outage: the guard's 500 (api/middleware.py)
+        return database_unavailable(request.scope, exc)
+
+
+def database_unavailable(scope: Scope, exc: BaseException) -> JSONResponse:
+    """503 with Retry-After: the database cannot answer now (logged without a traceback:
+    an outage is not a bug)."""
+    rid = request_id_of(scope)
+    reason = " ".join(str(getattr(exc, "orig", None) or exc).split())[:200]
+    log.warning(
+        "database unavailable in %s %s (request id %s): %s",
+        scope.get("method"),
+        scope.get("path"),
+        rid,
+        reason,
+    )
+    return error_response(scope, 503, UNAVAILABLE, {"Retry-After": str(RETRY_AFTER_SECONDS)})

@@ -35,6 +35,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.sql.dml import Insert
 
 from leadscore.settings import Settings
@@ -208,6 +209,28 @@ class Database:
                     conn.execute(lock, {"key": MIGRATION_LOCK})
                 config.attributes["connection"] = conn
                 command.upgrade(config, "head")
+
+
+SQLITE_BUSY = ("database is locked", "database table is locked", "database is busy")
+
+
+def unavailable(exc: BaseException) -> bool:
+    """Whether `exc` says the database cannot be reached or is too busy now, rather than that
+    a statement is wrong: a connection refused or lost (a restart, an outage), the server
+    shutting down, no pooled connection free in time, SQLite's lock held past busy_timeout.
+    The API answers these with 503 and Retry-After (api/errors.py): retrying later helps."""
+    if isinstance(exc, PoolTimeout):
+        return True
+    if isinstance(exc, DBAPIError):
+        if exc.connection_invalidated:
+            return True
+        exc = exc.orig if exc.orig is not None else exc
+    if type(exc).__module__ == "sqlite3":
+        return any(busy in str(exc) for busy in SQLITE_BUSY)
+    return any(  # psycopg's OperationalError: connection failures, shutdown, resources
+        cls.__name__ == "OperationalError" and cls.__module__.startswith("psycopg")
+        for cls in type(exc).__mro__
+    )
 
 
 def insert_ignore(conn: Connection, table: Table) -> Insert:
