@@ -47,6 +47,7 @@ from leadscore.service.resolve import LocOf
 from leadscore.service.scoring import Arrival, Cause, Change, rescore
 from leadscore.store import Connection
 from leadscore.store import leads as stored_leads
+from leadscore.store.database import unavailable
 
 log = logging.getLogger("leadscore.group_commit")
 
@@ -127,6 +128,10 @@ class GroupCommit:
         except Exception as exc:
             if len(group) == 1:
                 _reply([(group[0], exc)])
+                return
+            if unavailable(exc):  # alone, each would fail the same way: all answer 503 now
+                log.warning("the database is unavailable: %d requests answered 503", len(group))
+                _reply([(r, exc) for r in group])
                 return
             log.exception("a group of %d requests failed; retrying them one by one", len(group))
             for request in group:
