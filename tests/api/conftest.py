@@ -123,7 +123,8 @@ def running(settings: Settings) -> Iterator[Server]:
 
 @pytest.fixture(scope="session")
 def server(database_url: str) -> Iterator[Server]:
-    with running(Settings(database_url=database_url, api_key_cache_seconds=0)) as started:
+    settings = Settings(database_url=database_url, api_key_cache_seconds=0, auth_fail_limit=0)
+    with running(settings) as started:  # no failed-auth limit: tests send many wrong keys
         yield started
 
 

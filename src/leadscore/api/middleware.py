@@ -7,6 +7,12 @@
   413 before any of the body is read; a body streamed without one (chunked) is counted as
   it arrives and refused with a 413 once it passes the limit, so no body is ever read whole
   into memory beyond the limit.
+- It adds the security headers to every response that does not set its own:
+  `X-Content-Type-Options: nosniff`, `X-Frame-Options: DENY`, `Referrer-Policy: no-referrer`,
+  a `Content-Security-Policy` allowing nothing (the dashboard's and the docs' pages set their
+  own, allowing only 'self'), `Cache-Control: no-store` under /api/ (answers hold personal
+  data), and `Strict-Transport-Security` when LEADSCORE_HSTS says every client uses HTTPS.
+  The lists are built once; per response it is one pass over the response's few headers.
 - It turns any unhandled exception into the JSON error model's 500, logged with its
   traceback and the request id. It does not re-raise (Starlette's outer error middleware
   would, and uvicorn then closes the connection): the 500 is a complete response and the
@@ -28,6 +34,26 @@ from leadscore.api.errors import REQUEST_ID_HEADER, STATE_KEY, error_response
 log = logging.getLogger("leadscore.api")
 
 CLIENT_REQUEST_ID = re.compile(r"[A-Za-z0-9._:@/+=-]{1,128}")
+SECURITY_HEADERS = (
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"content-security-policy", b"default-src 'none'; frame-ancestors 'none'"),
+)
+API_HEADERS = ((b"cache-control", b"no-store"),)
+HSTS = ((b"strict-transport-security", b"max-age=31536000; includeSubDomains"),)
+
+
+def security_headers(hsts: bool, api: bool) -> list[tuple[bytes, bytes]]:
+    """The headers a response gets unless it sets its own (see the module's docstring)."""
+    return [*SECURITY_HEADERS, *(API_HEADERS if api else ()), *(HSTS if hsts else ())]
+
+
+def add_missing(message: Message, extra: list[tuple[bytes, bytes]]) -> None:
+    """Append to a response start message each of `extra` whose name it does not carry."""
+    headers: list[tuple[bytes, bytes]] = message.setdefault("headers", [])
+    present = {name.lower() for name, _ in headers}
+    headers.extend(h for h in extra if h[0] not in present)
 
 
 class BodyTooLarge(HTTPException):
@@ -44,9 +70,11 @@ class BodyTooLarge(HTTPException):
 class RequestGuard:
     """See the module's docstring."""
 
-    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_body_bytes: int, hsts: bool = False) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        self.page_headers = security_headers(hsts, api=False)
+        self.api_headers = security_headers(hsts, api=True)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -57,12 +85,14 @@ class RequestGuard:
         rid = given if CLIENT_REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
         scope.setdefault("state", {})[STATE_KEY] = rid
         started = False
+        extra = self.api_headers if scope["path"].startswith("/api/") else self.page_headers
 
         async def send_with_id(message: Message) -> None:
             nonlocal started
             if message["type"] == "http.response.start":
                 started = True
                 MutableHeaders(scope=message)[REQUEST_ID_HEADER] = rid
+                add_missing(message, extra)
             await send(message)
 
         limit = self.max_body_bytes
