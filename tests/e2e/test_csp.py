@@ -21,9 +21,9 @@ def test_the_dashboard_works_under_its_content_security_policy(browser, served: 
     violations: list[str] = []
     page.on(
         "console",
-        lambda message: violations.append(message.text)
-        if "Content Security Policy" in message.text
-        else None,
+        lambda message: (
+            violations.append(message.text) if "Content Security Policy" in message.text else None
+        ),
     )
     page.on("pageerror", lambda error: violations.append(str(error)))
     try:

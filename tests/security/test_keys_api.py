@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import httpx
 from sqlalchemy import select
+from tests import secrets_registry
 
 from leadscore.service import keys
 from leadscore.settings import Settings
 from leadscore.store.tables import api_keys, audit_log
-from tests import secrets_registry
 
 
 def client(site, key: str) -> httpx.Client:
@@ -21,9 +21,10 @@ def client(site, key: str) -> httpx.Client:
 
 
 def test_a_key_is_shown_once_listed_without_its_hash_and_revoked_at_once(site) -> None:
-    assert site.ctx.settings.api_key_cache_seconds == Settings.model_fields[
-        "api_key_cache_seconds"
-    ].default
+    assert (
+        site.ctx.settings.api_key_cache_seconds
+        == Settings.model_fields["api_key_cache_seconds"].default
+    )
     made = site.admin.post("/keys", json={"name": "ci-reader", "scopes": ["read"]})
     assert made.status_code == 201, made.text
     body = made.json()
@@ -45,8 +46,12 @@ def test_a_key_is_shown_once_listed_without_its_hash_and_revoked_at_once(site) -
         assert key not in listed.text and keys.hash_key(key) not in listed.text
         mine = [k for k in listed.json() if k["name"] == "ci-reader"]
         assert mine == [
-            {"name": "ci-reader", "scopes": ["read"], "created_at": body["created_at"],
-             "revoked": False}
+            {
+                "name": "ci-reader",
+                "scopes": ["read"],
+                "created_at": body["created_at"],
+                "revoked": False,
+            }
         ]
         again = site.admin.post("/keys", json={"name": "ci-reader", "scopes": ["admin"]})
         assert again.status_code == 409

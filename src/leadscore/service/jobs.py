@@ -11,10 +11,10 @@ stays `running` forever, and a late worker can no longer finish it (its model is
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import os
 import socket
-import contextvars
 import threading
 import uuid
 from collections.abc import Callable
