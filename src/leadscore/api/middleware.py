@@ -42,6 +42,7 @@ SECURITY_HEADERS = (
 )
 API_HEADERS = ((b"cache-control", b"no-store"),)
 HSTS = ((b"strict-transport-security", b"max-age=31536000; includeSubDomains"),)
+OWN_NAMES = frozenset(name for name, _ in (*SECURITY_HEADERS, *API_HEADERS, *HSTS))
 
 
 def security_headers(hsts: bool, api: bool) -> list[tuple[bytes, bytes]]:
@@ -50,10 +51,14 @@ def security_headers(hsts: bool, api: bool) -> list[tuple[bytes, bytes]]:
 
 
 def add_missing(message: Message, extra: list[tuple[bytes, bytes]]) -> None:
-    """Append to a response start message each of `extra` whose name it does not carry."""
+    """Append to a response start message each of `extra` whose name it does not carry
+    (Starlette writes header names in lower case, as `extra` has them)."""
     headers: list[tuple[bytes, bytes]] = message.setdefault("headers", [])
-    present = {name.lower() for name, _ in headers}
-    headers.extend(h for h in extra if h[0] not in present)
+    present = {name for name, _ in headers}
+    if present.isdisjoint(OWN_NAMES):  # the usual case: none set by the response
+        headers += extra
+    else:
+        headers += [h for h in extra if h[0] not in present]
 
 
 class BodyTooLarge(HTTPException):
