@@ -97,11 +97,14 @@ class Server:
 @contextmanager
 def running(settings: Settings) -> Iterator[Server]:
     """A uvicorn server in a thread, serving the app over these settings, until the block
-    ends. E-mails automations send go to a temporary folder unless the settings name one."""
+    ends. E-mails automations send go to a temporary folder unless the settings name one;
+    failed authentications are not limited unless the settings set a limit."""
     if "mail_dir" not in settings.model_fields_set:
         settings = settings.model_copy(
             update={"mail_dir": tempfile.mkdtemp(prefix="leadscore-mail-")}
         )
+    if "auth_fail_limit" not in settings.model_fields_set:  # tests send many wrong keys
+        settings = settings.model_copy(update={"auth_fail_limit": 0})
     ctx = Context.open(settings)
     app = create_app(context=ctx, scheduler=False)
     port = free_port()
@@ -126,8 +129,7 @@ def running(settings: Settings) -> Iterator[Server]:
 
 @pytest.fixture(scope="session")
 def server(database_url: str) -> Iterator[Server]:
-    settings = Settings(database_url=database_url, api_key_cache_seconds=0, auth_fail_limit=0)
-    with running(settings) as started:  # no failed-auth limit: tests send many wrong keys
+    with running(Settings(database_url=database_url, api_key_cache_seconds=0)) as started:
         yield started
 
 

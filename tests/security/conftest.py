@@ -19,7 +19,8 @@ __all__ = ["database_url", "postgres_url", "sqlite_url"]
 @pytest.fixture(scope="session")
 def shipped(database_url: str) -> Iterator[Server]:
     """The server with the default settings (the database aside)."""
-    with running(Settings(database_url=database_url)) as started:
+    limit = Settings.model_fields["auth_fail_limit"].default
+    with running(Settings(database_url=database_url, auth_fail_limit=limit)) as started:
         yield started
 
 
