@@ -70,7 +70,9 @@ def pytest_configure(config: pytest.Config) -> None:
         folder = tempfile.mkdtemp(prefix="leadscore-test-logs-")
         os.environ[LOG_DIR_VARIABLE] = folder
         _capture["made"] = folder
-    handler = logging.FileHandler(Path(folder) / f"{_worker()}.log", encoding="utf-8")
+    handler = logging.FileHandler(
+        Path(folder) / f"{_worker()}.log", encoding="utf-8", errors="backslashreplace"
+    )
     handler.setLevel(logging.DEBUG)
     handler.setFormatter(logging.Formatter(LOG_FORMAT))
     root = logging.getLogger()
@@ -83,6 +85,12 @@ def pytest_configure(config: pytest.Config) -> None:
         logging.getLogger(name).setLevel(level)
     _capture["handler"] = handler
     _capture["folder"] = Path(folder)
+    # pytest's own report of each test's logs keeps to warnings, as it did while the root
+    # logger was at WARNING: the DEBUG flood goes to the file only (reports travel between
+    # xdist's processes, and a generated URL's lone surrogate cannot)
+    reporting = config.pluginmanager.get_plugin("logging-plugin")
+    if reporting is not None:
+        reporting.report_handler.setLevel(logging.WARNING)
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
