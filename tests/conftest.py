@@ -85,10 +85,14 @@ def pytest_configure(config: pytest.Config) -> None:
         logging.getLogger(name).setLevel(level)
     _capture["handler"] = handler
     _capture["folder"] = Path(folder)
-    # pytest's own report of each test's logs keeps to warnings, as it did while the root
-    # logger was at WARNING: the DEBUG flood goes to the file only (reports travel between
-    # xdist's processes, and a generated URL's lone surrogate cannot)
-    reporting = config.pluginmanager.get_plugin("logging-plugin")
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """pytest's own report of each test's logs keeps to warnings, as it did while the root
+    logger was at WARNING: the DEBUG flood goes to the file only (reports travel between
+    xdist's processes, and a generated URL's lone surrogate cannot). Its plugin is
+    configured after this file's `pytest_configure`, so this is done here."""
+    reporting = session.config.pluginmanager.get_plugin("logging-plugin")
     if reporting is not None:
         reporting.report_handler.setLevel(logging.WARNING)
 
