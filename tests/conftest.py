@@ -95,6 +95,21 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     reporting = session.config.pluginmanager.get_plugin("logging-plugin")
     if reporting is not None:
         reporting.report_handler.setLevel(logging.WARNING)
+        reporting.report_handler.addFilter(_encodable)
+
+
+def _encodable(record: logging.LogRecord) -> bool:
+    """Escape what UTF-8 cannot hold (a lone surrogate a generated request carried into a
+    server's warning), so that pytest-xdist can send the test's report."""
+    message = record.getMessage()
+    clean = message.encode("utf-8", "backslashreplace").decode("utf-8")
+    if clean != message:
+        record.msg, record.args = clean, None
+    if record.exc_info and not record.exc_text:
+        record.exc_text = logging.Formatter().formatException(record.exc_info)
+    if record.exc_text:
+        record.exc_text = record.exc_text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return True
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
