@@ -172,6 +172,21 @@ class Settings(BaseSettings):
     api_key_cache_seconds: float = Field(
         5.0, ge=0, description="How long a verified API key is trusted before it is re-read."
     )
+    auth_fail_limit: int = Field(
+        20,
+        ge=0,
+        description="Failed authentications (a wrong API key, a wrong dashboard password) one "
+        "client IP may make within auth_fail_window_seconds before it gets 429 for that long; "
+        "0 turns the limit off. Counted per process.",
+    )
+    auth_fail_window_seconds: float = Field(
+        60.0, gt=0, description="The window of auth_fail_limit, and the cool-down after it."
+    )
+    hsts: bool = Field(
+        False,
+        description="Send Strict-Transport-Security (one year): set it when every client "
+        "reaches the service over HTTPS.",
+    )
 
     max_body_bytes: int = Field(
         16 * 1024 * 1024,

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import httpx
 import pytest
 import uvicorn
+from tests import secrets_registry
 from tests.conftest import skip_or_fail
 
 from leadscore.api import create_app, schemas
@@ -96,15 +97,20 @@ class Server:
 @contextmanager
 def running(settings: Settings) -> Iterator[Server]:
     """A uvicorn server in a thread, serving the app over these settings, until the block
-    ends. E-mails automations send go to a temporary folder unless the settings name one."""
+    ends. E-mails automations send go to a temporary folder unless the settings name one;
+    failed authentications are not limited unless the settings set a limit."""
     if "mail_dir" not in settings.model_fields_set:
         settings = settings.model_copy(
             update={"mail_dir": tempfile.mkdtemp(prefix="leadscore-mail-")}
         )
+    if "auth_fail_limit" not in settings.model_fields_set:  # tests send many wrong keys
+        settings = settings.model_copy(update={"auth_fail_limit": 0})
     ctx = Context.open(settings)
     app = create_app(context=ctx, scheduler=False)
     port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
+    # uvicorn's records (access log included) go to the root logger's handlers, which the
+    # session captures and scans for secrets (tests/conftest.py)
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, log_level=None)
     uv = uvicorn.Server(config)
     thread = threading.Thread(target=uv.run, daemon=True)
     thread.start()
@@ -138,6 +144,7 @@ class Api:
             scope: keys.create_key(self.ctx, f"{scope}-key", scope)
             for scope in ("admin", "write", "read")
         }
+        secrets_registry.register(*self.keys.values())
         limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
 
         def client(key: str | None) -> httpx.Client:

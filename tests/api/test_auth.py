@@ -1,54 +1,121 @@
-"""API keys and scopes (§9): 401 without a valid key, 403 without the scope, admin implies
-the others (write does not imply read); keys are stored hashed; docs and health need none."""
+"""API keys and scopes (§9, OWASP API2/API5): every operation of the live OpenAPI document
+declares the scope it needs, and answers 401 without a key or with a wrong one and 403 to a
+key without the scope — before it judges anything else about the request (an unknown query
+parameter, a broken body: a 422 first would tell a stranger about the schema). Admin implies
+the others; write does not imply read. Keys are stored hashed; docs and health need none."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import Any
+
 import httpx
-import pytest
 from sqlalchemy import select
 
+from leadscore.api import schemas
 from leadscore.service import keys
 from leadscore.store.tables import api_keys
 
-YAML = {"Content-Type": "application/yaml"}
-ENDPOINTS = [  # method, path, body, the scope it needs
-    ("GET", "/leads", None, "read"),
-    ("GET", "/leads/L1", None, "read"),
-    ("GET", "/leads/L1/events", None, "read"),
-    ("GET", "/leads/L1/history", None, "read"),
-    ("GET", "/leads/L1/score", None, "read"),
-    ("GET", "/models", None, "read"),
-    ("POST", "/leads", {"id": "L1"}, "write"),
-    ("POST", "/events", {"lead_id": "L1", "type": "x"}, "write"),
-    ("POST", "/outcomes", {"lead_id": "L1", "outcome": "lost"}, "write"),
-    ("POST", "/leads/L1/overrides", {"points": 1, "reason": "r"}, "write"),
-    ("DELETE", "/leads/L1/overrides/1", None, "write"),
-    ("POST", "/models", "name: x\ncombine: sum\n", "admin"),
-    ("POST", "/models/1/activate", None, "admin"),
-    ("POST", "/models/1/rollback", None, "admin"),
-]
+WRONG_KEY = "lsk_not-a-key-of-this-server"
+ALLOWED = {"read": {"read", "admin"}, "write": {"write", "admin"}, "admin": {"admin"}}
+"""Which of the test's keys hold each scope (write does not imply read)."""
+PUBLIC = ("/health", "/ready", "/metrics")
+"""The only operations that may be open (`x-required-scope: none`), by the end of the path."""
 
 
-def call(client: httpx.Client, method: str, path: str, body):
-    if isinstance(body, str):
-        return client.request(method, path, content=body, headers=YAML)
-    return client.request(method, path, json=body)
+def operations(spec: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    for path, item in spec["paths"].items():
+        for method, operation in item.items():
+            if method in ("get", "post", "put", "patch", "delete"):
+                yield method.upper(), path, operation
 
 
-@pytest.mark.parametrize(("method", "path", "body", "scope"), ENDPOINTS)
-def test_every_endpoint_needs_a_key_with_its_scope(api, method, path, body, scope) -> None:
-    missing = call(api.anon, method, path, body)
-    assert missing.status_code == 401 and missing.headers["www-authenticate"] == "Bearer"
-    wrong = httpx.Client(base_url=api.anon.base_url, headers={"Authorization": "Bearer nope"})
-    with wrong:
-        assert call(wrong, method, path, body).status_code == 401
-    allowed = {scope, "admin"}  # write does not imply read: an ingest-only key reads nothing
-    for name, client in (("read", api.reader), ("write", api.writer), ("admin", api.admin)):
-        status = call(client, method, path, body).status_code
-        if name in allowed:
-            assert status not in (401, 403), (name, status)
+def concrete(path: str, operation: dict[str, Any]) -> str:
+    """The path with each parameter filled with a value its schema allows."""
+    for parameter in operation.get("parameters", []):
+        if parameter["in"] != "path":
+            continue
+        schema = parameter["schema"]
+        if "enum" in schema:
+            value = str(schema["enum"][0])
+        elif schema.get("type") == "integer":
+            value = "1"
         else:
-            assert status == 403, (name, status)
+            value = "x1"
+        path = path.replace("{" + parameter["name"] + "}", value)
+    return path
+
+
+def rejected(
+    client: httpx.Client, method: str, path: str, operation: dict[str, Any]
+) -> httpx.Response:
+    """A request that is wrong in every other way too: an unknown query parameter and, where
+    the operation takes a body, JSON that does not parse."""
+    body = b'{"broken' if "requestBody" in operation else None
+    headers = {"Content-Type": "application/json"} if body else {}
+    return client.request(
+        method, path, params={"no_such_parameter": "1"}, content=body, headers=headers
+    )
+
+
+def test_every_operation_declares_its_scope_and_enforces_it(api) -> None:
+    base = api.server.base_url
+    spec = httpx.get(f"{base}/openapi.json").json()
+    found = list(operations(spec))
+    scopes = {operation.get("x-required-scope") for _, _, operation in found}
+    assert scopes == {"none", "signed", "read", "write", "admin"}, scopes
+    assert len(found) >= 60
+    clients = {"read": api.reader, "write": api.writer, "admin": api.admin}
+    wrong = httpx.Client(base_url=base, headers={"Authorization": f"Bearer {WRONG_KEY}"})
+    anon = httpx.Client(base_url=base)
+    failures: list[str] = []
+
+    def check(ok: bool, method: str, path: str, what: str, response: httpx.Response) -> None:
+        if not ok:
+            failures.append(f"{method} {path}: {what}: {response.status_code} {response.text}")
+
+    with wrong, anon:
+        for method, template, operation in found:
+            path = base + concrete(template, operation)
+            scope = operation.get("x-required-scope")
+            if scope == "none":
+                check(template.endswith(PUBLIC), method, path, "open", httpx.Response(0))
+                response = anon.request(method, path)
+                check(response.status_code not in (401, 403), method, path, "open", response)
+                continue
+            if scope == "signed":
+                response = rejected(anon, method, path, operation)
+                check(response.status_code == 401, method, path, "unsigned", response)
+                continue
+            if scope not in ALLOWED:
+                failures.append(f"{method} {template}: no declared scope ({scope!r})")
+                continue
+            missing = rejected(anon, method, path, operation)
+            check(
+                missing.status_code == 401 and missing.headers["www-authenticate"] == "Bearer",
+                method,
+                path,
+                "no key",
+                missing,
+            )
+            bad = rejected(wrong, method, path, operation)
+            check(bad.status_code == 401 and WRONG_KEY not in bad.text, method, path, "wrong", bad)
+            for answer in (missing, bad):
+                schemas.Error.model_validate_json(answer.content)
+            for name, client in clients.items():
+                if name not in ALLOWED[scope]:
+                    lacking = rejected(client, method, path, operation)
+                    check(lacking.status_code == 403, method, path, f"{name} key", lacking)
+                elif method == "GET":  # no side effects: the key with the scope gets past
+                    allowed = client.request(method, path)
+                    check(
+                        allowed.status_code not in (401, 403, 429),
+                        method,
+                        path,
+                        f"{name} key",
+                        allowed,
+                    )
+    assert not failures, "\n".join(failures)
 
 
 def test_keys_are_stored_hashed_and_revocable(api) -> None:

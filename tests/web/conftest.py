@@ -8,6 +8,7 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
+from tests import secrets_registry
 from tests.api.conftest import (  # the API tests' servers, one per backend
     Api,
     Server,
@@ -24,6 +25,7 @@ from leadscore.testing import scratch
 __all__ = ["database_url", "postgres_url", "server", "sqlite_url"]
 
 PASSWORD = "correct horse battery"
+secrets_registry.register(PASSWORD)
 CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 

@@ -27,12 +27,14 @@ from leadscore.api.auth import Read
 from leadscore.api.middleware import RequestGuard
 from leadscore.api.routes import (
     analytics,
+    audit,
     automations,
     connectors,
     costs,
     gdpr,
     ingest,
     jobs,
+    keys,
     leads,
     lists,
     models,
@@ -57,6 +59,7 @@ from leadscore.service.inputs import (
     OverrideIn,
 )
 from leadscore.service.jobs import Jobs
+from leadscore.service.keys import KeyIn
 from leadscore.service.lists import ListMembersIn
 from leadscore.service.outbox import OutboxThread
 from leadscore.service.owners import OwnerChange, OwnerIn, TeamIn, TeamMembers
@@ -78,6 +81,7 @@ BODY_MODELS = (
     TeamMembers,
     ListMembersIn,
     CostBatch,
+    KeyIn,
 )
 """Request bodies parsed by hand (one item or a batch), added to the OpenAPI components."""
 
@@ -151,7 +155,9 @@ def create_app(
     docs_ui.install(app, "/openapi.json")
     app.add_middleware(EventsShortcut, path=f"{PREFIX}/events")  # inside the guard
     app.add_middleware(metrics.HttpMetrics, prefix=PREFIX, shortcut=f"{PREFIX}/events")
-    app.add_middleware(RequestGuard, max_body_bytes=ctx.settings.max_body_bytes)
+    app.add_middleware(
+        RequestGuard, max_body_bytes=ctx.settings.max_body_bytes, hsts=ctx.settings.hsts
+    )
 
     api = APIRouter(prefix=PREFIX)
     api.include_router(leads.router)
@@ -166,6 +172,8 @@ def create_app(
     api.include_router(connectors.router)
     api.include_router(analytics.router)
     api.include_router(costs.router)
+    api.include_router(keys.router)
+    api.include_router(audit.router)
     api.add_api_route(
         "/health",
         health,

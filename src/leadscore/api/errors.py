@@ -65,9 +65,22 @@ def error_response(
     """The error model: `{"detail": …, "request_id": …}` with the X-Request-ID header."""
     rid = request_id_of(scope)
     body = {"detail": detail if isinstance(detail, str) else list(detail), "request_id": rid}
-    return JSONResponse(
-        body, status_code=status, headers={**(headers or {}), REQUEST_ID_HEADER: rid}
-    )
+    sent = {**(headers or {}), REQUEST_ID_HEADER: rid}
+    try:
+        return JSONResponse(body, status_code=status, headers=sent)
+    except UnicodeEncodeError:  # a lone surrogate of the request, quoted in a message
+        return JSONResponse(_encodable(body), status_code=status, headers=sent)
+
+
+def _encodable(value: object) -> object:
+    """`value` with what UTF-8 cannot hold escaped (`\\udcff`), in every string."""
+    if isinstance(value, str):
+        return value.encode("utf-8", "backslashreplace").decode("utf-8")
+    if isinstance(value, dict):
+        return {_encodable(k): _encodable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_encodable(v) for v in value]
+    return value
 
 
 def problems_of(exc: ValidationError, prefix: Loc = ("body",)) -> list[Problem]:

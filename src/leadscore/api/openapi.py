@@ -3,8 +3,12 @@ documents every status it can return, with the error model, and the rules every 
 
 `build(app)` starts from FastAPI's document and, for each operation, from what the route is:
 
-- a route that needs a key (api/auth.py's bearer dependency) can answer 401 and 403; a route
-  signed by its caller instead (api/auth.py's `signed`: a CRM's webhooks) can answer 401;
+- every operation declares the scope it needs in `x-required-scope`: `read`, `write` or
+  `admin` (a key with that scope; admin implies the others), `signed` (no key: the caller
+  signs each request) or `none` (open: health);
+- a route that needs a key (api/auth.py's bearer dependency) can answer 401, 403 and 429 (too
+  many failed authentications); a route signed by its caller instead (api/auth.py's
+  `signed`: a CRM's webhooks) can answer 401;
 - every operation can answer 422: the request line is checked everywhere (an unknown query
   parameter, a NUL in the path or query: api/request_line.py);
 - an operation with a request body can answer 413 (LEADSCORE_MAX_BODY_BYTES);
@@ -31,7 +35,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from leadscore.api import schemas
-from leadscore.api.auth import bearer, signed
+from leadscore.api.auth import REQUIRED_SCOPE, bearer, signed
 from leadscore.service.input_rules import INT64, Limits
 
 ERROR_REF = {"$ref": "#/components/schemas/Error"}
@@ -48,6 +52,7 @@ DESCRIPTIONS = {
     413: "The body is larger than LEADSCORE_MAX_BODY_BYTES",
     415: "An unsupported content type",
     422: "A bad body, query or path: every bad field is listed",
+    429: "Too many failed authentications from this address: retry after Retry-After seconds",
     503: "The service is unhealthy",
 }
 
@@ -72,11 +77,23 @@ def is_signed(dependant: Dependant) -> bool:
     return _depends_on(dependant, signed)
 
 
+def required_scope(dependant: Dependant) -> str:
+    """`read`, `write`, `admin`, `signed` or `none`: what a caller needs (see the module)."""
+    stack = [dependant]
+    while stack:
+        current = stack.pop()
+        scope = REQUIRED_SCOPE.get(current.call)
+        if scope is not None:
+            return scope
+        stack.extend(current.dependencies)
+    return "signed" if is_signed(dependant) else "none"
+
+
 def statuses(route: RouteContext, operation: dict[str, Any]) -> set[int]:
     """The error statuses every operation of this kind can return."""
     found = {422}
     if needs_key(route.dependant):
-        found |= {401, 403}
+        found |= {401, 403, 429}
     elif is_signed(route.dependant):
         found.add(401)
     if "requestBody" in operation:
@@ -117,8 +134,10 @@ def build(app: FastAPI, body_models: tuple[type[BaseModel], ...], limits: Limits
         for method in route.methods or ()
     }
     for path, method, operation in operations(document):
+        route = routes[(path, method)]
+        operation["x-required-scope"] = required_scope(route.dependant)
         responses = operation.setdefault("responses", {})
-        for status in statuses(routes[(path, method)], operation):
+        for status in statuses(route, operation):
             responses.setdefault(str(status), {})
         for code, response in responses.items():
             if code[0] in "45":

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from leadscore.service.connectors import registry
 from leadscore.service.context import Context
-from leadscore.service.errors import Invalid, Problem, ServiceError
+from leadscore.service.errors import Invalid, NotFound, Problem, ServiceError
 from leadscore.service.sync import apply_people
 from leadscore.service.sync_report import Report
 from leadscore.store import Connection
@@ -27,7 +27,10 @@ def hubspot_webhook(
     from leadscore.connectors.hubspot import HubSpotConnector, parse_webhook
 
     reg = registry(ctx)
-    configured = reg.get("hubspot")
+    try:
+        configured = reg.get("hubspot")
+    except NotFound:  # nothing to verify with: unsigned to us (a 404 would describe the setup)
+        raise Unsigned("no hubspot connector is configured: webhooks cannot be verified") from None
     connector = reg.client("hubspot")
     assert isinstance(connector, HubSpotConnector)
     if not connector.client_secret:

@@ -11,6 +11,7 @@ stays `running` forever, and a late worker can no longer finish it (its model is
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import os
 import socket
@@ -285,8 +286,11 @@ class Jobs:
         )
         if not created:
             raise Busy(describe(row))
-        thread = threading.Thread(
-            target=self._run, args=(job_id, work), name=f"leadscore-job-{job_id[:8]}", daemon=True
+        thread = threading.Thread(  # in the submitter's context: its audit origin (client IP)
+            target=contextvars.copy_context().run,
+            args=(self._run, job_id, work),
+            name=f"leadscore-job-{job_id[:8]}",
+            daemon=True,
         )
         self._threads = [t for t in self._threads if t.is_alive()] + [thread]
         thread.start()

@@ -3,7 +3,8 @@ once, when it is created.
 
 Scopes: `read` (GET), `write` (ingest, overrides), `admin` (models, keys; implies the others).
 A verified key is trusted for `api_key_cache_seconds` (5 s by default) before it is read
-again, so a revocation takes effect within that time on every process.
+again, so a revocation takes effect within that time on every process — and at once in the
+process that revoked it (its cache is emptied).
 """
 
 from __future__ import annotations
@@ -14,17 +15,39 @@ import re
 import secrets
 import time
 from collections.abc import Iterable, Iterator
-from typing import Any
+from typing import Annotated, Any, Literal
+
+from pydantic import Field
 
 from leadscore.core.timestamps import format_timestamp
 from leadscore.service.context import Context
 from leadscore.service.errors import Conflict, Invalid, NotFound, Problem
+from leadscore.service.inputs import Input
 from leadscore.service.principals import Principal
 from leadscore.store import Connection, audit
 from leadscore.store import api_keys as stored_keys
 
 SCOPES = ("read", "write", "admin")
 PREFIX = "lsk_"
+KEY_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$"
+KeyName = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=100,
+        pattern=KEY_NAME_PATTERN,
+        description="Letters, digits, '.', '_' and '-' (a letter or digit first).",
+    ),
+]
+
+
+class KeyIn(Input):
+    """A new API key (POST /api/v1/keys)."""
+
+    name: KeyName
+    scopes: list[Literal["read", "write", "admin"]] = Field(
+        min_length=1, max_length=3, description="admin implies read and write"
+    )
 
 
 def hash_key(key: str) -> str:
@@ -43,6 +66,14 @@ def parse_scopes(text: str | Iterable[str]) -> list[str]:
 
 def create_key(ctx: Context, name: str, scopes: str | Iterable[str], actor: str = "cli") -> str:
     """Store a new key's hash and return the key (the only time it is ever available)."""
+    key: str = issue_key(ctx, name, scopes, actor)["key"]
+    return key
+
+
+def issue_key(
+    ctx: Context, name: str, scopes: str | Iterable[str], actor: str = "cli"
+) -> dict[str, Any]:
+    """`create_key`, answered as the API shows it once: name, scopes, created_at and key."""
     chosen = parse_scopes(scopes)
     key = PREFIX + secrets.token_urlsafe(32)
     now = ctx.now()
@@ -54,7 +85,7 @@ def create_key(ctx: Context, name: str, scopes: str | Iterable[str], actor: str 
         audit.record(conn, now, actor, "apikey.create", name, scopes=chosen)
 
     ctx.db.transact(work)
-    return key
+    return {"name": name, "scopes": chosen, "created_at": format_timestamp(now), "key": key}
 
 
 def replace_key(

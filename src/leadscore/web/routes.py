@@ -21,10 +21,13 @@ from leadscore.web.sessions import (
     LOGIN_CSRF_COOKIE,
     Forbidden,
     LoginRequired,
+    TooManyFailures,
+    check_login_allowed,
     context,
     current_user,
     form_fields,
     local_path,
+    login_failed,
     posted_by,
     same_token,
     secure_cookies,
@@ -54,6 +57,13 @@ def install(app: FastAPI) -> None:
     async def _forbidden(request: Request, exc: Forbidden) -> Response:
         user = getattr(request.state, "user", None)
         return page("forbidden.html", 403, user=user, reason=exc.args[0])
+
+    @app.exception_handler(TooManyFailures)
+    async def _too_many(request: Request, exc: TooManyFailures) -> Response:
+        reason = N_("Too many failed logins; try again in %(seconds)s s.", seconds=exc.retry_after)
+        response = page("forbidden.html", 429, user=None, reason=reason)
+        response.headers["Retry-After"] = str(exc.retry_after)
+        return response
 
 
 @router.get("/")
@@ -94,11 +104,13 @@ async def login(request: Request) -> Response:
     target = local_path(fields.get("next"))
     if not same_token(request.cookies.get(LOGIN_CSRF_COOKIE), fields.get("csrf_token", "")):
         raise Forbidden(N_("The login form expired; reload the page."))
+    check_login_allowed(request)
     ctx = context(request)
     token = await run_in_threadpool(
         users.log_in, ctx, fields.get("email", ""), fields.get("password", "")
     )
     if token is None:
+        login_failed(request)
         return _login_page(request, target, N_("Wrong e-mail or password."), 401)
     response = RedirectResponse(target, 303, headers=security_headers())
     response.set_cookie(

@@ -3,7 +3,10 @@ form, and safe `next` addresses.
 
 Unauthenticated page requests are redirected to /login?next=… (htmx requests get the same
 address in `HX-Redirect`); a known user without the role gets 403; a POST whose CSRF token
-(form field `csrf_token` or header `X-CSRF-Token`) is not the session's gets 403.
+(form field `csrf_token` or header `X-CSRF-Token`) is not the session's gets 403. A client IP
+that fails to log in LEADSCORE_AUTH_FAIL_LIMIT times within the window is refused (429) for
+a cool-down (service/auth_failures.py). What a logged-in user changes is audited with their
+e-mail and client IP.
 """
 
 from __future__ import annotations
@@ -16,7 +19,8 @@ from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
 
 from leadscore.locales import N_
-from leadscore.service import users
+from leadscore.service import auth_failures, users
+from leadscore.service.audit import set_origin
 from leadscore.service.context import Context
 from leadscore.service.users import WebUser
 
@@ -36,6 +40,29 @@ class LoginRequired(Exception):
 
 class Forbidden(Exception):
     """A logged-in user without the role, or a form without the session's CSRF token."""
+
+
+class TooManyFailures(Exception):
+    """Too many failed logins from this address: wait `retry_after` seconds."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(retry_after)
+        self.retry_after = retry_after
+
+
+def client_ip(request: Request) -> str:
+    return request.client.host if request.client is not None else "unknown"
+
+
+def check_login_allowed(request: Request) -> None:
+    """Raise TooManyFailures while this client IP cools down after failed logins."""
+    wait = auth_failures.of(context(request)).retry_after(client_ip(request))
+    if wait is not None:
+        raise TooManyFailures(wait)
+
+
+def login_failed(request: Request) -> None:
+    auth_failures.of(context(request)).failed(client_ip(request))
 
 
 def context(request: Request) -> Context:
@@ -85,6 +112,7 @@ def require_role(role: str) -> Callable[[Request], Awaitable[WebUser]]:
         if not user.allows(role):
             raise Forbidden(N_("This needs the %(role)s role.", role=role))
         request.state.user = user
+        set_origin(client_ip(request))
         return user
 
     return dependency
