@@ -29,6 +29,7 @@ def test_every_operation_documents_its_statuses(tmp_path) -> None:
         route = routes[(path, method)]
         codes = set(operation["responses"])
         assert "422" in codes, (method, path)
+        assert "503" in codes, (method, path)  # the database unavailable (tests/reliability)
         if needs_key(route.dependant):
             assert {"401", "403"} <= codes, (method, path)
         elif is_signed(route.dependant):  # a CRM's webhooks: its signature, not a key

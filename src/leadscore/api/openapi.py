@@ -11,12 +11,14 @@ documents every status it can return, with the error model, and the rules every 
   `signed`: a CRM's webhooks) can answer 401;
 - every operation can answer 422: the request line is checked everywhere (an unknown query
   parameter, a NUL in the path or query: api/request_line.py);
+- every operation can answer 503 with Retry-After: the database cannot be reached, or is
+  locked past its busy timeout (store.database.unavailable, api/errors.py);
 - an operation with a request body can answer 413 (LEADSCORE_MAX_BODY_BYTES);
 - a route with a path parameter can answer 404 (no such lead, version or override);
 - every 4xx and 5xx response is the `Error` schema.
 
-Statuses that depend on what an operation does (404 for a lead named in a body, 409, 415,
-503) stay in the route's own `responses=`; this module adds the error model to them.
+Statuses that depend on what an operation does (404 for a lead named in a body, 409, 415)
+stay in the route's own `responses=`; this module adds the error model to them.
 
 It also writes the text and number rules of `service.input_rules` into every request schema:
 no string (value or key) holds a NUL, and every number is within ±2^63.
@@ -53,7 +55,7 @@ DESCRIPTIONS = {
     415: "An unsupported content type",
     422: "A bad body, query or path: every bad field is listed",
     429: "Too many failed authentications from this address: retry after Retry-After seconds",
-    503: "The service is unhealthy",
+    503: "The database is unavailable or busy: retry after Retry-After seconds",
 }
 
 
@@ -91,7 +93,7 @@ def required_scope(dependant: Dependant) -> str:
 
 def statuses(route: RouteContext, operation: dict[str, Any]) -> set[int]:
     """The error statuses every operation of this kind can return."""
-    found = {422}
+    found = {422, 503}
     if needs_key(route.dependant):
         found |= {401, 403, 429}
     elif is_signed(route.dependant):
