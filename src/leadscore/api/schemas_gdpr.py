@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from leadscore.api.schemas import HistoryEntry, Lead, Out, Prediction, StoredEvent
+from leadscore.api.schemas import HistoryEntry, Lead, Out, Override, Prediction, StoredEvent
 
 
 class ExportedLead(Lead):
@@ -31,15 +31,7 @@ class ExportedHistory(HistoryEntry):
     )
 
 
-class ExportedOverride(Out):
-    id: int
-    kind: Literal["points", "stage"]
-    points: float | None
-    stage: str | None
-    reason: str
-    author: str
-    created_at: str
-    expires_at: str | None
+class ExportedOverride(Override):
     deleted_at: str | None
     deleted_by: str | None
 

@@ -25,6 +25,7 @@ from leadscore.service import predictions, queries
 from leadscore.service.context import Context
 from leadscore.service.errors import NotFound
 from leadscore.service.lists import person_name
+from leadscore.service.scoring import override_dict
 from leadscore.service.suppression import values_of
 from leadscore.store import Connection, Row, audit
 from leadscore.store import gdpr as stored
@@ -111,30 +112,13 @@ def _history(ctx: Context, conn: Connection, lead: Row, row: Row, explain: bool)
         then = SimpleNamespace(**lead._asdict())
         then.model_version, then.scored_at = row.model_version, row.at
         explained = queries.derived_explanation(ctx, conn, cast(Row, then))
-    return {
-        "at": format_timestamp(row.at),
-        "score": row.score,
-        "fit": row.fit,
-        "engagement": row.engagement,
-        "grade": row.grade,
-        "tier": row.tier,
-        "stage": row.stage,
-        "model_version": row.model_version,
-        "cause": {"kind": row.cause_kind, "ref": row.cause_ref, "event": row.cause_event},
-        "explanation": explained,
-    }
+    return {**queries.history_dict(row), "explanation": explained}
 
 
 def _override(row: Row) -> dict[str, Any]:
+    """The override as the API shows it, and when and by whom it was deleted."""
     return {
-        "id": row.pk,
-        "kind": row.kind,
-        "points": row.points,
-        "stage": row.stage,
-        "reason": row.reason,
-        "author": row.author,
-        "created_at": format_timestamp(row.created_at),
-        "expires_at": _time(row.expires_at),
+        **override_dict(row),
         "deleted_at": _time(row.deleted_at),
         "deleted_by": row.deleted_by,
     }

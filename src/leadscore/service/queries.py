@@ -195,7 +195,7 @@ def score_as_of(ctx: Context, lead_id: str, as_of: int) -> dict[str, Any]:
             "model_version": version,
             **{k: v for k, v in result.row().items() if k != "lead_id"},
             "explanation": explained,
-            "recorded": None if recorded is None else _history_dict(recorded),
+            "recorded": None if recorded is None else history_dict(recorded),
         }
 
 
@@ -302,10 +302,11 @@ def lead_history(
         after = decode_cursor(cursor, "history", "micros") if cursor else None
         rows = stored_history.page(conn, lead.pk, after, limit + 1)
     rows, next_cursor = _page(rows, limit, lambda r: ("history", r.at, r.pk))
-    return {"data": [_history_dict(r) for r in rows], "next_cursor": next_cursor}
+    return {"data": [history_dict(r) for r in rows], "next_cursor": next_cursor}
 
 
-def _history_dict(row: Row) -> dict[str, Any]:
+def history_dict(row: Row) -> dict[str, Any]:
+    """A score change as the API shows it (GET /leads/{id}/history, the GDPR export)."""
     return {
         "at": format_timestamp(row.at),
         **{name: getattr(row, name) for name in SCORED},
