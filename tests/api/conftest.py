@@ -110,7 +110,13 @@ def running(settings: Settings) -> Iterator[Server]:
     port = free_port()
     # uvicorn's records (access log included) go to the root logger's handlers, which the
     # session captures and scans for secrets (tests/conftest.py)
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, log_level=None)
+    # A keep-alive connection is closed after 75 s idle, not uvicorn's 5: on a loaded CI
+    # machine a pooled connection idle for 5 s could be closed by the server just as a client
+    # thread sent on it, and the client saw "connection reset by peer" (a race of keep-alive,
+    # not of the code under test).
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, log_config=None, log_level=None, timeout_keep_alive=75
+    )
     uv = uvicorn.Server(config)
     thread = threading.Thread(target=uv.run, daemon=True)
     thread.start()
