@@ -33,7 +33,7 @@ lint: $(STAMP)
 
 # Two workers, each test file on one worker (files share servers and Spark sessions).
 test: lint
-	$(BIN)/pytest -q -n 2 --dist loadfile
+	$(BIN)/pytest -q -n 2 --dist loadfile --durations=25
 
 # The quick loop while developing: everything but the tests marked slow.
 test-fast: $(STAMP)
