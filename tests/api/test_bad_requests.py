@@ -22,6 +22,7 @@ from tests.api.conftest import KeepAlive, Reply
 
 from leadscore.api.routes.leads import SortOrder
 from leadscore.service import queries
+from leadscore.service.inputs import MAX_REASON
 
 HUGE = 10**30
 INT32 = 2**31
@@ -425,3 +426,17 @@ def test_awkward_lead_ids_work_in_every_route(api, connect, lead_id: str) -> Non
     override_id = override.json()["override"]["id"]
     assert admin.send("DELETE", f"{path}/overrides/{override_id}").status == 200
     assert admin.send("POST", "/leads", {"id": lead_id, "owner": "ann"}).status == 200
+
+
+def test_an_override_reason_over_2000_characters_is_422_and_writes_nothing(api, connect) -> None:
+    api.lead(id="L1")
+    writer = connect("write")
+    before = _written(api)
+    body = json.dumps({"points": 1, "reason": "x" * (MAX_REASON + 1)})
+    reply = writer.send("POST", "/leads/L1/overrides", body, {"Content-Type": "application/json"})
+    rejected(reply, 422, ["body", "reason"])
+    assert f"at most {MAX_REASON} characters" in reply.error().detail[0].msg
+    assert _written(api) == before
+    body = json.dumps({"points": 1, "reason": " " + "x" * MAX_REASON + " "})
+    reply = writer.send("POST", "/leads/L1/overrides", body, {"Content-Type": "application/json"})
+    assert reply.status == 201, reply.raw

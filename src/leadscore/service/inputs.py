@@ -354,6 +354,10 @@ class OutcomeBatch(Input):
     outcomes: list[OutcomeIn] = Field(min_length=1, max_length=MAX_BATCH_EVENTS)
 
 
+MAX_REASON = 2_000
+"""An override's reason is a note for the next reader, not a document: 2,000 characters."""
+
+
 class OverrideIn(Input):
     """A person's override (§4): points added to the score, or a pinned stage."""
 
@@ -370,11 +374,11 @@ class OverrideIn(Input):
     stage: Stage | None = None
     reason: Annotated[
         str,
-        AfterValidator(_trimmed(100_000)),
+        AfterValidator(_trimmed(MAX_REASON)),
         WithJsonSchema(
             {
                 "type": "string",
-                "maxLength": 100_000,
+                "maxLength": MAX_REASON,
                 "pattern": f"^[^\\x00]*[^{SPACE}\\x00][^\\x00]*$",
             }
         ),
