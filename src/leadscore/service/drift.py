@@ -12,7 +12,8 @@ from __future__ import annotations
 from typing import Any
 
 from leadscore.core.timestamps import format_timestamp
-from leadscore.ml.drift import NoProfileError
+from leadscore.ml.drift import profile_of
+from leadscore.ml.errors import MLInputError
 from leadscore.service.context import Context
 from leadscore.service.errors import Conflict, NotFound
 from leadscore.service.predictions import lead_frames, load_predictor
@@ -28,15 +29,18 @@ def drift_for_version(ctx: Context, version: int, days: int, limit: int) -> dict
     """The drift report of `version` over the recent window: `version`, `window` (days,
     since, until, limit), `leads`, then the report of `ml.drift.report` (`rows`,
     `thresholds`, `drifted`, `moderate`, `features`, `not_checked`, `training_rows`).
-    `NotFound` for an unknown version, `Conflict` for one trained before profiles existed."""
+    `NotFound` for an unknown version; `Conflict` for one trained before profiles existed
+    (or that cannot be loaded here, e.g. a LightGBM model without LightGBM)."""
     now = ctx.now()
     since = now - days * MICROS_PER_DAY
     with ctx.db.read() as conn:
-        predictor = load_predictor(conn, version)
-        if predictor is None:
-            raise NotFound(f"no predictive model version {version}")
-        if "profile" not in predictor.meta:
-            raise Conflict(str(NoProfileError(f"predictive model version {version}")))
+        try:
+            predictor = load_predictor(conn, version)
+            if predictor is None:
+                raise NotFound(f"no predictive model version {version}")
+            profile_of(predictor.meta, f"predictive model version {version}")
+        except MLInputError as exc:  # no profile, or e.g. LightGBM missing on this server
+            raise Conflict(str(exc)) from None
         rows = stored_training.recent_leads(conn, since, limit)
         by_pk = stored_events.for_leads(conn, ctx.event_types, [r.pk for r in rows], until=now)
     frame, events = lead_frames(rows, by_pk)

@@ -117,7 +117,8 @@ def activate(request: Request, version: Version, principal: Principal = Admin) -
         **NOT_FOUND,
         409: {
             "model": schemas.Error,
-            "description": "The version was trained before drift reports existed: retrain",
+            "description": "The version was trained before drift reports existed (retrain),"
+            " or cannot be loaded on this server (a LightGBM model without LightGBM)",
         },
     },
     summary="Drift report: a version's training data against the recent leads",
