@@ -162,6 +162,7 @@ def test_integer_path_ids_out_of_range_are_422_naming_them(api, connect) -> None
             ("POST", f"/models/{bad}/activate", "version"),
             ("POST", f"/models/{bad}/rollback", "version"),
             ("POST", f"/predictive-models/{bad}/activate", "version"),
+            ("GET", f"/predictive-models/{bad}/drift", "version"),
             ("DELETE", f"/leads/L1/overrides/{bad}", "override_id"),
         ]:
             rejected(admin.send(method, path), 422, ["path", name])
@@ -170,6 +171,7 @@ def test_integer_path_ids_out_of_range_are_422_naming_them(api, connect) -> None
         ("GET", f"/models/{INT32 - 1}"),
         ("POST", f"/models/{INT32 - 1}/activate"),
         ("POST", f"/predictive-models/{INT32 - 1}/activate"),
+        ("GET", f"/predictive-models/{INT32 - 1}/drift"),
         ("DELETE", f"/leads/L1/overrides/{INT32 - 1}"),
     ]:
         reply = admin.send(method, path)

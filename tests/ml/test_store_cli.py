@@ -3,6 +3,7 @@ and `predictive activate`, their exit-2 errors, and a CLI that starts without sc
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -63,11 +64,19 @@ def test_train_from_store_predict_list_activate(cli, database, tmp_path) -> None
         "2026-01-01",
         "--out",
         out,
+        "--drift-report",
+        tmp_path / "drift.json",
     )
     assert run.code == 0, run.stderr
     scores = pl.read_csv(out)
     assert scores.columns == ["id", "probability", "score", "reasons"]
     assert scores.height == 500 and scores["probability"].is_between(0, 1).all()
+    drift = json.loads((tmp_path / "drift.json").read_text())
+    assert drift["model"] == "predictive model version 1" and drift["rows"] == 500
+    features = {f["feature"] for f in drift["features"]}
+    assert "email_is_free" in features and "events: total" in features
+    warned = [line for line in run.stderr.splitlines() if line.startswith("drift:")]
+    assert (warned != []) == (drift["drifted"] != [])
 
     assert cli("predictive", "activate", "1").code == 0
     missing = cli("predictive", "activate", "7")

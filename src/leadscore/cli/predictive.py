@@ -9,6 +9,7 @@ starting the CLI for any other command stays fast.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
@@ -180,18 +181,28 @@ def predict_command(
         str | None, typer.Option(help="Reference time for recency (default: latest date).")
     ] = None,
     reasons: Annotated[bool, typer.Option(help="Explain each score.")] = True,
+    drift_report: Annotated[
+        Path | None,
+        typer.Option(
+            "--drift-report",
+            help="Write the drift report (these rows against the training data) as JSON.",
+        ),
+    ] = None,
 ) -> None:
-    """Score leads: probability, score 0-100 and the reasons, one row per input row."""
+    """Score leads: probability, score 0-100 and the reasons, one row per input row; warn on
+    stderr when features have drifted from the training data."""
+    from leadscore.ml.predict import drift_report as drift_of
     from leadscore.ml.predict import score_table, write_table
 
     if (model is None) == (model_version is None):
         raise MLInputError("give either --model MODEL_DIR or --model-version V")
     if model_version is not None:
-        table = _predict_with_version(model_version, data, events, id_column, as_of, reasons)
+        table, drift = _predict_with_version(model_version, data, events, id_column, as_of, reasons)
         write_table(table, out)
         typer.echo(
             f"scored {table.height} rows with predictive model version {model_version} into {out}"
         )
+        _drift(drift, drift_report, f"predictive model version {model_version}", data)
         return
     if events is not None:
         raise MLInputError("--events applies with --model-version only")
@@ -214,6 +225,40 @@ def predict_command(
     )
     write_table(table, out)
     typer.echo(f"scored {table.height} rows into {out}")
+    moment = _as_of(as_of)
+    _drift(
+        lambda: drift_of(meta, spec, frame, as_of=moment, where=str(model)),
+        drift_report,
+        str(model),
+        data,
+    )
+
+
+def _drift(
+    compute: Callable[[], dict[str, Any]], path: Path | None, model: str, data: Path
+) -> None:
+    """After scoring: the drift warning on stderr, and the full report in `path` if asked.
+
+    A model trained before drift reports existed gets a note (exit 2 only when the report
+    file was asked for); the scores are written either way."""
+    from leadscore.ml import artifact, drift
+
+    try:
+        found = compute()
+    except drift.NoProfileError as exc:
+        if path is not None:
+            raise MLInputError(f"--drift-report: {exc}") from None
+        typer.echo(f"note: {exc}", err=True)
+        return
+    line = drift.warning(found)
+    if line is not None:
+        typer.echo(line, err=True)
+    if path is not None:
+        document = {"model": model, "data": str(data), **found}
+        try:
+            artifact.write_json(path, document)
+        except OSError as exc:
+            raise MLInputError(f"{path}: cannot write ({exc.strerror or exc})") from None
 
 
 def _predict_with_version(
@@ -223,8 +268,9 @@ def _predict_with_version(
     id_column: str | None,
     as_of: str | None,
     with_reasons: bool,
-) -> pl.DataFrame:
-    """Score a leads file (SPEC §3 columns: id, email, attributes) with a stored version."""
+) -> tuple[pl.DataFrame, Callable[[], dict[str, Any]]]:
+    """Score a leads file (SPEC §3 columns: id, email, attributes) with a stored version;
+    the scores, and how to compute the drift report of the same rows."""
     from leadscore.service.predictions import stored_predictor
 
     frame = read_table(data)
@@ -252,7 +298,10 @@ def _predict_with_version(
         )
     table = predictor.predict(leads, event_frame, micros)
     table = table.rename({"lead_id": id_column}).with_columns(pl.col("reasons").list.join("; "))
-    return table if with_reasons else table.drop("reasons")
+    return (
+        table if with_reasons else table.drop("reasons"),
+        lambda: predictor.drift(leads, event_frame, micros),
+    )
 
 
 @user_errors

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from leadscore.ml import calibrate, explain, metrics
+from leadscore.ml import calibrate, drift, explain, metrics
 from leadscore.ml import target as tgt
 from leadscore.ml.errors import MLInputError
 from leadscore.ml.estimators import FittedModel, model_logit
@@ -55,6 +55,15 @@ def score_table(
         phrases = explain.describe_values(frame, X, spec)
         out["reasons"] = pl.Series(explain.reasons(contrib, phrases), dtype=pl.String)
     return pl.DataFrame(out)
+
+
+def drift_report(
+    meta: dict[str, Any], spec: FeatureSpec, frame: pl.DataFrame, *, as_of: float | None, where: str
+) -> dict[str, Any]:
+    """The drift report of `frame` against the model's training profile (`ml.drift`), on the
+    design matrix `score_table` scores; `drift.NoProfileError` for a model without one."""
+    profile = drift.profile_of(meta, where)
+    return drift.report(profile, spec, frame, transform(frame, spec, as_of=as_of))
 
 
 def evaluate_table(

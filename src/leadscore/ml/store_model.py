@@ -81,6 +81,20 @@ class Predictor:
         reasons = explain.reason_lists(contrib, phrases)
         return out.with_columns(reasons=pl.Series(reasons, dtype=pl.List(pl.String)))
 
+    def drift(self, leads: pl.DataFrame, events: pl.DataFrame | None, as_of: int) -> dict[str, Any]:
+        """The drift report (`ml.drift`) of `leads` and `events` as `predict` reads them at
+        `as_of`; `drift.NoProfileError` for a version trained before profiles existed."""
+        from leadscore.ml import drift
+        from leadscore.ml.features import FeatureSpec, transform
+
+        profile = drift.profile_of(self.meta, f"predictive model version {self.version}")
+        if "id" not in leads.columns:
+            raise MLInputError("leads need an `id` column")
+        spec = FeatureSpec.from_dict(self.meta["spec"])
+        cutoffs = aggregates.with_cutoff(leads["id"], as_of)
+        frame = feature_frame(self.prep, leads, events, cutoffs)
+        return drift.report(profile, spec, frame, transform(frame, spec, as_of=None))
+
 
 class PredictorCache:
     """Loaded predictors by a key the caller chooses."""

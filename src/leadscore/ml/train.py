@@ -19,7 +19,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import StratifiedKFold, TimeSeriesSplit
 
-from leadscore.ml import calibrate, explain, leakage, metrics
+from leadscore.ml import calibrate, drift, explain, leakage, metrics
 from leadscore.ml import columns as col
 from leadscore.ml import target as tgt
 from leadscore.ml.errors import MLInputError
@@ -323,5 +323,6 @@ def train(
         "explain": explain_data,
         "spec": spec.to_dict(),
         "recency_reference": as_of,
+        "profile": drift.fit_profile(frame, spec, X),
     }
     return TrainedModel(model=model, spec=spec, meta=meta, report=report)

@@ -64,3 +64,18 @@ def read_lead(conn: Connection, lead_id: str) -> Row[Any, Any, Any, Any] | None:
             leads.c.id == lead_id
         )
     ).one_or_none()
+
+
+def recent_leads(conn: Connection, since: int, limit: int) -> list[Row[Any, Any, Any, Any]]:
+    """The leads a drift report reads (`pk`, `id`, `email`, `attributes`): those created at
+    or after `since` or with an event that occurred at or after it, newest created first (then
+    the latest stored), at most `limit`."""
+    active = select(events.c.lead_pk).where(events.c.occurred_at >= since)
+    return list(
+        conn.execute(
+            select(leads.c.pk, leads.c.id, leads.c.email, leads.c.attributes)
+            .where((leads.c.created_at >= since) | leads.c.pk.in_(active))
+            .order_by(leads.c.created_at.desc(), leads.c.pk.desc())
+            .limit(limit)
+        ).all()
+    )

@@ -1,6 +1,6 @@
 """Predictive model versions (§7): list with their cards (read), train one from the store's
 leads and outcomes in a background job (admin; api/routes/jobs.py shows the job), activate one
-(admin)."""
+(admin), and a version's drift report over the recent leads (read)."""
 
 from __future__ import annotations
 
@@ -9,13 +9,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
-from leadscore.api import schemas
+from leadscore.api import schemas, schemas_drift
 from leadscore.api.auth import Admin, Read
 from leadscore.api.bodies import json_body
 from leadscore.api.errors import problems_of
 from leadscore.api.params import Version
 from leadscore.api.routes.jobs import queued
-from leadscore.service import predictions
+from leadscore.service import drift, predictions
 from leadscore.service.errors import Invalid
 from leadscore.service.inputs import Name, whole
 from leadscore.service.principals import Principal
@@ -108,3 +108,36 @@ async def train(request: Request, response: Response, principal: Principal = Adm
 )
 def activate(request: Request, version: Version, principal: Principal = Admin) -> dict[str, Any]:
     return predictions.activate(request.app.state.ctx, version, principal.name)
+
+
+@router.get(
+    "/{version}/drift",
+    response_model=schemas_drift.DriftReport,
+    responses={
+        **NOT_FOUND,
+        409: {
+            "model": schemas.Error,
+            "description": "The version was trained before drift reports existed (retrain),"
+            " or cannot be loaded on this server (a LightGBM model without LightGBM)",
+        },
+    },
+    summary="Drift report: a version's training data against the recent leads",
+)
+def drift_report(
+    request: Request,
+    version: Version,
+    principal: Principal = Read,
+    days: Annotated[
+        int,
+        Query(ge=1, le=3650, description="leads created, or with an event, in the last N days"),
+    ] = drift.DEFAULT_DAYS,
+    limit: Annotated[
+        int, Query(ge=1, le=50_000, description="at most this many leads, the newest first")
+    ] = drift.DEFAULT_LIMIT,
+) -> dict[str, Any]:
+    """Per feature, the share of the window's leads outside the training range or in
+    categories never seen in training, the share missing beside the training's, and the
+    population stability index, each judged against the documented thresholds
+    (docs/predictive.md#the-drift-report). Features are computed as the live predictor
+    computes them now."""
+    return drift.drift_for_version(request.app.state.ctx, version, days, limit)
