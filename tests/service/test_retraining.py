@@ -1,0 +1,178 @@
+"""Retraining with a champion/challenger decision (SPEC §7, issue 16), on a real SQLite file
+and PostgreSQL: too few new outcomes change nothing; when the world changes (the relation
+between a feature and conversion flips for the newest leads) the challenger wins on the
+newest outcomes and becomes active; when the newest outcomes still follow the champion's
+world the champion stays; every decision, with its reason and figures, is in the audit log."""
+
+from __future__ import annotations
+
+import csv
+import math
+import random
+from pathlib import Path
+
+import pytest
+
+from leadscore.core.timestamps import format_timestamp, parse_timestamp
+from leadscore.scheduler import Scheduler
+from leadscore.service import audit, predictions, retraining
+from leadscore.service.context import Context
+from leadscore.service.imports import import_file
+
+DAY = 86_400_000_000
+HOUR = 3_600_000_000
+START = parse_timestamp("2025-01-01T00:00:00Z")
+TRAINED = parse_timestamp("2026-01-01T00:00:00Z")
+LATER = TRAINED + 7 * DAY
+
+
+def add_leads(ctx: Context, tmp_path: Path, first: int, n: int, *, flipped: bool) -> None:
+    """`n` leads numbered from `first`, each with an outcome an hour after the previous
+    one's: `x` drives conversion up (or, `flipped`, down); `noise` says nothing."""
+    rng = random.Random(first)
+    slope = -8.0 if flipped else 8.0
+    leads, outcomes = [], []
+    for i in range(first, first + n):
+        x = rng.random()
+        p = 1 / (1 + math.exp(-slope * (x - 0.5)))
+        leads.append(
+            {
+                "id": f"L{i:05d}",
+                "email": f"p{i}@firm{i % 7}.com",
+                "x": round(x, 4),
+                "noise": round(rng.random(), 4),
+            }  # fmt: skip
+        )
+        outcomes.append(
+            {
+                "lead_id": f"L{i:05d}",
+                "outcome": "converted" if rng.random() < p else "lost",
+                "occurred_at": format_timestamp(START + i * HOUR),
+            }
+        )
+    for kind, rows in (("leads", leads), ("outcomes", outcomes)):
+        path = tmp_path / f"{kind}-{first}.csv"
+        with path.open("w", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+            writer.writeheader()
+            writer.writerows(rows)
+        assert import_file(ctx, kind, path).written == n
+
+
+def champion_on(ctx: Context, tmp_path: Path, n: int) -> int:
+    """A champion trained at TRAINED on `n` leads of the first world; the clock moves on."""
+    ctx.clock = lambda: TRAINED
+    add_leads(ctx, tmp_path, 0, n, flipped=False)
+    version = predictions.train(ctx, actor="test", folds=3)["version"]
+    ctx.clock = lambda: LATER
+    return int(version)
+
+
+def recorded(ctx: Context) -> list[dict]:
+    return audit.entries(ctx, action=retraining.ACTION)["data"]
+
+
+def active_version(ctx: Context) -> int | None:
+    return next((v["version"] for v in predictions.list_models(ctx) if v["active"]), None)
+
+
+@pytest.mark.slow
+def test_too_few_new_outcomes_retrain_nothing_and_the_decision_is_recorded(ctx, tmp_path) -> None:
+    version = champion_on(ctx, tmp_path, 200)
+    add_leads(ctx, tmp_path, 200, 60, flipped=True)
+    decision = retraining.retrain(ctx, reason="test", actor="someone")
+    assert decision.decision == "skipped" and decision.trigger == []
+    assert (decision.new_outcomes, decision.outcomes, decision.min_new_outcomes) == (60, 260, 200)
+    assert decision.why.startswith(f"60 new outcomes since version {version} was trained")
+    assert decision.challenger is None and decision.holdout is None
+    assert [v["version"] for v in predictions.list_models(ctx)] == [version]
+    assert active_version(ctx) == version
+    (entry,) = recorded(ctx)
+    assert (entry["actor"], entry["target"], entry["at"]) == (
+        "someone",
+        str(version),
+        format_timestamp(LATER),
+    )
+    assert entry["details"]["decision"] == "skipped" and entry["details"]["why"] == decision.why
+    listed = retraining.decisions(ctx)["data"]
+    assert listed[0]["decision"] == "skipped" and listed[0]["actor"] == "someone"
+
+
+@pytest.mark.slow
+def test_when_the_world_changes_the_challenger_wins_and_is_activated(ctx, tmp_path) -> None:
+    version = champion_on(ctx, tmp_path, 200)
+    add_leads(ctx, tmp_path, 200, 500, flipped=True)  # the newest 500: x now lowers the odds
+    decision = retraining.retrain(ctx, reason="test", actor="someone", folds=3)
+    assert decision.trigger == ["new outcomes"] and decision.new_outcomes == 500
+    holdout = decision.holdout
+    assert holdout is not None
+    assert (holdout["rows"], holdout["trained_on"]) == (140, 560)  # the newest 20%
+    assert holdout["first_outcome_at"] == format_timestamp(START + 560 * HOUR)
+    assert holdout["last_outcome_at"] == format_timestamp(START + 699 * HOUR)
+    old, new = decision.champion, decision.challenger
+    assert old is not None and new is not None
+    assert old["version"] == version and old["roc_auc"] < 0.3  # the old world's ranking
+    assert new["roc_auc"] > 0.75 and new["rows"] == 560
+    assert decision.decision == "activated", decision.why
+    assert "the challenger ranks better" in decision.why
+    assert new["version"] == decision.active_version == active_version(ctx) != version
+    stored = predictions.list_models(ctx, with_cards=True)[0]
+    assert stored["summary"]["rows"] == 700  # refitted on every outcome
+    assert stored["card"]["retraining"]["challenger"]["roc_auc"] == new["roc_auc"]
+    (entry,) = recorded(ctx)
+    assert entry["target"] == str(new["version"])
+    assert entry["details"]["champion"]["roc_auc"] == old["roc_auc"]
+
+    again = retraining.retrain(ctx, reason="test", actor="someone")  # nothing new since
+    assert again.decision == "skipped" and again.new_outcomes == 0
+    assert [e["details"]["decision"] for e in recorded(ctx)] == ["skipped", "activated"]
+
+
+@pytest.mark.slow
+def test_when_the_newest_outcomes_follow_the_champion_it_stays_with_the_reason(
+    ctx, tmp_path
+) -> None:
+    version = champion_on(ctx, tmp_path, 200)
+    add_leads(ctx, tmp_path, 200, 400, flipped=True)  # a passing campaign the other way
+    add_leads(ctx, tmp_path, 600, 200, flipped=False)  # then the first world again
+    decision = retraining.retrain(ctx, reason="test", actor="scheduler", folds=3)
+    assert decision.holdout is not None and decision.holdout["rows"] == 160
+    old, new = decision.champion, decision.challenger
+    assert old is not None and new is not None
+    assert old["roc_auc"] > 0.75 > new["roc_auc"]
+    assert decision.decision == "kept" and new.get("version") is None
+    assert decision.why.startswith(f"version {version} stays active: the challenger ranks worse")
+    assert [v["version"] for v in predictions.list_models(ctx)] == [version]  # none stored
+    assert active_version(ctx) == version
+    (entry,) = recorded(ctx)
+    assert entry["actor"] == "scheduler" and entry["details"]["why"] == decision.why
+    assert entry["details"]["challenger"]["roc_auc"] == new["roc_auc"]
+
+
+def test_the_scheduled_retraining_is_off_by_default_and_records_its_decisions(ctx) -> None:
+    assert ctx.settings.retrain_cron is None and Scheduler.retraining(ctx) is None
+    ctx.settings = ctx.settings.model_copy(update={"retrain_cron": "0 4 * * *"})
+    ctx.clock = lambda: LATER
+    scheduled = Scheduler.retraining(ctx)
+    assert scheduled is not None and scheduled.cron == "0 4 * * *"
+    assert scheduled.tick() is False  # a new installation waits for the next slot
+    ctx.clock = lambda: LATER + DAY
+    assert scheduled.tick() is True
+    assert scheduled.tick() is False  # that slot is done: another process (or poll) skips it
+    (entry,) = recorded(ctx)
+    assert entry["actor"] == "scheduler" and entry["target"] is None
+    details = entry["details"]
+    assert (details["decision"], details["run"], details["trigger"]) == (
+        "skipped",
+        "scheduled",
+        ["no active model"],
+    )
+    assert "none could be trained: the store holds no outcomes" in details["why"]
+
+
+def test_a_bad_retrain_cron_is_refused_naming_the_setting(database_url) -> None:
+    from leadscore.settings import Settings
+
+    with pytest.raises(ValueError, match="retrain_cron"):
+        Settings(database_url=database_url, retrain_cron="every monday")
+    assert Settings(database_url=database_url, retrain_cron=" ").retrain_cron is None
