@@ -10,7 +10,9 @@ from pathlib import Path
 
 import pytest
 from tests.retraining_data import HOUR, START, add_leads
+from typer.testing import CliRunner
 
+from leadscore.cli.app import app
 from leadscore.core.timestamps import format_timestamp, parse_timestamp
 from leadscore.scheduler import Scheduler
 from leadscore.service import audit, predictions, retraining
@@ -58,6 +60,19 @@ def test_too_few_new_outcomes_retrain_nothing_and_the_decision_is_recorded(ctx, 
     assert entry["details"]["decision"] == "skipped" and entry["details"]["why"] == decision.why
     listed = retraining.decisions(ctx)["data"]
     assert listed[0]["decision"] == "skipped" and listed[0]["actor"] == "someone"
+
+    runner = CliRunner()  # `leadscore predictive retrain`: the same, in the foreground
+    env = {"LEADSCORE_DATABASE_URL": ctx.settings.database_url, "COLUMNS": "200"}
+    plain = runner.invoke(app, ["predictive", "retrain"], env=env)
+    assert plain.exit_code == 0, plain.output
+    assert f"skipped: 60 new outcomes since version {version} was trained" in plain.output
+    forced = runner.invoke(app, ["predictive", "retrain", "--force"], env=env)
+    assert forced.exit_code == 0, forced.output
+    assert "holdout: the newest 52 outcomes" in forced.output
+    assert "champion" in forced.output and "challenger" in forced.output
+    last = recorded(ctx)[0]
+    assert last["actor"] == "cli" and last["details"]["trigger"] == ["forced"]
+    assert f"{last['details']['decision']}: {last['details']['why']}" in forced.output
 
 
 @pytest.mark.slow
