@@ -428,9 +428,10 @@ def _print_decision(decision: dict[str, Any]) -> None:
             f"{holdout['first_outcome_at']} to {holdout['last_outcome_at']}); the challenger "
             f"learned from the {holdout['trained_on']} before them",
             markup=False,
+            soft_wrap=True,
         )
     models = [(n, decision[n]) for n in ("champion", "challenger") if decision[n] is not None]
-    if models:
+    if decision["challenger"] is not None:  # something was trained: its figures, and the other's
         table = Table("model", "version", "rows", "estimator", "ROC AUC", "log loss", "Brier")
 
         def figure(value: float | None, digits: int) -> str:

@@ -302,7 +302,10 @@ def _challenge(
         decision.challenger["version"] = version
         decision.decision = "activated"
         decision.active_version = version
-        decision.why = f"version {version} replaces version {champion_version}: {why}"
+        decision.why = (
+            f"version {version} (the challenger refitted on all {history.outcomes.height} "
+            f"outcomes) replaces version {champion_version}: {why}"
+        )
         _write(conn, decision, actor, moment, on_decided)
         return decision
 
