@@ -13,6 +13,10 @@ from leadscore.api import schemas
 
 RETRAIN = "/predictive-models/retrain"
 DECISIONS = "/predictive-models/retraining"
+TRAINED = "2026-02-03T04:05:06.987Z"
+"""An instant no other test trains at: the server's loaded predictors are cached per
+(database, version, creation time), and its database is emptied, not replaced, per test."""
+LATER = "2026-02-10T04:05:06.987Z"
 
 
 def retrain(api, body: dict | None = None, seconds: float = 240) -> dict:
@@ -38,7 +42,7 @@ def test_retraining_requests_are_checked_and_an_empty_store_records_a_skip(api) 
     for body, field in (({"forse": True}, "forse"), ({"force": "yes"}, "force")):
         bad = api.admin.post(RETRAIN, json=body)
         assert bad.status_code == 422 and bad.json()["detail"][0]["loc"] == ["body", field]
-    api.set_time("2026-01-01T00:00:00Z")
+    api.set_time(TRAINED)
     job = retrain(api)
     assert job["status"] == "succeeded" and job["params"] == {"force": False}, job
     decision = job["result"]
@@ -53,7 +57,7 @@ def test_retraining_requests_are_checked_and_an_empty_store_records_a_skip(api) 
 
 @pytest.mark.slow
 def test_a_first_model_then_a_forced_challenge_are_listed_newest_first(api, tmp_path) -> None:
-    api.set_time("2026-01-01T00:00:00Z")
+    api.set_time(TRAINED)
     add_leads(api.ctx, tmp_path, 0, 200, flipped=False)
     first = retrain(api)
     assert first["status"] == "succeeded", first
@@ -62,7 +66,7 @@ def test_a_first_model_then_a_forced_challenge_are_listed_newest_first(api, tmp_
     assert made["challenger"]["version"] == 1 and made["challenger"]["roc_auc"] > 0.75
     assert api.get("/predictive-models", cards="false")[0]["active"] is True
 
-    api.set_time("2026-01-08T00:00:00Z")
+    api.set_time(LATER)
     add_leads(api.ctx, tmp_path, 200, 60, flipped=False)
     unforced = retrain(api)["result"]
     assert unforced["decision"] == "skipped" and unforced["new_outcomes"] == 60

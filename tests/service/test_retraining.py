@@ -19,7 +19,9 @@ from leadscore.service import audit, predictions, retraining
 from leadscore.service.context import Context
 
 DAY = 86_400_000_000
-TRAINED = parse_timestamp("2026-01-01T00:00:00Z")
+TRAINED = parse_timestamp("2026-02-03T04:05:06.789Z")
+"""An instant no other test trains at: loaded predictors are cached per (database, version,
+creation time), and the PostgreSQL database is emptied, not replaced, between tests."""
 LATER = TRAINED + 7 * DAY
 
 
