@@ -1,4 +1,5 @@
-"""The scheduled recompute (§4): a small cron loop inside the server process, guarded by a
+"""The scheduled recompute (§4) and the other cron jobs of `serve` (automations, CRM syncs,
+retention, retraining): a small cron loop inside the server process, guarded by a
 database lease so that several processes never run it twice.
 
 Every `scheduler_poll_seconds` the loop asks which scheduled time (`recompute_cron`, UTC) is
@@ -31,6 +32,7 @@ JOB = "recompute"
 AUTOMATIONS_JOB = "automations"
 CONNECTORS_JOB = "connectors"
 RETENTION_JOB = "retention"
+RETRAINING_JOB = "retraining"
 
 
 class LeaseLost(RuntimeError):
@@ -165,6 +167,26 @@ class Scheduler:
             return report
 
         return cls(ctx, cron=cron, job=job, name=RETENTION_JOB)
+
+    @classmethod
+    def retraining(cls, ctx: Context) -> Scheduler | None:
+        """The predictive model's retraining with a champion/challenger decision
+        (service/retraining.py) at `LEADSCORE_RETRAIN_CRON`; None when it is unset (off by
+        default). The lease renews between the run's steps."""
+        cron = ctx.settings.retrain_cron
+        if cron is None:
+            return None
+
+        def job(renew: Callable[[], None]) -> object:
+            from leadscore.service import retraining
+
+            decision = retraining.retrain(
+                ctx, reason="scheduled", actor="scheduler", progress=lambda _f, _m: renew()
+            )
+            log.info("scheduled retraining: %s: %s", decision.decision, decision.why)
+            return decision
+
+        return cls(ctx, cron=cron, job=job, name=RETRAINING_JOB)
 
     def _recompute(self, between_batches: Callable[[], None]) -> RecomputeReport:
         report = recompute(self.ctx, between_batches=between_batches)

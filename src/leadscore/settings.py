@@ -162,6 +162,37 @@ class Settings(BaseSettings):
         description="When the scheduled retention job runs (cron syntax, UTC); unset: daily "
         "at 03:00 when a retention is set, never otherwise.",
     )
+    retrain_cron: str | None = Field(
+        None,
+        description="When the scheduled retraining of the predictive model runs (cron syntax, "
+        "UTC; docs/predictive.md#retraining), e.g. '0 4 * * 1'; unset: never (off by default).",
+    )
+    retrain_min_new_outcomes: int = Field(
+        200,
+        ge=1,
+        description="Leads whose first outcome arrived since the active predictive model was "
+        "trained that make a scheduled retraining go ahead (drift also does).",
+    )
+    retrain_holdout_share: float = Field(
+        0.2,
+        gt=0,
+        le=0.5,
+        description="The share of the newest outcomes (by outcome time) that judge the "
+        "challenger against the active model; the challenger learns from the older ones.",
+    )
+    retrain_holdout_min: int = Field(
+        50,
+        ge=10,
+        description="The fewest newest outcomes that judge a retraining (and the fewest older "
+        "ones the challenger must have to learn from).",
+    )
+    retrain_min_auc_gain: float = Field(
+        0.01,
+        ge=0,
+        le=0.5,
+        description="How much higher the challenger's holdout ROC AUC must be for it to "
+        "replace the active model (within it, a clearly better log loss decides).",
+    )
     require_consent: Literal["off", "basis"] = Field(
         "off",
         description="basis: a lead without a lawful basis (no consent_basis, or consent "
@@ -328,6 +359,13 @@ class Settings(BaseSettings):
     @field_validator("retention_cron")
     @classmethod
     def _retention_cron(cls, expression: str | None) -> str | None:
+        if expression is None or not expression.strip():
+            return None
+        return cls._cron(expression)
+
+    @field_validator("retrain_cron")
+    @classmethod
+    def _retrain_cron(cls, expression: str | None) -> str | None:
         if expression is None or not expression.strip():
             return None
         return cls._cron(expression)

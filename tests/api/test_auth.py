@@ -150,3 +150,15 @@ def test_docs_and_openapi_are_open(api) -> None:
     assert httpx.get(f"{base}/docs").status_code == 200
     root = httpx.get(f"{base}/", follow_redirects=False)  # the dashboard (issue 13), not /docs
     assert root.status_code == 303 and root.headers["location"] == "/leads"
+
+
+def test_retraining_is_queued_by_admins_and_its_decisions_read_with_read(api) -> None:
+    """Issue 16's retraining routes: queuing a training is an admin's act (as /train); the
+    decisions and their figures are readable like the model versions they are about."""
+    spec = httpx.get(f"{api.server.base_url}/openapi.json").json()
+    paths = spec["paths"]
+    assert paths["/api/v1/predictive-models/retrain"]["post"]["x-required-scope"] == "admin"
+    assert paths["/api/v1/predictive-models/retraining"]["get"]["x-required-scope"] == "read"
+    assert api.writer.post("/predictive-models/retrain").status_code == 403
+    assert api.writer.get("/predictive-models/retraining").status_code == 403
+    assert api.reader.get("/predictive-models/retraining").status_code == 200

@@ -431,6 +431,71 @@ class AnalyticsFigures(Out):
     calibration: dict[str, Any]
 
 
+class RetrainFigures(Out):
+    """A model in a retraining decision: its version and its figures on the holdout of the
+    newest outcomes (docs/predictive.md#retraining)."""
+
+    version: int | None = Field(None, description="null for a challenger that was not kept")
+    rows: int | None = Field(None, description="the outcomes it was trained on")
+    estimator: str | None = Field(None, description="logistic, gbm or blend")
+    roc_auc: float | None = None
+    pr_auc: float | None = None
+    log_loss: float | None = None
+    brier: float | None = None
+    calibration_error: float | None = None
+    figures: str | None = Field(
+        None, description="where the figures come from when not the holdout (a first model)"
+    )
+    error: str | None = Field(None, description="why this model could not be judged")
+
+
+class RetrainHoldout(Out):
+    """The newest outcomes that judged the two models."""
+
+    rows: int
+    converted: int
+    first_outcome_at: str | None
+    last_outcome_at: str
+    trained_on: int = Field(description="the older outcomes the challenger learned from")
+
+
+class RetrainDecision(Out):
+    """One retraining run (docs/predictive.md#retraining): what was decided and why."""
+
+    decision: Literal["activated", "kept", "skipped"] = Field(
+        description="activated: a new version is active; kept: the challenger lost (or could "
+        "not be judged) and the active version stays; skipped: nothing was trained"
+    )
+    why: str = Field(description="the reason, with the deciding figures")
+    run: str = Field(description="what started the run: scheduled, api or cli")
+    force: bool = Field(description="the trigger (new outcomes, drift) was skipped")
+    outcomes: int = Field(description="leads with an outcome in the store")
+    new_outcomes: int | None = Field(
+        description="leads whose first outcome arrived since the active version was trained"
+    )
+    min_new_outcomes: int
+    drifted: list[str] = Field(description="the active version's drifted features")
+    trigger: list[str] = Field(
+        description="why a challenger was trained: new outcomes, drift, forced, no active model"
+    )
+    champion: RetrainFigures | None
+    challenger: RetrainFigures | None
+    holdout: RetrainHoldout | None
+    min_auc_gain: float
+    active_version: int | None = Field(description="the active version after the decision")
+    decided_at: str
+    actor: str = Field(description="scheduler, the API key's name, or cli")
+
+
+class RetrainDecisionEntry(RetrainDecision):
+    id: int = Field(description="the audit log entry holding it")
+
+
+class RetrainDecisionPage(Out):
+    data: list[RetrainDecisionEntry]
+    next_cursor: str | None = Field(description="pass as ?cursor= for the next page")
+
+
 class Job(Out):
     """A background job (docs/api.md#jobs): training a predictive model, a CRM sync, the
     dashboard's count of what a model activation would change, its backtest of two versions,
@@ -439,8 +504,8 @@ class Job(Out):
     id: str = Field(description="the job's id: 32 hex digits")
     kind: str = Field(
         pattern=r"^(train_predictive|sync_hubspot|sync_salesforce|sync_pipedrive"
-        r"|model_preview_(activate|rollback)_\d+|model_backtest|analytics)$",
-        description="train_predictive, sync_{connector},"
+        r"|model_preview_(activate|rollback)_\d+|model_backtest|analytics|retrain_predictive)$",
+        description="train_predictive, retrain_predictive, sync_{connector},"
         " model_preview_{activate|rollback}_{version}, model_backtest or analytics",
     )
     status: Literal["queued", "running", "succeeded", "failed"]
@@ -452,11 +517,17 @@ class Job(Out):
     started_at: str | None
     finished_at: str | None
     result: (
-        PredictiveModel | SyncReport | ActivationPreview | ModelBacktest | AnalyticsFigures | None
+        PredictiveModel
+        | SyncReport
+        | ActivationPreview
+        | ModelBacktest
+        | AnalyticsFigures
+        | RetrainDecision
+        | None
     ) = Field(
         description="when it succeeded: the new predictive model version, with its card; a"
-        " CRM sync's report; what an activation would change; a backtest's result; or the"
-        " analytics figures"
+        " CRM sync's report; what an activation would change; a backtest's result; the"
+        " analytics figures; or a retraining decision"
     )
     error: str | None = Field(description="when it failed: why")
 

@@ -447,3 +447,54 @@ def predictive_activate(
     with service() as ctx:
         predictions.activate(ctx, version, "cli")
     typer.echo(f"predictive model version {version} is active")
+
+
+@predictive_app.command("retrain")
+def predictive_retrain(
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="Train and judge a challenger even without enough new outcomes or drift.",
+        ),
+    ] = False,
+) -> None:
+    """Retrain from the store with a champion/challenger decision, now, and print it."""
+    from leadscore.service import retraining
+
+    with service() as ctx:
+        decision = retraining.retrain(ctx, reason="cli", actor="cli", force=force)
+    _print_decision(decision.as_dict())
+
+
+def _print_decision(decision: dict[str, Any]) -> None:
+    """The two models' holdout figures side by side, then the decision and its reason."""
+    console = Console()
+    holdout = decision["holdout"]
+    if holdout is not None:
+        console.print(
+            f"holdout: the newest {holdout['rows']} outcomes ({holdout['converted']} converted, "
+            f"{holdout['first_outcome_at']} to {holdout['last_outcome_at']}); the challenger "
+            f"learned from the {holdout['trained_on']} before them",
+            markup=False,
+            soft_wrap=True,
+        )
+    models = [(n, decision[n]) for n in ("champion", "challenger") if decision[n] is not None]
+    if decision["challenger"] is not None:  # something was trained: its figures, and the other's
+        table = Table("model", "version", "rows", "estimator", "ROC AUC", "log loss", "Brier")
+
+        def figure(value: float | None, digits: int) -> str:
+            return "–" if value is None else f"{value:.{digits}f}"
+
+        for name, m in models:
+            table.add_row(
+                name,
+                "–" if m.get("version") is None else str(m["version"]),
+                "–" if m.get("rows") is None else str(m["rows"]),
+                str(m.get("estimator") or "–"),
+                figure(m.get("roc_auc"), 3),
+                figure(m.get("log_loss"), 4),
+                figure(m.get("brier"), 4),
+            )
+        console.print(table)
+    console.print(f"{decision['decision']}: {decision['why']}", markup=False, soft_wrap=True)

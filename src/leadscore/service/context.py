@@ -51,6 +51,11 @@ class Context:
         self.automations.clear()
         self.event_types.clear()
         self.key_cache.clear()
+        # Loaded predictors are keyed by (database, version, creation time): an emptied
+        # database can hold a new version 1 created at the same instant as the old one.
+        from leadscore.ml.store_model import CACHE  # sklearn: loaded only when it is needed
+
+        CACHE.clear()
         for extra in self.extras.values():
             closing = getattr(extra, "close", None)
             if callable(closing):

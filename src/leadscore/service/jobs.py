@@ -36,6 +36,7 @@ from leadscore.tuning.errors import TuningError
 log = logging.getLogger("leadscore.jobs")
 
 TRAIN_PREDICTIVE = "train_predictive"
+RETRAIN_PREDICTIVE = "retrain_predictive"
 PREVIEW = "model_preview"
 BACKTEST = "model_backtest"
 EXPIRED = (
@@ -201,6 +202,24 @@ class Jobs:
             )
 
         return self.submit(TRAIN_PREDICTIVE, params, actor, work)
+
+    def retrain_predictive(self, *, actor: str, force: bool) -> dict[str, Any]:
+        """Queue a retraining with a champion/challenger decision (service/retraining.py)
+        and run it in a worker thread; one at a time per database. The job's result is the
+        decision, recorded in the audit log in the same transaction."""
+        from leadscore.service import retraining
+
+        def work(job: Handle) -> None:
+            retraining.retrain(
+                self.ctx,
+                reason="api",
+                actor=actor,
+                force=force,
+                progress=job.progress,
+                on_decided=job.succeed,
+            )
+
+        return self.submit(RETRAIN_PREDICTIVE, {"force": force}, actor, work)
 
     def sync_connector(self, *, actor: str, name: str, full: bool) -> dict[str, Any]:
         """Queue a sync of CRM connector `name` (§8) and run it in a worker thread; one sync

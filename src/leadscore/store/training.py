@@ -79,3 +79,20 @@ def recent_leads(conn: Connection, since: int, limit: int) -> list[Row[Any, Any,
             .limit(limit)
         ).all()
     )
+
+
+def leads_decided_since(conn: Connection, at: int) -> int:
+    """How many leads got their first outcome recorded (`created_at`) after `at` (epoch µs):
+    the training rows a model trained at `at` has never seen."""
+    first = (
+        select(func.min(outcomes.c.created_at).label("recorded"))
+        .group_by(outcomes.c.lead_pk)
+        .subquery()
+    )
+    query = select(func.count()).select_from(first).where(first.c.recorded > at)
+    return int(conn.scalar(query) or 0)
+
+
+def count_decided(conn: Connection) -> int:
+    """How many leads have an outcome."""
+    return int(conn.scalar(select(func.count(func.distinct(outcomes.c.lead_pk)))) or 0)

@@ -1,6 +1,7 @@
 """Predictive model versions (§7): list with their cards (read), train one from the store's
 leads and outcomes in a background job (admin; api/routes/jobs.py shows the job), activate one
-(admin), and a version's drift report over the recent leads (read)."""
+(admin), a version's drift report over the recent leads (read), retrain with a
+champion/challenger decision in a background job (admin) and list those decisions (read)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ from leadscore.api.bodies import json_body
 from leadscore.api.errors import problems_of
 from leadscore.api.params import Version
 from leadscore.api.routes.jobs import queued
-from leadscore.service import drift, predictions
+from leadscore.api.routes.leads import Cursor
+from leadscore.service import drift, predictions, retraining
 from leadscore.service.errors import Invalid
 from leadscore.service.inputs import Name, whole
 from leadscore.service.principals import Principal
@@ -98,6 +100,71 @@ async def train(request: Request, response: Response, principal: Principal = Adm
             folds=body.folds,
         ),
     )
+
+
+class RetrainIn(BaseModel):
+    """How to retrain: every field is optional."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    force: bool = Field(
+        False,
+        description="train and judge a challenger even without enough new outcomes or drift "
+        "(the challenger must still beat the active version to replace it)",
+    )
+
+
+@router.post(
+    "/retrain",
+    response_model=schemas.Job,
+    status_code=202,
+    responses={
+        409: {"model": schemas.Error, "description": "A retraining job is queued or running"},
+        422: {"model": schemas.Error, "description": "The body is not a retraining request"},
+    },
+    summary="Retrain with a champion/challenger decision, in the background",
+    openapi_extra={
+        "requestBody": {
+            "required": False,
+            "content": {"application/json": {"schema": RetrainIn.model_json_schema()}},
+        }
+    },
+)
+async def retrain(request: Request, response: Response, principal: Principal = Admin) -> Any:
+    """Queues a job that decides whether to retrain (enough new outcomes since the active
+    version was trained, or drift, or `force`), trains a challenger on the older outcomes,
+    judges it against the active version on the newest ones, and activates it only if it is
+    better (docs/predictive.md#retraining). Answers at once with the job
+    (`Location: /api/v1/jobs/{id}`); its result is the decision, also listed by
+    `GET /api/v1/predictive-models/retraining`."""
+    raw = await request.body()
+    data = await json_body(request) if raw.strip() else {}
+    try:
+        body = RetrainIn.model_validate(data)
+    except ValidationError as exc:
+        raise Invalid(problems_of(exc)) from None
+    return await queued(
+        request,
+        response,
+        lambda runner: runner.retrain_predictive(actor=principal.name, force=body.force),
+    )
+
+
+@router.get(
+    "/retraining",
+    response_model=schemas.RetrainDecisionPage,
+    summary="The retraining decisions, newest first",
+)
+def list_retraining(
+    request: Request,
+    principal: Principal = Read,
+    cursor: Cursor = None,
+    limit: Annotated[int, Query(ge=1, le=100, description="Page size.")] = 20,
+) -> dict[str, Any]:
+    """Every retraining run's decision (activated, kept or skipped), why, and the holdout
+    figures of the active version (champion) and the challenger, newest first. The same
+    entries are in the audit log as `predictive.retrain`."""
+    return retraining.decisions(request.app.state.ctx, cursor=cursor, limit=limit)
 
 
 @router.post(
