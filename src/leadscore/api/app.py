@@ -121,7 +121,8 @@ def create_app(
             else None
         )
         retention = Scheduler.retention(ctx) if run_scheduler else None
-        for scheduled in (cron, upkeep, syncs, retention):
+        monitoring = Scheduler.monitoring(ctx) if run_scheduler else None
+        for scheduled in (cron, upkeep, syncs, retention, monitoring):
             if scheduled is not None:
                 scheduled.start()
         deliveries = OutboxThread(ctx) if run_worker else None
@@ -132,7 +133,7 @@ def create_app(
         finally:
             if deliveries is not None:
                 deliveries.stop()
-            for scheduled in (cron, upkeep, syncs, retention):
+            for scheduled in (cron, upkeep, syncs, retention, monitoring):
                 if scheduled is not None:
                     scheduled.stop()
             app.state.jobs.stop()

@@ -1,12 +1,13 @@
 """Predictive model versions (§7): list with their cards (read), train one from the store's
 leads and outcomes in a background job (admin; api/routes/jobs.py shows the job), activate one
-(admin)."""
+(admin), and its realised figures as outcomes arrive (read; docs/predictive.md)."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from leadscore.api import schemas
@@ -15,7 +16,8 @@ from leadscore.api.bodies import json_body
 from leadscore.api.errors import problems_of
 from leadscore.api.params import Version
 from leadscore.api.routes.jobs import queued
-from leadscore.service import predictions
+from leadscore.api.schemas_monitoring import PredictivePerformance
+from leadscore.service import monitoring, predictions
 from leadscore.service.errors import Invalid
 from leadscore.service.inputs import Name, whole
 from leadscore.service.principals import Principal
@@ -108,3 +110,27 @@ async def train(request: Request, response: Response, principal: Principal = Adm
 )
 def activate(request: Request, version: Version, principal: Principal = Admin) -> dict[str, Any]:
     return predictions.activate(request.app.state.ctx, version, principal.name)
+
+
+Refresh = Annotated[
+    bool, Query(description="recompute the figures from the outcomes now, and store them")
+]
+
+
+@router.get(
+    "/{version}/performance",
+    response_model=PredictivePerformance,
+    responses=NOT_FOUND,
+    summary="A predictive model version's realised figures as outcomes arrive",
+)
+async def performance(
+    request: Request, version: Version, principal: Principal = Read, refresh: Refresh = False
+) -> Any:
+    """Realised ROC AUC, calibration error, Brier score and conversion by decile over the last
+    30 and 90 days and each calendar month of outcomes, from each lead's probability before
+    its outcome, and whether the model has decayed against its card. The figures are those
+    of the last scheduled run (LEADSCORE_MONITORING_CRON) unless `refresh=true`."""
+    ctx = request.app.state.ctx
+    return await run_in_threadpool(
+        monitoring.performance, ctx, monitoring.PREDICTIVE, version, fresh=refresh
+    )
