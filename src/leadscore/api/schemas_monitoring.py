@@ -37,9 +37,16 @@ class PredictiveWindow(Window):
 
 
 class Decay(Out):
-    flagged: bool = Field(description="the realised AUC fell more than `margin` below the card's")
+    flagged: bool = Field(
+        description="the realised AUC fell more than `margin`, and more than twice its "
+        "standard error, below the card's"
+    )
     window: str | None = Field(description="the rolling window compared; null: none had enough")
     realised_roc_auc: float | None
+    standard_error: float | None = Field(
+        description="the realised AUC's standard error (Hanley & McNeil); the drop must pass "
+        "twice it too"
+    )
     card_roc_auc: float | None = Field(description="the model card's cross-validated ROC AUC")
     margin: float
     min_outcomes: int = Field(description="outcomes a window needs before it is compared")

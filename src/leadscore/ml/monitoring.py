@@ -9,7 +9,9 @@ Windows, by the outcome's time (UTC), each holding the outcomes in it:
 
 The decay flag compares the most recent rolling window with enough outcomes (30 days, else
 90 days: at least `MIN_OUTCOMES` outcomes and `MIN_CLASS` of each class) with the model card's
-cross-validated ROC AUC: flagged when the realised AUC is lower by more than `DECAY_MARGIN`.
+cross-validated ROC AUC: flagged when the realised AUC is lower by more than `DECAY_MARGIN`
+*and* by more than twice its standard error (Hanley & McNeil, 1982), so that the noise of a
+window of a few hundred outcomes (±0.05 with 20 conversions) does not raise it.
 """
 
 from __future__ import annotations
@@ -152,6 +154,7 @@ def decay(
             "flagged": False,
             "window": None,
             "realised_roc_auc": None,
+            "standard_error": None,
             "reason": f"too few outcomes: no rolling window has {min_outcomes} outcomes with "
             f"{min_class} of each class",
         }
@@ -162,24 +165,38 @@ def decay(
             "flagged": False,
             "window": chosen["window"],
             "realised_roc_auc": realised,
+            "standard_error": None,
             "reason": "the model card has no cross-validated ROC AUC to compare with",
         }
     drop = card_auc - realised
-    flagged = drop > margin
-    reason = (
-        f"realised ROC AUC {realised:.3f} over {chosen['window']} ({chosen['n']} outcomes) is "
-        f"{drop:.3f} below the card's {card_auc:.3f}"
-        if flagged
-        else f"realised ROC AUC {realised:.3f} over {chosen['window']} ({chosen['n']} outcomes) "
-        f"is within {margin} of the card's {card_auc:.3f}"
-    )
+    error = auc_standard_error(realised, chosen["conversions"], chosen["n"] - chosen["conversions"])
+    flagged = drop > margin and drop > 2 * error
+    said = f"realised ROC AUC {realised:.3f} ± {error:.3f} over {chosen['window']} "
+    said += f"({chosen['n']} outcomes)"
+    if flagged:
+        reason = f"{said} is {drop:.3f} below the card's {card_auc:.3f}"
+    elif drop <= margin:
+        reason = f"{said} is within {margin} of the card's {card_auc:.3f}"
+    else:
+        reason = f"{said} is {drop:.3f} below the card's {card_auc:.3f}, within twice its error"
     return {
         **base,
         "flagged": flagged,
         "window": chosen["window"],
         "realised_roc_auc": realised,
+        "standard_error": error,
         "reason": reason,
     }
+
+
+def auc_standard_error(auc: float, positives: int, negatives: int) -> float:
+    """The standard error of a ROC AUC from `positives` and `negatives` (Hanley & McNeil)."""
+    q1 = auc / (2 - auc)
+    q2 = 2 * auc * auc / (1 + auc)
+    variance = (
+        auc * (1 - auc) + (positives - 1) * (q1 - auc * auc) + (negatives - 1) * (q2 - auc * auc)
+    ) / (positives * negatives)
+    return float(np.sqrt(max(variance, 0.0)))
 
 
 def band_figures(bands: Sequence[str | None], converted: np.ndarray) -> list[dict[str, Any]]:
