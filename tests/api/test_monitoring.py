@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import httpx
 import numpy as np
 import polars as pl
 import pytest
@@ -162,6 +163,7 @@ def test_outcomes_keep_the_pre_outcome_probability_and_show_the_realised_auc(
     assert decay["card_roc_auc"] == figures["card_roc_auc"] > 0.6
     assert decay["window"] == "last_30_days" and decay["realised_roc_auc"] == last_30["roc_auc"]
     assert not decay["flagged"], decay
+    print(f"\nmonitoring: {last_30['n']} outcomes, {last_30['conversions']} converted: {decay}")
 
     # the rule model: conversion by the tier each lead had before its outcome
     rules = api.get("/models/1/performance", refresh="true")
@@ -183,6 +185,7 @@ def test_outcomes_keep_the_pre_outcome_probability_and_show_the_realised_auc(
     assert windows["2026-03"]["roc_auc"] == last_30["roc_auc"]  # March keeps its figures
     assert windows["last_30_days"]["roc_auc"] < 0.5
     assert changed["decay"]["flagged"] and "below the card's" in changed["decay"]["reason"]
+    print(f"monitoring, the world changed: {changed['decay']}")
 
 
 def test_a_blended_rescoring_keeps_the_latest_probability_until_the_outcome(api, learned) -> None:
@@ -210,3 +213,25 @@ def test_a_blended_rescoring_keeps_the_latest_probability_until_the_outcome(api,
     api.set_time("2026-02-04T00:00:00Z")
     api.event(lead_id="new-1", type="email_opened")  # after the outcome: not kept
     assert snapshots(api, version)["new-1"] == frozen
+
+
+def test_the_performance_routes_are_read_scope_and_answer_before_any_outcome(api, learned) -> None:
+    version = trained(api, learned)
+    api.model()
+    paths = httpx.get(f"{api.server.base_url}/openapi.json").json()["paths"]
+    for path in (
+        "/api/v1/predictive-models/{version}/performance",
+        "/api/v1/models/{version}/performance",
+    ):
+        assert paths[path]["get"]["x-required-scope"] == "read"
+    for path in (f"/predictive-models/{version}/performance", "/models/1/performance"):
+        assert api.writer.get(path).status_code == 403  # write does not imply read
+        assert api.anon.get(path).status_code == 401
+        first = api.get(path)  # never computed: computed on this first read, and stored
+        assert first["computed_at"] == format_timestamp(api.ctx.now())
+        assert [w["window"] for w in first["windows"]] == ["last_30_days", "last_90_days"]
+        assert all(w["n"] == 0 and w["conversion_rate"] is None for w in first["windows"])
+    decay = api.get(f"/predictive-models/{version}/performance")["decay"]
+    assert not decay["flagged"] and decay["window"] is None and "too few" in decay["reason"]
+    bad = api.reader.get(f"/predictive-models/{version}/performance", params={"refresh": "maybe"})
+    assert bad.status_code == 422 and bad.json()["detail"][0]["loc"] == ["query", "refresh"]
