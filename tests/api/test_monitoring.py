@@ -99,23 +99,69 @@ def trained(api, model: StoreTrained) -> int:
     return api.ctx.db.transact(work)
 
 
+def moved(data: demo.DemoData, end: str) -> demo.DemoData:
+    """Each lead's whole story (creation, events, outcome) moved in time so that its outcome
+    falls 1 to 25 days before `end` (a lead without one: its last activity); what the model
+    reads (ages, recency, counts before the outcome) is unchanged. Events that would fall
+    after `end` are left out."""
+    at = parse_timestamp(end)
+    day = 86_400_000_000
+    micros = pl.col("occurred_at").dt.epoch("us")
+    last = data.events.group_by("lead_id").agg(micros.max().alias("last"))
+    first_outcome = data.outcomes.group_by("lead_id").agg(micros.min().alias("outcome"))
+    anchors = (
+        data.leads.select(
+            pl.col("id").alias("lead_id"), pl.col("created_at").dt.epoch("us").alias("created")
+        )
+        .with_row_index("i")
+        .join(last, on="lead_id", how="left")
+        .join(first_outcome, on="lead_id", how="left")
+        .with_columns(
+            shift=at
+            - (1 + pl.col("i").cast(pl.Int64) % 25) * day
+            - pl.coalesce("outcome", pl.max_horizontal("created", "last"))
+        )
+        .select("lead_id", pl.duration(microseconds=pl.col("shift")).alias("shift"))
+    )
+
+    def shifted(frame: pl.DataFrame, column: str, key: str) -> pl.DataFrame:
+        joined = frame.join(anchors.rename({"lead_id": key}), on=key, how="left")
+        return joined.with_columns(pl.col(column) + pl.col("shift")).drop("shift")
+
+    events = shifted(data.events, "occurred_at", "lead_id")
+    events = events.filter(pl.col("occurred_at").dt.epoch("us") < at)
+    return demo.DemoData(
+        shifted(data.leads, "created_at", "id"),
+        events,
+        shifted(data.outcomes, "occurred_at", "lead_id"),
+        data.propensity,
+    )
+
+
 def cohort(api, tmp_path: Path, prefix: str, seed: int, end: str, invert: bool = False) -> dict:
-    """New leads and events (imported at `end`), then their outcomes posted over the API one
-    day later, kinds swapped when `invert`; lead id -> outcome."""
+    """200 new leads whose outcomes fall in the 25 days before `end` (`moved`): the leads and
+    their events imported at `end`, then their outcomes, dated, posted over the API, kinds
+    swapped when `invert`; lead id -> (outcome, its time)."""
     api.set_time(end)
-    data = renamed(demo.generate(200, seed=seed, end=end[:10]), prefix)
+    data = moved(renamed(demo.generate(200, seed=seed, end="2026-01-01"), prefix), end)
     load(api, data, tmp_path / prefix, kinds=("leads", "events"))
-    later = api.set_time(format_timestamp(parse_timestamp(end) + 86_400_000_000))
     swap = {"converted": "lost", "lost": "converted"}
     kinds = {
-        row["lead_id"]: swap[row["outcome"]] if invert else row["outcome"]
+        row["lead_id"]: (
+            swap[row["outcome"]] if invert else row["outcome"],
+            format_timestamp(int(row["occurred_at"].timestamp() * 1_000_000)),
+        )
         for row in data.outcomes.iter_rows(named=True)
     }
-    body = {"outcomes": [{"lead_id": i, "outcome": k} for i, k in kinds.items()]}
+    body = {
+        "outcomes": [
+            {"lead_id": i, "outcome": kind, "occurred_at": when}
+            for i, (kind, when) in kinds.items()
+        ]
+    }
     reply = api.writer.post("/outcomes", json=body)
     assert reply.status_code == 200, reply.text
     assert reply.json()["recorded"] == len(kinds)
-    assert later == api.ctx.now()
     return kinds
 
 
@@ -138,42 +184,35 @@ def test_outcomes_keep_the_pre_outcome_probability_and_show_the_realised_auc(
     version = trained(api, learned)
     assert snapshots(api, version) == {}
 
-    kinds = cohort(api, tmp_path, "N", seed=77, end="2026-03-01T00:00:00Z")
+    outcomes = cohort(api, tmp_path, "N", seed=77, end="2026-03-01T00:00:00Z")
     now = api.ctx.now()
     kept = snapshots(api, version)
-    assert set(kept) == set(kinds)  # one per lead with an outcome, none for the others
-    assert {(source, at) for _, _, source, at in kept.values()} == {("outcome", now)}
-    for lead_id in list(kinds)[:5]:  # the probability from the events before the outcome
-        before = predictions.predict_lead(api.ctx, lead_id, as_of=now - 1)
-        assert kept[lead_id][0] == before["probability"] and kept[lead_id][1] == now
+    assert set(kept) == set(outcomes)  # one per lead with an outcome, none for the others
+    assert {source for _, _, source, _ in kept.values()} == {"outcome"}
+    for lead_id, (_, when) in list(outcomes.items())[:5]:
+        at = parse_timestamp(when)  # as of the outcome: its events strictly before it
+        assert kept[lead_id][1:] == (at, "outcome", at)
+        before = predictions.predict_lead(api.ctx, lead_id, as_of=at)
+        assert kept[lead_id][0] == before["probability"]
 
     assert api.reader.get("/predictive-models/9/performance").status_code == 404
     assert api.anon.get(f"/predictive-models/{version}/performance").status_code == 401
     figures = api.get(f"/predictive-models/{version}/performance", refresh="true")
     assert figures["version"] == version and figures["computed_at"] == format_timestamp(now)
     windows = {w["window"]: w for w in figures["windows"]}
-    assert list(windows) == ["last_30_days", "last_90_days", "2026-03"]
+    assert list(windows) == ["last_30_days", "last_90_days", "2026-02"]
     last_30 = windows["last_30_days"]
-    y = np.array([kinds[i] == "converted" for i in kept])
+    y = np.array([outcomes[i][0] == "converted" for i in kept])
     p = np.array([kept[i][0] for i in kept])
-    assert last_30["n"] == len(kinds) and last_30["conversions"] == int(y.sum())
-    assert last_30["roc_auc"] == roc_auc_score(y, p) > 0.6  # the model ranks the new leads
-    assert sum(d["count"] for d in last_30["deciles"]) == len(kinds)
+    assert last_30["n"] == len(outcomes) and last_30["conversions"] == int(y.sum())
+    assert last_30["roc_auc"] == roc_auc_score(y, p) > 0.8  # the model ranks the new leads
+    assert sum(d["count"] for d in last_30["deciles"]) == len(outcomes)
+    assert windows["2026-02"]["roc_auc"] == last_30["roc_auc"]
     decay = figures["decay"]
-    assert decay["card_roc_auc"] == figures["card_roc_auc"] > 0.6
+    assert decay["card_roc_auc"] == figures["card_roc_auc"] > 0.8
     assert decay["window"] == "last_30_days" and decay["realised_roc_auc"] == last_30["roc_auc"]
     assert not decay["flagged"], decay
     print(f"\nmonitoring: {last_30['n']} outcomes, {last_30['conversions']} converted: {decay}")
-
-    # the rule model: conversion by the tier each lead had before its outcome
-    rules = api.get("/models/1/performance", refresh="true")
-    bands = {w["window"]: w for w in rules["windows"]}["last_30_days"]["bands"]
-    assert sum(b["n"] for b in bands) == len(kinds) and {b["band"] for b in bands} <= {
-        "hot",
-        "warm",
-        "cold",
-    }
-    assert api.reader.get("/models/7/performance").status_code == 404
 
     # The world changes: three months on, a new cohort converts against the model's ranking.
     cohort(api, tmp_path, "W", seed=78, end="2026-06-01T00:00:00Z", invert=True)
@@ -181,11 +220,37 @@ def test_outcomes_keep_the_pre_outcome_probability_and_show_the_realised_auc(
     assert stored["computed_at"] == figures["computed_at"]  # stored figures until a refresh
     changed = api.get(f"/predictive-models/{version}/performance", refresh="true")
     windows = {w["window"]: w for w in changed["windows"]}
-    assert list(windows) == ["last_30_days", "last_90_days", "2026-06", "2026-03"]
-    assert windows["2026-03"]["roc_auc"] == last_30["roc_auc"]  # March keeps its figures
+    assert list(windows)[:2] == ["last_30_days", "last_90_days"]
+    assert windows["2026-02"]["roc_auc"] == last_30["roc_auc"]  # February keeps its figures
     assert windows["last_30_days"]["roc_auc"] < 0.5
     assert changed["decay"]["flagged"] and "below the card's" in changed["decay"]["reason"]
     print(f"monitoring, the world changed: {changed['decay']}")
+
+
+def test_the_rule_model_shows_conversion_by_the_band_before_the_outcome(api) -> None:
+    api.model()  # tiers hot >= 70, warm >= 40, cold
+    api.set_time("2026-02-01T00:00:00Z")
+    hot = {"industry": "software", "employees": 900}  # fit 50 of 50: total 25 + engagement
+    for n, attributes in enumerate([hot, hot, hot, {}, {}]):
+        api.lead(id=f"b{n}", email=f"b{n}@example.com", attributes=attributes)
+    for n in range(3):  # the hot ones book a demo and view pricing: 25 + 45 = 70
+        api.event(lead_id=f"b{n}", type="demo_booked")
+        api.event(lead_id=f"b{n}", type="page_viewed", properties={"url": "/pricing"})
+    tiers = {f"b{n}": api.get(f"/leads/b{n}")["tier"] for n in range(5)}
+    assert tiers == {"b0": "hot", "b1": "hot", "b2": "hot", "b3": "cold", "b4": "cold"}
+    api.set_time("2026-02-10T00:00:00Z")
+    kinds = ["converted", "converted", "lost", "lost", "converted"]
+    body = {"outcomes": [{"lead_id": f"b{n}", "outcome": k} for n, k in enumerate(kinds)]}
+    assert api.writer.post("/outcomes", json=body).status_code == 200
+    api.event(lead_id="b3", type="demo_booked")  # after the outcome: not its band
+    figures = api.get("/models/1/performance", refresh="true")
+    last_30 = {w["window"]: w for w in figures["windows"]}["last_30_days"]
+    assert (last_30["n"], last_30["conversions"]) == (5, 3)
+    assert last_30["bands"] == [
+        {"band": "cold", "n": 2, "conversions": 1, "conversion_rate": 0.5},
+        {"band": "hot", "n": 3, "conversions": 2, "conversion_rate": 2 / 3},
+    ]
+    assert api.reader.get("/models/7/performance").status_code == 404
 
 
 def test_a_blended_rescoring_keeps_the_latest_probability_until_the_outcome(api, learned) -> None:
