@@ -66,6 +66,7 @@ def main() -> None:
     parser.add_argument("--postgres-url")
     parser.add_argument("--events", type=int, default=200, help="events per run")
     parser.add_argument("--runs", type=int, default=4)
+    parser.add_argument("--upsert-only", action="store_true", help="skip the event runs")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="leadscore-bench-"))
     url = args.postgres_url or f"sqlite:///{folder}/bench.db"
@@ -77,6 +78,9 @@ def main() -> None:
         paths = demo.write(data, folder)
         for kind in ("leads", "events", "outcomes"):
             import_file(ctx, kind, paths[kind])
+        if args.upsert_only:
+            upsert_cost(ctx, args.events * 5)
+            return
         predictions.train(ctx, actor="bench", folds=3)
         decided = set(data.outcomes["lead_id"].to_list())
         open_leads = [i for i in data.leads["id"].to_list() if i not in decided]
@@ -94,7 +98,36 @@ def main() -> None:
                         f"{label:17} snapshots {mode:3}: p50 {q[49]:6.2f} ms  p99 {q[98]:6.2f} ms"
                     )
             monitoring.keep_rescored = keep
+        upsert_cost(ctx, args.events * 5)
         print(f"load average {os.getloadavg()[0]:.1f}")
+
+
+def upsert_cost(ctx: Context, n: int) -> None:
+    """The snapshot statement alone: `store.monitoring.keep_latest` of one lead, inside a
+    write transaction that already writes (as the event path does: here, an update of the
+    lead row), against the same transaction without it."""
+    from sqlalchemy import select, update
+
+    from leadscore.store import monitoring as stored
+    from leadscore.store.tables import leads
+
+    with ctx.db.read() as conn:
+        pks = [int(pk) for pk in conn.scalars(select(leads.c.pk).limit(100))]
+    for run in range(4):
+        for mode in ("on", "off") if run % 2 == 0 else ("off", "on"):
+            ms = []
+            for i in range(n):
+                start = time.perf_counter()
+                with ctx.db.write() as conn:
+                    pk = pks[i % len(pks)]
+                    conn.execute(update(leads).where(leads.c.pk == pk).values(updated_at=i))
+                    if mode == "on":
+                        stored.keep_latest(conn, 1, {pk: 0.5}, i, i)
+                ms.append((time.perf_counter() - start) * 1000)
+            q = statistics.quantiles(ms, n=100)
+            print(
+                f"one-lead transaction, upsert {mode:3}: p50 {q[49]:6.3f} ms  p99 {q[98]:6.3f} ms"
+            )
 
 
 if __name__ == "__main__":

@@ -18,10 +18,29 @@ from leadscore.store.tables import (
     score_history,
 )
 
+_KEEP_LATEST: dict[str, Any] = {}
+"""The live rescoring's upsert, built once per dialect (building a statement costs about a
+millisecond: this one runs on the event path)."""
 
-def _upsert(conn: Connection) -> Any:
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    return dialect.insert(prediction_snapshots)
+
+def _keep_latest_statement(dialect_name: str) -> Any:
+    statement = _KEEP_LATEST.get(dialect_name)
+    if statement is None:
+        t = prediction_snapshots
+        dialect = postgresql if dialect_name == "postgresql" else sqlite
+        insert_ = dialect.insert(t)
+        statement = insert_.on_conflict_do_update(
+            index_elements=[t.c.lead_pk, t.c.model_version],
+            set_={
+                "probability": insert_.excluded.probability,
+                "scored_at": insert_.excluded.scored_at,
+                "recorded_at": insert_.excluded.recorded_at,
+                "source": insert_.excluded.source,
+            },
+            where=and_(t.c.outcome_at.is_(None), t.c.scored_at <= insert_.excluded.scored_at),
+        )
+        _KEEP_LATEST[dialect_name] = statement
+    return statement
 
 
 def keep_latest(
@@ -31,20 +50,8 @@ def keep_latest(
     one of this version unless the lead's outcome froze it (or it is newer). One statement."""
     if not probabilities:
         return
-    t = prediction_snapshots
-    statement = _upsert(conn)
-    statement = statement.on_conflict_do_update(
-        index_elements=[t.c.lead_pk, t.c.model_version],
-        set_={
-            "probability": statement.excluded.probability,
-            "scored_at": statement.excluded.scored_at,
-            "recorded_at": statement.excluded.recorded_at,
-            "source": statement.excluded.source,
-        },
-        where=and_(t.c.outcome_at.is_(None), t.c.scored_at <= statement.excluded.scored_at),
-    )
     conn.execute(
-        statement,
+        _keep_latest_statement(conn.dialect.name),
         [
             {
                 "lead_pk": pk,
