@@ -33,6 +33,7 @@ AUTOMATIONS_JOB = "automations"
 CONNECTORS_JOB = "connectors"
 RETENTION_JOB = "retention"
 RETRAINING_JOB = "retraining"
+MONITORING_JOB = "monitoring"
 
 
 class LeaseLost(RuntimeError):
@@ -187,6 +188,23 @@ class Scheduler:
             return decision
 
         return cls(ctx, cron=cron, job=job, name=RETRAINING_JOB)
+
+    @classmethod
+    def monitoring(cls, ctx: Context) -> Scheduler | None:
+        """The models' realised figures recomputed from the outcomes (service/monitoring.py)
+        at `LEADSCORE_MONITORING_CRON` (daily at 03:15 by default); None when it is off."""
+        cron = ctx.settings.monitoring_schedule
+        if cron is None:
+            return None
+
+        def job(_renew: Callable[[], None]) -> object:
+            from leadscore.service import monitoring
+
+            counts = monitoring.refresh_all(ctx)
+            log.info("scheduled monitoring: %s", counts)
+            return counts
+
+        return cls(ctx, cron=cron, job=job, name=MONITORING_JOB)
 
     def _recompute(self, between_batches: Callable[[], None]) -> RecomputeReport:
         report = recompute(self.ctx, between_batches=between_batches)

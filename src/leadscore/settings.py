@@ -101,6 +101,11 @@ class Settings(BaseSettings):
     recompute_cron: str = Field(
         "0 3 * * *", description="When the scheduled recompute runs (cron syntax, UTC)."
     )
+    monitoring_cron: str = Field(
+        "15 3 * * *",
+        description="When the predictive and rule models' realised figures are recomputed "
+        "from the outcomes (cron syntax, UTC; docs/predictive.md); off: never on a schedule.",
+    )
     scheduler_enabled: bool = True
     scheduler_poll_seconds: float = Field(30.0, gt=0)
     lease_seconds: float = Field(
@@ -370,6 +375,13 @@ class Settings(BaseSettings):
             return None
         return cls._cron(expression)
 
+    @field_validator("monitoring_cron")
+    @classmethod
+    def _monitoring_cron(cls, expression: str) -> str:
+        if expression.strip().lower() == "off":
+            return "off"
+        return cls._cron(expression)
+
     @field_validator("retention_events_days_by_type", mode="before")
     @classmethod
     def _days_by_type(cls, value: object) -> object:
@@ -397,6 +409,11 @@ class Settings(BaseSettings):
         if self.retention_cron is not None:
             return self.retention_cron
         return "0 3 * * *" if self.retention_set else None
+
+    @property
+    def monitoring_schedule(self) -> str | None:
+        """The monitoring job's cron expression; None: it does not run on a schedule."""
+        return None if self.monitoring_cron == "off" else self.monitoring_cron
 
     @property
     def is_sqlite(self) -> bool:

@@ -122,7 +122,8 @@ def create_app(
         )
         retention = Scheduler.retention(ctx) if run_scheduler else None
         retraining = Scheduler.retraining(ctx) if run_scheduler else None
-        for scheduled in (cron, upkeep, syncs, retention, retraining):
+        monitoring = Scheduler.monitoring(ctx) if run_scheduler else None
+        for scheduled in (cron, upkeep, syncs, retention, retraining, monitoring):
             if scheduled is not None:
                 scheduled.start()
         deliveries = OutboxThread(ctx) if run_worker else None
@@ -133,7 +134,7 @@ def create_app(
         finally:
             if deliveries is not None:
                 deliveries.stop()
-            for scheduled in (cron, upkeep, syncs, retention, retraining):
+            for scheduled in (cron, upkeep, syncs, retention, retraining, monitoring):
                 if scheduled is not None:
                     scheduled.stop()
             app.state.jobs.stop()

@@ -31,6 +31,15 @@ class ExportedHistory(HistoryEntry):
     )
 
 
+class ExportedSnapshot(Out):
+    model_version: int = Field(description="the predictive model version")
+    probability: float = Field(description="its probability, from the events before scored_at")
+    scored_at: str
+    recorded_at: str
+    source: Literal["rescore", "outcome"]
+    outcome_at: str | None = Field(description="the first outcome's time, once it froze the row")
+
+
 class ExportedOverride(Override):
     deleted_at: str | None
     deleted_by: str | None
@@ -83,6 +92,9 @@ class LeadExport(Out):
     events: list[StoredEvent] = Field(description="every event, oldest first")
     outcomes: list[ExportedOutcome]
     score_history: list[ExportedHistory] = Field(description="every score change, oldest first")
+    prediction_snapshots: list[ExportedSnapshot] = Field(
+        description="the lead's pre-outcome probabilities kept for monitoring, one per version"
+    )
     overrides: list[ExportedOverride] = Field(description="points overrides, deleted ones too")
     pins: list[ExportedOverride] = Field(description="stage pins, deleted ones too")
     lists: list[ExportedMembership]
@@ -91,9 +103,7 @@ class LeadExport(Out):
     )
     connector_records: list[ExportedConnectorRecord]
     audit: list[ExportedAudit] = Field(description="audit entries that name the lead")
-    prediction: Prediction | None = Field(
-        description="the active predictive model's, computed now (predictions are not stored)"
-    )
+    prediction: Prediction | None = Field(description="the active predictive model's, computed now")
 
 
 class ErasedModel(Out):

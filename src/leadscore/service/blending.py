@@ -71,13 +71,21 @@ def probabilities(
     conn: Connection, model: Model, leads: pl.DataFrame, events: pl.DataFrame | None, as_of: int
 ) -> np.ndarray | None:
     """Per row of `leads` the probability to blend (NaN: none), or None: nothing to blend."""
+    return blended(conn, model, leads, events, as_of)[1]
+
+
+def blended(
+    conn: Connection, model: Model, leads: pl.DataFrame, events: pl.DataFrame | None, as_of: int
+) -> tuple[int | None, np.ndarray | None]:
+    """`probabilities`, with the predictive version they came from (None: none blended), for
+    the rescoring's snapshots (service/monitoring.py)."""
     if model.blend is None:
-        return None
+        return None, None
     predictor = predictor_for(conn, model)
     if predictor is None:
-        return np.full(leads.height, np.nan)
+        return None, np.full(leads.height, np.nan)
     table = predictor.predict(leads, events, as_of)
-    return table["probability"].cast(pl.Float64).fill_null(np.nan).to_numpy()
+    return predictor.version, table["probability"].cast(pl.Float64).fill_null(np.nan).to_numpy()
 
 
 def for_stored(
@@ -88,7 +96,18 @@ def for_stored(
     as_of: int,
 ) -> np.ndarray | None:
     """`probabilities` of stored lead rows and their events (by lead pk)."""
+    return blended_stored(conn, model, rows, by_pk, as_of)[1]
+
+
+def blended_stored(
+    conn: Connection,
+    model: Model,
+    rows: Sequence[LeadRow],
+    by_pk: Mapping[int, Sequence[Event]],
+    as_of: int,
+) -> tuple[int | None, np.ndarray | None]:
+    """`blended` of stored lead rows and their events (by lead pk)."""
     if model.blend is None:
-        return None
+        return None, None
     frame, events = predictions.lead_frames(rows, by_pk)
-    return probabilities(conn, model, frame, events, as_of)
+    return blended(conn, model, frame, events, as_of)

@@ -64,6 +64,7 @@ def export_lead(ctx: Context, lead_id: str) -> dict[str, Any]:
             "events": [_event(e) for e in stored.lead_events(conn, row.pk)],
             "outcomes": [_outcome(o) for o in stored.lead_outcomes(conn, row.pk)],
             "score_history": _histories(ctx, conn, row),
+            "prediction_snapshots": [_snapshot(p) for p in stored.snapshots(conn, row.pk)],
             "overrides": [_override(o) for o in every_override if o.kind != "stage"],
             "pins": [_override(o) for o in every_override if o.kind == "stage"],
             "lists": [_membership(m) for m in stored.memberships(conn, row.pk)],
@@ -71,7 +72,7 @@ def export_lead(ctx: Context, lead_id: str) -> dict[str, Any]:
             "connector_records": [_record(r) for r in stored.connector_rows(conn, row.pk)],
             "audit": [_audit(a) for a in stored.audit_rows(conn, row.id, mentions)],
         }
-    # Predictions are not stored: the active predictive model's, computed now (§7).
+    # The active predictive model's, computed now (§7); the kept ones are the snapshots.
     document["prediction"] = predictions.predict_lead(ctx, lead_id)
     return document
 
@@ -93,6 +94,17 @@ def _outcome(row: Row) -> dict[str, Any]:
         "occurred_at": format_timestamp(row.occurred_at),
         "value": row.value,
         "created_at": format_timestamp(row.created_at),
+    }
+
+
+def _snapshot(row: Row) -> dict[str, Any]:
+    return {
+        "model_version": row.model_version,
+        "probability": row.probability,
+        "scored_at": format_timestamp(row.scored_at),
+        "recorded_at": format_timestamp(row.recorded_at),
+        "source": row.source,
+        "outcome_at": _time(row.outcome_at),
     }
 
 

@@ -31,7 +31,7 @@ from leadscore.core.model import Model
 from leadscore.core.records import Event
 from leadscore.engine.kernel import score_frame
 from leadscore.engine.records import SHADOWED, typed_series
-from leadscore.service import blending, scoring
+from leadscore.service import blending, monitoring, scoring
 from leadscore.service.context import Context
 from leadscore.service.scoring import Cause, Change, Snapshot
 from leadscore.store import Connection, Row, batch_scores, lead_event_frames
@@ -82,6 +82,8 @@ def rescore(
         if settle_at is not None and _settled(settle_at, as_of, rows, every, occurred):
             as_of = settle_at
     in_force = {pk: live for pk, o in every.items() if (live := stored_overrides.live_at(o, as_of))}
+    blended_version, chances = _probabilities(conn, model, rows, events, lead_index, as_of)
+    monitoring.keep_rescored(conn, blended_version, rows, chances, as_of, ctx.now())
     result = score_frame(
         _leads_frame(reader, rows),
         events,
@@ -89,7 +91,7 @@ def rescore(
         as_of,
         adjustments=_adjustments(rows, in_force),
         event_leads=lead_index,
-        probabilities=_probabilities(conn, model, rows, events, lead_index, as_of),
+        probabilities=chances,
     )
     scored = {name: result[name].to_list() for name in SCORED}
 
@@ -177,10 +179,11 @@ def _probabilities(
     events: pl.DataFrame,
     lead_index: np.ndarray,
     as_of: int,
-) -> np.ndarray | None:
-    """The blended probabilities (§7), from the frames `blending.for_stored` builds."""
+) -> tuple[int | None, np.ndarray | None]:
+    """The blended probabilities (§7), from the frames `blending.for_stored` builds, and the
+    predictive version they came from."""
     if model.blend is None:
-        return None
+        return None, None
     frame = attributes_frame(
         [row.id for row in rows], [row.email for row in rows], [row.attributes for row in rows]
     )
@@ -192,7 +195,7 @@ def _probabilities(
         },
         schema=EVENT_SCHEMA,
     )
-    return blending.probabilities(conn, model, frame, table, as_of)
+    return blending.blended(conn, model, frame, table, as_of)
 
 
 def _times_after_watermark(

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from leadscore.core.timestamps import format_timestamp
+from leadscore.service import monitoring
 from leadscore.service.context import Context
 from leadscore.service.inputs import OutcomeIn
 from leadscore.service.resolve import LocOf, by_index, resolve
@@ -57,6 +58,11 @@ def record_in(
         first.setdefault(_key(row), index)
     stored = stored_outcomes.insert(ctx.db, conn, [new[i] for i in first.values()])
     recorded = [_key(row) in stored and first[_key(row)] == i for i, row in enumerate(new)]
+    first_at: dict[int, int] = {}
+    for pk, row, is_new in zip(pks, new, recorded, strict=True):
+        if is_new:
+            first_at[pk] = min(first_at.get(pk, row["occurred_at"]), row["occurred_at"])
+    monitoring.keep_at_outcomes(conn, ctx, rows, first_at, now)
     staged: dict[int, str] = {}
     for pk, item, row, is_new in zip(pks, items, new, recorded, strict=True):
         if not is_new:

@@ -34,7 +34,7 @@ from leadscore.core.model import Model
 from leadscore.core.records import Event, Lead
 from leadscore.core.stages import stages_at
 from leadscore.core.timestamps import format_timestamp
-from leadscore.service import blending, firing
+from leadscore.service import blending, firing, monitoring
 from leadscore.service.context import Context
 from leadscore.store import Connection, Row
 from leadscore.store import events as stored_events
@@ -241,7 +241,8 @@ def rescore(
         adjustments[row.id] = [
             _adjustment(o) for o in in_force.get(row.pk, ()) if o.kind == "points"
         ]
-    chances = blending.for_stored(conn, model, rows, by_pk, as_of)
+    blended_version, chances = blending.blended_stored(conn, model, rows, by_pk, as_of)
+    monitoring.keep_rescored(conn, blended_version, rows, chances, as_of, ctx.now())
     results = score_leads(model, records, events, adjustments, as_of, chances)
 
     changes, updates, history = [], [], []

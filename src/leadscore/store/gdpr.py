@@ -29,6 +29,7 @@ from leadscore.store.tables import (
     outbox,
     outcomes,
     overrides,
+    prediction_snapshots,
     predictive_models,
     score_history,
 )
@@ -42,6 +43,7 @@ OWN_TABLES: tuple[Table, ...] = (
     outbox,
     connector_records,
     lead_external_ids,
+    prediction_snapshots,
 )
 """The tables whose rows belong to one lead (by `lead_pk`), deleted with it."""
 
@@ -85,6 +87,12 @@ def lead_overrides(conn: Connection, pk: int) -> list[Row]:
 def lead_outcomes(conn: Connection, pk: int) -> list[Row]:
     query = select(outcomes).where(outcomes.c.lead_pk == pk).order_by(outcomes.c.pk)
     return list(conn.execute(query))
+
+
+def snapshots(conn: Connection, pk: int) -> list[Row]:
+    """The lead's pre-outcome probabilities, one per predictive model version (issue 16)."""
+    t = prediction_snapshots
+    return list(conn.execute(select(t).where(t.c.lead_pk == pk).order_by(t.c.model_version)))
 
 
 def memberships(conn: Connection, pk: int) -> list[Row]:

@@ -526,3 +526,37 @@ privacy_salt = Table(
     Column("salt", String(64), nullable=False),  # 32 random bytes, hex
     Column("created_at", Micros, nullable=False),
 )
+
+# --- Monitoring as outcomes arrive (issue 16, migration 0012) ----------------------------------
+
+# Each lead's probability under a predictive model version as it was before the lead's outcome
+# (service/monitoring.py says when a row is written). One row per (lead, version): the live
+# rescoring keeps it at the latest probability until the first outcome freezes it
+# (`outcome_at` set); the probability used only the events strictly before `scored_at`.
+prediction_snapshots = Table(
+    "prediction_snapshots",
+    metadata,
+    _lead_fk(),
+    Column("model_version", Integer, nullable=False),
+    Column("probability", Double, nullable=False),
+    Column("scored_at", Micros, nullable=False),  # the probability's as-of time
+    Column("recorded_at", Micros, nullable=False),
+    Column("source", String(20), nullable=False),  # rescore or outcome
+    Column("outcome_at", Micros),  # the first outcome's time, once it froze the row
+    PrimaryKeyConstraint("lead_pk", "model_version"),
+    Index(None, "model_version"),
+)
+
+# The realised figures of a model over windows of outcomes (ml/monitoring.py), as last computed:
+# kind `predictive` (a predictive model version) or `rules` (a scoring model version).
+model_performance = Table(
+    "model_performance",
+    metadata,
+    Column("kind", String(20), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("window", String(40), nullable=False),  # last_30_days, last_90_days, 2026-11, …
+    Column("position", Integer, nullable=False),  # the window's place in the served list
+    Column("figures", Json, nullable=False),
+    Column("computed_at", Micros, nullable=False),
+    PrimaryKeyConstraint("kind", "version", "window"),
+)

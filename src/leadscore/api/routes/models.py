@@ -1,16 +1,18 @@
-"""Scoring-model versions: upload YAML, list, read, activate, roll back (admin scope)."""
+"""Scoring-model versions: upload YAML, list, read, activate, roll back (admin scope), and
+the realised conversion by band of a version as outcomes arrive (read; docs/predictive.md)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
 
 from leadscore.api import schemas
 from leadscore.api.auth import Admin, Read
 from leadscore.api.params import Version
-from leadscore.service import scoring_models
+from leadscore.api.schemas_monitoring import RulePerformance
+from leadscore.service import monitoring, scoring_models
 from leadscore.service.errors import Invalid, Problem
 from leadscore.service.input_rules import text_error
 from leadscore.service.principals import Principal
@@ -110,3 +112,26 @@ def rollback(request: Request, version: Version, principal: Principal = Admin) -
     """`version` must be the active one; the version active before it is activated again,
     and every lead rescored."""
     return scoring_models.rollback(request.app.state.ctx, version, principal.name)
+
+
+@router.get(
+    "/{version}/performance",
+    response_model=RulePerformance,
+    responses=NOT_FOUND,
+    summary="A model version's realised conversion by band as outcomes arrive",
+)
+async def performance(
+    request: Request,
+    version: Version,
+    principal: Principal = Read,
+    refresh: Annotated[
+        bool, Query(description="recompute the figures from the outcomes now, and store them")
+    ] = False,
+) -> Any:
+    """Conversion by the tier each lead had (under this version) just before its first
+    outcome, over the last 30 and 90 days and each calendar month of outcomes. The figures
+    are those of the last scheduled run (LEADSCORE_MONITORING_CRON) unless `refresh=true`."""
+    ctx = request.app.state.ctx
+    return await run_in_threadpool(
+        monitoring.performance, ctx, monitoring.RULES, version, fresh=refresh
+    )

@@ -1,13 +1,15 @@
 """Predictive model versions (§7): list with their cards (read), train one from the store's
 leads and outcomes in a background job (admin; api/routes/jobs.py shows the job), activate one
-(admin), a version's drift report over the recent leads (read), retrain with a
-champion/challenger decision in a background job (admin) and list those decisions (read)."""
+(admin), a version's drift report over the recent leads (read), its realised figures as
+outcomes arrive (read), retrain with a champion/challenger decision in a background job
+(admin) and list those decisions (read). See docs/predictive.md."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from leadscore.api import schemas, schemas_drift
@@ -17,7 +19,8 @@ from leadscore.api.errors import problems_of
 from leadscore.api.params import Version
 from leadscore.api.routes.jobs import queued
 from leadscore.api.routes.leads import Cursor
-from leadscore.service import drift, predictions, retraining
+from leadscore.api.schemas_monitoring import PredictivePerformance
+from leadscore.service import drift, monitoring, predictions, retraining
 from leadscore.service.errors import Invalid
 from leadscore.service.inputs import Name, whole
 from leadscore.service.principals import Principal
@@ -208,3 +211,27 @@ def drift_report(
     (docs/predictive.md#the-drift-report). Features are computed as the live predictor
     computes them now."""
     return drift.drift_for_version(request.app.state.ctx, version, days, limit)
+
+
+Refresh = Annotated[
+    bool, Query(description="recompute the figures from the outcomes now, and store them")
+]
+
+
+@router.get(
+    "/{version}/performance",
+    response_model=PredictivePerformance,
+    responses=NOT_FOUND,
+    summary="A predictive model version's realised figures as outcomes arrive",
+)
+async def performance(
+    request: Request, version: Version, principal: Principal = Read, refresh: Refresh = False
+) -> Any:
+    """Realised ROC AUC, calibration error, Brier score and conversion by decile over the last
+    30 and 90 days and each calendar month of outcomes, from each lead's probability before
+    its outcome, and whether the model has decayed against its card. The figures are those
+    of the last scheduled run (LEADSCORE_MONITORING_CRON) unless `refresh=true`."""
+    ctx = request.app.state.ctx
+    return await run_in_threadpool(
+        monitoring.performance, ctx, monitoring.PREDICTIVE, version, fresh=refresh
+    )
