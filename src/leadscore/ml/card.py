@@ -70,6 +70,41 @@ def _metrics_section(m: dict[str, Any], base: float) -> list[str]:
     return lines
 
 
+def _time_section(card: dict[str, Any]) -> list[str]:
+    """Out-of-time figures beside shuffled ones, when the rows' time order is known."""
+    latest, shuffled = card["metrics_latest_fold"], card.get("metrics_shuffled")
+    lines = [
+        "## Out of time or shuffled?",
+        "",
+        "The figures above are out of time: each period was scored by a model that learnt "
+        "from earlier leads only, as new leads will be. Shuffled cross-validation mixes the "
+        "periods and so tends to promise more when the world changes.",
+        "",
+        "| validation | leads scored | ROC AUC | PR AUC | Brier score |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    rows = [("out of time, every period", card["metrics"])]
+    rows.append(("out of time, the most recent period alone", latest))
+    if shuffled:
+        rows.append((f"shuffled, {shuffled['folds']} folds", shuffled))
+    for label, m in rows:
+        lines.append(
+            f"| {label} | {m['rows']:,} | {_num(m['roc_auc'])} | {_num(m['pr_auc'])} | "
+            f"{_num(m['brier'], 4)} |"
+        )
+    lines.append("")
+    if shuffled and shuffled["roc_auc"] is not None and card["metrics"]["roc_auc"] is not None:
+        gap = shuffled["roc_auc"] - card["metrics"]["roc_auc"]
+        if gap > 0.02:
+            lines += [
+                f"Shuffled validation is {gap:.3f} ROC AUC above out of time: the leads "
+                "change over time, so expect the out-of-time figure on new leads, and "
+                "retrain regularly.",
+                "",
+            ]
+    return lines
+
+
 def _calibration_section(rows: list[dict[str, Any]]) -> list[str]:
     lines = [
         "## Can I trust the probabilities?",
@@ -180,13 +215,7 @@ def to_markdown(card: dict[str, Any]) -> str:
     lines += _leakage_section(card) if card["leakage"]["warnings"] else []
     lines += _metrics_section(metrics, data["positive_rate"])
     if "metrics_latest_fold" in card:
-        latest = card["metrics_latest_fold"]
-        lines += [
-            f"On the most recent period alone ({latest['rows']:,} leads, trained only on "
-            f"earlier ones): ROC AUC {_num(latest['roc_auc'])}, Brier "
-            f"{_num(latest['brier'], 4)}.",
-            "",
-        ]
+        lines += _time_section(card)
     lines += _calibration_section(metrics["calibration"])
     lines += _lift_section(metrics["lift"])
     lines += _features_section(card)
