@@ -10,7 +10,7 @@ import pytest
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.metrics import roc_auc_score
 
-from leadscore.ml import card
+from leadscore.ml import calibrate, card
 from leadscore.ml.estimators import thread_limit
 from leadscore.ml.predict import probabilities
 from leadscore.ml.train import TrainOptions, train
@@ -85,3 +85,18 @@ def test_card_without_time_order_has_shuffled_figures_only(drifted) -> None:
     report = train(older[::3], options, source="leads.csv", trained_at="t").report
     assert "metrics_shuffled" not in report and "metrics_latest_fold" not in report
     assert "Out of time or shuffled?" not in card.to_markdown(card.build(report))
+
+
+@pytest.mark.parametrize("method", ["sigmoid", "isotonic"])
+def test_calibration_keeps_the_order_of_log_odds_that_no_longer_rank(method: str) -> None:
+    # out of time the model's log-odds can rank backwards on the calibration rows; new leads
+    # beyond the training range get log-odds beyond anything the calibrator saw
+    rng = np.random.default_rng(0)
+    z = rng.normal(0.0, 1.0, 2000)
+    y = (rng.random(2000) < 1 / (1 + np.exp(z))).astype(int)  # higher z, fewer conversions
+    calibrator = calibrate.fit_calibrator(z, y, method)
+    new = np.sort(np.r_[np.linspace(-3, 3, 50), [5.0, 8.0, 30.0, 300.0, -6.0, -40.0]])
+    p = calibrate.apply(calibrator, new)
+    assert np.all(np.diff(p) > 0), p  # strictly increasing: the ranking is the model's
+    if method == "sigmoid":
+        assert abs(p.mean() - y.mean()) < 0.05  # a near-flat map at the conversion rate

@@ -60,7 +60,8 @@ def apply(calibrator: dict[str, Any], z: np.ndarray) -> np.ndarray:
         p = np.interp(z, x, np.asarray(calibrator["y"]))
         # np.interp is flat beyond the end points: a vanishing slope there keeps the order of
         # log-odds the calibration never saw (new leads beyond the training range)
-        p += EDGE_SLOPE * (np.tanh(np.maximum(z - x[-1], 0)) - np.tanh(np.maximum(x[0] - z, 0)))
+        above, below = np.maximum(z - x[-1], 0), np.maximum(x[0] - z, 0)
+        p += EDGE_SLOPE * (above / (1 + above) - below / (1 + below))
     else:
         p = 1.0 / (1.0 + np.exp(-(calibrator["a"] * z + calibrator["b"])))
     clipped: np.ndarray = np.clip(p, P_FLOOR, 1 - P_FLOOR)
