@@ -77,6 +77,8 @@ def test_card_shows_shuffled_and_out_of_time_figures_when_time_order_is_known(ti
     assert "## Out of time or shuffled?" in text
     assert f"| shuffled, 3 folds | {TRAIN_ROWS:,} | {shuffled['roc_auc']:.3f} |" in text
     assert f"| out of time, every period | {oot['rows']:,} | {oot['roc_auc']:.3f} |" in text
+    why = {"blend": "kept because no single family beat it beyond fold-to-fold noise"}
+    assert why.get(report["model"]["chosen"], "chosen because it beat the blend") in text
 
 
 def test_card_without_time_order_has_shuffled_figures_only(drifted) -> None:

@@ -191,6 +191,18 @@ def _leakage_section(report: dict[str, Any]) -> list[str]:
     return [*lines, ""]
 
 
+def _why(card: dict[str, Any]) -> str:
+    """Why the chosen candidate was chosen, in the words of `train.choose_candidate`."""
+    time_ordered = card["validation"]["scheme"] == "time-ordered expanding window"
+    if card["model"]["chosen"] == "blend":
+        if time_ordered:
+            return "kept because no single family beat it beyond fold-to-fold noise"
+        return "chosen because it beat both families beyond fold-to-fold noise"
+    if time_ordered:
+        return "chosen because it beat the blend beyond fold-to-fold noise"
+    return "chosen because it scored best"
+
+
 def to_markdown(card: dict[str, Any]) -> str:
     """The human-readable card (model_card.md)."""
     data, val, model = card["data"], card["validation"], card["model"]
@@ -224,8 +236,8 @@ def to_markdown(card: dict[str, Any]) -> str:
     lines += [
         "## How it was built",
         "",
-        f"- Model: {MODEL_NAMES[chosen]}, chosen because it scored best in "
-        f"{val['folds']}-fold cross-validation ({SCHEMES[val['scheme']]}; seed {val['seed']}).",
+        f"- Model: {MODEL_NAMES[chosen]}, {_why(card)} in {val['folds']}-fold "
+        f"cross-validation ({SCHEMES[val['scheme']]}; seed {val['seed']}).",
         f"- Probabilities calibrated with the {model['calibration']['method']} method.",
         "- Candidates (mean ROC AUC across folds):",
     ]
