@@ -64,13 +64,17 @@ def test_card_reports_every_section(fitted) -> None:
 
 
 @pytest.mark.slow
-def test_same_seed_same_probabilities(make_leads) -> None:
+@pytest.mark.parametrize("time_ordered", [False, True])
+def test_same_seed_same_probabilities(make_leads, time_ordered: bool) -> None:
     frame, _ = make_leads(700, seed=6)
-    first, second = _train(frame, seed=11), _train(frame, seed=11)
+    kw = {"seed": 11, "row_order_is_time": time_ordered}
+    first, second = _train(frame, **kw), _train(frame, **kw)
     p1 = probabilities(first.model, first.meta, first.spec, frame, as_of=None)[1]
     p2 = probabilities(second.model, second.meta, second.spec, frame, as_of=None)[1]
     np.testing.assert_array_equal(p1, p2)
     assert first.report["metrics"] == second.report["metrics"]
+    assert first.report.get("metrics_shuffled") == second.report.get("metrics_shuffled")
+    assert ("metrics_shuffled" in first.report) is time_ordered
 
 
 def test_time_column_validates_out_of_time(make_leads) -> None:
@@ -158,3 +162,18 @@ def test_blend_must_beat_the_best_single_family_beyond_fold_noise() -> None:
     noisy = scores([0.60, 0.62, 0.61], [0.61, 0.63, 0.62], [0.64, 0.61, 0.62])
     assert choose_candidate(noisy) == "gbm"
     assert choose_candidate(scores([0.8, 0.8], [0.7, 0.7], [0.75, 0.75])) == "logistic"
+
+
+def test_time_ordered_choice_keeps_the_blend_unless_a_family_beats_it_beyond_noise() -> None:
+    def scores(logistic, gbm, blend):
+        return {
+            n: {"roc_auc_mean": float(np.mean(f)), "folds": f}
+            for n, f in (("logistic", logistic), ("gbm", gbm), ("blend", blend))
+        }
+
+    # boosting ahead on average but not in every period: the blend hedges
+    swinging = scores([0.60, 0.58, 0.66], [0.52, 0.70, 0.69], [0.61, 0.66, 0.68])
+    assert choose_candidate(swinging, time_ordered=True) == "blend"
+    assert choose_candidate(swinging) == "gbm"  # shuffled folds: the single family
+    steady = scores([0.60, 0.62, 0.61], [0.70, 0.72, 0.71], [0.66, 0.68, 0.67])
+    assert choose_candidate(steady, time_ordered=True) == "gbm"

@@ -20,11 +20,20 @@ from sklearn.metrics import log_loss
 
 MIN_CLASS_FOR_ISOTONIC = 200
 P_FLOOR = 1e-4
+MIN_SLOPE = 0.01
+EDGE_SLOPE = 1e-6
 
 
 def _sigmoid(z: np.ndarray, y: np.ndarray) -> dict[str, Any]:
+    """Platt's sigmoid. A slope at or below zero (out-of-fold log-odds that do not rank, as
+    out of time under strong drift) would reverse the model's order: it is floored at a small
+    positive slope instead, so the order is kept and the probabilities stay near the rate."""
     lr = LogisticRegression(C=1e6, max_iter=1000).fit(z.reshape(-1, 1), y)
-    return {"method": "sigmoid", "a": float(lr.coef_[0, 0]), "b": float(lr.intercept_[0])}
+    a, b = float(lr.coef_[0, 0]), float(lr.intercept_[0])
+    if a < MIN_SLOPE:
+        rate = float(np.clip(y.mean(), P_FLOOR, 1 - P_FLOOR))
+        a, b = MIN_SLOPE, float(np.log(rate / (1 - rate)) - MIN_SLOPE * z.mean())
+    return {"method": "sigmoid", "a": a, "b": b}
 
 
 def _isotonic(z: np.ndarray, y: np.ndarray) -> dict[str, Any]:
@@ -47,7 +56,12 @@ def fit_calibrator(z: np.ndarray, y: np.ndarray, method: str) -> dict[str, Any]:
 def apply(calibrator: dict[str, Any], z: np.ndarray) -> np.ndarray:
     """Probabilities for log-odds `z`."""
     if calibrator["method"] == "isotonic":
-        p = np.interp(z, np.asarray(calibrator["x"]), np.asarray(calibrator["y"]))
+        x = np.asarray(calibrator["x"])
+        p = np.interp(z, x, np.asarray(calibrator["y"]))
+        # np.interp is flat beyond the end points: a vanishing slope there keeps the order of
+        # log-odds the calibration never saw (new leads beyond the training range)
+        above, below = np.maximum(z - x[-1], 0), np.maximum(x[0] - z, 0)
+        p += EDGE_SLOPE * (above / (1 + above) - below / (1 + below))
     else:
         p = 1.0 / (1.0 + np.exp(-(calibrator["a"] * z + calibrator["b"])))
     clipped: np.ndarray = np.clip(p, P_FLOOR, 1 - P_FLOOR)

@@ -70,6 +70,41 @@ def _metrics_section(m: dict[str, Any], base: float) -> list[str]:
     return lines
 
 
+def _time_section(card: dict[str, Any]) -> list[str]:
+    """Out-of-time figures beside shuffled ones, when the rows' time order is known."""
+    latest, shuffled = card["metrics_latest_fold"], card.get("metrics_shuffled")
+    lines = [
+        "## Out of time or shuffled?",
+        "",
+        "The figures above are out of time: each period was scored by a model that learnt "
+        "from earlier leads only, as new leads will be. Shuffled cross-validation mixes the "
+        "periods and so tends to promise more when the world changes.",
+        "",
+        "| validation | leads scored | ROC AUC | PR AUC | Brier score |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    rows = [("out of time, every period", card["metrics"])]
+    rows.append(("out of time, the most recent period alone", latest))
+    if shuffled:
+        rows.append((f"shuffled, {shuffled['folds']} folds", shuffled))
+    for label, m in rows:
+        lines.append(
+            f"| {label} | {m['rows']:,} | {_num(m['roc_auc'])} | {_num(m['pr_auc'])} | "
+            f"{_num(m['brier'], 4)} |"
+        )
+    lines.append("")
+    if shuffled and shuffled["roc_auc"] is not None and card["metrics"]["roc_auc"] is not None:
+        gap = shuffled["roc_auc"] - card["metrics"]["roc_auc"]
+        if gap > 0.02:
+            lines += [
+                f"Shuffled validation is {gap:.3f} ROC AUC above out of time: the leads "
+                "change over time, so expect the out-of-time figure on new leads, and "
+                "retrain regularly.",
+                "",
+            ]
+    return lines
+
+
 def _calibration_section(rows: list[dict[str, Any]]) -> list[str]:
     lines = [
         "## Can I trust the probabilities?",
@@ -156,6 +191,18 @@ def _leakage_section(report: dict[str, Any]) -> list[str]:
     return [*lines, ""]
 
 
+def _why(card: dict[str, Any]) -> str:
+    """Why the chosen candidate was chosen, in the words of `train.choose_candidate`."""
+    time_ordered = card["validation"]["scheme"] == "time-ordered expanding window"
+    if card["model"]["chosen"] == "blend":
+        if time_ordered:
+            return "kept because no single family beat it beyond fold-to-fold noise"
+        return "chosen because it beat both families beyond fold-to-fold noise"
+    if time_ordered:
+        return "chosen because it beat the blend beyond fold-to-fold noise"
+    return "chosen because it scored best"
+
+
 def to_markdown(card: dict[str, Any]) -> str:
     """The human-readable card (model_card.md)."""
     data, val, model = card["data"], card["validation"], card["model"]
@@ -180,13 +227,7 @@ def to_markdown(card: dict[str, Any]) -> str:
     lines += _leakage_section(card) if card["leakage"]["warnings"] else []
     lines += _metrics_section(metrics, data["positive_rate"])
     if "metrics_latest_fold" in card:
-        latest = card["metrics_latest_fold"]
-        lines += [
-            f"On the most recent period alone ({latest['rows']:,} leads, trained only on "
-            f"earlier ones): ROC AUC {_num(latest['roc_auc'])}, Brier "
-            f"{_num(latest['brier'], 4)}.",
-            "",
-        ]
+        lines += _time_section(card)
     lines += _calibration_section(metrics["calibration"])
     lines += _lift_section(metrics["lift"])
     lines += _features_section(card)
@@ -195,8 +236,8 @@ def to_markdown(card: dict[str, Any]) -> str:
     lines += [
         "## How it was built",
         "",
-        f"- Model: {MODEL_NAMES[chosen]}, chosen because it scored best in "
-        f"{val['folds']}-fold cross-validation ({SCHEMES[val['scheme']]}; seed {val['seed']}).",
+        f"- Model: {MODEL_NAMES[chosen]}, {_why(card)} in {val['folds']}-fold "
+        f"cross-validation ({SCHEMES[val['scheme']]}; seed {val['seed']}).",
         f"- Probabilities calibrated with the {model['calibration']['method']} method.",
         "- Candidates (mean ROC AUC across folds):",
     ]

@@ -160,6 +160,34 @@ def _cross_validate(
     return oof
 
 
+def _shuffled_figures(
+    X: np.ndarray,
+    y: np.ndarray,
+    spec: FeatureSpec,
+    chosen: str,
+    folds: int,
+    seed: int,
+    use_lightgbm: bool,
+) -> dict[str, Any]:
+    """The chosen candidate measured again with shuffled folds, for the card beside its
+    out-of-time figures: the gap between the two is how much the world moved."""
+    splits = make_splits(y, folds, seed, time_ordered=False)
+    z = np.zeros(len(y))
+    fold_of = np.zeros(len(y), dtype=np.int64)
+    for k, (train, test) in enumerate(splits):
+        for fam in CANDIDATES[chosen]:
+            members = fit_family(fam, X[train], y[train], spec, seed, use_lightgbm=use_lightgbm)
+            z[test] += family_logit(members, X[test]) / len(CANDIDATES[chosen])
+        fold_of[test] = k
+    _, p, _ = calibrate.choose(z, y, fold_of)
+    aucs = _fold_aucs(z, y, splits)
+    return {
+        **metrics.summary(y, p),
+        "folds": len(splits),
+        "roc_auc_folds": [round(a, 6) for a in aucs],
+    }
+
+
 def _leakage(
     frame: pl.DataFrame,
     X: np.ndarray,
@@ -195,16 +223,28 @@ def _candidate_scores(
     return scores
 
 
-def choose_candidate(scores: dict[str, CandidateScore]) -> str:
-    """The better single family by mean fold ROC AUC; the blend only when it beats that one by
-    more than the standard error of their paired fold differences (a blend must earn its
-    extra parts: a gain within fold-to-fold noise does not carry over to new data)."""
-    single = max(("logistic", "gbm"), key=lambda n: scores[n]["roc_auc_mean"])
-    gains = np.subtract(scores["blend"]["folds"], scores[single]["folds"])
+def _beats(gains: np.ndarray) -> bool:
+    """A mean fold gain beyond the standard error of the paired fold differences."""
     if len(gains) < 2:
-        return "blend" if gains.mean() > 0 else single
-    standard_error = gains.std(ddof=1) / np.sqrt(len(gains))
-    return "blend" if gains.mean() > standard_error else single
+        return bool(gains.mean() > 0)
+    return bool(gains.mean() > gains.std(ddof=1) / np.sqrt(len(gains)))
+
+
+def choose_candidate(scores: dict[str, CandidateScore], *, time_ordered: bool = False) -> str:
+    """Which candidate to refit, from its fold ROC AUCs.
+
+    Shuffled folds: the better single family; the blend only when it beats that one beyond
+    fold-to-fold noise (a blend must earn its extra part: a gain within the noise does not
+    carry over to new data). Time-ordered folds: the blend, unless a single family beats it
+    beyond the noise. Under drift the family that wins one period can collapse in the next
+    (on the bank file, boosting leads logistic regression by 0.05 on the latest 20% and
+    trails it by 0.10 on the latest 40%); the blend keeps the linear part that extrapolates
+    and the trees that catch interactions, and stays near the better of the two."""
+    folds = {name: np.asarray(s["folds"]) for name, s in scores.items()}
+    single = max(("logistic", "gbm"), key=lambda n: scores[n]["roc_auc_mean"])
+    if time_ordered:
+        return single if _beats(folds[single] - folds["blend"]) else "blend"
+    return "blend" if _beats(folds["blend"] - folds[single]) else single
 
 
 def train(
@@ -236,7 +276,7 @@ def train(
         warnings.simplefilter("always", ConvergenceWarning)
         oof = _cross_validate(X, y, spec, splits, options.seed, use_lightgbm)
         scores = _candidate_scores(oof, y, splits)
-        chosen = choose_candidate(scores)
+        chosen = choose_candidate(scores, time_ordered=time_ordered)
         fold_of = np.full(len(y), -1)
         for k, (_, test) in enumerate(splits):
             fold_of[test] = k
@@ -312,6 +352,11 @@ def train(
         _, last = splits[-1]
         last_p = p_oof[np.searchsorted(np.flatnonzero(scored), last)]
         report["metrics_latest_fold"] = metrics.summary(y[last], last_p)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            report["metrics_shuffled"] = _shuffled_figures(
+                X, y, spec, chosen, folds, options.seed, use_lightgbm
+            )
     meta = {
         "format": 1,
         "target": options.target,
