@@ -162,18 +162,3 @@ def test_blend_must_beat_the_best_single_family_beyond_fold_noise() -> None:
     noisy = scores([0.60, 0.62, 0.61], [0.61, 0.63, 0.62], [0.64, 0.61, 0.62])
     assert choose_candidate(noisy) == "gbm"
     assert choose_candidate(scores([0.8, 0.8], [0.7, 0.7], [0.75, 0.75])) == "logistic"
-
-
-def test_time_ordered_choice_keeps_the_blend_unless_a_family_beats_it_beyond_noise() -> None:
-    def scores(logistic, gbm, blend):
-        return {
-            n: {"roc_auc_mean": float(np.mean(f)), "folds": f}
-            for n, f in (("logistic", logistic), ("gbm", gbm), ("blend", blend))
-        }
-
-    # boosting ahead on average but not in every period: the blend hedges
-    swinging = scores([0.60, 0.58, 0.66], [0.52, 0.70, 0.69], [0.61, 0.66, 0.68])
-    assert choose_candidate(swinging, time_ordered=True) == "blend"
-    assert choose_candidate(swinging) == "gbm"  # shuffled folds: the single family
-    steady = scores([0.60, 0.62, 0.61], [0.70, 0.72, 0.71], [0.66, 0.68, 0.67])
-    assert choose_candidate(steady, time_ordered=True) == "gbm"

@@ -193,13 +193,8 @@ def _leakage_section(report: dict[str, Any]) -> list[str]:
 
 def _why(card: dict[str, Any]) -> str:
     """Why the chosen candidate was chosen, in the words of `train.choose_candidate`."""
-    time_ordered = card["validation"]["scheme"] == "time-ordered expanding window"
     if card["model"]["chosen"] == "blend":
-        if time_ordered:
-            return "kept because no single family beat it beyond fold-to-fold noise"
         return "chosen because it beat both families beyond fold-to-fold noise"
-    if time_ordered:
-        return "chosen because it beat the blend beyond fold-to-fold noise"
     return "chosen because it scored best"
 
 
