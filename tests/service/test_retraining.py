@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from leadscore.cli.app import app
 from leadscore.core.timestamps import format_timestamp, parse_timestamp
 from leadscore.scheduler import Scheduler
-from leadscore.service import audit, predictions, retraining
+from leadscore.service import audit, monitoring, predictions, retraining
 from leadscore.service.context import Context
 
 DAY = 86_400_000_000
@@ -139,6 +139,26 @@ def test_drift_starts_a_retraining_before_enough_new_outcomes(ctx, tmp_path) -> 
     assert decision.decision in {"activated", "kept"}
     (entry,) = recorded(ctx)
     assert entry["details"]["trigger"] == ["drift"] and entry["details"]["drifted"] == ["x"]
+
+
+@pytest.mark.slow
+def test_decay_starts_a_retraining_when_the_outcomes_stop_following_the_champion(
+    ctx, tmp_path
+) -> None:
+    version = champion_on(ctx, tmp_path, 200)
+    # the next outcomes arrive while this champion is active (the clock in their days, so
+    # they are the monitoring's last 30 days) and go the other way: the probability kept
+    # before each outcome ranks them backwards
+    ctx.clock = lambda: START + 420 * HOUR
+    add_leads(ctx, tmp_path, 200, 200, flipped=True)
+    figures = monitoring.performance(ctx, monitoring.PREDICTIVE, version, fresh=True)
+    assert figures["decay"]["flagged"], figures["decay"]
+    decision = retraining.retrain(ctx, reason="test", actor="scheduler", folds=3)
+    assert decision.new_outcomes == 0  # recorded before the champion was (its clock is later)
+    assert decision.decayed and decision.trigger == ["decay"] and decision.drifted == []
+    assert decision.holdout is not None and decision.challenger is not None
+    (entry,) = recorded(ctx)
+    assert entry["details"]["decayed"] is True and entry["details"]["trigger"] == ["decay"]
 
 
 def test_the_scheduled_retraining_is_off_by_default_and_records_its_decisions(ctx) -> None:

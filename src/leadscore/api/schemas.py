@@ -475,8 +475,13 @@ class RetrainDecision(Out):
     )
     min_new_outcomes: int
     drifted: list[str] = Field(description="the active version's drifted features")
+    decayed: bool = Field(
+        description="the active version's realised ROC AUC decayed against its card "
+        "(the monitoring's decay flag)"
+    )
     trigger: list[str] = Field(
-        description="why a challenger was trained: new outcomes, drift, forced, no active model"
+        description="why a challenger was trained: new outcomes, drift, decay, forced, "
+        "no active model"
     )
     champion: RetrainFigures | None
     challenger: RetrainFigures | None

@@ -32,7 +32,7 @@ from leadscore.core.timestamps import format_timestamp
 from leadscore.ml import champion as rule
 from leadscore.ml.errors import MLInputError
 from leadscore.ml.store_training import POSITIVE, History
-from leadscore.service import drift, predictions
+from leadscore.service import drift, monitoring, predictions
 from leadscore.service.context import Context
 from leadscore.service.cursors import decode_cursor, encode_cursor
 from leadscore.service.errors import Conflict
@@ -65,6 +65,7 @@ class Decision:
     new_outcomes: int | None
     min_new_outcomes: int
     drifted: list[str] = field(default_factory=list)
+    decayed: bool = False
     trigger: list[str] = field(default_factory=list)
     champion: dict[str, Any] | None = None
     challenger: dict[str, Any] | None = None
@@ -89,6 +90,13 @@ def _drifted_features(ctx: Context, version: int) -> list[str]:
         log.info("retraining: no drift report for version %s: %s", version, exc)
         return []
     return [str(d["feature"]) if isinstance(d, dict) else str(d) for d in report["drifted"]]
+
+
+def _decayed(ctx: Context, version: int) -> bool:
+    """Whether the champion's realised ROC AUC on the latest outcomes fell below its card's
+    beyond the monitoring's margin and noise (service/monitoring.py), recomputed now."""
+    figures = monitoring.performance(ctx, monitoring.PREDICTIVE, version, fresh=True)
+    return bool(figures["decay"]["flagged"])
 
 
 def retrain(
@@ -132,16 +140,19 @@ def retrain(
         return _first_model(ctx, decision, actor, moment, folds, told, on_decided)
     decision.champion = {"version": active.version}
     decision.drifted = _drifted_features(ctx, active.version)
+    decision.decayed = _decayed(ctx, active.version)
     if new is not None and new >= settings.retrain_min_new_outcomes:
         decision.trigger.append("new outcomes")
     if decision.drifted:
         decision.trigger.append("drift")
+    if decision.decayed:
+        decision.trigger.append("decay")
     if force:
         decision.trigger.append("forced")
     if not decision.trigger:
         decision.why = (
             f"{new} new outcomes since version {active.version} was trained, fewer than "
-            f"{settings.retrain_min_new_outcomes}, and no drift: nothing to learn yet"
+            f"{settings.retrain_min_new_outcomes}, no drift and no decay: nothing to learn yet"
         )
         return _record(ctx, decision, actor, moment, on_decided)
     return _challenge(ctx, decision, active.version, actor, moment, folds, told, on_decided)
