@@ -25,6 +25,10 @@ from typing import Any, Literal, Protocol
 
 import httpx
 
+JITTER = random.Random()
+"""Our own generator for retry jitter: threads that wait never touch the global `random`
+state that user code (or a test framework) may have seeded."""
+
 Value = str | int | float | bool | None
 
 
@@ -288,7 +292,7 @@ class Http:
                     raise ConnectorError(
                         f"{method} {url}: {type(exc).__name__}: {exc}", retryable=True
                     ) from None
-                self._wait(self.backoff * 2 ** (attempt - 1) * (0.5 + random.random() / 2))
+                self._wait(self.backoff * 2 ** (attempt - 1) * (0.5 + JITTER.random() / 2))
                 continue
             if self.observe is not None:
                 self.observe(response)
@@ -311,7 +315,7 @@ class Http:
                         retryable=True,
                         status=status,
                     )
-                self._wait(self.backoff * 2 ** (attempt - 1) * (0.5 + random.random() / 2))
+                self._wait(self.backoff * 2 ** (attempt - 1) * (0.5 + JITTER.random() / 2))
                 continue
             raise ConnectorError(
                 f"{method} {url}: {status}: {vendor_message(response)}",

@@ -38,13 +38,17 @@ from leadscore.store import leads as stored_leads
 from leadscore.store import outbox as stored
 from leadscore.store.outbox import STATUSES as STATUSES
 
+JITTER = random.Random()
+"""Our own generator for retry jitter: threads that wait never touch the global `random`
+state that user code (or a test framework) may have seeded."""
+
 log = logging.getLogger("leadscore.outbox")
 
 SECOND = 1_000_000
 
 
 def backoff(
-    attempt: int, base: float, cap: float, rng: Callable[[], float] = random.random
+    attempt: int, base: float, cap: float, rng: Callable[[], float] = JITTER.random
 ) -> float:
     """Seconds to wait after failed attempt number `attempt` (1, 2, …): base·2^(attempt-1),
     capped, with "equal jitter" (between half and all of it) so that receivers that were
@@ -63,7 +67,7 @@ class Worker:
     holder: str = field(
         default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
     )
-    rng: Callable[[], float] = random.random
+    rng: Callable[[], float] = JITTER.random
 
     def __post_init__(self) -> None:
         settings = self.ctx.settings

@@ -42,6 +42,10 @@ from leadscore.settings import Settings
 from leadscore.store import sqlite_wal
 from leadscore.store.sqlite_wal import Checkpointer
 
+JITTER = random.Random()
+"""Our own generator for retry jitter: threads that wait never touch the global `random`
+state that user code (or a test framework) may have seeded."""
+
 if TYPE_CHECKING:
     import sqlite3
 
@@ -152,7 +156,7 @@ class Database:
             except DBAPIError as exc:
                 if attempt == RETRIES - 1 or not self._transient(exc):
                     raise
-            time.sleep(random.uniform(0, 0.005 * 2**attempt))
+            time.sleep(JITTER.uniform(0, 0.005 * 2**attempt))
         raise AssertionError("unreachable")
 
     def _transient(self, exc: DBAPIError) -> bool:
