@@ -32,9 +32,9 @@ from leadscore.core.timestamps import format_timestamp
 from leadscore.ml import champion as rule
 from leadscore.ml.errors import MLInputError
 from leadscore.ml.store_training import POSITIVE, History
+from leadscore.service import audit as audit_log
 from leadscore.service import drift, monitoring, predictions
 from leadscore.service.context import Context
-from leadscore.service.cursors import decode_cursor, encode_cursor
 from leadscore.service.errors import Conflict
 from leadscore.store import audit
 from leadscore.store import predictive_models as stored_models
@@ -371,31 +371,11 @@ def _write(
 
 
 def decisions(ctx: Context, *, cursor: str | None = None, limit: int = 20) -> dict[str, Any]:
-    """The recorded decisions, newest first, one page, and the cursor of the next."""
-    before = decode_cursor(cursor, "retraining", "micros") if cursor else None
-    with ctx.db.read() as conn:
-        rows = audit.page(
-            conn,
-            actor=None,
-            action=ACTION,
-            since=None,
-            until=None,
-            before=before,
-            limit=limit + 1,
-        )
-    more = len(rows) > limit
-    rows = rows[:limit]
+    """The recorded decisions, newest first, one page, and the cursor of the next: the audit
+    log's `predictive.retrain` entries (service/audit.py pages them), without the client IP."""
+    page = audit_log.entries(ctx, action=ACTION, cursor=cursor, limit=limit)
     data = [
-        {
-            "id": r.pk,
-            "decided_at": format_timestamp(r.at),
-            "actor": r.actor,
-            **{k: v for k, v in (r.details or {}).items() if k != "ip"},
-        }
-        for r in rows
+        {"id": e["id"], "decided_at": e["at"], "actor": e["actor"], **e["details"]}
+        for e in page["data"]
     ]
-    last = rows[-1] if more and rows else None
-    return {
-        "data": data,
-        "next_cursor": None if last is None else encode_cursor("retraining", last.at, last.pk),
-    }
+    return {"data": data, "next_cursor": page["next_cursor"]}
