@@ -6,7 +6,7 @@ outcomes arrive (read), retrain with a champion/challenger decision in a backgro
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
@@ -25,6 +25,7 @@ from leadscore.service.errors import Invalid
 from leadscore.service.inputs import Name, whole
 from leadscore.service.principals import Principal
 
+M = TypeVar("M", bound=BaseModel)
 router = APIRouter(prefix="/predictive-models", tags=["predictive models"])
 NOT_FOUND: dict[int | str, dict[str, Any]] = {
     404: {"model": schemas.Error, "description": "No such version"}
@@ -47,6 +48,17 @@ class TrainIn(BaseModel):
     folds: Folds | None = Field(
         None, description="cross-validation folds (default 5; 3 from 50,000 rows)"
     )
+
+
+async def optional_body(request: Request, model: type[M]) -> M:
+    """The body as one `model`, or the model's defaults when the body is empty (a 422 names
+    every bad field): the training and retraining requests take no body or a partial one."""
+    raw = await request.body()
+    data = await json_body(request) if raw.strip() else {}
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise Invalid(problems_of(exc)) from None
 
 
 @router.get(
@@ -86,12 +98,7 @@ async def train(request: Request, response: Response, principal: Principal = Adm
     before it only) and stores the model as a new version. Answers at once with the job
     (`Location: /api/v1/jobs/{id}`); poll it for the progress and the result. One training
     runs at a time: another one queued or running is a 409 naming it."""
-    raw = await request.body()
-    data = await json_body(request) if raw.strip() else {}
-    try:
-        body = TrainIn.model_validate(data)
-    except ValidationError as exc:
-        raise Invalid(problems_of(exc)) from None
+    body = await optional_body(request, TrainIn)
     return await queued(
         request,
         response,
@@ -140,12 +147,7 @@ async def retrain(request: Request, response: Response, principal: Principal = A
     better (docs/predictive.md#retraining). Answers at once with the job
     (`Location: /api/v1/jobs/{id}`); its result is the decision, also listed by
     `GET /api/v1/predictive-models/retraining`."""
-    raw = await request.body()
-    data = await json_body(request) if raw.strip() else {}
-    try:
-        body = RetrainIn.model_validate(data)
-    except ValidationError as exc:
-        raise Invalid(problems_of(exc)) from None
+    body = await optional_body(request, RetrainIn)
     return await queued(
         request,
         response,
