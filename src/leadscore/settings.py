@@ -301,6 +301,11 @@ class Settings(BaseSettings):
         description="The connectors file (YAML): which CRMs to sync and how their fields map "
         "(docs/connectors.md). Unset: no connector.",
     )
+    sources_file: str | None = Field(
+        None,
+        description="The sources file (YAML): ad-platform lead forms, mapped inbound webhooks "
+        "and website tracking sites (docs/sources.md). Unset: none of them.",
+    )
     secrets_file: str | None = Field(
         None,
         description="A file of connector secrets (YAML or JSON: connector → name → value, "

@@ -1,0 +1,98 @@
+"""What every inbound source endpoint shares (§8, §9): the body read under the sources
+file's size limit (413), a bad signature answered 401 before anything is read further, a
+malformed delivery 400 naming the field, and one answer shape for what was written.
+
+These endpoints carry no API key: the platform's signature, key or token is their
+authentication (§9 "signed inbound webhooks"). Each route parses and verifies in its own
+module; `deliver` runs the rest in a worker thread and maps the outcome.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from fastapi import Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+
+from leadscore.api.errors import error_response
+from leadscore.service.errors import Invalid
+from leadscore.service.sources import (
+    Malformed,
+    Received,
+    SourcesConfigError,
+    Unsigned,
+    configured,
+)
+
+RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: {"description": "A malformed delivery, the field named; nothing was written"},
+    401: {"description": "A missing or wrong signature, key or token; nothing was read"},
+    404: {"description": "This source is not configured (LEADSCORE_SOURCES_FILE)"},
+    413: {"description": "The delivery is larger than the sources file's max_body_bytes"},
+}
+
+
+class TooLarge(Exception):
+    """A delivery over the sources file's `max_body_bytes` (413)."""
+
+
+class NotConfigured(Exception):
+    """A source the sources file does not configure (404)."""
+
+
+async def body_of(request: Request, limit: int | None = None) -> bytes:
+    """The delivery's bytes, or TooLarge once it passes `limit` (the sources file's
+    max_body_bytes by default): counted as it streams, never read whole when too big."""
+    if limit is None:
+        limit = configured(request.app.state.ctx).file.max_body_bytes
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise TooLarge(f"the delivery is larger than {limit:,} bytes (max_body_bytes)")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise TooLarge(f"the delivery is larger than {limit:,} bytes (max_body_bytes)")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def headers_of(request: Request) -> dict[str, str]:
+    """The request's headers, names in lower case."""
+    return {k.lower(): v for k, v in request.headers.items()}
+
+
+def summary(results: Sequence[Received]) -> dict[str, Any]:
+    """The answer to a delivery: counts by status, then each submission's result."""
+    counts = {"stored": 0, "duplicate": 0, "suppressed": 0, "unknown": 0}
+    for result in results:
+        counts[result.status] = counts.get(result.status, 0) + 1
+    return {
+        "received": len(results),
+        **{f"{k}{'s' if k == 'duplicate' else ''}": v for k, v in counts.items()},
+        "results": [r.as_dict() for r in results],
+    }
+
+
+async def answered(request: Request, work: Callable[[], Any]) -> JSONResponse | Any:
+    """Run `work` (parse, verify, write) in a worker thread; map its errors to the statuses
+    above. What it returns is the answer (a `summary`, or a platform's handshake text)."""
+    try:
+        return await run_in_threadpool(work)
+    except Unsigned as exc:
+        return error_response(request.scope, 401, str(exc))
+    except NotConfigured as exc:
+        return error_response(request.scope, 404, str(exc))
+    except TooLarge as exc:
+        return error_response(request.scope, 413, str(exc))
+    except Malformed as exc:
+        loc = ["body"] if exc.field is None else ["body", *exc.field.split(".")]
+        detail = [{"type": "value_error", "loc": loc, "msg": str(exc)}]
+        return error_response(request.scope, 400, detail)
+    except Invalid as exc:
+        return error_response(request.scope, 400, [p.to_dict() for p in exc.problems])
+    except SourcesConfigError as exc:
+        return error_response(request.scope, 503, f"the sources file: {exc}")
