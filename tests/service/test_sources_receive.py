@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
+from prometheus_client import REGISTRY
 from sqlalchemy import text
 
 from leadscore.core.submissions import Submission, SubmittedConsent
@@ -75,10 +76,17 @@ def test_a_submission_becomes_a_scored_lead_with_its_event_and_consent(scored: C
     assert counts(scored) == (1, 1)
 
 
+def counted(status: str) -> float:
+    labels = {"source": "linkedin", "status": status}
+    return REGISTRY.get_sample_value("leadscore_source_submissions_total", labels) or 0.0
+
+
 def test_a_replayed_delivery_writes_nothing(scored: Context) -> None:
+    stored, duplicates = counted("stored"), counted("duplicate")
     [first] = receive(scored, [demo_request()], "source:linkedin")
     [again] = receive(scored, [demo_request()], "source:linkedin")
     assert again.status == "duplicate" and again.lead_id == first.lead_id
+    assert (counted("stored"), counted("duplicate")) == (stored + 1, duplicates + 1)
     assert counts(scored) == (1, 1)
     # the same id twice in one delivery: the second is the duplicate
     twice = receive(scored, [demo_request("linkedin:2"), demo_request("linkedin:2")], "x")

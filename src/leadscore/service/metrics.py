@@ -66,6 +66,19 @@ SYNC_ERRORS = Counter(
     ["connector"],
 )
 
+SOURCE_SUBMISSIONS = Counter(
+    "leadscore_source_submissions",
+    "What inbound sources delivered (lead forms, webhooks, tracking), by source and what "
+    "became of each submission: stored, duplicate, suppressed or unknown.",
+    ["source", "status"],
+)
+SOURCE_REFUSED = Counter(
+    "leadscore_source_refused",
+    "Inbound deliveries refused before anything was written, by source and status code "
+    "(401 signature, 400 malformed, 413 too large, 404 not configured, 503 upstream).",
+    ["source", "status"],
+)
+
 
 def recomputed(seconds: float) -> None:
     RECOMPUTE_SECONDS.observe(seconds)

@@ -28,6 +28,7 @@ from leadscore.core.sources import (
     resolve_secret,
 )
 from leadscore.core.submissions import Submission
+from leadscore.service import metrics
 from leadscore.service.context import Context
 from leadscore.service.errors import Conflict, Invalid, Problem
 from leadscore.service.events import ingest_in
@@ -205,9 +206,12 @@ def receive(ctx: Context, submissions: Sequence[Submission], actor: str) -> list
     ]
     creates = [s.create for s in submissions]
     type_ids = ctx.event_types.ensure(ctx.db, {event.type for _, event in stamped})
-    return ctx.db.transact(
+    results = ctx.db.transact(
         lambda conn: receive_in(conn, ctx, stamped, creates, type_ids, now, actor)
     )
+    for sub, result in zip(submissions, results, strict=True):
+        metrics.SOURCE_SUBMISSIONS.labels(sub.source, result.status).inc()
+    return results
 
 
 def _timed(event: EventIn, now: int) -> EventIn:

@@ -17,6 +17,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
 from leadscore.api.errors import error_response
+from leadscore.service import metrics
 from leadscore.service.errors import Invalid
 from leadscore.service.sources import (
     Malformed,
@@ -77,9 +78,19 @@ def summary(results: Sequence[Received]) -> dict[str, Any]:
     }
 
 
-async def answered(request: Request, work: Callable[[], Any]) -> JSONResponse | Any:
+async def answered(
+    request: Request, work: Callable[[], Any], source: str = "unknown"
+) -> JSONResponse | Any:
     """Run `work` (parse, verify, write) in a worker thread; map its errors to the statuses
-    above. What it returns is the answer (a `summary`, or a platform's handshake text)."""
+    above, counted per `source` (leadscore_source_refused_total). What `work` returns is the
+    answer (a `summary`, or a platform's handshake text)."""
+    response = await _answered(request, work)
+    if isinstance(response, JSONResponse) and response.status_code >= 400:
+        metrics.SOURCE_REFUSED.labels(source, str(response.status_code)).inc()
+    return response
+
+
+async def _answered(request: Request, work: Callable[[], Any]) -> JSONResponse | Any:
     try:
         return await run_in_threadpool(work)
     except Unsigned as exc:
