@@ -1,7 +1,8 @@
 """Meta Lead Ads' Graph API client: a `leadgen` webhook carries only the lead's id, so each
 lead's answers are read from `GET /{version}/{leadgen_id}` (field_data), authenticated by a
 Page access token and its `appsecret_proof` (the HMAC-SHA256 of the token with the app
-secret, which Meta asks servers to send).
+secret, which Meta asks servers to send). The token goes in the Authorization header, which
+Graph accepts as it accepts `access_token=`, so that it is never in a logged URL.
 
 Pages: https://developers.facebook.com/docs/marketing-api/guides/lead-ads/retrieving,
 https://developers.facebook.com/docs/graph-api/securing-requests (appsecret_proof),
@@ -31,15 +32,15 @@ class GraphClient:
         self.version = version
         self.access_token = access_token
         self.proof = hmac_hex(app_secret, access_token.encode())
-        self.http = httpx.Client(base_url=graph_url.rstrip("/"), timeout=timeout)
+        self.http = httpx.Client(
+            base_url=graph_url.rstrip("/"),
+            headers={"Authorization": f"Bearer {access_token}"},
+            timeout=timeout,
+        )
 
     def lead(self, leadgen_id: str) -> dict[str, Any]:
         """The Lead node: id, created_time, field_data and the ad's ids and names."""
-        params = {
-            "fields": META_FIELDS,
-            "access_token": self.access_token,
-            "appsecret_proof": self.proof,
-        }
+        params = {"fields": META_FIELDS, "appsecret_proof": self.proof}
         try:
             response = self.http.get(f"/{self.version}/{leadgen_id}", params=params)
         except httpx.HTTPError as exc:
