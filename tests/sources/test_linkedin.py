@@ -200,3 +200,30 @@ def test_a_linkedin_demo_request_gets_its_points_and_a_sales_rep(sources: Source
     assert lead["owner"] == "rep@yourco.com"
     (row,) = api.get("/outbox", lead_id=result["lead_id"])["data"]
     assert row["status"] == "delivered"
+
+
+def test_a_deleted_lead_notification_stores_nothing(sources: Sources) -> None:
+    body = dumps(
+        {
+            "type": "LEAD_ACTION",
+            "leadAction": "DELETED",
+            "leadGenFormResponse": "urn:li:leadGenFormResponse:6e9b2f31-0010",
+            "leadGenForm": f"urn:li:versionedLeadGenForm:(urn:li:leadGenForm:{DEMO_FORM},1)",
+        }
+    )
+    reply = sources.post("linkedin", body, signed(body))
+    assert reply.status_code == 200
+    assert reply.json()["received"] == 0
+    assert sources.linkedin.calls == []
+    assert sources.counts() == (0, 0)
+
+
+def test_a_refused_consent_is_recorded_as_withdrawn(sources: Sources) -> None:
+    sources.linkedin.add_form(DEMO_FORM, QUESTIONS)
+    sources.linkedin.add_response(
+        "6e9b2f31-0011", DEMO_FORM, {"email": "no@example.org"}, consent=False
+    )
+    body = notification("6e9b2f31-0011")
+    assert sources.post("linkedin", body, signed(body)).status_code == 200
+    consent = sources.lead("no@example.org")["consent"]
+    assert consent["basis"] is None and consent["withdrawn_at"] is not None

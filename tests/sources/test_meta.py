@@ -12,7 +12,17 @@ from __future__ import annotations
 
 import time
 
-from tests.sources.conftest import ENVIRON, Sources, dumps, problem_fields, sign
+from tests.sources.conftest import (
+    ENVIRON,
+    SOURCES,
+    Sources,
+    dumps,
+    problem_fields,
+    sign,
+)
+
+from leadscore.core.sources import load_sources_text
+from leadscore.service.sources import use
 
 SECRET = ENVIRON["META_APP_SECRET"]
 
@@ -65,6 +75,10 @@ def add_lead(sources: Sources, leadgen_id: str, email: str) -> None:
             "campaign_name": "Spring",
         },
     )
+
+
+def configured_text(sources: Sources) -> str:
+    return SOURCES.format(graph=sources.graph.url, linkedin=sources.linkedin.url)
 
 
 def test_handshake_echoes_the_challenge_as_text(sources: Sources) -> None:
@@ -158,3 +172,23 @@ def test_a_body_over_max_body_bytes_is_413(sources: Sources) -> None:
     reply = sources.post("meta", body, signed(body))
     assert reply.status_code == 413
     assert sources.counts() == (0, 0)
+
+
+def test_a_wrong_page_token_is_503_with_graphs_message(sources: Sources) -> None:
+    environ = {**ENVIRON, "META_ACCESS_TOKEN": "EAAB-revoked-token"}
+    use(sources.api.ctx, load_sources_text(configured_text(sources)), environ)
+    add_lead(sources, "1006", "token@example.org")
+    body = delivery("1006")
+    reply = sources.post("meta", body, signed(body))
+    assert reply.status_code == 503
+    assert "Invalid OAuth access token" in reply.json()["detail"]
+    assert sources.counts() == (0, 0)
+
+
+def test_a_platform_not_configured_is_404(sources: Sources) -> None:
+    use(sources.api.ctx, load_sources_text("lead_forms: {}\n"), ENVIRON)
+    body = delivery("1007")
+    assert sources.post("meta", body, signed(body)).status_code == 404
+    assert (
+        sources.api.anon.get("/sources/meta", params={"hub.mode": "subscribe"}).status_code == 404
+    )

@@ -545,7 +545,7 @@ def linkedin_lead(response: Mapping[str, Any], questions: Mapping[str, str]) -> 
     return Answers("linkedin", lead_id, form_id, at, answers, props, consent)
 
 
-TIKTOK_LEAD_EVENTS = ("lead.created", "leads.created", "lead_generation.lead_created")
+TIKTOK_LEAD_EVENTS = ("lead.created",)
 
 
 def tiktok_leads(payload: object) -> list[Answers]:

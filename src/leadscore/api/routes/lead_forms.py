@@ -82,7 +82,7 @@ async def _delivery(request: Request, work: Work) -> Any:
         try:
             return work(request, ctx, configured(ctx), body, headers)
         except forms.Malformed as exc:
-            raise Malformed(str(exc), exc.field) from None
+            raise Malformed(str(exc), None if exc.field == "body" else exc.field) from None
 
     return await answered(request, run)
 
@@ -105,12 +105,15 @@ def _platform(sources: Configured, name: str) -> Any:
 async def meta_handshake(request: Request) -> Response:
     """Meta's subscription check: `hub.mode=subscribe` with the verify token set in the App
     Dashboard; the answer is `hub.challenge` as plain text, 403 for a wrong token."""
-    sources = configured(request.app.state.ctx)
-    meta = sources.file.lead_forms.meta
-    if meta is None:
-        return error_response(request.scope, 404, "lead_forms.meta is not configured")
+    try:
+        sources = configured(request.app.state.ctx)
+        meta = sources.file.lead_forms.meta
+        if meta is None:
+            return error_response(request.scope, 404, "lead_forms.meta is not configured")
+        token = sources.secret(meta.verify_token, "lead_forms.meta.verify_token") or ""
+    except SourcesConfigError as exc:
+        return error_response(request.scope, 503, f"the sources file: {exc}")
     query = request.query_params
-    token = sources.secret(meta.verify_token, "lead_forms.meta.verify_token") or ""
     sent = query.get("hub.verify_token", "")
     if query.get("hub.mode") != "subscribe" or not hmac.compare_digest(
         sent.encode(), token.encode()
@@ -164,16 +167,19 @@ async def meta_delivery(request: Request) -> Any:
 async def linkedin_handshake(request: Request) -> Response:
     """LinkedIn's endpoint validation: `challengeCode` answered with the code and its
     challengeResponse (hex HMAC-SHA256 with the client secret), as JSON."""
-    sources = configured(request.app.state.ctx)
-    linkedin = sources.file.lead_forms.linkedin
-    if linkedin is None:
-        return error_response(request.scope, 404, "lead_forms.linkedin is not configured")
+    try:
+        sources = configured(request.app.state.ctx)
+        linkedin = sources.file.lead_forms.linkedin
+        if linkedin is None:
+            return error_response(request.scope, 404, "lead_forms.linkedin is not configured")
+        secret = sources.secret(linkedin.client_secret, "lead_forms.linkedin.client_secret")
+    except SourcesConfigError as exc:
+        return error_response(request.scope, 503, f"the sources file: {exc}")
     code = request.query_params.get("challengeCode")
     if not code:
         return error_response(request.scope, 400, "challengeCode is missing")
-    secret = sources.secret(linkedin.client_secret, "lead_forms.linkedin.client_secret") or ""
     return JSONResponse(
-        {"challengeCode": code, "challengeResponse": forms.linkedin_challenge(code, secret)}
+        {"challengeCode": code, "challengeResponse": forms.linkedin_challenge(code, secret or "")}
     )
 
 
