@@ -91,6 +91,14 @@ def _write(ctx: Context, submissions: Sequence[Submission], platform: str) -> di
     return summary(receive(ctx, submissions, f"lead_forms.{platform}"))
 
 
+def _signature(headers: dict[str, str], name: str) -> str:
+    """The signature header: its absence is 401 before anything else (configured or not)."""
+    found = headers.get(name)
+    if not found:
+        raise Unsigned(f"the delivery carries no {name} header")
+    return found
+
+
 def _platform(sources: Configured, name: str) -> Any:
     found = getattr(sources.file.lead_forms, name)
     if found is None:
@@ -125,9 +133,10 @@ async def meta_handshake(request: Request) -> Response:
 def _meta(
     request: Request, ctx: Context, sources: Configured, body: bytes, headers: dict[str, str]
 ) -> Any:
+    signature = _signature(headers, "x-hub-signature-256")
     meta: forms.MetaForms = _platform(sources, "meta")
     secret = sources.secret(meta.app_secret, "lead_forms.meta.app_secret") or ""
-    if not forms.meta_signature_ok(body, headers.get("x-hub-signature-256"), secret):
+    if not forms.meta_signature_ok(body, signature, secret):
         raise Unsigned("X-Hub-Signature-256 is missing or does not match the body")
     changes = forms.meta_changes(forms.json_of(body))
     client = sources.clients.get("meta")
@@ -186,9 +195,10 @@ async def linkedin_handshake(request: Request) -> Response:
 def _linkedin(
     request: Request, ctx: Context, sources: Configured, body: bytes, headers: dict[str, str]
 ) -> Any:
+    signature = _signature(headers, "x-li-signature")
     linkedin: forms.LinkedInForms = _platform(sources, "linkedin")
     secret = sources.secret(linkedin.client_secret, "lead_forms.linkedin.client_secret") or ""
-    if not forms.linkedin_signature_ok(body, headers.get("x-li-signature"), secret):
+    if not forms.linkedin_signature_ok(body, signature, secret):
         raise Unsigned("X-LI-Signature is missing or does not match the body")
     referenced = forms.linkedin_notification(forms.json_of(body))
     if referenced is None:  # a deleted lead (leadAction DELETED): nothing to store
@@ -234,10 +244,15 @@ async def linkedin_delivery(request: Request) -> Any:
 def _google(
     request: Request, ctx: Context, sources: Configured, body: bytes, headers: dict[str, str]
 ) -> Any:
+    try:
+        payload = forms.json_of(body)
+    except forms.Malformed:
+        payload = None
+    sent = payload.get("google_key") if isinstance(payload, dict) else None
+    if not isinstance(sent, str) or not sent:  # no key: not authenticated, whatever else
+        raise Unsigned("the delivery carries no google_key")
     google: forms.GoogleForms = _platform(sources, "google")
     key = sources.secret(google.key, "lead_forms.google.key") or ""
-    payload = forms.json_of(body)
-    sent = payload.get("google_key") if isinstance(payload, dict) else None
     if not forms.google_key_ok(sent, key):
         raise Unsigned("google_key is missing or does not match the configured key")
     lead, is_test, _ = forms.google_lead(payload)
@@ -266,12 +281,11 @@ async def google_delivery(request: Request) -> Any:
 def _tiktok(
     request: Request, ctx: Context, sources: Configured, body: bytes, headers: dict[str, str]
 ) -> Any:
+    signature = _signature(headers, "tiktok-signature")
     tiktok: forms.TikTokForms = _platform(sources, "tiktok")
     secret = sources.secret(tiktok.client_secret, "lead_forms.tiktok.client_secret") or ""
     now = ctx.now() // 1_000_000
-    if not forms.tiktok_signature_ok(
-        body, headers.get("tiktok-signature"), secret, now, tiktok.tolerance_seconds
-    ):
+    if not forms.tiktok_signature_ok(body, signature, secret, now, tiktok.tolerance_seconds):
         raise Unsigned("TikTok-Signature is missing, stale or does not match the body")
     leads = forms.tiktok_leads(forms.json_of(body))
     return _write(ctx, [forms.submission(tiktok, lead) for lead in leads], "tiktok")
