@@ -35,6 +35,7 @@ from leadscore.api.routes import (
     ingest,
     jobs,
     keys,
+    lead_forms,
     leads,
     lists,
     models,
@@ -176,6 +177,7 @@ def create_app(
     api.include_router(costs.router)
     api.include_router(keys.router)
     api.include_router(audit.router)
+    api.include_router(lead_forms.router)
     api.add_api_route(
         "/health",
         health,

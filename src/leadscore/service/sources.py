@@ -28,6 +28,7 @@ from leadscore.core.sources import (
     resolve_secret,
 )
 from leadscore.core.submissions import Submission
+from leadscore.core.timestamps import format_timestamp
 from leadscore.service import metrics
 from leadscore.service.context import Context
 from leadscore.service.errors import Conflict, Invalid, Problem
@@ -164,7 +165,7 @@ def inputs(
                     **ref,
                     "id": sub.event_id,
                     "type": sub.event_type,
-                    "occurred_at": sub.occurred_at,
+                    "occurred_at": _instant(sub.occurred_at),
                     "properties": dict(sub.properties),
                     "source": sub.source,
                 }
@@ -182,6 +183,11 @@ def inputs(
     return out
 
 
+def _instant(micros: int | None) -> str | None:
+    """A submission's time as the inputs take it (ISO 8601 text; they refuse bare numbers)."""
+    return None if micros is None else format_timestamp(micros)
+
+
 def _lead_fields(sub: Submission) -> dict[str, Any]:
     fields: dict[str, Any] = {"attributes": dict(sub.attributes)}
     if sub.email is not None:
@@ -189,7 +195,7 @@ def _lead_fields(sub: Submission) -> dict[str, Any]:
     if sub.external_ids:
         fields["external_ids"] = dict(sub.external_ids)
     if sub.consent is not None:
-        at = sub.occurred_at
+        at = _instant(sub.occurred_at)
         if sub.consent.given:
             fields["consent"] = {"basis": "consent", "given_at": at, "source": sub.consent.source}
         else:  # the box left unticked: no consent from this form, recorded as withdrawn
