@@ -40,6 +40,7 @@ from leadscore.api.routes import (
     models,
     owners,
     predictive_models,
+    source_webhooks,
 )
 from leadscore.api.shortcut import EventsShortcut
 from leadscore.scheduler import Scheduler
@@ -176,6 +177,7 @@ def create_app(
     api.include_router(costs.router)
     api.include_router(keys.router)
     api.include_router(audit.router)
+    api.include_router(source_webhooks.router)
     api.add_api_route(
         "/health",
         health,

@@ -1,0 +1,85 @@
+"""Mapped inbound webhooks (§8): POST /api/v1/sources/webhooks/{name} for each endpoint of
+the sources file's `webhooks:` section (Calendly, Intercom, Mailchimp, SendGrid, Brevo, or
+any tool with a mapping), and the GET Mailchimp sends to check the URL when it is saved.
+
+No API key: the tool's HMAC, token or signature is the authentication (§9), checked before
+the body is parsed. The answer is source_common's summary plus `skipped`: the tool's event
+names the mapping does not map, with their counts (they are not errors: see
+core/webhook_mapping.py).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Path, Request
+
+from leadscore.api.errors import error_response
+from leadscore.api.routes.source_common import (
+    RESPONSES,
+    NotConfigured,
+    TooLarge,
+    answered,
+    body_of,
+    headers_of,
+    summary,
+)
+from leadscore.service import mapped_webhooks
+
+router = APIRouter(prefix="/sources/webhooks", tags=["sources"])
+Name = Path(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$", description="The endpoint's name")
+
+
+@router.post(
+    "/{name}",
+    responses=RESPONSES,
+    summary="A mapped webhook delivery (signed by the tool, no API key)",
+    openapi_extra={
+        "security": [],
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {"schema": {}},
+                "application/x-www-form-urlencoded": {"schema": {"type": "object"}},
+            },
+        },
+    },
+)
+async def deliver(request: Request, name: str = Name) -> Any:
+    """Verifies the endpoint's signature or token, maps each item of the delivery onto a lead
+    and an event, and writes them in one transaction (replays are duplicates)."""
+    ctx = request.app.state.ctx
+    try:
+        body = await body_of(request)
+    except TooLarge as exc:
+        return error_response(request.scope, 413, str(exc))
+    headers = headers_of(request)
+    query = dict(request.query_params)
+
+    def work() -> dict[str, Any]:
+        found = mapped_webhooks.endpoint(ctx, name)
+        if found is None:
+            raise NotConfigured(f"no webhook endpoint {name!r} in the sources file")
+        resolved, secret = found
+        done = mapped_webhooks.deliver(ctx, resolved, secret, body, headers, query)
+        return {**summary(done.results), "skipped": done.skipped}
+
+    return await answered(request, work)
+
+
+@router.get(
+    "/{name}",
+    responses={404: RESPONSES[404]},
+    summary="The URL check of a tool (Mailchimp's GET when a webhook is saved)",
+    openapi_extra={"security": []},
+)
+async def check_url(request: Request, name: str = Name) -> Any:
+    """Answers 200 with the endpoint's name when it is configured; reads and writes
+    nothing (Mailchimp sends no secret with this GET)."""
+
+    def work() -> dict[str, Any]:
+        if mapped_webhooks.endpoint(request.app.state.ctx, name) is None:
+            raise NotConfigured(f"no webhook endpoint {name!r} in the sources file")
+        return {"endpoint": name, "ready": True}
+
+    return await answered(request, work)
