@@ -28,6 +28,7 @@ from leadscore.core.sources import (
     resolve_secret,
 )
 from leadscore.core.submissions import Submission
+from leadscore.core.timestamps import format_timestamp
 from leadscore.service.context import Context
 from leadscore.service.errors import Conflict, Invalid, Problem
 from leadscore.service.events import ingest_in
@@ -163,7 +164,7 @@ def inputs(
                     **ref,
                     "id": sub.event_id,
                     "type": sub.event_type,
-                    "occurred_at": sub.occurred_at,
+                    "occurred_at": _text_time(sub.occurred_at),
                     "properties": dict(sub.properties),
                     "source": sub.source,
                 }
@@ -181,6 +182,11 @@ def inputs(
     return out
 
 
+def _text_time(micros: int | None) -> str | None:
+    """A submission's time (epoch µs) as the text the API's inputs parse."""
+    return None if micros is None else format_timestamp(micros)
+
+
 def _lead_fields(sub: Submission) -> dict[str, Any]:
     fields: dict[str, Any] = {"attributes": dict(sub.attributes)}
     if sub.email is not None:
@@ -188,7 +194,7 @@ def _lead_fields(sub: Submission) -> dict[str, Any]:
     if sub.external_ids:
         fields["external_ids"] = dict(sub.external_ids)
     if sub.consent is not None:
-        at = sub.occurred_at
+        at = _text_time(sub.occurred_at)
         if sub.consent.given:
             fields["consent"] = {"basis": "consent", "given_at": at, "source": sub.consent.source}
         else:  # the box left unticked: no consent from this form, recorded as withdrawn
