@@ -14,8 +14,9 @@ import logging
 import re
 from typing import Any
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Depends, Path, Request
 
+from leadscore.api.auth import signed
 from leadscore.api.errors import error_response
 from leadscore.api.routes.source_common import (
     RESPONSES,
@@ -51,6 +52,7 @@ Name = Path(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$", description="The endpoint's n
 
 @router.post(
     "/{name}",
+    dependencies=[Depends(signed)],
     responses=RESPONSES,
     summary="A mapped webhook delivery (signed by the tool, no API key)",
     openapi_extra={
