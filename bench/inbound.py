@@ -249,14 +249,14 @@ def main() -> None:
     )
     results = {b: r for b in backends if (r := bench_backend(b, options)) is not None}
     print()
-    print(f"{'':44}" + "".join(f"{b:>12}" for b in results))
+    print(f"{'':52}" + "".join(f"{b:>12}" for b in results))
     rows = (
         ("webhook deliveries/s (check+upsert+event+rescore)", "hooks", "{:>12,.0f}"),
         ("baseline POST /events/s (API key)", "plain", "{:>12,.0f}"),
         ("webhook / baseline", "ratio", "{:>12.2f}"),
     )
     for label, key, cell in rows:
-        print(f"{label:44}" + "".join(cell.format(results[b][key]) for b in results))
+        print(f"{label:52}" + "".join(cell.format(results[b][key]) for b in results))
 
 
 if __name__ == "__main__":
