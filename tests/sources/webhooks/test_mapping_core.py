@@ -5,13 +5,17 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
+from pathlib import Path
 
 import pytest
 
+from leadscore.core.import_mapping import load_import_mapping
 from leadscore.core.json_paths import PathError, parse_path, read_time
 from leadscore.core.sources import SourcesError, load_sources_text
 from leadscore.core.webhook_mapping import TokenCheck, form_tree
 from leadscore.core.webhook_signatures import SignatureError, verify
+from leadscore.service.mapped_webhooks import resolved
 
 DELIVERY = {"a": {"b": [{"c": 1}, {"c": None}]}, "message-id": "<m1>"}
 
@@ -76,8 +80,6 @@ def test_token_in_query_and_header_prefix() -> None:
 
 def test_calendly_style_signature_window() -> None:
     check = load_sources_text("webhooks:\n  cal: {preset: calendly, secret: k}\n").webhooks["cal"]
-    from leadscore.service.mapped_webhooks import resolved
-
     rule = resolved("cal", check).verify
     body = b'{"event": "invitee.created"}'
     mac = hmac.new(b"k", b"1000." + body, hashlib.sha256).hexdigest()
@@ -116,3 +118,29 @@ def test_a_bad_endpoint_is_refused_naming_the_key(section: str, path: str, messa
         load_sources_text(f"webhooks:\n  {section}\n")
     text = str(caught.value)
     assert path in text and message in text, text
+
+
+def _section_yaml(title: str) -> list[str]:
+    text = (Path(__file__).resolve().parents[3] / "docs" / "sources.md").read_text("utf-8")
+    section = text.split(f"## {title}\n", 1)[1].split("\n## ", 1)[0]
+    return re.findall(r"^```yaml\n(.*?)^```\n", section, re.S | re.M)
+
+
+def test_the_guides_webhooks_example_loads() -> None:
+    (block,) = _section_yaml("Mapped webhooks")
+    loaded = load_sources_text(block)
+    assert set(loaded.webhooks) == {"calendly", "sendgrid", "webinars"}
+
+
+def test_the_guides_mapping_files_are_the_shipped_examples() -> None:
+    shipped = Path(__file__).resolve().parents[3] / "examples" / "imports"
+    blocks = _section_yaml("Imports with a mapping file")
+    assert len(blocks) == 3
+    for block, name in zip(
+        blocks,
+        ("getresponse-contacts", "getresponse-activity", "salesmanago-contacts"),
+        strict=True,
+    ):
+        assert load_import_mapping(block) == load_import_mapping(
+            (shipped / f"{name}.yaml").read_text("utf-8")
+        )
