@@ -41,6 +41,7 @@ from leadscore.api.routes import (
     models,
     owners,
     predictive_models,
+    source_webhooks,
 )
 from leadscore.api.shortcut import EventsShortcut
 from leadscore.scheduler import Scheduler
@@ -178,6 +179,7 @@ def create_app(
     api.include_router(keys.router)
     api.include_router(audit.router)
     api.include_router(lead_forms.router)
+    api.include_router(source_webhooks.router)
     api.add_api_route(
         "/health",
         health,

@@ -26,6 +26,7 @@ from leadscore.cli import (
     service,
     tuning,
     users,
+    webhooks,
 )
 
 app = typer.Typer(
@@ -68,6 +69,7 @@ app.add_typer(connectors.connectors_app, name="connectors")
 app.add_typer(gdpr.gdpr_app, name="gdpr")
 app.command("sync")(connectors.sync_command)
 app.add_typer(retention.retention_app, name="retention")
+app.add_typer(webhooks.webhooks_app, name="webhooks")
 
 
 def main() -> None:

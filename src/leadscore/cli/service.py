@@ -20,6 +20,7 @@ from rich.table import Table
 
 from leadscore import demo
 from leadscore.cli.support import err, fail, parse_optional_as_of, progress_bar, service
+from leadscore.core.import_mapping import ImportMapping, ImportMappingError, load_import_mapping
 from leadscore.engine.readers import InputError
 from leadscore.service import automations, keys, owners, scoring_models, users
 from leadscore.service.context import Context
@@ -132,19 +133,34 @@ def import_command(
     skip_invalid: Annotated[
         bool, typer.Option(help="Skip bad rows (each reported) instead of importing nothing.")
     ] = False,
+    mapping_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--mapping",
+            help="A mapping file (YAML) for a tool's recurring export: docs/sources.md.",
+        ),
+    ] = None,
 ) -> None:
     """Import leads, events or outcomes. Leads: id, email, owner, stage, external_ids.SOURCE
     columns, every other column an attribute. Events: lead_id (or email), type, occurred_at,
     id, source, other columns properties. Outcomes: lead_id (or email), outcome, occurred_at,
-    value. All or nothing per file unless --skip-invalid."""
+    value. All or nothing per file unless --skip-invalid. --mapping reads a tool's export
+    (GetResponse, SALESmanago…) through a mapping file."""
     try:
         mapping = parse_mapping(map_ or [])
     except ValueError as exc:
         raise fail(str(exc)) from None
-    with service() as ctx, progress_bar(f"import {kind.value}") as bar:
+    file_mapping = None if mapping_file is None else _import_mapping(mapping_file)
+    with service() as ctx, progress_bar(f"import {kind.value}", unit="rows") as bar:
         try:
             report = import_file(
-                ctx, kind.value, file, mapping, skip_invalid=skip_invalid, progress=bar.update
+                ctx,
+                kind.value,
+                file,
+                mapping,
+                skip_invalid=skip_invalid,
+                progress=bar.update,
+                file_mapping=file_mapping,
             )
         except ImportFailed as exc:
             _report_rows(exc.errors, "invalid")
@@ -156,6 +172,19 @@ def import_command(
     if report.erased:  # people erased (GDPR): docs/privacy.md
         skipped += f", {report.erased:,} of erased people left out"
     typer.echo(f"imported {report.written:,} {kind.value} from {report.rows:,} rows{skipped}")
+
+
+def _import_mapping(path: Path) -> ImportMapping:
+    try:
+        return load_import_mapping(path.read_text(encoding="utf-8"), str(path))
+    except OSError as exc:
+        raise fail(f"{path}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise fail(f"{path}: not UTF-8 text (byte {exc.start})") from None
+    except ImportMappingError as exc:
+        for line in str(exc).splitlines():
+            err.print(line, markup=False)
+        raise typer.Exit(2) from None
 
 
 def _report_rows(errors: list[InputError], label: str) -> None:

@@ -21,10 +21,13 @@ from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
     Progress,
+    ProgressColumn,
+    Task,
     TaskID,
     TextColumn,
     TimeElapsedColumn,
 )
+from rich.text import Text
 
 from leadscore.core.loader import ModelError
 from leadscore.core.model import Model
@@ -157,17 +160,33 @@ class ProgressBar:
         return step
 
 
+class RateColumn(ProgressColumn):
+    """How many units a second the task moves (Rich's estimate over its recent updates)."""
+
+    def __init__(self, unit: str) -> None:
+        super().__init__()
+        self.unit = unit
+
+    def render(self, task: Task) -> Text:
+        speed = task.finished_speed or task.speed
+        return Text("" if speed is None else f"{speed:,.0f} {self.unit}/s")
+
+
 @contextmanager
-def progress_bar(label: str, total: int | None = None) -> Iterator[ProgressBar]:
-    """A transient Rich progress bar on stderr when it is a terminal; nothing otherwise."""
+def progress_bar(
+    label: str, total: int | None = None, unit: str | None = None
+) -> Iterator[ProgressBar]:
+    """A transient Rich progress bar on stderr when it is a terminal; nothing otherwise.
+    With a `unit` (e.g. "rows") it also shows the rate, units per second."""
     if not err.is_terminal:
         yield ProgressBar(None, label)
         return
-    columns = (
+    columns: tuple[ProgressColumn, ...] = (
         TextColumn("{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
+        *((RateColumn(unit),) if unit else ()),
     )
     with Progress(*columns, console=err, transient=True) as progress:
         bar = ProgressBar(progress, label)

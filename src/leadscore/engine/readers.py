@@ -61,13 +61,16 @@ class Row:
     """The record as decoded: CSV text (None when empty), JSON values or Parquet values."""
 
 
-def read_rows(path: str | Path, required: Iterable[str] = ()) -> Iterator[Row]:
-    """Yield each record with its location; check that the `required` columns exist."""
+def read_rows(
+    path: str | Path, required: Iterable[str] = (), delimiter: str = ","
+) -> Iterator[Row]:
+    """Yield each record with its location; check that the `required` columns exist.
+    `delimiter` separates a CSV file's cells (SALESmanago's exports use `;`)."""
     kind, gz = detect_format(path)
     if not Path(path).is_file():
         raise InputError(path, None, "no such file")
     if kind == "csv":
-        yield from _csv_rows(path, gz, tuple(required))
+        yield from _csv_rows(path, gz, tuple(required), delimiter)
     elif kind == "jsonl":
         yield from _jsonl_rows(path, gz)
     else:
@@ -80,10 +83,12 @@ def _open_text(path: str | Path, gz: bool) -> IO[str]:
     return open(path, encoding="utf-8-sig", newline="")  # noqa: SIM115
 
 
-def _csv_rows(path: str | Path, gz: bool, required: tuple[str, ...]) -> Iterator[Row]:
+def _csv_rows(
+    path: str | Path, gz: bool, required: tuple[str, ...], delimiter: str = ","
+) -> Iterator[Row]:
     try:
         with _open_text(path, gz) as handle:
-            reader = csv.reader(handle, strict=True)
+            reader = csv.reader(handle, delimiter=delimiter, strict=True)
             header = next(reader, None)
             if header is None:
                 raise InputError(path, None, "the file is empty (no header line)")

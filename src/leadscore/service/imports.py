@@ -19,6 +19,7 @@ from typing import Literal, TypeAlias, TypeVar, cast
 
 from pydantic import BaseModel, ValidationError
 
+from leadscore.core.import_mapping import ImportMapping, RowError, apply_row
 from leadscore.core.timestamps import format_timestamp, to_micros
 from leadscore.engine.readers import InputError, Row, read_rows
 from leadscore.service import events as event_ingest
@@ -91,17 +92,25 @@ def import_file(
     skip_invalid: bool = False,
     actor: str = "import",
     progress: Progress | None = None,
+    file_mapping: ImportMapping | None = None,
 ) -> ImportReport:
     """Validate then write a whole file. `progress(phase, done, total)` reports reading and
-    writing. Raises ImportFailed (bad rows, nothing written) or InputError (unreadable)."""
+    writing. `file_mapping` (a mapping file: core/import_mapping.py) turns each row of a
+    tool's export into our columns first. Raises ImportFailed (bad rows, nothing written)
+    or InputError (unreadable)."""
+    if file_mapping is not None and file_mapping.kind != kind:
+        raise InputError(path, None, f"the mapping file is for {file_mapping.kind}, not {kind}")
+    columns: Mapping[str, str] | _Mapped | None = mapping
+    if file_mapping is not None:
+        columns = _Mapped(file_mapping, mapping or {})
     report = ImportReport(kind)
     if kind == "leads":
-        leads = _read(ctx, path, _lead, mapping, report, progress)
+        leads = _read(ctx, path, _lead, columns, report, progress)
         _refuse_invalid(report, skip_invalid)
         leads = _not_erased(ctx, leads, report, _lead_newcomer)
         report.written = _write(ctx, _write_leads, path, leads, actor, progress)
     elif kind == "events":
-        events = _read(ctx, path, _event, mapping, report, progress)
+        events = _read(ctx, path, _event, columns, report, progress)
         events = _known_leads(ctx, path, events, report, create=True)
         _refuse_invalid(report, skip_invalid)
         events = _not_erased(ctx, events, report, _event_newcomer)
@@ -109,7 +118,7 @@ def import_file(
         report.written = _write(ctx, _write_events, path, events, actor, progress)
         metrics.EVENTS_FROM_IMPORT.inc(report.written)
     elif kind == "outcomes":
-        outcomes = _read(ctx, path, _outcome, mapping, report, progress)
+        outcomes = _read(ctx, path, _outcome, columns, report, progress)
         outcomes = _known_leads(ctx, path, outcomes, report, create=False)
         _refuse_invalid(report, skip_invalid)
         report.written = _write(ctx, _write_outcomes, path, outcomes, actor, progress)
@@ -122,17 +131,18 @@ def _read(
     ctx: Context,
     path: str | Path,
     convert: Callable[[str | Path, Row, Limits], M],
-    mapping: Mapping[str, str] | None,
+    mapping: Mapping[str, str] | _Mapped | None,
     report: ImportReport,
     progress: Progress | None,
 ) -> list[tuple[str, M]]:
     """Every valid row of the file, with its location; the bad ones go to the report."""
     items: list[tuple[str, M]] = []
     limits = Limits.of(ctx.settings)
-    for row in read_rows(path):
+    delimiter = mapping.file.delimiter if isinstance(mapping, _Mapped) else ","
+    for row in read_rows(path, delimiter=delimiter):
         report.rows += 1
         try:
-            items.append((row.where, convert(path, _renamed(row, mapping or {}), limits)))
+            items.append((row.where, convert(path, _renamed_row(path, row, mapping), limits)))
         except InputError as error:
             report.skipped.append(error)
         if progress is not None and report.rows % 1000 == 0:
@@ -200,6 +210,26 @@ def _position(where: str | None) -> int:
 
 
 # --- rows → inputs -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Mapped:
+    """A mapping file, then `--map` renames of what it leaves."""
+
+    file: ImportMapping
+    renames: Mapping[str, str]
+
+
+def _renamed_row(path: str | Path, row: Row, mapping: Mapping[str, str] | _Mapped | None) -> Row:
+    """The row in our columns: through the mapping file (a bad cell is an InputError naming
+    the row and the column), and/or renamed by `--map`."""
+    if isinstance(mapping, _Mapped):
+        try:
+            row = Row(row.where, apply_row(mapping.file, row.values))
+        except RowError as exc:
+            raise InputError(path, row.where, str(exc)) from None
+        return _renamed(row, mapping.renames)
+    return _renamed(row, mapping or {})
 
 
 def _renamed(row: Row, mapping: Mapping[str, str]) -> Row:

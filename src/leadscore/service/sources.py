@@ -279,10 +279,17 @@ def receive_in(
         ext = event.external_id
         return ext is not None and (ext.source, ext.id) in by_external
 
+    def person(event: EventIn) -> object:
+        ext = event.external_id
+        return event.email if event.email is not None else (ext.source, ext.id) if ext else None
+
     newcomers = [i for i in todo if not exists(pairs[i][1])]
+    # a person the same delivery creates (a registration, then an attendance) is no stranger
+    created_here = {person(pairs[i][1]) for i in newcomers if creates[i]}
     for i in [i for i in newcomers if not creates[i]]:
-        results[i] = Received("unknown", pairs[i][1].id or "")
-    newcomers = [i for i in newcomers if creates[i]]
+        if person(pairs[i][1]) not in created_here:
+            results[i] = Received("unknown", pairs[i][1].id or "")
+    newcomers = [i for i in newcomers if results[i] is None]
     people = [_newcomer(*pairs[i]) for i in newcomers]
     erased = refused(conn, ctx, people, now, actor)
     for position in erased:

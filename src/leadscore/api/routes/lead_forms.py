@@ -27,6 +27,7 @@ from leadscore.api.routes.source_common import (
     answered,
     body_of,
     headers_of,
+    refused,
     summary,
 )
 from leadscore.core import lead_forms as forms
@@ -73,9 +74,9 @@ async def _delivery(request: Request, work: Work, platform: str) -> Any:
     try:
         body = await body_of(request)
     except TooLarge as exc:
-        return error_response(request.scope, 413, str(exc))
+        return refused(request, 413, str(exc), platform)
     except SourcesConfigError as exc:
-        return error_response(request.scope, 503, f"the sources file: {exc}")
+        return refused(request, 503, f"the sources file: {exc}", platform)
     headers = headers_of(request)
 
     def run() -> Any:

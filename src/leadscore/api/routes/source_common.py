@@ -78,6 +78,22 @@ def summary(results: Sequence[Received]) -> dict[str, Any]:
     }
 
 
+def refused(request: Request, status: int, message: str, source: str) -> JSONResponse:
+    """An error answered before `answered` runs (a body too large), counted like its own."""
+    metrics.SOURCE_REFUSED.labels(source, str(status)).inc()
+    return error_response(request.scope, status, message)
+
+
+def webhook_label(request: Request, name: str) -> str:
+    """The metrics label of a webhook endpoint: its name when the sources file has it, else
+    `unknown` (a name from the URL alone would let anyone add series)."""
+    try:
+        known = name in configured(request.app.state.ctx).file.webhooks
+    except SourcesConfigError:
+        known = False
+    return name if known else "unknown"
+
+
 async def answered(
     request: Request, work: Callable[[], Any], source: str = "unknown"
 ) -> JSONResponse | Any:

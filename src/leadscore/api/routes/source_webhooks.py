@@ -1,0 +1,113 @@
+"""Mapped inbound webhooks (§8): POST /api/v1/sources/webhooks/{name} for each endpoint of
+the sources file's `webhooks:` section (Calendly, Intercom, Mailchimp, SendGrid, Brevo, or
+any tool with a mapping), and the GET Mailchimp sends to check the URL when it is saved.
+
+No API key: the tool's HMAC, token or signature is the authentication (§9), checked before
+the body is parsed. The answer is source_common's summary plus `skipped`: the tool's event
+names the mapping does not map, with their counts (they are not errors: see
+core/webhook_mapping.py).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+from fastapi import APIRouter, Depends, Path, Request
+
+from leadscore.api.auth import signed
+from leadscore.api.routes.source_common import (
+    RESPONSES,
+    NotConfigured,
+    TooLarge,
+    answered,
+    body_of,
+    headers_of,
+    refused,
+    summary,
+    webhook_label,
+)
+from leadscore.service import mapped_webhooks
+from leadscore.service.sources import Unsigned
+
+router = APIRouter(prefix="/sources/webhooks", tags=["sources"])
+_QUERY = re.compile(r"(/sources/webhooks/[^?\s]*\?)\S*")
+
+
+class HiddenQuery(logging.Filter):
+    """Hides the query of these endpoints in uvicorn's access line: a tool that cannot sign
+    (Mailchimp) carries its token there, and a token must never reach the logs."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) >= 3 and isinstance(args[2], str):
+            record.args = (*args[:2], _QUERY.sub(r"\1…", args[2]), *args[3:])
+        return True
+
+
+_access = logging.getLogger("uvicorn.access")
+if not any(isinstance(f, HiddenQuery) for f in _access.filters):
+    _access.addFilter(HiddenQuery())
+Name = Path(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$", description="The endpoint's name")
+
+
+@router.post(
+    "/{name}",
+    dependencies=[Depends(signed)],
+    responses={
+        **{status: r for status, r in RESPONSES.items() if status != 404},
+        401: {
+            "description": "A missing or wrong signature or token, or an endpoint the "
+            "sources file does not configure: nothing was read"
+        },
+    },
+    summary="A mapped webhook delivery (signed by the tool, no API key)",
+    openapi_extra={
+        "security": [],
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {"schema": {}},
+                "application/x-www-form-urlencoded": {"schema": {"type": "object"}},
+            },
+        },
+    },
+)
+async def deliver(request: Request, name: str = Name) -> Any:
+    """Verifies the endpoint's signature or token, maps each item of the delivery onto a lead
+    and an event, and writes them in one transaction (replays are duplicates)."""
+    ctx = request.app.state.ctx
+    label = webhook_label(request, name)
+    try:
+        body = await body_of(request)
+    except TooLarge as exc:
+        return refused(request, 413, str(exc), label)
+    headers = headers_of(request)
+    query = dict(request.query_params)
+
+    def work() -> dict[str, Any]:
+        found = mapped_webhooks.endpoint(ctx, name)
+        if found is None:  # nothing to verify with: unsigned to us, as HubSpot's webhooks
+            raise Unsigned(
+                f"no webhook endpoint {name!r} in the sources file: nothing can verify this"
+                " delivery"
+            )
+        resolved, secret = found
+        done = mapped_webhooks.deliver(ctx, resolved, secret, body, headers, query)
+        return {**summary(done.results), "skipped": done.skipped}
+
+    return await answered(request, work, source=label)
+
+
+@router.get("/{name}", include_in_schema=False)
+async def check_url(request: Request, name: str = Name) -> Any:
+    """Answers 200 with the endpoint's name when it is configured; reads and writes
+    nothing (Mailchimp sends no secret with this GET)."""
+
+    def work() -> dict[str, Any]:
+        if mapped_webhooks.endpoint(request.app.state.ctx, name) is None:
+            raise NotConfigured(f"no webhook endpoint {name!r} in the sources file")
+        return {"endpoint": name, "ready": True}
+
+    return await answered(request, work)
