@@ -108,10 +108,13 @@ def ingest_in(
     loc_of: LocOf = by_index,
     *,
     rescore_leads: bool = True,
+    created_before: frozenset[int] = frozenset(),
 ) -> Ingested:
     """The transaction body of `ingest_events`. File import stores several chunks without
-    rescoring (`rescore_leads=False`), then rescores each lead once."""
+    rescoring (`rescore_leads=False`), then rescores each lead once. `created_before`: leads
+    this transaction created before, whose rescoring happens here (`lead_created` fires)."""
     pks, created = resolve(conn, ctx, items, create=True, now=now, loc_of=loc_of)
+    created |= created_before & set(pks)
     rows = stored_leads.lock(conn, pks)
     first: dict[str, int] = {}
     for index, event_id in enumerate(ids):

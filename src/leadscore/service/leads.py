@@ -45,6 +45,27 @@ def upsert_in(
 ) -> list[tuple[Change, bool]]:
     """The transaction body of `upsert_leads` (also used by file import). A Conflict names
     `loc_of(index)` of its item when given."""
+    done = upsert_rows(conn, ctx, items, actor, now, loc_of=loc_of)
+    rows = stored_leads.lock(conn, [pk for pk, _ in done])
+    ordered = [rows[pk] for pk in dict.fromkeys(pk for pk, _ in done)]
+    created = frozenset(pk for pk, new in done if new)
+    cause = Cause("lead", {row.pk: row.id for row in ordered}, created=created)
+    changes = {c.lead_pk: c for c in rescore(conn, ctx, ordered, None, cause)}
+    return [(changes[pk], created) for pk, created in done]
+
+
+def upsert_rows(
+    conn: Connection,
+    ctx: Context,
+    items: Sequence[LeadIn],
+    actor: str,
+    now: int,
+    *,
+    loc_of: LocOf | None = None,
+) -> list[tuple[int, bool]]:
+    """Create or update the leads' rows without rescoring them: (pk, created) per item. For
+    a caller that stores events for them in the same transaction and rescores once then
+    (service/sources.py)."""
     done: list[tuple[int, bool]] = []
     for index, item in enumerate(items):
         try:
@@ -58,12 +79,7 @@ def upsert_in(
                 raise
             where = loc_of(index)
             raise Invalid([replace(p, loc=(*where, *p.loc)) for p in exc.problems]) from None
-    rows = stored_leads.lock(conn, [pk for pk, _ in done])
-    ordered = [rows[pk] for pk in dict.fromkeys(pk for pk, _ in done)]
-    created = frozenset(pk for pk, new in done if new)
-    cause = Cause("lead", {row.pk: row.id for row in ordered}, created=created)
-    changes = {c.lead_pk: c for c in rescore(conn, ctx, ordered, None, cause)}
-    return [(changes[pk], created) for pk, created in done]
+    return done
 
 
 def _upsert_one(

@@ -34,7 +34,7 @@ from leadscore.service.context import Context
 from leadscore.service.errors import Conflict, Invalid, Problem
 from leadscore.service.events import ingest_in
 from leadscore.service.inputs import EventIn, LeadIn
-from leadscore.service.leads import upsert_in
+from leadscore.service.leads import upsert_rows
 from leadscore.service.suppression import Newcomer, refused
 from leadscore.store import Connection
 from leadscore.store import events as stored_events
@@ -298,13 +298,23 @@ def receive_in(
     writing = [i for i in todo if results[i] is None]
     leads = [(i, lead) for i in writing if (lead := pairs[i][0]) is not None]
     created: set[str] = set()
-    if leads:
-        upserted = upsert_in(conn, ctx, [lead for _, lead in leads], actor, now)
-        created = {change.lead_id for change, new in upserted if new}
+    upserted: frozenset[int] = frozenset()
+    if leads:  # rows only: each of these leads has an event below, which rescores it once
+        rows = upsert_rows(conn, ctx, [lead for _, lead in leads], actor, now)
+        upserted = frozenset(pk for pk, new in rows if new)
     events = [pairs[i][1] for i in writing]
     if events:
         ids = [event.id or "" for event in events]
-        done = ingest_in(conn, ctx, events, ids, type_ids, now, lambda k: ("submissions", k))
+        done = ingest_in(
+            conn,
+            ctx,
+            events,
+            ids,
+            type_ids,
+            now,
+            lambda k: ("submissions", k),
+            created_before=upserted,
+        )
         created |= {change.lead_id for change in done.leads if change.lead_pk in done.created}
         by_lead = {change.lead_id: change for change in done.leads}
         for i, status in zip(writing, done.events, strict=True):
