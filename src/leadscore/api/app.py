@@ -40,6 +40,7 @@ from leadscore.api.routes import (
     models,
     owners,
     predictive_models,
+    tracking,
 )
 from leadscore.api.shortcut import EventsShortcut
 from leadscore.scheduler import Scheduler
@@ -176,6 +177,7 @@ def create_app(
     api.include_router(costs.router)
     api.include_router(keys.router)
     api.include_router(audit.router)
+    api.include_router(tracking.router)
     api.add_api_route(
         "/health",
         health,
@@ -199,6 +201,9 @@ def create_app(
         methods=["GET"],
         include_in_schema=False,
         dependencies=[Depends(request_line.checked)],
+    )
+    app.add_api_route(  # the website tracking script (docs/sources.md), not an API operation
+        "/t.js", tracking.script, methods=["GET"], include_in_schema=False
     )
     app.add_api_route(
         "/metrics", metrics.scrape, methods=["GET"], include_in_schema=False, dependencies=[Read]

@@ -24,6 +24,7 @@ from leadscore.cli import (
     retention,
     score,
     service,
+    tracking,
     tuning,
     users,
 )
@@ -68,6 +69,7 @@ app.add_typer(connectors.connectors_app, name="connectors")
 app.add_typer(gdpr.gdpr_app, name="gdpr")
 app.command("sync")(connectors.sync_command)
 app.add_typer(retention.retention_app, name="retention")
+app.add_typer(tracking.tracking_app, name="tracking")
 
 
 def main() -> None:
