@@ -171,12 +171,17 @@ def _accept_in(
         return "stored"
     history = stored.events_of(conn, row.pk)
     submissions = [
-        Submission(SOURCE, h.type, h.event_id, h.occurred_at, email, properties=h.properties)
+        Submission(SOURCE, h.type, h.event_id, None, email, properties=h.properties)
         for h in history
     ]
-    submissions.append(Submission(SOURCE, kind, eid, now, email, properties=props))
-    results = receive_in(conn, ctx, inputs(submissions, "beacon"), [True] * len(submissions),
-                         type_ids, now, f"tracking:{site_name}")  # fmt: skip
+    submissions.append(Submission(SOURCE, kind, eid, None, email, properties=props))
+    times = [h.occurred_at for h in history] + [now]
+    pairs = [  # the times stored (epoch µs), set as `receive` does after validation
+        (lead, event.model_copy(update={"occurred_at": at}))
+        for (lead, event), at in zip(inputs(submissions, "beacon"), times, strict=True)
+    ]
+    results = receive_in(conn, ctx, pairs, [True] * len(pairs), type_ids, now,
+                         f"tracking:{site_name}")  # fmt: skip
     last = results[-1]
     if last.status == "suppressed":
         stored.forget(conn, [row.pk])
