@@ -62,7 +62,7 @@ class Site(Strict):
     key: SiteKey
     allowed_origins: Annotated[list[str], Field(min_length=1)]
     consent: Literal["required", "not_required"] = "required"
-    rate_limit: Annotated[int, Field(ge=1, le=100_000)] = 120
+    rate_limit: Annotated[int, Field(ge=1, le=1_000_000)] = 120
     """Beacons per minute per (site key, client IP)."""
     bots: Literal["filter", "keep"] = "filter"
     events: list[BeaconType] = Field(default_factory=lambda: list(BEACON_TYPES))

@@ -17,9 +17,10 @@ import math
 from importlib import resources
 from typing import Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
+from leadscore.api.auth import signed
 from leadscore.api.errors import error_response
 from leadscore.api.routes.source_common import RESPONSES, TooLarge, body_of
 from leadscore.core import tracking as rules
@@ -39,6 +40,30 @@ PREFLIGHT_HEADERS = {
     "Access-Control-Allow-Methods": "POST",
     "Access-Control-Allow-Headers": "Content-Type",
     "Access-Control-Max-Age": "86400",
+}
+
+
+BEACON_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": "A JSON object, sent as text/plain (a CORS-simple request)",
+    "required": ["site", "id", "type", "visitor", "consent", "url"],
+    "properties": {
+        "site": {"type": "string", "description": "The site's public key"},
+        "id": {"type": "string", "pattern": "^[A-Za-z0-9_-]{8,64}$"},
+        "type": {"type": "string", "enum": list(rules.BEACON_TYPES)},
+        "visitor": {"type": "string", "pattern": "^[A-Za-z0-9_-]{8,64}$"},
+        "consent": {"type": "string", "enum": ["given", "not_required"]},
+        "url": {"type": "string", "maxLength": rules.MAX_TEXT},
+        "title": {"type": "string", "maxLength": rules.MAX_TEXT},
+        "referrer": {"type": "string", "maxLength": rules.MAX_TEXT},
+        "email": {"type": "string", "format": "email"},
+        "token": {"type": "string", "description": "An e-mail link's ls_t token"},
+        "properties": {
+            "type": "object",
+            "maxProperties": rules.MAX_PROPERTIES,
+            "additionalProperties": {"type": ["string", "number", "boolean"]},
+        },
+    },
 }
 
 
@@ -81,6 +106,10 @@ def preflight(request: Request) -> Response:
         429: {"description": "Too many beacons from this IP for this site (Retry-After)"},
     },
     summary="Receive a website tracking beacon (sent by /t.js)",
+    dependencies=[Depends(signed)],  # no API key: the site's public key and the Origin
+    openapi_extra={
+        "requestBody": {"required": True, "content": {"text/plain": {"schema": BEACON_SCHEMA}}}
+    },
 )
 async def track(request: Request) -> Response:
     """A beacon of t.js: `{site, id, type, visitor, consent, url, title, referrer, email?,
