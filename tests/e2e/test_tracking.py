@@ -252,3 +252,29 @@ def test_headless_chromium_is_dropped_as_a_robot(site: Site, api: Api, browser: 
         assert counts(api) == (0, 0)
     finally:
         context.close()
+
+
+def test_an_email_link_identifies_the_visitor_and_leaves_the_address_bar(
+    site: Site, api: Api, browser: Any
+) -> None:
+    token = tracking.link_token(api.ctx, "reader@example.com", days=1)
+    context = browser.new_context(user_agent=CHROME)
+    page = context.new_page()
+    try:
+        page.goto(f"{site.pages}/pricing?utm_source=mail&ls_t={token}")
+        assert page.evaluate("location.search") == "?utm_source=mail"  # the token removed
+
+        def events() -> list[dict] | None:
+            found = api.get("/leads", email="reader@example.com")["data"]
+            if not found:
+                return None
+            listed = api.get(f"/leads/{found[0]['id']}/events")["data"]
+            return listed if len(listed) == 2 else None
+
+        listed = wait_for(events, "the identified visitor's events")
+        assert sorted(e["type"] for e in listed) == ["identified", "page_viewed"]
+        assert all(token not in json.dumps(e["properties"]) for e in listed)
+        (view,) = [e for e in listed if e["type"] == "page_viewed"]
+        assert view["properties"]["url"] == "/pricing?utm_source=mail"
+    finally:
+        context.close()
