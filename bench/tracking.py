@@ -130,7 +130,10 @@ async def _loop(port: int, requests: Iterator[Request], deadline: float, counts:
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     try:
         while time.perf_counter() < deadline:
-            method, path, headers, body = next(requests)
+            try:
+                method, path, headers, body = next(requests)
+            except StopIteration:  # a finite list of requests, all sent
+                break
             head = f"{method} {path} HTTP/1.1\r\nHost: bench\r\n"
             head += "".join(f"{k}: {v}\r\n" for k, v in headers.items())
             writer.write(f"{head}Content-Length: {len(body)}\r\n\r\n".encode() + body)
@@ -214,18 +217,10 @@ def identify(port: int, visitors: list[str]) -> list[str]:
     )
     counts: dict[int, int] = {}
 
-    async def run() -> None:
-        for request in forms:
-            await _loop_once(port, request, counts)
-
-    asyncio.run(run())
+    asyncio.run(_loop(port, forms, time.perf_counter() + 600, counts))
     if set(counts) != {204}:
         sys.exit(f"identifying the visitors failed: {counts}")
     return emails
-
-
-async def _loop_once(port: int, request: Request, counts: dict) -> None:
-    await _loop(port, iter([request]), time.perf_counter() + 0.0001, counts)
 
 
 def bench_backend(backend: str, options: argparse.Namespace) -> dict[str, float]:
