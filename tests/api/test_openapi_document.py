@@ -12,6 +12,7 @@ from leadscore.api.openapi import is_signed, needs_key, operations
 from leadscore.settings import Settings
 
 ERROR = {"$ref": "#/components/schemas/Error"}
+ORIGIN_CHECKED = {"/api/v1/sources/track"}
 
 
 def test_every_operation_documents_its_statuses(tmp_path) -> None:
@@ -33,7 +34,9 @@ def test_every_operation_documents_its_statuses(tmp_path) -> None:
         if needs_key(route.dependant):
             assert {"401", "403"} <= codes, (method, path)
         elif is_signed(route.dependant):  # a CRM's webhooks: its signature, not a key
-            assert "401" in codes and "403" not in codes, (method, path)
+            assert "401" in codes, (method, path)
+            # a public key and the browser's Origin (403) for website tracking's beacons
+            assert ("403" in codes) == (path in ORIGIN_CHECKED), (method, path)
         else:
             assert not {"401", "403"} & codes, (method, path)
         if "requestBody" in operation:

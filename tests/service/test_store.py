@@ -38,7 +38,7 @@ def test_migrations_match_the_tables_and_rerun_harmlessly(ctx) -> None:
     ctx.db.migrate()
     with ctx.db.engine.connect() as conn:
         assert _compared(conn) == []
-        assert conn.scalar(text("SELECT version_num FROM alembic_version")) == "0012"
+        assert conn.scalar(text("SELECT version_num FROM alembic_version")) == "0013"
 
 
 def test_migrations_downgrade_to_nothing_and_upgrade_again(ctx) -> None:

@@ -42,6 +42,7 @@ from leadscore.api.routes import (
     owners,
     predictive_models,
     source_webhooks,
+    tracking,
 )
 from leadscore.api.shortcut import EventsShortcut
 from leadscore.scheduler import Scheduler
@@ -180,6 +181,7 @@ def create_app(
     api.include_router(audit.router)
     api.include_router(lead_forms.router)
     api.include_router(source_webhooks.router)
+    api.include_router(tracking.router)
     api.add_api_route(
         "/health",
         health,
@@ -203,6 +205,9 @@ def create_app(
         methods=["GET"],
         include_in_schema=False,
         dependencies=[Depends(request_line.checked)],
+    )
+    app.add_api_route(  # the website tracking script (docs/sources.md), not an API operation
+        "/t.js", tracking.script, methods=["GET"], include_in_schema=False
     )
     app.add_api_route(
         "/metrics", metrics.scrape, methods=["GET"], include_in_schema=False, dependencies=[Read]

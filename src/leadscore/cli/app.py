@@ -24,6 +24,7 @@ from leadscore.cli import (
     retention,
     score,
     service,
+    tracking,
     tuning,
     users,
     webhooks,
@@ -70,6 +71,7 @@ app.add_typer(gdpr.gdpr_app, name="gdpr")
 app.command("sync")(connectors.sync_command)
 app.add_typer(retention.retention_app, name="retention")
 app.add_typer(webhooks.webhooks_app, name="webhooks")
+app.add_typer(tracking.tracking_app, name="tracking")
 
 
 def main() -> None:

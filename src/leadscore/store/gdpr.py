@@ -32,6 +32,7 @@ from leadscore.store.tables import (
     prediction_snapshots,
     predictive_models,
     score_history,
+    tracking_visitors,
 )
 
 OWN_TABLES: tuple[Table, ...] = (
@@ -44,6 +45,7 @@ OWN_TABLES: tuple[Table, ...] = (
     connector_records,
     lead_external_ids,
     prediction_snapshots,
+    tracking_visitors,  # the website visitors identified as the lead (issue 17)
 )
 """The tables whose rows belong to one lead (by `lead_pk`), deleted with it."""
 

@@ -560,3 +560,43 @@ model_performance = Table(
     Column("computed_at", Micros, nullable=False),
     PrimaryKeyConstraint("kind", "version", "window"),
 )
+
+# --- Website tracking (issue 17, migration 0013) ----------------------------------------------
+
+# An anonymous visitor of a tracked site (a first-party id t.js keeps): `lead_pk` once
+# identified (then later beacons go straight to the lead's events), deleted with the lead.
+tracking_visitors = Table(
+    "tracking_visitors",
+    metadata,
+    _pk(),
+    Column("site", String(63), nullable=False),  # the site's name in the sources file
+    Column("visitor", String(64), nullable=False),
+    Column("first_seen", Micros, nullable=False),
+    Column("last_seen", Micros, nullable=False),
+    Column("lead_pk", Integer, ForeignKey("leads.pk", ondelete="CASCADE"), index=True),
+    Column("identified_at", Micros),
+    UniqueConstraint("site", "visitor"),
+    Index(None, "last_seen"),
+)
+
+# The beacons of a visitor not yet identified; moved into `events` (and deleted here) when
+# the visitor is identified, deleted after `tracking.anonymous_days` otherwise.
+tracking_events = Table(
+    "tracking_events",
+    metadata,
+    _pk(),
+    Column(
+        "visitor_pk",
+        Integer,
+        ForeignKey("tracking_visitors.pk", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    Column("event_id", String(64), nullable=False, unique=True),  # core.tracking.event_id
+    Column("type", String(40), nullable=False),  # the event type it becomes (page_viewed, …)
+    Column("occurred_at", Micros, nullable=False),
+    Column("url", Text, nullable=False),
+    Column("title", Text),
+    Column("referrer", Text),
+    Column("properties", Json, nullable=False),
+)
