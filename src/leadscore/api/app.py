@@ -41,12 +41,13 @@ from leadscore.api.routes import (
     models,
     owners,
     predictive_models,
+    source_overview,
     source_webhooks,
     tracking,
 )
 from leadscore.api.shortcut import EventsShortcut
 from leadscore.scheduler import Scheduler
-from leadscore.service import readiness, scoring_models
+from leadscore.service import readiness, scoring_models, sources
 from leadscore.service.connectors import registry
 from leadscore.service.context import Context
 from leadscore.service.costs import CostBatch
@@ -110,6 +111,7 @@ def create_app(
     run_scheduler = ctx.settings.scheduler_enabled if scheduler is None else scheduler
     run_worker = ctx.settings.worker_enabled if worker is None else worker
     syncing = registry(ctx).names()  # a bad connectors file stops the server here, named
+    sources.configured(ctx)  # so does a bad sources file (docs/sources.md)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -179,6 +181,7 @@ def create_app(
     api.include_router(costs.router)
     api.include_router(keys.router)
     api.include_router(audit.router)
+    api.include_router(source_overview.router)
     api.include_router(lead_forms.router)
     api.include_router(source_webhooks.router)
     api.include_router(tracking.router)

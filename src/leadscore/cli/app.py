@@ -24,6 +24,7 @@ from leadscore.cli import (
     retention,
     score,
     service,
+    sources,
     tracking,
     tuning,
     users,
@@ -72,6 +73,7 @@ app.command("sync")(connectors.sync_command)
 app.add_typer(retention.retention_app, name="retention")
 app.add_typer(webhooks.webhooks_app, name="webhooks")
 app.add_typer(tracking.tracking_app, name="tracking")
+app.add_typer(sources.sources_app, name="sources")
 
 
 def main() -> None:

@@ -121,8 +121,10 @@ async def track(request: Request) -> Response:
         settings = configured(ctx).file.tracking
     except SourcesConfigError as exc:
         return error_response(scope, 503, f"the sources file: {exc}")
-    if not settings.sites:
-        return error_response(scope, 404, "website tracking is not configured (tracking.sites)")
+    if not settings.sites:  # no site key is known: unsigned, as every signed route (§9)
+        tracking.BEACONS.labels("unsigned").inc()
+        message = "website tracking is not configured (tracking.sites): no site key is known"
+        return error_response(scope, 401, message)
     try:
         raw = await body_of(request, settings.max_beacon_bytes)
     except TooLarge:
