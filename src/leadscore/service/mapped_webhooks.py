@@ -98,6 +98,20 @@ class Delivered:
     skipped: dict[str, int] = field(default_factory=dict)
 
 
+def check_token(
+    ctx: Context,
+    resolved: Resolved,
+    secret: str,
+    headers: Mapping[str, str],
+    query: Mapping[str, str],
+) -> None:
+    """A GET's token (a tool's URL check), or Unsigned: nothing else is read."""
+    try:
+        verify(resolved.verify, secret, b"", headers, query, ctx.now() / 1_000_000)
+    except SignatureError as exc:
+        raise Unsigned(f"webhooks.{resolved.name}: {exc}") from None
+
+
 def deliver(
     ctx: Context,
     resolved: Resolved,

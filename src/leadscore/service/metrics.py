@@ -79,6 +79,14 @@ SOURCE_REFUSED = Counter(
     ["source", "status"],
 )
 
+TRACKING_BEACONS = Counter(
+    "leadscore_tracking_beacons",
+    "Website tracking beacons by outcome: stored (anonymous), lead (written as a lead's "
+    "event), duplicate, bot (dropped), origin (refused), limited (429), malformed (400), "
+    "unsigned (bad site key or token).",
+    ["outcome"],
+)
+
 
 def recomputed(seconds: float) -> None:
     RECOMPUTE_SECONDS.observe(seconds)

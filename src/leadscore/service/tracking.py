@@ -23,10 +23,9 @@ from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
-from prometheus_client import Counter
-
 from leadscore.core import tracking as rules
 from leadscore.core.submissions import Submission
+from leadscore.service import metrics
 from leadscore.service.context import Context
 from leadscore.service.sources import Configured, Unsigned, configured, inputs, receive_in
 from leadscore.store import Connection
@@ -41,13 +40,7 @@ PURGE_EVERY = 3600.0
 MAX_BUCKETS = 100_000
 """Token buckets kept before the full ones are dropped (bounded memory under a flood)."""
 
-BEACONS = Counter(
-    "leadscore_tracking_beacons",
-    "Website tracking beacons by outcome: stored (anonymous), lead (written as a lead's "
-    "event), duplicate, bot (dropped), origin (refused), limited (429), malformed (400), "
-    "unsigned (bad site key or token).",
-    ["outcome"],
-)
+BEACONS = metrics.TRACKING_BEACONS
 
 
 def bot_patterns() -> list[str]:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import pytest
 from tests.sources.webhooks import payloads as p
-from tests.sources.webhooks.conftest import counts, install, send
+from tests.sources.webhooks.conftest import SECRETS, counts, install, send
 
 SENDGRID = p.SendGridKeys()
 SOURCES = """
@@ -218,9 +218,17 @@ def test_email_tools_do_not_create_leads_and_skip_unmapped_events(ready) -> None
 
 
 def test_mailchimp_url_check_and_unsubscribe(ready) -> None:
-    check = send(ready, "GET", "/sources/webhooks/mailchimp")
+    token = {"secret": SECRETS["MAILCHIMP_WEBHOOK_SECRET"]}
+    check = send(ready, "GET", "/sources/webhooks/mailchimp", params=token)
     assert check.status_code == 200 and check.json() == {"endpoint": "mailchimp", "ready": True}
-    assert send(ready, "GET", "/sources/webhooks/nowhere").status_code == 404
+    # Mailchimp calls the URL it was given, token included: without it, or elsewhere, 401
+    assert send(ready, "GET", "/sources/webhooks/mailchimp").status_code == 401
+    assert (
+        send(ready, "GET", "/sources/webhooks/mailchimp", params={"secret": "x"}).status_code == 401
+    )
+    assert send(ready, "GET", "/sources/webhooks/nowhere", params=token).status_code == 401
+    # a signature over the body cannot be checked on a GET
+    assert send(ready, "GET", "/sources/webhooks/calendly").status_code == 401
     post(ready, "mailchimp", p.mailchimp(p.mailchimp_fields()))
     gone = post(ready, "mailchimp", p.mailchimp(p.mailchimp_fields("unsubscribe"))).json()
     assert gone["stored"] == 1

@@ -110,24 +110,39 @@ def _platform(sources: Configured, name: str) -> Any:
 # --- Meta Lead Ads ----------------------------------------------------------------------------
 
 
-@router.get("/meta", include_in_schema=False)
+@router.get(
+    "/meta",
+    dependencies=[Depends(signed)],
+    summary="Meta Lead Ads: the webhook subscription's verify-token handshake",
+    responses={
+        200: {
+            "content": {"text/plain": {"schema": {"type": "string"}}},
+            "description": "hub.challenge, echoed",
+        },
+        401: {"description": "hub.verify_token missing or wrong, or Meta not configured"},
+        503: {"description": "The sources file is invalid"},
+    },
+    response_class=PlainTextResponse,
+)
 async def meta_handshake(request: Request) -> Response:
     """Meta's subscription check: `hub.mode=subscribe` with the verify token set in the App
-    Dashboard; the answer is `hub.challenge` as plain text, 403 for a wrong token."""
+    Dashboard; the answer is `hub.challenge` as plain text. The verify token is this
+    request's credential: a missing or wrong one is a 401 (Meta only needs the echo)."""
     try:
         sources = configured(request.app.state.ctx)
         meta = sources.file.lead_forms.meta
         if meta is None:
-            return error_response(request.scope, 404, "lead_forms.meta is not configured")
+            message = "lead_forms.meta is not configured: no verify token to check"
+            return refused(request, 401, message, "meta")
         token = sources.secret(meta.verify_token, "lead_forms.meta.verify_token") or ""
     except SourcesConfigError as exc:
-        return error_response(request.scope, 503, f"the sources file: {exc}")
+        return refused(request, 503, f"the sources file: {exc}", "meta")
     query = request.query_params
     sent = query.get("hub.verify_token", "")
     if query.get("hub.mode") != "subscribe" or not hmac.compare_digest(
         sent.encode(), token.encode()
     ):
-        return error_response(request.scope, 403, "hub.verify_token does not match")
+        return refused(request, 401, "hub.mode or hub.verify_token does not match", "meta")
     return PlainTextResponse(query.get("hub.challenge", ""))
 
 
@@ -173,21 +188,32 @@ async def meta_delivery(request: Request) -> Any:
 # --- LinkedIn Lead Sync -------------------------------------------------------------------------
 
 
-@router.get("/linkedin", include_in_schema=False)
+@router.get(
+    "/linkedin",
+    dependencies=[Depends(signed)],
+    summary="LinkedIn Lead Sync: the webhook endpoint's validation challenge",
+    responses={
+        200: {"description": "challengeCode and its challengeResponse (hex HMAC-SHA256)"},
+        401: {"description": "No challengeCode, or LinkedIn not configured"},
+        503: {"description": "The sources file is invalid"},
+    },
+)
 async def linkedin_handshake(request: Request) -> Response:
     """LinkedIn's endpoint validation: `challengeCode` answered with the code and its
-    challengeResponse (hex HMAC-SHA256 with the client secret), as JSON."""
+    challengeResponse (hex HMAC-SHA256 with the client secret), as JSON. A request without
+    a challengeCode is no validation of LinkedIn's: 401."""
     try:
         sources = configured(request.app.state.ctx)
         linkedin = sources.file.lead_forms.linkedin
         if linkedin is None:
-            return error_response(request.scope, 404, "lead_forms.linkedin is not configured")
+            message = "lead_forms.linkedin is not configured: no client secret to answer with"
+            return refused(request, 401, message, "linkedin")
         secret = sources.secret(linkedin.client_secret, "lead_forms.linkedin.client_secret")
     except SourcesConfigError as exc:
-        return error_response(request.scope, 503, f"the sources file: {exc}")
+        return refused(request, 503, f"the sources file: {exc}", "linkedin")
     code = request.query_params.get("challengeCode")
     if not code:
-        return error_response(request.scope, 400, "challengeCode is missing")
+        return refused(request, 401, "challengeCode is missing", "linkedin")
     return JSONResponse(
         {"challengeCode": code, "challengeResponse": forms.linkedin_challenge(code, secret or "")}
     )

@@ -19,7 +19,6 @@ from fastapi import APIRouter, Depends, Path, Request
 from leadscore.api.auth import signed
 from leadscore.api.routes.source_common import (
     RESPONSES,
-    NotConfigured,
     TooLarge,
     answered,
     body_of,
@@ -28,6 +27,7 @@ from leadscore.api.routes.source_common import (
     summary,
     webhook_label,
 )
+from leadscore.core.webhook_mapping import TokenCheck
 from leadscore.service import mapped_webhooks
 from leadscore.service.sources import Unsigned
 
@@ -100,14 +100,34 @@ async def deliver(request: Request, name: str = Name) -> Any:
     return await answered(request, work, source=label)
 
 
-@router.get("/{name}", include_in_schema=False)
+@router.get(
+    "/{name}",
+    dependencies=[Depends(signed)],
+    summary="The URL check of a tool (Mailchimp's GET when a webhook is saved)",
+    responses={
+        200: {"description": "The endpoint is configured and the token in the URL is right"},
+        401: {
+            "description": "An endpoint not configured, a wrong token, or one whose "
+            "deliveries are signed in a header (a GET cannot be verified)"
+        },
+        503: {"description": "The sources file is invalid"},
+    },
+)
 async def check_url(request: Request, name: str = Name) -> Any:
-    """Answers 200 with the endpoint's name when it is configured; reads and writes
-    nothing (Mailchimp sends no secret with this GET)."""
+    """Answers 200 when the endpoint is configured and the URL's token checks (Mailchimp
+    calls the URL it was given, token included); reads and writes nothing else."""
+    ctx = request.app.state.ctx
+    headers = headers_of(request)
+    query = dict(request.query_params)
 
     def work() -> dict[str, Any]:
-        if mapped_webhooks.endpoint(request.app.state.ctx, name) is None:
-            raise NotConfigured(f"no webhook endpoint {name!r} in the sources file")
+        found = mapped_webhooks.endpoint(ctx, name)
+        if found is None:
+            raise Unsigned(f"no webhook endpoint {name!r} in the sources file")
+        resolved, secret = found
+        if not isinstance(resolved.verify, TokenCheck):
+            raise Unsigned(f"webhooks.{name} verifies a signature over the body: a GET has none")
+        mapped_webhooks.check_token(ctx, resolved, secret, headers, query)
         return {"endpoint": name, "ready": True}
 
-    return await answered(request, work)
+    return await answered(request, work, source=webhook_label(request, name))
