@@ -146,9 +146,7 @@ def _accept_in(
         lead = stored_leads.by_pk(conn, row.lead_pk)
         email = lead.email if lead is not None else None
     if email is None:  # anonymous: kept on the visitor until identified
-        if stored.has_event(conn, eid):
-            return "duplicate"
-        stored.add_event(
+        added = stored.add_event(
             conn,
             {
                 "visitor_pk": row.pk,
@@ -161,7 +159,7 @@ def _accept_in(
                 "properties": props,
             },
         )
-        return "stored"
+        return "stored" if added else "duplicate"
     history = stored.events_of(conn, row.pk)
     submissions = [
         Submission(SOURCE, h.type, h.event_id, None, email, properties=h.properties)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, delete, exists, func, insert, select, update
+from sqlalchemy import Connection, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from leadscore.store.database import Row
@@ -14,23 +14,33 @@ from leadscore.store.tables import tracking_events, tracking_visitors
 
 
 def visitor(conn: Connection, site: str, visitor_id: str, now: int) -> Row:
-    """The visitor's row, created on its first beacon; `last_seen` moved to `now`. Two first
-    beacons at once both find the one row (insert … on conflict do nothing)."""
+    """The visitor's row, created on its first beacon; `last_seen` moved to `now`. One
+    statement (insert … on conflict do update … returning): two first beacons at once both
+    find the one row."""
     values = {"site": site, "visitor": visitor_id, "first_seen": now, "last_seen": now}
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    conn.execute(dialect.insert(tracking_visitors).values(values).on_conflict_do_nothing())
-    where = (tracking_visitors.c.site == site) & (tracking_visitors.c.visitor == visitor_id)
-    conn.execute(update(tracking_visitors).where(where).values(last_seen=now))
-    row = conn.execute(select(tracking_visitors).where(where)).one()
-    return row
+    statement = (
+        dialect.insert(tracking_visitors)
+        .values(values)
+        .on_conflict_do_update(
+            index_elements=[tracking_visitors.c.site, tracking_visitors.c.visitor],
+            set_={"last_seen": now},
+        )
+        .returning(*tracking_visitors.c)
+    )
+    return conn.execute(statement).one()
 
 
-def has_event(conn: Connection, event_id: str) -> bool:
-    return bool(conn.scalar(select(exists().where(tracking_events.c.event_id == event_id))))
-
-
-def add_event(conn: Connection, values: Mapping[str, Any]) -> None:
-    conn.execute(insert(tracking_events).values(dict(values)))
+def add_event(conn: Connection, values: Mapping[str, Any]) -> bool:
+    """Store an anonymous beacon; False when its event id was stored before (a replay)."""
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    statement = (
+        dialect.insert(tracking_events)
+        .values(dict(values))
+        .on_conflict_do_nothing(index_elements=[tracking_events.c.event_id])
+        .returning(tracking_events.c.pk)
+    )
+    return conn.execute(statement).first() is not None
 
 
 def events_of(conn: Connection, visitor_pk: int) -> list[Row]:
