@@ -245,3 +245,38 @@ def test_a_digest_leaves_out_the_leads_without_a_basis(store, tmp_path):
     message = email.message_from_bytes(mails[0].read_bytes(), policy=policy.default)
     body = message.get_body(("plain",)).get_content()
     assert message["To"] == "ann@example.com" and "H1" in body and "H2" not in body
+
+
+def test_a_forms_consent_answer_decides_what_automations_send(store, receiver, monkeypatch):
+    """Issue 17: the consent box of a lead form (a source's submission) is stored on the
+    lead and respected like any consent: ticked, the demo request is mailed and posted;
+    left unticked, the rows are skipped with no personal data."""
+    from leadscore.core.submissions import Submission, SubmittedConsent
+    from leadscore.service.sources import receive
+
+    hook = receiver(fails_then_succeeds(0))
+    monkeypatch.setenv("TEST_HOOK_URL", hook.url)
+
+    def booked(name: str, ticked: bool) -> Submission:
+        return Submission(
+            "calendly",
+            "demo_booked",
+            f"calendly:{name}",
+            None,
+            email=f"{name.lower()}@example.com",
+            attributes={"employees": 500, "first_name": f"Zebulon{name}", "company": "Quux"},
+            consent=SubmittedConsent(ticked, "calendly"),
+        )
+
+    done = receive(store, [booked("TICKED", True), booked("UNTICKED", False)], "test")
+    assert [r.status for r in done] == ["stored", "stored"]
+    with outbox.Worker(store) as worker:
+        assert worker.run_until_idle() == 4
+    assert [r.json()["lead"]["email"] for r in hook.requests] == ["ticked@example.com"]
+    with store.db.read() as conn:
+        held = stored_consent.without_basis_by_id(conn, [done[0].lead_id, done[1].lead_id])
+    assert held == {done[1].lead_id}
+    for action in ("notify", "webhook"):
+        (row,) = rows(store, done[1].lead_id or "", action)
+        assert row.result == {"skipped": "no lawful basis"}
+        assert "Zebulon" not in str(row.payload)
