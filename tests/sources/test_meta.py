@@ -186,10 +186,15 @@ def test_a_wrong_page_token_is_503_with_graphs_message(sources: Sources) -> None
     assert sources.counts() == (0, 0)
 
 
-def test_a_platform_not_configured_is_404(sources: Sources) -> None:
+def test_a_platform_not_configured_is_unsigned(sources: Sources) -> None:
+    """Nothing can verify a delivery for a platform the file does not configure: 401, as
+    every signed route answers what it cannot verify (tests/api/test_auth.py)."""
     use(sources.api.ctx, load_sources_text("lead_forms: {}\n"), ENVIRON)
     body = delivery("1007")
-    assert sources.post("meta", body, signed(body)).status_code == 404
+    refused = sources.post("meta", body, signed(body))
+    assert refused.status_code == 401
+    assert "lead_forms.meta is not configured" in refused.json()["detail"]
+    assert sources.counts() == (0, 0)
     # the handshake has no verify token to check: unsigned, as every signed route
     handshake = sources.api.anon.get("/sources/meta", params={"hub.mode": "subscribe"})
     assert handshake.status_code == 401

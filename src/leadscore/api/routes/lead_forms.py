@@ -22,7 +22,6 @@ from leadscore.api.auth import signed
 from leadscore.api.errors import error_response
 from leadscore.api.routes.source_common import (
     RESPONSES,
-    NotConfigured,
     TooLarge,
     answered,
     body_of,
@@ -63,7 +62,10 @@ def _body(description: str) -> dict[str, Any]:
 def _responses(signature: str) -> dict[int | str, dict[str, Any]]:
     return {
         **RESPONSES,
-        401: {"description": f"{signature} missing or wrong: nothing was read"},
+        401: {
+            "description": f"{signature} missing or wrong, or the platform not configured:"
+            " nothing was read"
+        },
         503: {"description": "The platform's API did not give the lead: it delivers again"},
     }
 
@@ -103,7 +105,10 @@ def _signature(headers: dict[str, str], name: str) -> str:
 def _platform(sources: Configured, name: str) -> Any:
     found = getattr(sources.file.lead_forms, name)
     if found is None:
-        raise NotConfigured(f"lead_forms.{name} is not configured in the sources file")
+        raise Unsigned(  # nothing to verify with: unsigned to us, as every signed route
+            f"lead_forms.{name} is not configured in the sources file: nothing can verify"
+            " this delivery"
+        )
     return found
 
 

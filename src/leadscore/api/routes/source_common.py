@@ -30,17 +30,12 @@ from leadscore.service.sources import (
 RESPONSES: dict[int | str, dict[str, Any]] = {
     400: {"description": "A malformed delivery, the field named; nothing was written"},
     401: {"description": "A missing or wrong signature, key or token; nothing was read"},
-    404: {"description": "This source is not configured (LEADSCORE_SOURCES_FILE)"},
     413: {"description": "The delivery is larger than the sources file's max_body_bytes"},
 }
 
 
 class TooLarge(Exception):
     """A delivery over the sources file's `max_body_bytes` (413)."""
-
-
-class NotConfigured(Exception):
-    """A source the sources file does not configure (404)."""
 
 
 async def body_of(request: Request, limit: int | None = None) -> bytes:
@@ -111,8 +106,6 @@ async def _answered(request: Request, work: Callable[[], Any]) -> JSONResponse |
         return await run_in_threadpool(work)
     except Unsigned as exc:
         return error_response(request.scope, 401, str(exc))
-    except NotConfigured as exc:
-        return error_response(request.scope, 404, str(exc))
     except TooLarge as exc:
         return error_response(request.scope, 413, str(exc))
     except Malformed as exc:

@@ -56,7 +56,7 @@ Name = Path(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$", description="The endpoint's n
     "/{name}",
     dependencies=[Depends(signed)],
     responses={
-        **{status: r for status, r in RESPONSES.items() if status != 404},
+        **RESPONSES,
         401: {
             "description": "A missing or wrong signature or token, or an endpoint the "
             "sources file does not configure: nothing was read"
