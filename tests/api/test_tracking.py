@@ -291,6 +291,11 @@ def test_erasing_the_lead_deletes_its_visitors(site: Api) -> None:
     lead = lead_of(site, "erase.me@example.com")
     assert lead is not None
     assert counts(site) == (1, 0)
+    # the GDPR export (Art. 15) holds the visitor identified as the person
+    exported = site.admin.get(f"/leads/{lead['id']}/export")
+    assert exported.status_code == 200, exported.text
+    [visitor] = exported.json()["tracked_visitors"]
+    assert visitor["visitor"] == "visitor-erased" and visitor["identified_at"] is not None
     erased = site.admin.delete(f"/leads/{lead['id']}", params={"erase": "true"})
     assert erased.status_code == 200, erased.text
     assert erased.json()["removed"]["tracking_visitors"] == 1

@@ -75,6 +75,16 @@ class ExportedConnectorRecord(Out):
     deleted: bool
 
 
+class ExportedVisitor(Out):
+    """A website visitor identified as the lead (its beacons are the lead's events)."""
+
+    site: str
+    visitor: str = Field(description="the first-party visitor id of t.js (its _lsvid cookie)")
+    first_seen: str
+    last_seen: str
+    identified_at: str | None
+
+
 class ExportedAudit(Out):
     at: str
     actor: str
@@ -102,6 +112,9 @@ class LeadExport(Out):
         description="the lead's automation actions, and digests that mention it"
     )
     connector_records: list[ExportedConnectorRecord]
+    tracked_visitors: list[ExportedVisitor] = Field(
+        description="website visitors identified as the lead (docs/sources.md)"
+    )
     audit: list[ExportedAudit] = Field(description="audit entries that name the lead")
     prediction: Prediction | None = Field(description="the active predictive model's, computed now")
 

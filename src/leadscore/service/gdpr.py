@@ -70,6 +70,7 @@ def export_lead(ctx: Context, lead_id: str) -> dict[str, Any]:
             "lists": [_membership(m) for m in stored.memberships(conn, row.pk)],
             "outbox": [_outbox(o) for o in stored.outbox_rows(conn, row.pk, mentions)],
             "connector_records": [_record(r) for r in stored.connector_rows(conn, row.pk)],
+            "tracked_visitors": [_visitor(v) for v in stored.visitor_rows(conn, row.pk)],
             "audit": [_audit(a) for a in stored.audit_rows(conn, row.id, mentions)],
         }
     # The active predictive model's, computed now (§7); the kept ones are the snapshots.
@@ -85,6 +86,16 @@ def _event(row: Row) -> dict[str, Any]:
         "properties": row.properties,
         "source": row.source,
         "received_at": format_timestamp(row.received_at),
+    }
+
+
+def _visitor(row: Row) -> dict[str, Any]:
+    return {
+        "site": row.site,
+        "visitor": row.visitor,
+        "first_seen": format_timestamp(row.first_seen),
+        "last_seen": format_timestamp(row.last_seen),
+        "identified_at": _time(row.identified_at),
     }
 
 

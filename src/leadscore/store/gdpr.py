@@ -120,6 +120,13 @@ def connector_rows(conn: Connection, pk: int) -> list[Row]:
     return list(conn.execute(query))
 
 
+def visitor_rows(conn: Connection, pk: int) -> list[Row]:
+    """The website visitors identified as the lead (docs/sources.md#website-tracking)."""
+    t = tracking_visitors
+    query = select(t).where(t.c.lead_pk == pk).order_by(t.c.site, t.c.first_seen, t.c.pk)
+    return list(conn.execute(query))
+
+
 def audit_rows(conn: Connection, lead_id: str, mentions: Sequence[str]) -> list[Row]:
     """The audit entries whose target is the lead or whose details mention it."""
     named = _mentioning(conn, (audit_log.c.details,), mentions)
