@@ -62,14 +62,16 @@ def upsert_rows(
     now: int,
     *,
     loc_of: LocOf | None = None,
+    erased_checked: bool = False,
 ) -> list[tuple[int, bool]]:
     """Create or update the leads' rows without rescoring them: (pk, created) per item. For
     a caller that stores events for them in the same transaction and rescores once then
-    (service/sources.py)."""
+    (service/sources.py). `erased_checked`: the caller asked `suppression.refused` about
+    these people in this transaction already (one query for all, not one per lead)."""
     done: list[tuple[int, bool]] = []
     for index, item in enumerate(items):
         try:
-            done.append(_upsert_one(conn, ctx, item, actor, now))
+            done.append(_upsert_one(conn, ctx, item, actor, now, erased_checked))
         except Conflict as exc:
             if loc_of is None:
                 raise
@@ -83,7 +85,12 @@ def upsert_rows(
 
 
 def _upsert_one(
-    conn: Connection, ctx: Context, item: LeadIn, actor: str, now: int
+    conn: Connection,
+    ctx: Context,
+    item: LeadIn,
+    actor: str,
+    now: int,
+    erased_checked: bool = False,
 ) -> tuple[int, bool]:
     matches: dict[str, int] = {}
     if item.id is not None:
@@ -103,7 +110,7 @@ def _upsert_one(
         pk = next(iter(matches.values()))
         _update(conn, ctx, pk, item, actor, now)
         return pk, False
-    return _create(conn, ctx, item, actor, now), True
+    return _create(conn, ctx, item, actor, now, erased_checked), True
 
 
 def new_row(item: LeadIn, lead_id: str, now: int) -> dict[str, object]:
@@ -126,12 +133,20 @@ def new_row(item: LeadIn, lead_id: str, now: int) -> dict[str, object]:
     return row
 
 
-def _create(conn: Connection, ctx: Context, item: LeadIn, actor: str, now: int) -> int:
-    given = item.consent.given_at if item.consent is not None else None
-    person = Newcomer(item.email, list(item.external_ids.items()), given)
-    erased = refused(conn, ctx, [person], now, actor)
-    if erased:
-        raise refusal(erased[0], (erased[0],))  # the field: located by upsert_in
+def _create(
+    conn: Connection,
+    ctx: Context,
+    item: LeadIn,
+    actor: str,
+    now: int,
+    erased_checked: bool = False,
+) -> int:
+    if not erased_checked:
+        given = item.consent.given_at if item.consent is not None else None
+        person = Newcomer(item.email, list(item.external_ids.items()), given)
+        erased = refused(conn, ctx, [person], now, actor)
+        if erased:
+            raise refusal(erased[0], (erased[0],))  # the field: located by upsert_in
     lead_id = item.id if item.id is not None else new_lead_id()
     stored_leads.insert_new(ctx.db, conn, [new_row(item, lead_id, now)])
     pk = stored_leads.pks_by_id(conn, [lead_id]).get(lead_id)

@@ -300,7 +300,7 @@ def receive_in(
     created: set[str] = set()
     upserted: frozenset[int] = frozenset()
     if leads:  # rows only: each of these leads has an event below, which rescores it once
-        rows = upsert_rows(conn, ctx, [lead for _, lead in leads], actor, now)
+        rows = upsert_rows(conn, ctx, [lead for _, lead in leads], actor, now, erased_checked=True)
         upserted = frozenset(pk for pk, new in rows if new)
     events = [pairs[i][1] for i in writing]
     if events:
