@@ -48,14 +48,20 @@ def test_every_operator_example_in_the_guide_parses() -> None:
 
 
 def test_examples_validate() -> None:
-    """Every example is a valid model file, or (automations*.yaml) a valid automations file."""
+    """Every example is a valid model file, or (automations*.yaml) a valid automations file,
+    or (sources*.yaml) a valid sources file."""
+    from leadscore.core.sources import load_sources_text
+
     examples = sorted((REPO / "examples").glob("*.yaml"))
     assert examples
     automations = [p for p in examples if p.name.startswith("automations")]
-    assert automations
+    sources = [p for p in examples if p.name.startswith("sources")]
+    assert automations and sources
     for path in examples:
         if path in automations:
             load_automations_text(path.read_text(encoding="utf-8"), source=str(path))
+        elif path in sources:
+            load_sources_text(path.read_text(encoding="utf-8"), source=str(path))
         else:
             load_model_file(path)
 
