@@ -67,6 +67,7 @@ from leadscore.service.keys import KeyIn
 from leadscore.service.lists import ListMembersIn
 from leadscore.service.outbox import OutboxThread
 from leadscore.service.owners import OwnerChange, OwnerIn, TeamIn, TeamMembers
+from leadscore.service.source_commit import SourceWriter
 from leadscore.settings import Settings
 
 PREFIX = "/api/v1"
@@ -116,6 +117,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.writer = GroupCommit(ctx)
+        app.state.source_writer = SourceWriter(ctx)
         app.state.jobs = Jobs(ctx)
         app.state.jobs.start()
         cron = Scheduler(ctx) if run_scheduler else None
@@ -145,6 +147,8 @@ def create_app(
             app.state.jobs.stop()
             app.state.writer.close()
             app.state.writer = None
+            app.state.source_writer.close()
+            app.state.source_writer = None
             if context is None:
                 ctx.close()
 

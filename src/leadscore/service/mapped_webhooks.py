@@ -32,7 +32,14 @@ from leadscore.core.webhook_mapping import (
 )
 from leadscore.core.webhook_signatures import SignatureError, verify
 from leadscore.service.context import Context
-from leadscore.service.sources import Malformed, Received, Unsigned, configured, receive
+from leadscore.service.sources import (
+    Malformed,
+    Received,
+    Unsigned,
+    Write,
+    configured,
+    receive,
+)
 
 
 @cache
@@ -119,14 +126,14 @@ def deliver(
     body: bytes,
     headers: Mapping[str, str],
     query: Mapping[str, str],
+    write: Write = receive,
 ) -> Delivered:
-    """Verify, map and write one delivery (see the module's docstring)."""
+    """Verify, map and write one delivery (see the module's docstring); `write` is how (the
+    API's SourceWriter, or `receive`)."""
     try:
         verify(resolved.verify, secret, body, headers, query, ctx.now() / 1_000_000)
     except SignatureError as exc:
         raise Unsigned(f"webhooks.{resolved.name}: {exc}") from None
     found = mapped(resolved, body)
-    results = (
-        receive(ctx, found.submissions, f"webhook:{resolved.name}") if found.submissions else []
-    )
+    results = write(ctx, found.submissions, f"webhook:{resolved.name}") if found.submissions else []
     return Delivered(results, found.skipped)

@@ -13,7 +13,7 @@ The sources file is read once per context (`configured`) and its secrets resolve
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -203,21 +203,42 @@ def _lead_fields(sub: Submission) -> dict[str, Any]:
     return fields
 
 
-def receive(ctx: Context, submissions: Sequence[Submission], actor: str) -> list[Received]:
-    """Write the submissions of one delivery, all or nothing (see the module's docstring)."""
-    pairs = inputs(submissions)
-    now = ctx.now()
-    stamped = [
-        (_dated(lead, event.occurred_at or now), _timed(event, now)) for lead, event in pairs
+Pairs = list[tuple[LeadIn | None, EventIn]]
+
+
+def prepared(submissions: Sequence[Submission], now: int) -> Pairs:
+    """The submissions as the API's inputs (Invalid naming each bad value), their times set:
+    an event without one happened `now`, a consent without one was given (or withdrawn)
+    with its event."""
+    return [
+        (_dated(lead, event.occurred_at or now), _timed(event, now))
+        for lead, event in inputs(submissions)
     ]
+
+
+def counted(submissions: Sequence[Submission], results: Sequence[Received]) -> None:
+    """Count what became of each submission (leadscore_source_submissions_total)."""
+    for sub, result in zip(submissions, results, strict=True):
+        metrics.SOURCE_SUBMISSIONS.labels(sub.source, result.status).inc()
+
+
+def receive(ctx: Context, submissions: Sequence[Submission], actor: str) -> list[Received]:
+    """Write the submissions of one delivery, all or nothing (see the module's docstring).
+    The API writes through `service.source_commit.SourceWriter`, which does the same for the
+    deliveries waiting together in one transaction."""
+    now = ctx.now()
+    stamped = prepared(submissions, now)
     creates = [s.create for s in submissions]
     type_ids = ctx.event_types.ensure(ctx.db, {event.type for _, event in stamped})
     results = ctx.db.transact(
         lambda conn: receive_in(conn, ctx, stamped, creates, type_ids, now, actor)
     )
-    for sub, result in zip(submissions, results, strict=True):
-        metrics.SOURCE_SUBMISSIONS.labels(sub.source, result.status).inc()
+    counted(submissions, results)
     return results
+
+
+Write = Callable[[Context, Sequence[Submission], str], list[Received]]
+"""How a route writes a delivery: `receive`, or a SourceWriter's `receive`."""
 
 
 def _timed(event: EventIn, now: int) -> EventIn:

@@ -28,6 +28,7 @@ from leadscore.api.routes.source_common import (
     headers_of,
     refused,
     summary,
+    writer_of,
 )
 from leadscore.core import lead_forms as forms
 from leadscore.core.submissions import Submission
@@ -38,7 +39,6 @@ from leadscore.service.sources import (
     SourcesConfigError,
     Unsigned,
     configured,
-    receive,
 )
 from leadscore.sources.linkedin import LinkedInClient, LinkedInError
 from leadscore.sources.meta import GraphClient, GraphError
@@ -90,8 +90,10 @@ async def _delivery(request: Request, work: Work, platform: str) -> Any:
     return await answered(request, run, source=platform)
 
 
-def _write(ctx: Context, submissions: Sequence[Submission], platform: str) -> dict[str, Any]:
-    return summary(receive(ctx, submissions, f"lead_forms.{platform}"))
+def _write(
+    request: Request, ctx: Context, submissions: Sequence[Submission], platform: str
+) -> dict[str, Any]:
+    return summary(writer_of(request)(ctx, submissions, f"lead_forms.{platform}"))
 
 
 def _signature(headers: dict[str, str], name: str) -> str:
@@ -174,7 +176,7 @@ def _meta(
         except GraphError as exc:
             return error_response(request.scope, 503, str(exc))
         submissions.append(forms.submission(meta, forms.meta_lead(change, lead)))
-    return _write(ctx, submissions, "meta")
+    return _write(request, ctx, submissions, "meta")
 
 
 @router.post(
@@ -254,7 +256,7 @@ def _linkedin(
             lead.platform, lead.lead_id, form_id, lead.occurred_at, lead.answers,
             lead.properties, lead.consent,
         )  # fmt: skip
-    return _write(ctx, [forms.submission(linkedin, lead)], "linkedin")
+    return _write(request, ctx, [forms.submission(linkedin, lead)], "linkedin")
 
 
 @router.post(
@@ -290,7 +292,7 @@ def _google(
     lead, is_test, _ = forms.google_lead(payload)
     if is_test and google.test_leads == "skip":
         return {**summary([]), "test_leads_skipped": 1}
-    return _write(ctx, [forms.submission(google, lead)], "google")
+    return _write(request, ctx, [forms.submission(google, lead)], "google")
 
 
 @router.post(
@@ -320,7 +322,7 @@ def _tiktok(
     if not forms.tiktok_signature_ok(body, signature, secret, now, tiktok.tolerance_seconds):
         raise Unsigned("TikTok-Signature is missing, stale or does not match the body")
     leads = forms.tiktok_leads(forms.json_of(body))
-    return _write(ctx, [forms.submission(tiktok, lead) for lead in leads], "tiktok")
+    return _write(request, ctx, [forms.submission(tiktok, lead) for lead in leads], "tiktok")
 
 
 @router.post(

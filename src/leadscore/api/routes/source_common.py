@@ -24,7 +24,9 @@ from leadscore.service.sources import (
     Received,
     SourcesConfigError,
     Unsigned,
+    Write,
     configured,
+    receive,
 )
 
 RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -54,6 +56,13 @@ async def body_of(request: Request, limit: int | None = None) -> bytes:
             raise TooLarge(f"the delivery is larger than {limit:,} bytes (max_body_bytes)")
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+def writer_of(request: Request) -> Write:
+    """How this app writes deliveries: its SourceWriter (group commit) while it serves, else
+    `service.sources.receive` (an app used without its lifespan)."""
+    found = getattr(request.app.state, "source_writer", None)
+    return receive if found is None else found.receive
 
 
 def headers_of(request: Request) -> dict[str, str]:

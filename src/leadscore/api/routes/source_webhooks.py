@@ -26,6 +26,7 @@ from leadscore.api.routes.source_common import (
     refused,
     summary,
     webhook_label,
+    writer_of,
 )
 from leadscore.core.webhook_mapping import TokenCheck
 from leadscore.service import mapped_webhooks
@@ -94,7 +95,8 @@ async def deliver(request: Request, name: str = Name) -> Any:
                 " delivery"
             )
         resolved, secret = found
-        done = mapped_webhooks.deliver(ctx, resolved, secret, body, headers, query)
+        write = writer_of(request)
+        done = mapped_webhooks.deliver(ctx, resolved, secret, body, headers, query, write)
         return {**summary(done.results), "skipped": done.skipped}
 
     return await answered(request, work, source=label)
