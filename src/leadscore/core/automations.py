@@ -30,7 +30,7 @@ from pydantic import (
 
 from leadscore.core.conditions import Condition, EvalContext, Leaf, walk
 from leadscore.core.languages import language_tag
-from leadscore.core.loader import Problem, line_of, pydantic_problems, read_yaml
+from leadscore.core.loader import FileError, Problem, line_of, pydantic_problems, read_yaml
 from leadscore.core.model import EventTypes, LeadCondition, Strict
 from leadscore.core.records import Lead
 from leadscore.core.timestamps import format_timestamp
@@ -312,13 +312,10 @@ KNOWN_KEYS = (
 ).split()
 
 
-class AutomationsError(ValueError):
+class AutomationsError(FileError):
     """An invalid automations file; `problems` lists every error found."""
 
-    def __init__(self, problems: list[Problem], source: str = "automations") -> None:
-        self.problems = problems
-        self.source = source
-        super().__init__("\n".join(f"{source}: {p}" for p in problems))
+    default_source = "automations"
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, ValidationError, field_validator, model_validator
 
 from leadscore.core.durations import DurationError, parse_duration
-from leadscore.core.loader import Problem, line_of, pydantic_problems, read_yaml
+from leadscore.core.loader import FileError, Problem, line_of, pydantic_problems, read_yaml
 from leadscore.core.model import Strict
 
 VENDORS = ("hubspot", "salesforce", "pipedrive")
@@ -146,13 +146,10 @@ KNOWN_KEYS = (
 """Keys a "did you mean" may suggest (not StageMap's `field`, which would shadow `fields`)."""
 
 
-class ConnectorsError(ValueError):
+class ConnectorsError(FileError):
     """An invalid connectors file; `problems` lists every error found."""
 
-    def __init__(self, problems: list[Problem], source: str = "connectors") -> None:
-        self.problems = problems
-        self.source = source
-        super().__init__("\n".join(f"{source}: {p}" for p in problems))
+    default_source = "connectors"
 
 
 def load_connectors_text(text: str, source: str = "connectors") -> ConnectorsFile:

@@ -19,7 +19,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, Field, ValidationError, model_validator
 
 from leadscore.core.json_paths import PathError, check_time_format, read_time
-from leadscore.core.loader import Problem, line_of, pydantic_problems, read_yaml
+from leadscore.core.loader import FileError, Problem, line_of, pydantic_problems, read_yaml
 from leadscore.core.model import Strict
 from leadscore.core.timestamps import format_timestamp
 
@@ -78,12 +78,10 @@ class ImportMapping(Strict):
         return self
 
 
-class ImportMappingError(ValueError):
+class ImportMappingError(FileError):
     """An invalid mapping file; `problems` lists each with its key path and line."""
 
-    def __init__(self, problems: list[Problem], source: str) -> None:
-        self.problems = problems
-        super().__init__("\n".join(f"{source}: {p}" for p in problems))
+    default_source = "mapping"
 
 
 def load_import_mapping(text: str, source: str = "mapping") -> ImportMapping:

@@ -31,13 +31,22 @@ class Problem:
         return f"{self.path or '<model>'}: {self.message}{where}"
 
 
-class ModelError(ValueError):
+class FileError(ValueError):
+    """An invalid file of ours (a model, automations, connectors, sources, an import
+    mapping); `problems` lists every error found, each with its key path and line."""
+
+    default_source = "file"
+
+    def __init__(self, problems: list[Problem], source: str | None = None) -> None:
+        self.problems = problems
+        self.source = source if source is not None else self.default_source
+        super().__init__("\n".join(f"{self.source}: {p}" for p in problems))
+
+
+class ModelError(FileError):
     """An invalid model file; `problems` lists every error found."""
 
-    def __init__(self, problems: list[Problem], source: str = "model") -> None:
-        self.problems = problems
-        self.source = source
-        super().__init__("\n".join(f"{source}: {p}" for p in problems))
+    default_source = "model"
 
 
 def load_model_text(text: str, source: str = "model") -> Model:

@@ -15,7 +15,7 @@ from typing import Annotated
 from pydantic import Field, ValidationError
 
 from leadscore.core.lead_forms import LeadForms
-from leadscore.core.loader import Problem, line_of, pydantic_problems, read_yaml
+from leadscore.core.loader import FileError, Problem, line_of, pydantic_problems, read_yaml
 from leadscore.core.model import Strict
 from leadscore.core.tracking import Tracking
 from leadscore.core.webhook_mapping import WebhookEndpoint
@@ -33,13 +33,10 @@ class SourcesFile(Strict):
     max_body_bytes: Annotated[int, Field(ge=1024, le=16 * 1_048_576)] = DEFAULT_MAX_BODY
 
 
-class SourcesError(ValueError):
+class SourcesError(FileError):
     """An invalid sources file; `problems` lists every error found."""
 
-    def __init__(self, problems: list[Problem], source: str = "sources") -> None:
-        self.problems = problems
-        self.source = source
-        super().__init__("\n".join(f"{source}: {p}" for p in problems))
+    default_source = "sources"
 
 
 def load_sources_text(text: str, source: str = "sources") -> SourcesFile:

@@ -32,11 +32,11 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from contextlib import suppress
 from dataclasses import dataclass
-from typing import TypeAlias
+from typing import TypeAlias, TypeVar
 
 from leadscore.service import metrics
 from leadscore.service.context import Context
@@ -50,6 +50,8 @@ from leadscore.store import leads as stored_leads
 from leadscore.store.database import unavailable
 
 log = logging.getLogger("leadscore.group_commit")
+
+W = TypeVar("W")
 
 
 @dataclass
@@ -101,17 +103,7 @@ class GroupCommit:
             first = self._queue.get()
             if first is None:
                 return
-            group, size, stop = [first], len(first.items), False
-            while size < self.max_events:
-                try:
-                    request = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if request is None:
-                    stop = True
-                    break
-                group.append(request)
-                size += len(request.items)
+            group, stop = waiting(self._queue, first, lambda r: len(r.items), self.max_events)
             try:
                 self._commit(group)
             except Exception as exc:  # a bug: answer everyone rather than leave them waiting
@@ -192,6 +184,27 @@ class GroupCommit:
             return _rescored(conn, ctx, results, now)
 
         return ctx.db.transact(work)
+
+
+def waiting(
+    waiting_queue: queue.SimpleQueue[W | None],
+    first: W,
+    size_of: Callable[[W], int],
+    limit: int,
+) -> tuple[list[W], bool]:
+    """The group a writer thread takes: `first` and what waits behind it in the queue, up to
+    `limit` in size; and whether the stop mark (None) was met, after the group."""
+    group, size = [first], size_of(first)
+    while size < limit:
+        try:
+            found = waiting_queue.get_nowait()
+        except queue.Empty:
+            break
+        if found is None:
+            return group, True
+        group.append(found)
+        size += size_of(found)
+    return group, False
 
 
 def _reply(answers: Sequence[tuple[_Request, Result]]) -> None:

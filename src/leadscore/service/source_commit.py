@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from leadscore.core.submissions import Submission
 from leadscore.service.context import Context
 from leadscore.service.errors import ServiceError
+from leadscore.service.group_commit import waiting
 from leadscore.service.sources import Pairs, Received, counted, prepared, receive_in
 from leadscore.store import Connection
 
@@ -44,6 +45,10 @@ class _Delivery:
     pairs: Pairs
     actor: str
     future: Future[list[Received]] = field(default_factory=Future)
+
+
+def _size(delivery: _Delivery) -> int:
+    return len(delivery.pairs)
 
 
 class SourceWriter:
@@ -81,17 +86,7 @@ class SourceWriter:
             first = self._queue.get()
             if first is None:
                 return
-            group, size, stop = [first], len(first.pairs), False
-            while size < self.max_submissions:
-                try:
-                    delivery = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if delivery is None:
-                    stop = True
-                    break
-                group.append(delivery)
-                size += len(delivery.pairs)
+            group, stop = waiting(self._queue, first, _size, self.max_submissions)
             self.groups += 1
             try:
                 self._commit(group)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
@@ -252,10 +253,7 @@ def _linkedin(
         return error_response(request.scope, 503, str(exc))
     lead = forms.linkedin_lead(response, questions)
     if lead.form_id is None:
-        lead = forms.Answers(
-            lead.platform, lead.lead_id, form_id, lead.occurred_at, lead.answers,
-            lead.properties, lead.consent,
-        )  # fmt: skip
+        lead = replace(lead, form_id=form_id)
     return _write(request, ctx, [forms.submission(linkedin, lead)], "linkedin")
 
 
