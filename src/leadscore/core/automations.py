@@ -30,7 +30,7 @@ from pydantic import (
 
 from leadscore.core.conditions import Condition, EvalContext, Leaf, walk
 from leadscore.core.languages import language_tag
-from leadscore.core.loader import FileError, Problem, line_of, pydantic_problems, read_yaml
+from leadscore.core.loader import FileError, Problem, located, pydantic_problems, read_yaml
 from leadscore.core.model import EventTypes, LeadCondition, Strict
 from leadscore.core.records import Lead
 from leadscore.core.timestamps import format_timestamp
@@ -366,13 +366,7 @@ def validate_automations_data(
             found.setdefault(path, message)
         if not found:
             return parsed
-    known_lines = {p.path: p.line for p in yaml_problems}
-    problems = [
-        Problem(path, message, known_lines.get(path) or line_of(path, lines))
-        for path, message in found.items()
-    ]
-    problems.sort(key=lambda p: (p.line or 0, p.path))
-    raise AutomationsError(problems, source)
+    raise AutomationsError(located(found, yaml_problems, lines), source)
 
 
 def _clean(path: str) -> str:

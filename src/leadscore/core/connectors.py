@@ -21,7 +21,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, ValidationError, field_validator, model_validator
 
 from leadscore.core.durations import DurationError, parse_duration
-from leadscore.core.loader import FileError, Problem, line_of, pydantic_problems, read_yaml
+from leadscore.core.loader import FileError, located, pydantic_problems, read_yaml
 from leadscore.core.model import Strict
 
 VENDORS = ("hubspot", "salesforce", "pipedrive")
@@ -171,13 +171,7 @@ def load_connectors_text(text: str, source: str = "connectors") -> ConnectorsFil
         found.setdefault(path, message)
     if parsed is not None and not found:
         return parsed
-    known_lines = {p.path: p.line for p in problems}
-    result = [
-        Problem(path, message, known_lines.get(path) or line_of(path, lines))
-        for path, message in found.items()
-    ]
-    result.sort(key=lambda p: (p.line or 0, p.path))
-    raise ConnectorsError(result, source)
+    raise ConnectorsError(located(found, problems, lines), source)
 
 
 def _valid_sections(data: object) -> ConnectorsFile:

@@ -8,7 +8,7 @@ never half-applies: the result is a whole valid Model or a ModelError.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from pydantic import ValidationError
@@ -157,6 +157,20 @@ def _format_loc(loc: tuple[int | str, ...]) -> str:
         else:
             text += f".{part}" if text else str(part)
     return text
+
+
+def located(
+    found: Mapping[str, str], yaml_problems: Sequence[Problem], lines: dict[str, int]
+) -> list[Problem]:
+    """Each (key path → message) found in a file as a Problem with its line (the YAML
+    reader's own, else the line of the longest located prefix), in the file's order."""
+    known_lines = {p.path: p.line for p in yaml_problems}
+    result = [
+        Problem(path, message, known_lines.get(path) or line_of(path, lines))
+        for path, message in found.items()
+    ]
+    result.sort(key=lambda p: (p.line or 0, p.path))
+    return result
 
 
 def line_of(path: str, lines: dict[str, int]) -> int | None:

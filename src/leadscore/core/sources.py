@@ -15,7 +15,7 @@ from typing import Annotated
 from pydantic import Field, ValidationError
 
 from leadscore.core.lead_forms import LeadForms
-from leadscore.core.loader import FileError, Problem, line_of, pydantic_problems, read_yaml
+from leadscore.core.loader import FileError, located, pydantic_problems, read_yaml
 from leadscore.core.model import Strict
 from leadscore.core.tracking import Tracking
 from leadscore.core.webhook_mapping import WebhookEndpoint
@@ -56,13 +56,7 @@ def load_sources_text(text: str, source: str = "sources") -> SourcesFile:
         parsed = None
     if parsed is not None and not found:
         return parsed
-    known_lines = {p.path: p.line for p in problems}
-    result = [
-        Problem(path, message, known_lines.get(path) or line_of(path, lines))
-        for path, message in found.items()
-    ]
-    result.sort(key=lambda p: (p.line or 0, p.path))
-    raise SourcesError(result, source)
+    raise SourcesError(located(found, problems, lines), source)
 
 
 class SecretError(ValueError):
