@@ -20,93 +20,25 @@ end, since other work on the machine moves every figure.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import hashlib
 import hmac
 import itertools
 import json
 import os
 import platform
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
-from contextlib import ExitStack, contextmanager
+from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-EXAMPLE = REPO / "examples" / "b2b-saas.yaml"
-SERVER = (
-    "import sys, uvicorn; from leadscore.api import create_app; "
-    "uvicorn.run(create_app(), host='127.0.0.1', port=int(sys.argv[1]), log_level='warning')"
-)
+from live_server import Request, database, prepare, rate, server
+
+ANSWERED = frozenset({200, 201})
+"""A delivery stored (201, or 200 for a batch); anything else stops the bench."""
 SIGNING_KEY = "bench-calendly-signing-key"
 SOURCES = "webhooks:\n  calendly: {preset: calendly, secret: env:BENCH_CALENDLY_KEY}\n"
-
-
-@contextmanager
-def database(backend: str, postgres_url: str):
-    """A fresh, migrated database URL of the backend (None: PostgreSQL does not answer)."""
-    if backend == "sqlite":
-        with tempfile.TemporaryDirectory(prefix="leadscore-bench-") as folder:
-            yield f"sqlite:///{folder}/bench.db"
-        return
-    from leadscore.testing import scratch
-
-    try:
-        with scratch.scratch_postgres(postgres_url) as url:
-            yield url
-    except scratch.Unavailable as exc:
-        print(f"  postgres: skipped, {exc}", flush=True)
-        yield None
-
-
-def prepare(url: str) -> str:
-    """The example model, active, and an admin key (returned)."""
-    from leadscore.service import keys, scoring_models
-    from leadscore.service.context import Context
-    from leadscore.settings import Settings
-
-    with Context.open(Settings(database_url=url)) as ctx:
-        version = scoring_models.upload(ctx, EXAMPLE.read_text(), "bench")["version"]
-        scoring_models.activate(ctx, version, "bench")
-        return keys.create_key(ctx, f"bench-{os.getpid()}-{time.time_ns()}", "admin")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@contextmanager
-def server(url: str, sources: Path):
-    """One API server process (scheduler off) with the sources file; yields its port."""
-    port = free_port()
-    env = {
-        **os.environ,
-        "LEADSCORE_DATABASE_URL": url,
-        "LEADSCORE_SCHEDULER_ENABLED": "false",
-        "LEADSCORE_SOURCES_FILE": str(sources),
-        "BENCH_CALENDLY_KEY": SIGNING_KEY,
-    }
-    process = subprocess.Popen([sys.executable, "-c", SERVER, str(port)], env=env)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    sys.exit("the API server did not start")
-                time.sleep(0.1)
-        yield port
-    finally:
-        process.terminate()
-        process.wait(30)
 
 
 def booking(n: int, tag: str) -> dict:
@@ -132,22 +64,22 @@ def booking(n: int, tag: str) -> dict:
     }
 
 
-def webhook_requests(tag: str):
-    """(request head lines, body) of signed Calendly deliveries, each a new invitee."""
+def webhook_requests(tag: str) -> Iterator[Request]:
+    """Signed Calendly deliveries, each a new invitee."""
     for n in itertools.count():
         body = json.dumps(booking(n, tag)).encode()
         stamp = str(int(time.time()))
         mac = hmac.new(SIGNING_KEY.encode(), stamp.encode() + b"." + body, hashlib.sha256)
-        head = (
-            "POST /api/v1/sources/webhooks/calendly HTTP/1.1\r\nHost: bench\r\n"
-            f"Calendly-Webhook-Signature: t={stamp},v1={mac.hexdigest()}\r\n"
-        )
-        yield head, body
+        headers = {
+            "Calendly-Webhook-Signature": f"t={stamp},v1={mac.hexdigest()}",
+            "Content-Type": "application/json",
+        }
+        yield "POST", "/api/v1/sources/webhooks/calendly", headers, body
 
 
-def event_requests(tag: str, key: str):
+def event_requests(tag: str, key: str) -> Iterator[Request]:
     """The same bookings as plain events with an API key (the baseline)."""
-    head = f"POST /api/v1/events HTTP/1.1\r\nHost: bench\r\nAuthorization: Bearer {key}\r\n"
+    headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
     for n in itertools.count():
         event = {
             "email": f"event-{tag}-{n}@bench.example",
@@ -156,47 +88,12 @@ def event_requests(tag: str, key: str):
             "source": "calendly",
             "properties": {"meeting": "30 Minute Demo", "utm_source": "linkedin"},
         }
-        yield head, json.dumps(event).encode()
+        yield "POST", "/api/v1/events", headers, json.dumps(event).encode()
 
 
-async def _post_loop(port: int, requests, deadline: float, counts: dict) -> None:
-    """One keep-alive connection posting until the deadline (a minimal HTTP/1.1 client)."""
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    try:
-        while time.perf_counter() < deadline:
-            head, body = next(requests)
-            tail = f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
-            writer.write(f"{head}{tail}".encode() + body)
-            response = await reader.readuntil(b"\r\n\r\n")
-            length = 0
-            for line in response.split(b"\r\n"):
-                if line.lower().startswith(b"content-length:"):
-                    length = int(line.split(b":", 1)[1])
-            answer = await reader.readexactly(length)
-            status = int(response[9:12])
-            if status not in (200, 201):
-                counts.setdefault("errors", []).append((status, answer[:200]))
-            counts[status] = counts.get(status, 0) + 1
-    finally:
-        writer.close()
-
-
-def throughput(port: int, requests, clients: int, seconds: float) -> float:
+def throughput(port: int, requests: Iterator[Request], clients: int, seconds: float) -> float:
     """Requests per second answered 200/201 by `clients` connections over `seconds`."""
-    counts: dict = {}
-
-    async def run() -> float:
-        deadline = time.perf_counter() + seconds
-        start = time.perf_counter()
-        await asyncio.gather(
-            *(_post_loop(port, requests, deadline, counts) for _ in range(clients))
-        )
-        return time.perf_counter() - start
-
-    elapsed = asyncio.run(run())
-    if counts.get("errors"):
-        sys.exit(f"the server answered errors: {counts['errors'][:3]}")
-    return sum(n for status, n in counts.items() if status in (200, 201)) / elapsed
+    return rate(port, requests, clients, seconds, ANSWERED)
 
 
 def bench_backend(backend: str, options) -> dict | None:
@@ -207,7 +104,8 @@ def bench_backend(backend: str, options) -> dict | None:
         key = prepare(url)
         folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-src-")))
         (folder / "sources.yaml").write_text(SOURCES, "utf-8")
-        port = stack.enter_context(server(url, folder / "sources.yaml"))
+        environ = {"BENCH_CALENDLY_KEY": SIGNING_KEY}
+        port = stack.enter_context(server(url, folder / "sources.yaml", environ))
         throughput(port, webhook_requests("warm"), options.clients, 1.0)
         throughput(port, event_requests("warm", key), options.clients, 1.0)
         hooks, plain = [], []

@@ -28,22 +28,15 @@ import json
 import os
 import platform
 import random
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-EXAMPLE = REPO / "examples" / "b2b-saas.yaml"
-SERVER = (
-    "import sys, uvicorn; from leadscore.api import create_app; "
-    "uvicorn.run(create_app(), host='127.0.0.1', port=int(sys.argv[1]), log_level='warning')"
-)
+from live_server import Request, database, prepare, rate, send_loop, server
+
 KEY = "pk_bench_site_000001"
 ORIGIN = "https://www.example.com"
 SOURCES = f"""
@@ -61,109 +54,6 @@ CHROME = (
 )
 HEADLESS = CHROME.replace("Chrome/", "HeadlessChrome/")
 PAGES = ("/pricing", "/pricing/enterprise", "/blog/mql-vs-sql", "/features", "/contact")
-OK = {200, 201, 204}
-
-
-@contextmanager
-def database(backend: str, postgres_url: str) -> Iterator[str]:
-    if backend == "sqlite":
-        with tempfile.TemporaryDirectory(prefix="leadscore-bench-") as folder:
-            yield f"sqlite:///{folder}/bench.db"
-    else:
-        from leadscore.testing import scratch
-
-        with scratch.scratch_postgres(postgres_url) as url:
-            yield url
-
-
-def prepare(url: str) -> str:
-    """The example model active and an admin key (returned)."""
-    from leadscore.service import keys, scoring_models
-    from leadscore.service.context import Context
-    from leadscore.settings import Settings
-
-    with Context.open(Settings(database_url=url)) as ctx:
-        version = scoring_models.upload(ctx, EXAMPLE.read_text(), "bench")["version"]
-        scoring_models.activate(ctx, version, "bench")
-        return keys.create_key(ctx, f"bench-{os.getpid()}-{time.time_ns()}", "admin")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@contextmanager
-def server(url: str, sources: str) -> Iterator[int]:
-    port = free_port()
-    env = {
-        **os.environ,
-        "LEADSCORE_DATABASE_URL": url,
-        "LEADSCORE_SCHEDULER_ENABLED": "false",
-        "LEADSCORE_SOURCES_FILE": sources,
-    }
-    process = subprocess.Popen([sys.executable, "-c", SERVER, str(port)], env=env)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    sys.exit("the server did not start")
-                time.sleep(0.1)
-        yield port
-    finally:
-        process.terminate()
-        process.wait(30)
-
-
-# A request: (method, path, headers, body)
-Request = tuple[str, str, dict[str, str], bytes]
-
-
-async def _loop(port: int, requests: Iterator[Request], deadline: float, counts: dict) -> None:
-    """One keep-alive connection sending requests until the deadline (a minimal HTTP/1.1
-    client, so that the load generator takes little of the CPU it measures)."""
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    try:
-        while time.perf_counter() < deadline:
-            try:
-                method, path, headers, body = next(requests)
-            except StopIteration:  # a finite list of requests, all sent
-                break
-            head = f"{method} {path} HTTP/1.1\r\nHost: bench\r\n"
-            head += "".join(f"{k}: {v}\r\n" for k, v in headers.items())
-            writer.write(f"{head}Content-Length: {len(body)}\r\n\r\n".encode() + body)
-            response = await reader.readuntil(b"\r\n\r\n")
-            length = 0
-            for line in response.split(b"\r\n"):
-                if line.lower().startswith(b"content-length:"):
-                    length = int(line.split(b":", 1)[1])
-            await reader.readexactly(length)
-            status = int(response[9:12])
-            counts[status] = counts.get(status, 0) + 1
-    finally:
-        writer.close()
-
-
-def rate(port: int, requests: Iterator[Request], clients: int, seconds: float) -> float:
-    """Requests per second answered 2xx by `clients` connections over `seconds`."""
-    counts: dict[int, int] = {}
-
-    async def run() -> float:
-        deadline = time.perf_counter() + seconds
-        start = time.perf_counter()
-        await asyncio.gather(*(_loop(port, requests, deadline, counts) for _ in range(clients)))
-        return time.perf_counter() - start
-
-    elapsed = asyncio.run(run())
-    bad = {status: n for status, n in counts.items() if status not in OK}
-    if bad:
-        sys.exit(f"the server answered errors: {bad}")
-    return sum(counts.values()) / elapsed
 
 
 _ids = itertools.count()
@@ -215,24 +105,26 @@ def identify(port: int, visitors: list[str]) -> list[str]:
             for v, e in zip(visitors, emails, strict=True)
         ]
     )
-    counts: dict[int, int] = {}
+    counts: dict = {}
 
-    asyncio.run(_loop(port, forms, time.perf_counter() + 600, counts))
+    asyncio.run(send_loop(port, forms, time.perf_counter() + 600, counts))
     if set(counts) != {204}:
         sys.exit(f"identifying the visitors failed: {counts}")
     return emails
 
 
-def bench_backend(backend: str, options: argparse.Namespace) -> dict[str, float]:
+def bench_backend(backend: str, options: argparse.Namespace) -> dict[str, float] | None:
     print(f"\n{backend}: load average {os.getloadavg()[0]:.1f}")
     with (
         database(backend, options.postgres_url) as url,
         tempfile.TemporaryDirectory() as folder,
     ):
+        if url is None:
+            return None
         key = prepare(url)
         sources = Path(folder) / "sources.yaml"
         sources.write_text(SOURCES)
-        with server(url, str(sources)) as port:
+        with server(url, sources) as port:
             known = [f"known-visitor-{i:05d}" for i in range(options.identified)]
             emails = identify(port, known)
             anonymous = [f"anon-visitor-{i:06d}" for i in range(options.visitors)]
@@ -276,9 +168,9 @@ def main() -> None:
         f"website tracking, {os.cpu_count()} CPUs, Python {platform.python_version()}, "
         f"{options.clients} clients, medians of {options.runs} runs of {options.seconds:g} s"
     )
-    results = {backend: bench_backend(backend, options) for backend in backends}
+    results = {b: r for b in backends if (r := bench_backend(b, options)) is not None}
     print()
-    print(f"{'requests per second':44}" + "".join(f"{b:>12}" for b in backends))
+    print(f"{'requests per second':44}" + "".join(f"{b:>12}" for b in results))
     rows = (
         ("GET /health (baseline)", "health"),
         ("POST /api/v1/events, one event (baseline)", "events"),
@@ -287,7 +179,7 @@ def main() -> None:
         ("beacons, robots (dropped)", "bots"),
     )
     for label, key in rows:
-        print(f"{label:44}" + "".join(f"{results[b][key]:>12,.0f}" for b in backends))
+        print(f"{label:44}" + "".join(f"{results[b][key]:>12,.0f}" for b in results))
 
 
 if __name__ == "__main__":
