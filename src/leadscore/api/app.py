@@ -109,6 +109,7 @@ def create_app(
     LEADSCORE_SCHEDULER_ENABLED=false, and the automations' outbox worker unless
     `worker=False` or LEADSCORE_WORKER_ENABLED=false."""
     ctx = context or Context.open(settings or Settings())
+    logs.hide_source_queries()  # Mailchimp's token is in its URL (docs/sources.md)
     run_scheduler = ctx.settings.scheduler_enabled if scheduler is None else scheduler
     run_worker = ctx.settings.worker_enabled if worker is None else worker
     syncing = registry(ctx).names()  # a bad connectors file stops the server here, named

@@ -10,8 +10,6 @@ core/webhook_mapping.py).
 
 from __future__ import annotations
 
-import logging
-import re
 from typing import Any
 
 from fastapi import APIRouter, Depends, Path, Request
@@ -33,23 +31,6 @@ from leadscore.service import mapped_webhooks
 from leadscore.service.sources import Unsigned
 
 router = APIRouter(prefix="/sources/webhooks", tags=["sources"])
-_QUERY = re.compile(r"(/sources/webhooks/[^?\s]*\?)\S*")
-
-
-class HiddenQuery(logging.Filter):
-    """Hides the query of these endpoints in uvicorn's access line: a tool that cannot sign
-    (Mailchimp) carries its token there, and a token must never reach the logs."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        args = record.args
-        if isinstance(args, tuple) and len(args) >= 3 and isinstance(args[2], str):
-            record.args = (*args[:2], _QUERY.sub(r"\1…", args[2]), *args[3:])
-        return True
-
-
-_access = logging.getLogger("uvicorn.access")
-if not any(isinstance(f, HiddenQuery) for f in _access.filters):
-    _access.addFilter(HiddenQuery())
 Name = Path(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$", description="The endpoint's name")
 
 
