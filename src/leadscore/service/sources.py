@@ -206,13 +206,13 @@ def _lead_fields(sub: Submission) -> dict[str, Any]:
 Pairs = list[tuple[LeadIn | None, EventIn]]
 
 
-def prepared(submissions: Sequence[Submission], now: int) -> Pairs:
+def prepared(submissions: Sequence[Submission], now: int, where: str = "submissions") -> Pairs:
     """The submissions as the API's inputs (Invalid naming each bad value), their times set:
     an event without one happened `now`, a consent without one was given (or withdrawn)
     with its event."""
     return [
         (_dated(lead, event.occurred_at or now), _timed(event, now))
-        for lead, event in inputs(submissions)
+        for lead, event in inputs(submissions, where)
     ]
 
 

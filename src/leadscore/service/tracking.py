@@ -27,7 +27,7 @@ from leadscore.core import tracking as rules
 from leadscore.core.submissions import Submission
 from leadscore.service import metrics
 from leadscore.service.context import Context
-from leadscore.service.sources import Configured, Unsigned, configured, inputs, receive_in
+from leadscore.service.sources import Configured, Unsigned, configured, prepared, receive_in
 from leadscore.store import Connection
 from leadscore.store import leads as stored_leads
 from leadscore.store import tracking as stored
@@ -162,15 +162,11 @@ def _accept_in(
         return "stored" if added else "duplicate"
     history = stored.events_of(conn, row.pk)
     submissions = [
-        Submission(SOURCE, h.type, h.event_id, None, email, properties=h.properties)
+        Submission(SOURCE, h.type, h.event_id, h.occurred_at, email, properties=h.properties)
         for h in history
     ]
-    submissions.append(Submission(SOURCE, kind, eid, None, email, properties=props))
-    times = [h.occurred_at for h in history] + [now]
-    pairs = [  # the times stored (epoch µs), set as `receive` does after validation
-        (lead, event.model_copy(update={"occurred_at": at}))
-        for (lead, event), at in zip(inputs(submissions, "beacon"), times, strict=True)
-    ]
+    submissions.append(Submission(SOURCE, kind, eid, now, email, properties=props))
+    pairs = prepared(submissions, now, "beacon")
     results = receive_in(conn, ctx, pairs, [True] * len(pairs), type_ids, now,
                          f"tracking:{site_name}")  # fmt: skip
     last = results[-1]
